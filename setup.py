@@ -1,0 +1,59 @@
+"""Build script: compiles the Cython core unless SSEDELTA_NO_EXTENSIONS is set."""
+
+import glob
+import os
+import sys
+
+from setuptools import setup
+from setuptools.command.build_ext import build_ext
+
+NO_EXTENSIONS = bool(os.environ.get("SSEDELTA_NO_EXTENSIONS"))
+if sys.implementation.name != "cpython":
+    NO_EXTENSIONS = True
+ANNOTATE = bool(os.environ.get("SSEDELTA_CYTHON_ANNOTATE"))
+
+HINT = (
+    "ssedelta could not compile its native core. Install a C compiler and the Python "
+    "headers, or opt in to the slower pure-Python build with SSEDELTA_NO_EXTENSIONS=1."
+)
+
+
+class BuildExtWithHint(build_ext):
+    def run(self):
+        try:
+            super().run()
+        except Exception as exc:
+            raise SystemExit(f"{exc}\n\n{HINT}") from exc
+
+    def build_extension(self, ext):
+        try:
+            super().build_extension(ext)
+        except Exception as exc:
+            raise SystemExit(f"{exc}\n\n{HINT}") from exc
+
+
+if NO_EXTENSIONS:
+    print("*********************\n* Pure Python build *\n*********************")
+    setup()
+else:
+    try:
+        from Cython.Build import cythonize
+    except ImportError as exc:
+        raise SystemExit(f"Cython is needed to build ssedelta's native core.\n\n{HINT}") from exc
+    print("**********************\n* Accelerated build *\n**********************")
+    sources = sorted(glob.glob("src/ssedelta/*.pyx"))
+    setup(
+        ext_modules=cythonize(
+            sources,
+            compiler_directives={
+                "language_level": "3",
+                "embedsignature": True,
+                "boundscheck": False,
+                "wraparound": False,
+                "cdivision": True,
+            },
+            annotate=ANNOTATE,
+            force=True,
+        ),
+        cmdclass={"build_ext": BuildExtWithHint},
+    )

@@ -1,0 +1,79 @@
+"""The stream-level functions, written once over a backend's decoder and merger classes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from typing import IO, Any, Union
+
+from . import models as m
+
+Source = Union[bytes, bytearray, memoryview, str, IO[bytes], Iterable[bytes], Iterable[str]]
+AsyncSource = Union[AsyncIterable[bytes], AsyncIterable[str], Source]
+
+READ_SIZE = 64 * 1024
+
+
+def pieces(source: Source) -> Iterator[bytes]:
+    """The byte pieces of a source: bytes, str, a binary file or an iterable of bytes or str."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        yield bytes(source)
+    elif isinstance(source, str):
+        yield source.encode()
+    elif hasattr(source, "read"):
+        while True:
+            piece = source.read(READ_SIZE)
+            if not piece:
+                break
+            yield piece.encode() if isinstance(piece, str) else piece
+    else:
+        for piece in source:
+            yield piece.encode() if isinstance(piece, str) else piece
+
+
+async def apieces(source: AsyncSource) -> AsyncIterator[bytes]:
+    if hasattr(source, "__aiter__"):
+        async for piece in source:  # type: ignore[union-attr]
+            yield piece.encode() if isinstance(piece, str) else piece
+    else:
+        for piece in pieces(source):  # type: ignore[arg-type]
+            yield piece
+
+
+def iter_chunks(source: Source, *, decoder_class: Any, **options: Any) -> Iterator[m.CreateChatCompletionStreamResponse]:
+    decoder = decoder_class(**options)
+    for piece in pieces(source):
+        yield from decoder.feed(piece)
+        if decoder.done:
+            return
+    yield from decoder.close()
+
+
+async def aiter_chunks(
+    source: AsyncSource, *, decoder_class: Any, **options: Any
+) -> AsyncIterator[m.CreateChatCompletionStreamResponse]:
+    decoder = decoder_class(**options)
+    async for piece in apieces(source):
+        for chunk in decoder.feed(piece):
+            yield chunk
+        if decoder.done:
+            return
+    for chunk in decoder.close():
+        yield chunk
+
+
+def merge(source: Source, *, merger_class: Any, **options: Any) -> m.CreateChatCompletionResponse:
+    merger = merger_class(**options)
+    for piece in pieces(source):
+        merger.feed(piece)
+        if merger.done:
+            break
+    return merger.finish()  # type: ignore[no-any-return]
+
+
+async def amerge(source: AsyncSource, *, merger_class: Any, **options: Any) -> m.CreateChatCompletionResponse:
+    merger = merger_class(**options)
+    async for piece in apieces(source):
+        merger.feed(piece)
+        if merger.done:
+            break
+    return merger.finish()  # type: ignore[no-any-return]

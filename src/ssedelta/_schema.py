@@ -1,0 +1,221 @@
+"""The machinery behind the models: lossless dict <-> slotted dataclass conversion.
+
+Each model class declares its known JSON keys as dataclass fields. Unknown keys
+go to ``extras``; which known keys were present in the source (even as
+``null``) is kept in ``_present`` so that ``to_dict()`` gives back exactly the
+object that was decoded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from typing import Any, ClassVar, TypeVar
+
+import orjson
+
+from .errors import SSEDeltaError
+
+T = TypeVar("T", bound="Model")
+
+# Kinds of a field's value (besides None, which every field accepts).
+STR, INT, NUM, BOOL, DICT, LIST, ANY, TEXT = "str", "int", "num", "bool", "dict", "list", "any", "text"
+
+_SCALAR_CHECKS: dict[str, Any] = {
+    STR: lambda v: type(v) is str,
+    INT: lambda v: type(v) is int,
+    NUM: lambda v: type(v) is int or type(v) is float,
+    BOOL: lambda v: type(v) is bool,
+    DICT: lambda v: type(v) is dict,
+    LIST: lambda v: type(v) is list,
+    TEXT: lambda v: type(v) is str or type(v) is list,
+    ANY: lambda v: True,
+}
+
+_KIND_OF_ANNOTATION = {
+    "str": STR,
+    "int": INT,
+    "float": NUM,
+    "bool": BOOL,
+    "Any": ANY,
+    "dict[str, Any]": DICT,
+    "list[Any]": LIST,
+    "list[int]": LIST,
+    "str | list[Any]": TEXT,
+}
+
+
+class SchemaError(SSEDeltaError, ValueError):
+    """A value does not have the type its schema says; ``path`` names where."""
+
+    def __init__(self, message: str, path: str) -> None:
+        super().__init__(f"{path}: {message}" if path else message)
+        self.path = path
+
+
+class Model:
+    """Base of every model: ``from_dict`` / ``to_dict`` / ``from_json`` / ``to_json``."""
+
+    __slots__ = ()
+
+    # Filled in by ``model``: key -> (bit, kind, model class or None, is list).
+    _spec: ClassVar[dict[str, tuple[int, str, Any, bool]]]
+    _keys: ClassVar[tuple[str, ...]]
+    _required: ClassVar[frozenset[str]]
+    _variants: ClassVar[dict[str, Any]] = {}
+
+    extras: dict[str, Any]
+    _present: int | None
+
+    @classmethod
+    def from_dict(cls: type[T], obj: Any, _path: str = "") -> T:
+        if type(obj) is not dict:
+            raise SchemaError(f"expected an object, got {_json_type(obj)}", _path)
+        spec = cls._spec
+        values: dict[str, Any] = {}
+        extras: dict[str, Any] = {}
+        present = 0
+        for key, value in obj.items():
+            entry = spec.get(key)
+            if entry is None:
+                extras[key] = value
+                continue
+            bit, kind, sub, is_list = entry
+            present |= bit
+            if value is not None:
+                if sub is not None:
+                    value = _convert(sub, is_list, value, f"{_path}.{key}" if _path else key)
+                elif not _SCALAR_CHECKS[kind](value):
+                    raise SchemaError(
+                        f"expected {kind}, got {_json_type(value)}", f"{_path}.{key}" if _path else key
+                    )
+            values[key] = value
+        return cls(**values, extras=extras, _present=present)  # type: ignore[call-arg]
+
+    def to_dict(self) -> dict[str, Any]:
+        present = self._present
+        out: dict[str, Any] = {}
+        for key in self._keys:
+            bit, _kind, sub, is_list = self._spec[key]
+            value = getattr(self, key)
+            if present is None:
+                if value is None and key not in self._required:
+                    continue
+            elif not present & bit:
+                continue
+            if value is not None and sub is not None:
+                value = [v.to_dict() if isinstance(v, Model) else v for v in value] if is_list else (
+                    value.to_dict() if isinstance(value, Model) else value
+                )
+            out[key] = value
+        if self.extras:
+            out.update(self.extras)
+        return out
+
+    @classmethod
+    def from_json(cls: type[T], data: str | bytes | bytearray | memoryview) -> T:
+        return cls.from_dict(orjson.loads(data))
+
+    def to_json(self) -> str:
+        return orjson.dumps(self.to_dict()).decode()
+
+    @property
+    def fields_set(self) -> frozenset[str]:
+        """The known keys present in the source object (all non-``None`` ones when built in code)."""
+        present = self._present
+        if present is None:
+            return frozenset(k for k in self._keys if getattr(self, k) is not None or k in self._required)
+        return frozenset(k for k in self._keys if present & self._spec[k][0])
+
+
+def _convert(sub: Any, is_list: bool, value: Any, path: str) -> Any:
+    if not is_list:
+        return _one(sub, value, path)
+    if type(value) is not list:
+        raise SchemaError(f"expected array, got {_json_type(value)}", path)
+    return [_one(sub, v, f"{path}[{i}]") for i, v in enumerate(value)]
+
+
+def _one(sub: Any, value: Any, path: str) -> Any:
+    if isinstance(sub, dict):  # discriminated on "type"
+        if type(value) is not dict:
+            raise SchemaError(f"expected an object, got {_json_type(value)}", path)
+        sub = sub.get(value.get("type"), sub[None])
+    return sub.from_dict(value, path)
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+def model(*required: str) -> Any:
+    """Class decorator: a slotted dataclass whose fields are the known JSON keys.
+
+    Every known field defaults to ``None``; ``extras`` holds unknown keys and
+    ``_present`` (hidden from ``repr`` and ``==``) the keys the source had.
+    """
+
+    def wrap(cls: type[T]) -> type[T]:
+        annotations = dict(cls.__dict__.get("__annotations__", {}))
+        for name in annotations:
+            if not hasattr(cls, name):
+                setattr(cls, name, None)
+        annotations["extras"] = "dict[str, Any]"
+        annotations["_present"] = "int | None"
+        cls.__annotations__ = annotations
+        cls.extras = dataclasses.field(default_factory=dict)  # type: ignore[assignment]
+        cls._present = dataclasses.field(default=None, repr=False, compare=False)  # type: ignore[assignment]
+        made = dataclasses.dataclass(slots=True)(cls)
+        made._required = frozenset(required)
+        made._pending_annotations = {  # type: ignore[attr-defined]
+            k: v for k, v in annotations.items() if k not in ("extras", "_present")
+        }
+        _PENDING.append(made)
+        return made
+
+    return wrap
+
+
+_PENDING: list[Any] = []
+
+
+def resolve(module_name: str) -> None:
+    """Turn the string annotations of the models of ``module_name`` into conversion specs."""
+    namespace = vars(sys.modules[module_name])
+    for cls in _PENDING:
+        spec: dict[str, tuple[int, str, Any, bool]] = {}
+        for i, (key, annotation) in enumerate(cls._pending_annotations.items()):
+            kind_text = annotation.replace(" | None", "").strip()
+            sub: Any = None
+            is_list = False
+            if kind_text in _KIND_OF_ANNOTATION:
+                kind = _KIND_OF_ANNOTATION[kind_text]
+            else:
+                if kind_text.startswith("list[") and kind_text.endswith("]"):
+                    is_list = True
+                    kind_text = kind_text[5:-1]
+                names = [n.strip() for n in kind_text.split("|")]
+                kind = "model"
+                if len(names) == 1:
+                    sub = namespace[names[0]]
+                else:
+                    variants = [namespace[n] for n in names]
+                    sub = {v._discriminator: v for v in variants}
+                    sub[None] = variants[0]
+            spec[key] = (1 << i, kind, sub, is_list)
+        cls._spec = spec
+        cls._keys = tuple(spec)
+        del cls._pending_annotations
+    _PENDING.clear()

@@ -1,0 +1,254 @@
+"""Incremental WHATWG event-stream tokenizer, pure Python.
+
+Bytes go in, in pieces split anywhere; complete events come out. Lines end at
+CRLF, LF or CR (never at U+2028 or U+0085); one leading UTF-8 BOM is skipped;
+a blank line dispatches an event only when the block had a ``data`` line.
+Every byte is looked at a bounded number of times whatever the read size: a
+line split over many reads is kept as a list of parts and joined once.
+"""
+
+from __future__ import annotations
+
+from .errors import EventTooLargeError
+from .events import ServerSentEvent
+
+DEFAULT_MAX_EVENT_SIZE = 16 * 1024 * 1024
+
+_BOM = b"\xef\xbb\xbf"
+
+#: What the merge path takes from an event: (event type, payload, data offset, event index).
+Payload = tuple[str | None, bytes, int, int]
+
+
+class SSEDecoder:
+    """Incremental event-stream tokenizer: ``feed(piece)`` returns the events it completes."""
+
+    __slots__ = (
+        "max_event_size",
+        "last_event_id",
+        "retry",
+        "_base",
+        "_line_parts",
+        "_block_parts",
+        "_block_size",
+        "_block_offset",
+        "_skip_lf",
+        "_bom_pending",
+        "_data",
+        "_data_offset",
+        "_event",
+        "_block_retry",
+        "_id_buffer",
+        "_count",
+        "_failed",
+    )
+
+    def __init__(self, max_event_size: int = DEFAULT_MAX_EVENT_SIZE) -> None:
+        self.max_event_size = max_event_size
+        #: The last event id string (set at each blank line), ``None`` before any ``id`` field.
+        self.last_event_id: str | None = None
+        #: The reconnection time set by the last valid ``retry`` field.
+        self.retry: int | None = None
+        self._base = 0  # stream offset of the first byte of the next piece
+        self._line_parts: list[bytes] = []  # the unterminated line, from earlier pieces
+        self._block_parts: list[bytes] = []  # the current block's bytes from earlier pieces
+        self._block_size = 0
+        self._block_offset = 0
+        self._skip_lf = False
+        self._bom_pending: bytes | None = b""  # BOM prefix held back; None once decided
+        self._data: list[bytes] | None = None
+        self._data_offset = -1
+        self._event: bytes | None = None
+        self._block_retry: int | None = None
+        self._id_buffer: str | None = None
+        self._count = 0
+        self._failed: EventTooLargeError | None = None
+
+    @property
+    def events_dispatched(self) -> int:
+        return self._count
+
+    @property
+    def offset(self) -> int:
+        """Bytes consumed so far (the stream offset of the next byte)."""
+        return self._base
+
+    def feed(self, piece: bytes | bytearray | memoryview) -> list[ServerSentEvent]:
+        """The events ``piece`` completes.
+
+        An over-size block raises :class:`EventTooLargeError`; when events were
+        completed earlier in the same piece they are returned first and the
+        error is raised by the next call (and by every call after it).
+        """
+        out: list[ServerSentEvent] = []
+        try:
+            self._scan(bytes(piece), out, True)
+        except EventTooLargeError:
+            if not out:
+                raise
+        return out
+
+    def close(self) -> list[ServerSentEvent]:
+        """End of stream: an unterminated event is discarded, as WHATWG says."""
+        if self._failed is not None:
+            raise self._failed
+        self._reset_block()
+        self._line_parts = []
+        self._block_parts = []
+        self._block_size = 0
+        self._skip_lf = False
+        return []
+
+    def feed_payloads(self, piece: bytes | bytearray | memoryview) -> list[Payload]:
+        """Like :meth:`feed` but returns only what a chunk decoder needs, without raw bytes."""
+        out: list[Payload] = []
+        try:
+            self._scan(bytes(piece), out, False)
+        except EventTooLargeError:
+            if not out:
+                raise
+        return out
+
+    def _reset_block(self) -> None:
+        self._data = None
+        self._event = None
+        self._block_retry = None
+
+    def _scan(self, piece: bytes, out: list, with_raw: bool) -> None:  # type: ignore[type-arg]
+        if self._failed is not None:
+            raise self._failed
+        if self._bom_pending is not None:
+            if self._bom_pending:
+                piece = self._bom_pending + piece
+                self._base -= len(self._bom_pending)
+            if len(piece) < 3 and _BOM.startswith(piece):
+                self._bom_pending = piece
+                self._base += len(piece)
+                return
+            self._bom_pending = None
+            start = 3 if piece.startswith(_BOM) else 0
+        else:
+            start = 0
+        n = len(piece)
+        base = self._base
+        pos = start
+        if self._skip_lf and pos < n:
+            self._skip_lf = False
+            if piece[pos] == 10:
+                pos += 1
+        block_start = start  # where the current block begins inside this piece
+        has_cr = b"\r" in piece
+        line_parts = self._line_parts
+        while pos < n:
+            if has_cr:
+                lf = piece.find(b"\n", pos)
+                cr = piece.find(b"\r", pos, n if lf < 0 else lf)
+                if cr >= 0:
+                    eol = cr
+                    nxt = cr + 1
+                    if nxt < n:
+                        if piece[nxt] == 10:
+                            nxt += 1
+                    else:
+                        self._skip_lf = True
+                elif lf >= 0:
+                    eol = lf
+                    nxt = lf + 1
+                else:
+                    break
+            else:
+                eol = piece.find(b"\n", pos)
+                if eol < 0:
+                    break
+                nxt = eol + 1
+            if line_parts:
+                line_parts.append(piece[pos:eol])
+                line = b"".join(line_parts)
+                line_offset = base + eol - len(line)
+                line_parts.clear()
+            elif eol == pos:
+                line = b""
+                line_offset = base + pos
+            else:
+                line = piece[pos:eol]
+                line_offset = base + pos
+            if not line:
+                self.last_event_id = self._id_buffer
+                size = self._block_size + nxt - block_start
+                if size > self.max_event_size:
+                    self._too_large(base + block_start - self._block_size)
+                if self._data is not None:
+                    raw = b""
+                    if with_raw:
+                        raw = piece[block_start:nxt]
+                        if self._block_parts:
+                            raw = b"".join(self._block_parts) + raw
+                    self._dispatch(out, raw, base + block_start - self._block_size, with_raw)
+                self._reset_block()
+                self._block_parts = []
+                self._block_size = 0
+                block_start = nxt
+            else:
+                self._field(line, line_offset)
+            pos = nxt
+        if pos < n:
+            line_parts.append(piece[pos:])
+        tail = n - block_start
+        if tail:
+            if with_raw:
+                self._block_parts.append(piece[block_start:] if block_start else piece)
+            self._block_size += tail
+            if self._block_size > self.max_event_size:
+                self._too_large(base + n - self._block_size)
+        self._base = base + n
+
+    def _too_large(self, offset: int) -> None:
+        self._failed = EventTooLargeError(
+            f"event block larger than max_event_size={self.max_event_size} bytes", offset, self._count
+        )
+        raise self._failed
+
+    def _field(self, line: bytes, line_offset: int) -> None:
+        if line[0] == 58:  # ':' comment
+            return
+        colon = line.find(b":")
+        if colon < 0:
+            name = line
+            value = b""
+            value_offset = line_offset + len(line)
+        else:
+            name = line[:colon]
+            vstart = colon + 1
+            if vstart < len(line) and line[vstart] == 32:
+                vstart += 1
+            value = line[vstart:]
+            value_offset = line_offset + vstart
+        if name == b"data":
+            if self._data is None:
+                self._data = [value]
+                self._data_offset = value_offset
+            else:
+                self._data.append(value)
+        elif name == b"event":
+            self._event = value or None
+        elif name == b"id":
+            if b"\x00" not in value:
+                self._id_buffer = value.decode("utf-8", "replace")
+        elif name == b"retry":
+            if value and value.isdigit():
+                self.retry = self._block_retry = int(value)
+
+    def _dispatch(self, out: list, raw: bytes, raw_offset: int, with_raw: bool) -> None:  # type: ignore[type-arg]
+        data = self._data
+        assert data is not None
+        payload = data[0] if len(data) == 1 else b"\n".join(data)
+        event = self._event.decode("utf-8", "replace") if self._event is not None else None
+        if with_raw:
+            out.append(
+                ServerSentEvent(
+                    event, payload, self.last_event_id, self._block_retry, raw, raw_offset, self._data_offset
+                )
+            )
+        else:
+            out.append((event, payload, self._data_offset, self._count))
+        self._count += 1

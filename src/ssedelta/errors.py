@@ -1,0 +1,74 @@
+"""The exceptions ssedelta raises. Every one derives from :class:`SSEDeltaError`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class SSEDeltaError(Exception):
+    """Base class of every error raised by ssedelta."""
+
+
+class StreamFormatError(SSEDeltaError, ValueError):
+    """The bytes are not a valid stream of chat completion chunks.
+
+    ``offset`` is the byte offset in the stream (counting from the first byte
+    fed) and ``event_index`` the 0-based number of the dispatched event it
+    concerns (``None`` when the error is not tied to one event).
+    """
+
+    def __init__(self, message: str, offset: int, event_index: int | None = None) -> None:
+        super().__init__(message)
+        self.offset = offset
+        self.event_index = event_index
+
+    def __str__(self) -> str:
+        where = f"at byte {self.offset}"
+        if self.event_index is not None:
+            where += f", event {self.event_index}"
+        return f"{self.args[0]} ({where})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.args[0], self.offset, self.event_index))
+
+
+class EventTooLargeError(StreamFormatError):
+    """One event block grew past ``max_event_size`` bytes before it ended."""
+
+
+class InvalidJSONError(StreamFormatError):
+    """An event's ``data`` payload is not valid JSON (``offset`` is where the payload starts)."""
+
+
+class InvalidChunkError(StreamFormatError):
+    """A payload is valid JSON but not a chat completion chunk (wrong type, not an object, ...)."""
+
+
+class UpstreamError(SSEDeltaError):
+    """The upstream reported an error inside the stream.
+
+    ``error`` is the error object as sent (a dict, or ``{"message": data}`` when
+    an ``event: error`` carried no JSON object). ``partial`` is the completion
+    merged so far, including the chunk that carried the error (``None`` when
+    raised by a decoder that does not merge). ``chunk`` is that chunk, when the
+    payload was a chunk.
+    """
+
+    def __init__(
+        self,
+        error: Any,
+        offset: int,
+        event_index: int | None,
+        partial: Any = None,
+        chunk: Any = None,
+    ) -> None:
+        message = error.get("message") if isinstance(error, dict) else None
+        super().__init__(message if isinstance(message, str) and message else "upstream error in stream")
+        self.error = error
+        self.offset = offset
+        self.event_index = event_index
+        self.partial = partial
+        self.chunk = chunk
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.error, self.offset, self.event_index, self.partial, self.chunk))
