@@ -135,11 +135,30 @@ class ChunkDecoder:
         return []
 
 
+def header_of(payload: bytes) -> bytes | None:
+    """The bytes of ``payload`` before its top-level ``"choices"`` key, when they hold only
+    scalar members (so equal bytes in a later chunk mean equal, already merged, members)."""
+    end = payload.find(b'"choices":')
+    if end > 1 and payload[end - 1] == 44 and payload.count(b"{", 0, end) == 1 and payload.find(b"[", 0, end) < 0:
+        return payload[:end]
+    return None
+
+
 # ------------------------------------------------------------------ generic merge rules
 
 
 class _Str(list):  # type: ignore[type-arg]
     """The fragments of a concatenated string."""
+
+
+#: Types that accumulate string fragments: ``append(str)`` adds one, :func:`join_text` reads them.
+STR_ACCUMULATORS: set[type] = {_Str}
+
+
+def join_text(parts: Any) -> str:
+    if type(parts) is list or type(parts) is _Str:
+        return "".join(parts)
+    return parts.text()  # type: ignore[no-any-return]
 
 
 class _Indexed(dict):  # type: ignore[type-arg]
@@ -158,7 +177,7 @@ def merge_generic(acc: dict[str, Any], delta: dict[str, Any], scalar: frozenset[
         if kind is str:
             if key in scalar:
                 acc[key] = value
-            elif type(old) is _Str:
+            elif type(old) in STR_ACCUMULATORS:
                 old.append(value)
             else:
                 acc[key] = _Str((value,))
@@ -221,8 +240,8 @@ class _PartList(list):  # type: ignore[type-arg]
 
 def finish_value(value: Any) -> Any:
     kind = type(value)
-    if kind is _Str:
-        return "".join(value)
+    if kind in STR_ACCUMULATORS:
+        return join_text(value)
     if kind is dict:
         return {k: finish_value(v) for k, v in value.items()}
     if kind is _Indexed:
@@ -245,7 +264,7 @@ class _Tool:
         self.id: str | None = None
         self.type: str | None = None
         self.name: str | None = None
-        self.arguments: list[str] = []
+        self.arguments: Any = []
         self.extras: dict[str, Any] = {}
         self.function_extras: dict[str, Any] = {}
 
@@ -274,8 +293,8 @@ class _Choice:
     def __init__(self, index: int) -> None:
         self.index = index
         self.role: str | None = None
-        self.content: list[str] | None = None
-        self.refusal: list[str] | None = None
+        self.content: Any = None
+        self.refusal: Any = None
         self.content_parts: list[Any] | None = None
         self.tools: list[_Tool] = []
         self.tool_at: dict[int, _Tool] = {}
@@ -301,10 +320,6 @@ def _want(value: Any, kind: type, path: str) -> Any:
     return value
 
 
-_TOP_KNOWN = frozenset(
-    {"id", "object", "created", "model", "choices", "service_tier", "system_fingerprint", "usage",
-     "moderation", "obfuscation"}
-)
 _CHOICE_KNOWN = frozenset({"index", "delta", "logprobs", "finish_reason"})
 
 
@@ -331,6 +346,7 @@ class DeltaMerger:
         self._moderation: m.ChatCompletionModeration | None = None
         self._extras: dict[str, Any] = {}
         self._error: UpstreamError | None = None
+        self._header: bytes | None = None
         self.chunks = 0
         self.done = False
 
@@ -355,25 +371,47 @@ class DeltaMerger:
         if self.done:
             return 0
         merged = 0
+        loads = orjson.loads
+        merge_chunk = self._merge_chunk
         for event, payload, offset, index in self._sse.feed_payloads(piece):
-            try:
-                obj = load_payload(payload, event, offset, index)
-            except UpstreamError as exc:
-                self._error = exc
-                self.done = True
-                break
-            if obj is _SKIP:
-                continue
+            obj: Any = None
+            if event != "error" and payload[:1] == b"{":
+                header = self._header
+                try:
+                    if header is not None and payload.startswith(header):
+                        # Same header bytes as the last chunk: merging them again changes nothing.
+                        obj = loads(b"{" + memoryview(payload)[len(header) :])
+                        header = None
+                    else:
+                        obj = loads(payload)
+                except orjson.JSONDecodeError:
+                    obj = None
             if obj is None:
-                self.done = True
-                break
-            self._merge_obj(obj, offset, index)
+                try:
+                    obj = load_payload(payload, event, offset, index)
+                except UpstreamError as exc:
+                    self._error = exc
+                    self.done = True
+                    break
+                if obj is _SKIP:
+                    continue
+                if obj is None:
+                    self.done = True
+                    break
+                header = b""
+            try:
+                merge_chunk(obj)
+            except (_Bad, SchemaError) as exc:
+                self._header = None
+                raise InvalidChunkError(f"not a chat completion chunk: {exc}", offset, index) from None
             merged += 1
-            error = upstream_error_of(obj)
-            if error is not None:
-                self._error = UpstreamError(error, offset, index)
+            if "error" in obj and obj["error"]:
+                self._error = UpstreamError(obj["error"], offset, index)
                 self.done = True
                 break
+            if header is not None:
+                self._header = header_of(payload)
+        self.chunks += merged
         return merged
 
     def add(self, chunk: m.CreateChatCompletionStreamResponse | dict[str, Any]) -> None:
@@ -386,55 +424,65 @@ class DeltaMerger:
         if error is not None and self._error is None:
             self._error = UpstreamError(error, -1, None)
 
+    # -- state factories (the native core substitutes its own types)
+
+    def _new_choice(self, index: int) -> Any:
+        return _Choice(index)
+
+    def _new_tool(self, index: int | None) -> Any:
+        return _Tool(index)
+
+    def _new_text(self) -> Any:
+        return []
+
     def _merge_obj(self, obj: dict[str, Any], offset: int, index: int | None) -> None:
+        self._header = None
         try:
             self._merge_chunk(obj)
-        except _Bad as exc:
-            raise InvalidChunkError(f"not a chat completion chunk: {exc}", offset, index) from None
-        except SchemaError as exc:
+        except (_Bad, SchemaError) as exc:
             raise InvalidChunkError(f"not a chat completion chunk: {exc}", offset, index) from None
         self.chunks += 1
 
     def _merge_chunk(self, obj: dict[str, Any]) -> None:
-        choices = obj.get("choices")
-        if choices:
-            if type(choices) is not list:
-                raise _Bad(f"choices: expected list, got {type(choices).__name__}")
-            for choice in choices:
-                self._merge_choice(choice)
         for key, value in obj.items():
-            if key in _TOP_KNOWN:
-                self._merge_top(key, value)
+            if key == "choices":
+                if value:
+                    if type(value) is not list:
+                        raise _Bad(f"choices: expected list, got {type(value).__name__}")
+                    for choice in value:
+                        self._merge_choice(choice)
+            elif key == "id":
+                if not self._id and value is not None:
+                    self._id = _want(value, str, "id")
+            elif key == "object":
+                _want(value, str, "object")
+            elif key == "created":
+                if value is not None:
+                    if type(value) is not int and type(value) is not float:
+                        raise _Bad(f"created: expected number, got {type(value).__name__}")
+                    if not self._created:
+                        self._created = value
+            elif key == "model":
+                if not self._model and value is not None:
+                    self._model = _want(value, str, "model")
+            elif key == "system_fingerprint":
+                if value is not None:
+                    self._fingerprint = _want(value, str, "system_fingerprint")
+            elif key == "usage":
+                if value is not None:
+                    self._usage = m.CompletionUsage.from_dict(value, "usage")
+            elif key == "service_tier":
+                if not self._service_tier and value is not None:
+                    self._service_tier = _want(value, str, "service_tier")
+            elif key == "moderation":
+                if value is not None:
+                    self._moderation = m.ChatCompletionModeration.from_dict(value, "moderation")
+            elif key == "obfuscation":
+                pass
             elif value is not None or key not in self._extras:
                 if key == "x_groq" and type(value) is dict and type(value.get("usage")) is dict:
                     self._groq_usage = m.CompletionUsage.from_dict(value["usage"], "x_groq.usage")
                 self._extras[key] = value
-
-    def _merge_top(self, key: str, value: Any) -> None:
-        if value is None or key in ("choices", "object", "obfuscation"):
-            if key == "object":
-                _want(value, str, "object")
-            return
-        if key == "id":
-            if not self._id:
-                self._id = _want(value, str, "id")
-        elif key == "model":
-            if not self._model:
-                self._model = _want(value, str, "model")
-        elif key == "created":
-            if type(value) not in (int, float):
-                raise _Bad(f"created: expected number, got {type(value).__name__}")
-            if not self._created:
-                self._created = value
-        elif key == "service_tier":
-            if not self._service_tier:
-                self._service_tier = _want(value, str, "service_tier")
-        elif key == "system_fingerprint":
-            self._fingerprint = _want(value, str, "system_fingerprint")
-        elif key == "usage":
-            self._usage = m.CompletionUsage.from_dict(value, "usage")
-        elif key == "moderation":
-            self._moderation = m.ChatCompletionModeration.from_dict(value, "moderation")
 
     def _merge_choice(self, choice: Any) -> None:
         if type(choice) is not dict:
@@ -444,19 +492,27 @@ class DeltaMerger:
             raise _Bad(f"choices[].index: expected int, got {type(index).__name__}")
         state = self._choices.get(index)
         if state is None:
-            state = self._choices[index] = _Choice(index)
+            state = self._choices[index] = self._new_choice(index)
         delta = choice.get("delta")
-        if delta is not None:
+        if delta:
             if type(delta) is not dict:
                 raise _Bad(f"choices[].delta: expected dict, got {type(delta).__name__}")
             self._merge_delta(state, delta)
+        elif delta is not None and type(delta) is not dict:
+            raise _Bad(f"choices[].delta: expected dict, got {type(delta).__name__}")
         finish_reason = choice.get("finish_reason")
         if finish_reason is not None:
             state.finish_reason = _want(finish_reason, str, "finish_reason")
         logprobs = choice.get("logprobs")
         if logprobs is not None:
             self._merge_logprobs(state, logprobs)
-        if len(choice) > 3:
+        if (
+            len(choice) != 4
+            or "logprobs" not in choice
+            or "finish_reason" not in choice
+            or "delta" not in choice
+            or "index" not in choice
+        ):
             extras = state.extras
             for key, value in choice.items():
                 if key not in _CHOICE_KNOWN and (value is not None or key not in extras):
@@ -476,6 +532,12 @@ class DeltaMerger:
 
     def _merge_delta(self, state: _Choice, delta: dict[str, Any]) -> None:
         for key, value in delta.items():
+            if key == "content" and type(value) is str:
+                content = state.content
+                if content is None:
+                    content = state.content = self._new_text()
+                content.append(value)
+                continue
             if value is None:
                 if key not in _DELTA_KNOWN and key not in state.message_extras:
                     state.message_extras[key] = None
@@ -483,9 +545,8 @@ class DeltaMerger:
             if key == "content":
                 if type(value) is str:
                     if state.content is None:
-                        state.content = [value]
-                    else:
-                        state.content.append(value)
+                        state.content = self._new_text()
+                    state.content.append(value)
                 elif type(value) is list:
                     self._merge_content_parts(state, value)
                 else:
@@ -497,10 +558,10 @@ class DeltaMerger:
                 for call in _want(value, list, "delta.tool_calls"):
                     self._merge_tool_call(state, call)
             elif key == "refusal":
+                _want(value, str, "delta.refusal")
                 if state.refusal is None:
-                    state.refusal = [_want(value, str, "delta.refusal")]
-                else:
-                    state.refusal.append(_want(value, str, "delta.refusal"))
+                    state.refusal = self._new_text()
+                state.refusal.append(value)
             elif key == "function_call":
                 if state.function_call is None:
                     state.function_call = {}
@@ -543,9 +604,8 @@ class DeltaMerger:
         for part in parts:
             if type(part) is dict and part.get("type") == "text" and type(part.get("text")) is str:
                 if state.content is None:
-                    state.content = [part["text"]]
-                else:
-                    state.content.append(part["text"])
+                    state.content = self._new_text()
+                state.content.append(part["text"])
             else:
                 others.append(part)
         if others:
@@ -562,7 +622,7 @@ class DeltaMerger:
         call_id = _want(call.get("id"), str, "delta.tool_calls[].id")
         tool = state.tool_at.get(index) if index is not None else state.last_tool
         if tool is None or (call_id and tool.id and call_id != tool.id):
-            tool = _Tool(index)
+            tool = self._new_tool(index)
             state.tools.append(tool)
             if index is not None:
                 state.tool_at[index] = tool
@@ -632,8 +692,8 @@ def _build_choice(state: _Choice) -> m.CreateChatCompletionResponseChoicesInner:
         extras["content_parts"] = finish_value(state.content_parts)
     message = m.ChatCompletionResponseMessage(
         role=state.role or "assistant",
-        content="".join(state.content) if state.content is not None else None,
-        refusal="".join(state.refusal) if state.refusal is not None else None,
+        content=join_text(state.content) if state.content is not None else None,
+        refusal=join_text(state.refusal) if state.refusal is not None else None,
         tool_calls=[_build_tool(t) for t in _ordered(state.tools)] if state.tools else None,
         annotations=_annotations(state.annotations),
         audio=_audio(state.audio),
@@ -667,7 +727,7 @@ def _build_tool(tool: _Tool) -> m.ChatCompletionMessageToolCall:
         type=tool.type or "function",
         function=m.ChatCompletionMessageToolCallFunction(
             name=tool.name,
-            arguments="".join(tool.arguments),
+            arguments=join_text(tool.arguments),
             extras={k: finish_value(v) for k, v in tool.function_extras.items()},
         ),
         extras={k: finish_value(v) for k, v in tool.extras.items()},

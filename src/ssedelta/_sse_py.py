@@ -139,7 +139,12 @@ class SSEDecoder:
         block_start = start  # where the current block begins inside this piece
         has_cr = b"\r" in piece
         line_parts = self._line_parts
+        fast = not has_cr
         while pos < n:
+            if fast and pos == block_start and not line_parts and self._block_size == 0:
+                fast = False
+                pos = block_start = self._fast_blocks(piece, pos, base, out, with_raw)
+                continue
             if has_cr:
                 lf = piece.find(b"\n", pos)
                 cr = piece.find(b"\r", pos, n if lf < 0 else lf)
@@ -201,6 +206,30 @@ class SSEDecoder:
             if self._block_size > self.max_event_size:
                 self._too_large(base + n - self._block_size)
         self._base = base + n
+
+    def _fast_blocks(self, piece: bytes, pos: int, base: int, out: list, with_raw: bool) -> int:  # type: ignore[type-arg]
+        """Dispatch the run of one-line ``data: `` blocks at ``pos`` with one split; returns where it stopped."""
+        max_size = self.max_event_size
+        count = self._count
+        for block in (piece[pos:] if pos else piece).split(b"\n\n")[:-1]:
+            if block[:6] != b"data: " or b"\n" in block:
+                break
+            end = pos + len(block) + 2
+            if end - pos > max_size:
+                self._count = count
+                self._too_large(base + pos)
+            if with_raw:
+                out.append(
+                    ServerSentEvent(
+                        None, block[6:], self.last_event_id, None, piece[pos:end], base + pos, base + pos + 6
+                    )
+                )
+            else:
+                out.append((None, block[6:], base + pos + 6, count))
+            count += 1
+            pos = end
+        self._count = count
+        return pos
 
     def _too_large(self, offset: int) -> None:
         self._failed = EventTooLargeError(

@@ -1,0 +1,1242 @@
+# cython: language_level=3
+"""Chunk scanner and delta merger, compiled.
+
+The merger keeps the state of :mod:`ssedelta._merge_py` (the same choice, tool
+and extras structures, so that the twin's rules run unchanged on it), but reads
+each payload's bytes itself: a scanner specialised for ``chat.completion.chunk``
+walks the JSON once, checking it as strictly as a JSON parser would, and
+records what it found on a tape of byte spans; a second pass applies the tape.
+``content``, ``refusal``, tool-call ``arguments`` and other concatenated
+strings are unescaped straight from the payload into one growing byte buffer
+each, and decoded once when a completion is built. No dict and no ``str`` is
+made per delta.
+
+The scanner gives up on anything outside the usual shapes (a wrong type, a
+duplicate key, an escaped key, invalid JSON or UTF-8, a key with rules of its
+own such as ``error`` or ``audio``) before it has changed anything; that
+payload then takes the twin's path (``orjson`` and the same rules on dicts),
+which also raises the same errors at the same offsets.
+"""
+
+cimport cython
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
+from cpython.unicode cimport PyUnicode_DecodeUTF8
+from libc.string cimport memcmp, memcpy
+
+import orjson
+
+from . import _merge_py as _py
+from . import models as _m
+from ._schema import SchemaError
+from ._sse_c import SSEDecoder
+from .errors import InvalidChunkError, UpstreamError
+
+cdef object _loads = orjson.loads
+cdef object JSONDecodeError = orjson.JSONDecodeError
+cdef object _SchemaError = SchemaError
+cdef object _merge_generic = _py.merge_generic
+cdef object _load_payload = _py.load_payload
+cdef object _SKIP = _py._SKIP
+cdef object _Bad = _py._Bad
+cdef object _Usage = _m.CompletionUsage
+cdef object _Moderation = _m.ChatCompletionModeration
+cdef object _ChoiceLogprobs = _m.CreateChatCompletionStreamResponseChoicesInnerLogprobs
+cdef object _STR_ACCUMULATORS = _py.STR_ACCUMULATORS
+cdef object _DELTA_KNOWN = _py._DELTA_KNOWN
+
+
+# ------------------------------------------------------------------ text buffers
+
+
+@cython.final
+cdef class TextBuf:
+    """The UTF-8 bytes of a concatenated string; decoded once, by :meth:`text`."""
+
+    cdef char* data
+    cdef Py_ssize_t length
+    cdef Py_ssize_t cap
+
+    def __dealloc__(self):
+        PyMem_Free(self.data)
+
+    cdef int reserve(self, Py_ssize_t extra) except -1:
+        cdef Py_ssize_t need = self.length + extra
+        cdef Py_ssize_t cap
+        cdef char* grown
+        if need <= self.cap:
+            return 0
+        cap = self.cap * 2
+        if cap < need:
+            cap = need
+        if cap < 64:
+            cap = 64
+        grown = <char*>PyMem_Realloc(self.data, cap)
+        if grown == NULL:
+            raise MemoryError()
+        self.data = grown
+        self.cap = cap
+        return 0
+
+    cdef inline int add(self, const char* src, Py_ssize_t k) except -1:
+        if self.length + k > self.cap:
+            self.reserve(k)
+        memcpy(self.data + self.length, src, k)
+        self.length += k
+        return 0
+
+    cdef int add_json(self, const unsigned char* p, Py_ssize_t a, Py_ssize_t b, bint esc) except -1:
+        """Append the JSON string body ``p[a:b]`` (already validated), unescaping it."""
+        if not esc:
+            return self.add(<const char*>p + a, b - a)
+        self.reserve(b - a)  # unescaping never makes it longer
+        self.length += unescape(p, a, b, self.data + self.length)
+        return 0
+
+    def append(self, str value):
+        cdef bytes raw = value.encode("utf-8", "surrogatepass")
+        self.add(PyBytes_AS_STRING(raw), PyBytes_GET_SIZE(raw))
+
+    def text(self):
+        return PyUnicode_DecodeUTF8(self.data, self.length, "surrogatepass")
+
+    def __len__(self):
+        return self.length
+
+    def __repr__(self):
+        return f"TextBuf({self.text()!r})"
+
+
+_STR_ACCUMULATORS.add(TextBuf)
+
+
+# ------------------------------------------------------------------ merge state
+
+
+@cython.final
+cdef class Choice:
+    """One choice's state; the same attributes as the twin's, so its rules apply to it."""
+
+    cdef public object index, role, content, refusal, content_parts, tools, tool_at, last_tool
+    cdef public object function_call, audio, annotations, lp_content, lp_refusal
+    cdef public object finish_reason, extras, message_extras
+    cdef public bint logprobs_seen
+
+    def __init__(self, index):
+        self.index = index
+        self.tools = []
+        self.tool_at = {}
+        self.extras = {}
+        self.message_extras = {}
+
+
+@cython.final
+cdef class Tool:
+    cdef public object index, id, type, name, arguments, extras, function_extras
+
+    def __init__(self, index):
+        self.index = index
+        self.arguments = TextBuf()
+        self.extras = {}
+        self.function_extras = {}
+
+
+# ------------------------------------------------------------------ JSON scanning
+
+# Byte classes for string bodies: 0 plain ASCII, 1 quote, 2 backslash, 3 control, 4 non-ASCII.
+cdef unsigned char STRCLASS[256]
+cdef int _i
+for _i in range(256):
+    STRCLASS[_i] = 0 if _i >= 0x20 and _i < 0x80 else (3 if _i < 0x20 else 4)
+STRCLASS[0x22] = 1
+STRCLASS[0x5C] = 2
+
+cdef inline int hexval(unsigned char c) noexcept:
+    if c >= 48 and c <= 57:
+        return c - 48
+    if c >= 97 and c <= 102:
+        return c - 87
+    if c >= 65 and c <= 70:
+        return c - 55
+    return -1
+
+
+cdef inline int hex4(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept:
+    cdef int a, b, c, d
+    if i + 4 > n:
+        return -1
+    a = hexval(p[i])
+    b = hexval(p[i + 1])
+    c = hexval(p[i + 2])
+    d = hexval(p[i + 3])
+    if a < 0 or b < 0 or c < 0 or d < 0:
+        return -1
+    return (a << 12) | (b << 8) | (c << 4) | d
+
+
+cdef inline Py_ssize_t utf8_seq(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept:
+    """Length of the valid UTF-8 sequence at ``p[i]`` (a byte >= 0x80), or -1."""
+    cdef unsigned char c = p[i]
+    cdef unsigned char c1
+    if c < 0xC2:
+        return -1
+    if c < 0xE0:
+        if i + 1 < n and (p[i + 1] & 0xC0) == 0x80:
+            return 2
+        return -1
+    if c < 0xF0:
+        if i + 2 >= n:
+            return -1
+        c1 = p[i + 1]
+        if (c1 & 0xC0) != 0x80 or (p[i + 2] & 0xC0) != 0x80:
+            return -1
+        if c == 0xE0 and c1 < 0xA0:
+            return -1
+        if c == 0xED and c1 >= 0xA0:
+            return -1
+        return 3
+    if c < 0xF5:
+        if i + 3 >= n:
+            return -1
+        c1 = p[i + 1]
+        if (c1 & 0xC0) != 0x80 or (p[i + 2] & 0xC0) != 0x80 or (p[i + 3] & 0xC0) != 0x80:
+            return -1
+        if c == 0xF0 and c1 < 0x90:
+            return -1
+        if c == 0xF4 and c1 >= 0x90:
+            return -1
+        return 4
+    return -1
+
+
+cdef Py_ssize_t scan_string(const unsigned char* p, Py_ssize_t i, Py_ssize_t n, bint* esc) noexcept:
+    """``p[i]`` is just after an opening quote: the index of the closing quote, or -1
+    when the string is not one a strict JSON parser accepts."""
+    cdef unsigned char k
+    cdef Py_ssize_t step
+    cdef int u, lo
+    while i < n:
+        k = STRCLASS[p[i]]
+        if k == 0:
+            i += 1
+        elif k == 1:
+            return i
+        elif k == 2:
+            esc[0] = True
+            if i + 1 >= n:
+                return -1
+            k = p[i + 1]
+            if k == 117:  # u
+                u = hex4(p, i + 2, n)
+                if u < 0:
+                    return -1
+                i += 6
+                if u >= 0xD800 and u <= 0xDBFF:
+                    if i + 6 > n or p[i] != 92 or p[i + 1] != 117:
+                        return -1
+                    lo = hex4(p, i + 2, n)
+                    if lo < 0xDC00 or lo > 0xDFFF:
+                        return -1
+                    i += 6
+                elif u >= 0xDC00 and u <= 0xDFFF:
+                    return -1
+            elif k == 34 or k == 92 or k == 47 or k == 98 or k == 102 or k == 110 or k == 114 or k == 116:
+                i += 2
+            else:
+                return -1
+        elif k == 4:
+            step = utf8_seq(p, i, n)
+            if step < 0:
+                return -1
+            i += step
+        else:
+            return -1
+    return -1
+
+
+cdef Py_ssize_t unescape(const unsigned char* p, Py_ssize_t a, Py_ssize_t b, char* out) noexcept:
+    """Write the UTF-8 of the validated JSON string body ``p[a:b]`` to ``out``; returns its length."""
+    cdef Py_ssize_t o = 0
+    cdef Py_ssize_t run
+    cdef unsigned char c
+    cdef unsigned int u, lo
+    while a < b:
+        run = a
+        while run < b and p[run] != 92:
+            run += 1
+        if run > a:
+            memcpy(out + o, p + a, run - a)
+            o += run - a
+            a = run
+        if a >= b:
+            break
+        c = p[a + 1]
+        a += 2
+        if c == 117:
+            u = <unsigned int>hex4(p, a, b)
+            a += 4
+            if u >= 0xD800 and u <= 0xDBFF:
+                lo = <unsigned int>hex4(p, a + 2, b)
+                a += 6
+                u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00)
+            if u < 0x80:
+                out[o] = <char>u
+                o += 1
+            elif u < 0x800:
+                out[o] = <char>(0xC0 | (u >> 6))
+                out[o + 1] = <char>(0x80 | (u & 0x3F))
+                o += 2
+            elif u < 0x10000:
+                out[o] = <char>(0xE0 | (u >> 12))
+                out[o + 1] = <char>(0x80 | ((u >> 6) & 0x3F))
+                out[o + 2] = <char>(0x80 | (u & 0x3F))
+                o += 3
+            else:
+                out[o] = <char>(0xF0 | (u >> 18))
+                out[o + 1] = <char>(0x80 | ((u >> 12) & 0x3F))
+                out[o + 2] = <char>(0x80 | ((u >> 6) & 0x3F))
+                out[o + 3] = <char>(0x80 | (u & 0x3F))
+                o += 4
+        else:
+            if c == 98:
+                c = 8
+            elif c == 102:
+                c = 12
+            elif c == 110:
+                c = 10
+            elif c == 114:
+                c = 13
+            elif c == 116:
+                c = 9
+            out[o] = <char>c
+            o += 1
+    return o
+
+
+cdef inline Py_ssize_t skip_ws(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept:
+    while i < n and (p[i] == 32 or p[i] == 10 or p[i] == 13 or p[i] == 9):
+        i += 1
+    return i
+
+
+cdef Py_ssize_t skip_value(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept:
+    """The end of the JSON value at ``p[i]``, or -1. Strings are checked strictly; the
+    rest only for structure (the caller has a JSON parser check the span)."""
+    cdef int depth = 0
+    cdef bint esc = False
+    cdef Py_ssize_t start = i
+    cdef unsigned char c
+    if i >= n:
+        return -1
+    c = p[i]
+    if c == 34:
+        i = scan_string(p, i + 1, n, &esc)
+        return -1 if i < 0 else i + 1
+    if c == 123 or c == 91:
+        while i < n:
+            c = p[i]
+            if c == 34:
+                i = scan_string(p, i + 1, n, &esc)
+                if i < 0:
+                    return -1
+            elif c == 123 or c == 91:
+                depth += 1
+                if depth > 512:
+                    return -1
+            elif c == 125 or c == 93:
+                depth -= 1
+                if depth == 0:
+                    return i + 1
+            i += 1
+        return -1
+    while i < n and c != 44 and c != 125 and c != 93 and c != 32 and c != 10 and c != 13 and c != 9:
+        i += 1
+        if i < n:
+            c = p[i]
+    return i if i > start else -1
+
+
+cdef inline Py_ssize_t scan_int(const unsigned char* p, Py_ssize_t i, Py_ssize_t n, long long* out) noexcept:
+    """A plain integer (no fraction or exponent, at most 18 digits) at ``p[i]``; its end or -1."""
+    cdef bint neg = False
+    cdef long long v = 0
+    cdef Py_ssize_t start
+    if i < n and p[i] == 45:
+        neg = True
+        i += 1
+    start = i
+    if i >= n or p[i] < 48 or p[i] > 57:
+        return -1
+    if p[i] == 48:
+        i += 1
+    else:
+        while i < n and p[i] >= 48 and p[i] <= 57:
+            v = v * 10 + (p[i] - 48)
+            i += 1
+            if i - start > 18:
+                return -1
+    if i < n and (p[i] == 46 or p[i] == 101 or p[i] == 69 or (p[i] >= 48 and p[i] <= 57)):
+        return -1
+    out[0] = -v if neg else v
+    return i
+
+
+# ------------------------------------------------------------------ the tape
+
+cdef enum:
+    T_CHOICE = 1
+    T_FINISH
+    T_LOGPROBS
+    T_CHOICE_EXTRA
+    T_ROLE
+    T_CONTENT
+    T_REFUSAL
+    T_DELTA_TEXT
+    T_DELTA_NULL
+    T_DELTA_OTHER
+    T_TOOL
+    T_TOOL_TYPE
+    T_TOOL_NAME
+    T_TOOL_ARGS
+    T_TOOL_EXTRA
+    T_FUNC_EXTRA
+    T_ID
+    T_MODEL
+    T_CREATED
+    T_SERVICE_TIER
+    T_FINGERPRINT
+    T_USAGE
+    T_MODERATION
+    T_TOP_EXTRA
+
+# Bits of the known keys of each object, to refuse duplicates.
+cdef enum:
+    B_ID = 1
+    B_OBJECT = 2
+    B_CREATED = 4
+    B_MODEL = 8
+    B_CHOICES = 16
+    B_SERVICE_TIER = 32
+    B_FINGERPRINT = 64
+    B_USAGE = 128
+    B_MODERATION = 256
+    B_OBFUSCATION = 512
+
+cdef struct Tok:
+    int kind
+    Py_ssize_t a        # string body span, -1 for none
+    Py_ssize_t b
+    bint esc
+    bint flag           # T_TOOL: has an index; T_CHOICE: unused
+    long long ival
+    Py_ssize_t obj      # index in the scanner's object list (key, or key and value), -1 for none
+    Py_ssize_t ida      # T_TOOL: the id's span, -1 for none
+    Py_ssize_t idb
+    bint idesc
+
+cdef struct Keys:
+    int known
+    int nunknown
+    Py_ssize_t ua[16]
+    Py_ssize_t ub[16]
+
+
+cdef inline bint key_is(const unsigned char* p, Py_ssize_t a, Py_ssize_t b, const char* word, Py_ssize_t k) noexcept:
+    return b - a == k and memcmp(p + a, word, k) == 0
+
+
+cdef inline bint known_once(Keys* keys, int bit) noexcept:
+    if keys.known & bit:
+        return False
+    keys.known |= bit
+    return True
+
+
+cdef bint unknown_once(Keys* keys, const unsigned char* p, Py_ssize_t a, Py_ssize_t b,
+                       const unsigned char* q) noexcept:
+    """Record an unknown key; False when it was seen already in this object (or too many).
+    ``q`` holds the bytes of the keys recorded earlier (the payload, or a remembered header)."""
+    cdef int j
+    cdef Py_ssize_t k = b - a
+    for j in range(keys.nunknown):
+        if keys.ub[j] - keys.ua[j] == k and memcmp(q + keys.ua[j], p + a, k) == 0:
+            return False
+    if keys.nunknown == 16:
+        return False
+    keys.ua[keys.nunknown] = a
+    keys.ub[keys.nunknown] = b
+    keys.nunknown += 1
+    return True
+
+
+cdef inline str decode_span(const unsigned char* p, Py_ssize_t a, Py_ssize_t b, bint esc):
+    cdef char* tmp
+    cdef Py_ssize_t k
+    if not esc:
+        return PyUnicode_DecodeUTF8(<const char*>p + a, b - a, NULL)
+    tmp = <char*>PyMem_Malloc(b - a + 1)
+    if tmp == NULL:
+        raise MemoryError()
+    try:
+        k = unescape(p, a, b, tmp)
+        return PyUnicode_DecodeUTF8(tmp, k, NULL)
+    finally:
+        PyMem_Free(tmp)
+
+
+cdef inline int add_text(object acc, const unsigned char* p, Tok* t) except -1:
+    if type(acc) is TextBuf:
+        return (<TextBuf>acc).add_json(p, t.a, t.b, t.esc)
+    acc.append(decode_span(p, t.a, t.b, t.esc))
+    return 0
+
+
+@cython.final
+cdef class Scanner:
+    """Scans one payload into the tape, then applies the tape to a merger's state."""
+
+    cdef Tok* tape
+    cdef Py_ssize_t ntape
+    cdef Py_ssize_t captape
+    cdef list objs
+    cdef const unsigned char* p
+    cdef Py_ssize_t n
+    # The last fully scanned chunk's bytes before its top-level "choices" key.
+    cdef bytes header
+    cdef Keys header_keys
+    cdef Keys top
+    cdef Keys before_choices
+    cdef const unsigned char* topq  # where the top-level unknown keys' bytes are
+
+    def __cinit__(self):
+        self.captape = 64
+        self.tape = <Tok*>PyMem_Malloc(self.captape * sizeof(Tok))
+        if self.tape == NULL:
+            raise MemoryError()
+        self.objs = []
+
+    def __dealloc__(self):
+        PyMem_Free(self.tape)
+
+    cdef Tok* push(self, int kind) except NULL:
+        cdef Tok* grown
+        cdef Tok* t
+        if self.ntape == self.captape:
+            grown = <Tok*>PyMem_Realloc(self.tape, 2 * self.captape * sizeof(Tok))
+            if grown == NULL:
+                raise MemoryError()
+            self.tape = grown
+            self.captape *= 2
+        t = &self.tape[self.ntape]
+        self.ntape += 1
+        t.kind = kind
+        t.a = -1
+        t.b = -1
+        t.esc = False
+        t.flag = False
+        t.ival = 0
+        t.obj = -1
+        t.ida = -1
+        return t
+
+    cdef Py_ssize_t keep(self, object value) except -1:
+        self.objs.append(value)
+        return len(self.objs) - 1
+
+    cdef Py_ssize_t value_obj(self, Py_ssize_t i, Py_ssize_t* end) except -2:
+        """Parse the JSON value at ``i`` into a Python object kept on the object list;
+        its index, or -1 to give up."""
+        cdef Py_ssize_t e = skip_value(self.p, i, self.n)
+        if e < 0:
+            return -1
+        try:
+            value = _loads(PyBytes_FromStringAndSize(<const char*>self.p + i, e - i))
+        except JSONDecodeError:
+            return -1
+        end[0] = e
+        return self.keep(value)
+
+    cdef Py_ssize_t string_tok(self, Tok* t, Py_ssize_t i) noexcept:
+        """``p[i]`` is a quote: record the string's body span in ``t``; the end, or -1."""
+        cdef bint esc = False
+        cdef Py_ssize_t e = scan_string(self.p, i + 1, self.n, &esc)
+        if e < 0:
+            return -1
+        t.a = i + 1
+        t.b = e
+        t.esc = esc
+        return e + 1
+
+    cdef Py_ssize_t check_string(self, Py_ssize_t i) noexcept:
+        cdef bint esc = False
+        cdef Py_ssize_t e = scan_string(self.p, i + 1, self.n, &esc)
+        return -1 if e < 0 else e + 1
+
+    cdef inline Py_ssize_t is_null(self, Py_ssize_t i) noexcept:
+        if i + 4 <= self.n and memcmp(self.p + i, b"null", 4) == 0:
+            return i + 4
+        return -1
+
+    cdef Py_ssize_t key(self, Py_ssize_t i, Py_ssize_t* ka, Py_ssize_t* kb) noexcept:
+        """A plain key (no escapes, ASCII) at ``p[i]`` and its colon; the value's start or -1."""
+        cdef const unsigned char* p = self.p
+        cdef Py_ssize_t j
+        if i >= self.n or p[i] != 34:
+            return -1
+        j = i + 1
+        while j < self.n and p[j] != 34:
+            if p[j] == 92 or p[j] < 0x20 or p[j] >= 0x80:
+                return -1
+            j += 1
+        if j >= self.n:
+            return -1
+        ka[0] = i + 1
+        kb[0] = j
+        j = skip_ws(p, j + 1, self.n)
+        if j >= self.n or p[j] != 58:
+            return -1
+        return skip_ws(p, j + 1, self.n)
+
+    cdef inline Py_ssize_t after_member(self, Py_ssize_t i, unsigned char close, bint* more) noexcept:
+        i = skip_ws(self.p, i, self.n)
+        if i >= self.n:
+            return -1
+        if self.p[i] == 44:
+            more[0] = True
+            return skip_ws(self.p, i + 1, self.n)
+        if self.p[i] == close:
+            more[0] = False
+            return i + 1
+        return -1
+
+    cdef object key_str(self, Py_ssize_t a, Py_ssize_t b):
+        return PyUnicode_DecodeUTF8(<const char*>self.p + a, b - a, NULL)
+
+    # -- the chunk
+
+    cdef Py_ssize_t scan(self, bytes payload) except -2:
+        """Scan a payload onto the tape; its top-level "choices" key offset (or 0), or -1."""
+        cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(payload)
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(payload)
+        cdef Py_ssize_t i, ka, kb, v, choices_at = 0
+        cdef bint more
+        cdef Tok* t
+        cdef Py_ssize_t hl
+        self.p = p
+        self.n = n
+        self.ntape = 0
+        if self.objs:
+            self.objs = []
+        self.top.known = 0
+        self.top.nunknown = 0
+        self.topq = p
+        i = 1
+        if self.header is not None:
+            hl = PyBytes_GET_SIZE(self.header)
+            if n > hl and memcmp(p, PyBytes_AS_STRING(self.header), hl) == 0:
+                self.top = self.header_keys
+                self.topq = <const unsigned char*>PyBytes_AS_STRING(self.header)
+                i = hl
+                choices_at = -2  # members before "choices" are known already
+        i = skip_ws(p, i, n)
+        if choices_at == 0 and i < n and p[i] == 125:
+            return self.end(i + 1, 0)
+        while True:
+            v = self.key(i, &ka, &kb)
+            if v < 0:
+                return -1
+            if key_is(p, ka, kb, b"choices", 7):
+                if not known_once(&self.top, B_CHOICES):
+                    return -1
+                if choices_at == 0:
+                    choices_at = ka - 1
+                    self.before_choices = self.top
+                i = self.choices(v)
+            elif key_is(p, ka, kb, b"id", 2):
+                i = self.top_string(v, B_ID, T_ID)
+            elif key_is(p, ka, kb, b"object", 6):
+                if not known_once(&self.top, B_OBJECT):
+                    return -1
+                i = self.is_null(v)
+                if i < 0 and p[v] == 34:
+                    i = self.check_string(v)
+            elif key_is(p, ka, kb, b"created", 7):
+                if not known_once(&self.top, B_CREATED):
+                    return -1
+                i = self.is_null(v)
+                if i < 0:
+                    t = self.push(T_CREATED)
+                    i = scan_int(p, v, n, &t.ival)
+            elif key_is(p, ka, kb, b"model", 5):
+                i = self.top_string(v, B_MODEL, T_MODEL)
+            elif key_is(p, ka, kb, b"system_fingerprint", 18):
+                i = self.top_string(v, B_FINGERPRINT, T_FINGERPRINT)
+            elif key_is(p, ka, kb, b"service_tier", 12):
+                i = self.top_string(v, B_SERVICE_TIER, T_SERVICE_TIER)
+            elif key_is(p, ka, kb, b"obfuscation", 11):
+                if not known_once(&self.top, B_OBFUSCATION):
+                    return -1
+                if p[v] == 34:
+                    i = self.check_string(v)
+                elif self.value_obj(v, &i) < 0:
+                    return -1
+            elif key_is(p, ka, kb, b"usage", 5):
+                i = self.top_model(v, B_USAGE, T_USAGE, _Usage)
+            elif key_is(p, ka, kb, b"moderation", 10):
+                i = self.top_model(v, B_MODERATION, T_MODERATION, _Moderation)
+            elif key_is(p, ka, kb, b"error", 5) or key_is(p, ka, kb, b"x_groq", 6):
+                return -1
+            else:
+                if not unknown_once(&self.top, p, ka, kb, self.topq):
+                    return -1
+                t = self.push(T_TOP_EXTRA)
+                t.obj = self.value_obj(v, &i)
+                if t.obj < 0:
+                    return -1
+                self.keep(self.key_str(ka, kb))
+            if i < 0:
+                return -1
+            i = self.after_member(i, 125, &more)
+            if i < 0:
+                return -1
+            if not more:
+                return self.end(i, choices_at)
+
+    cdef Py_ssize_t end(self, Py_ssize_t i, Py_ssize_t choices_at) noexcept:
+        if skip_ws(self.p, i, self.n) != self.n:
+            return -1
+        return choices_at if choices_at > 0 else 0
+
+    cdef Py_ssize_t top_string(self, Py_ssize_t v, int bit, int kind) except -2:
+        cdef Tok* t
+        if not known_once(&self.top, bit):
+            return -1
+        if self.p[v] == 34:
+            t = self.push(kind)
+            return self.string_tok(t, v)
+        return self.is_null(v)
+
+    cdef Py_ssize_t top_model(self, Py_ssize_t v, int bit, int kind, object model) except -2:
+        cdef Py_ssize_t e = self.is_null(v)
+        cdef Tok* t
+        if not known_once(&self.top, bit):
+            return -1
+        if e >= 0:
+            return e
+        t = self.push(kind)
+        t.obj = self.value_obj(v, &e)
+        if t.obj < 0:
+            return -1
+        try:
+            self.objs[t.obj] = model.from_dict(self.objs[t.obj])
+        except _SchemaError:
+            return -1
+        return e
+
+    cdef Py_ssize_t choices(self, Py_ssize_t i) except -2:
+        cdef bint more = True
+        if self.is_null(i) >= 0:
+            return i + 4
+        if self.p[i] != 91:
+            return -1
+        i = skip_ws(self.p, i + 1, self.n)
+        if i < self.n and self.p[i] == 93:
+            return i + 1
+        while more:
+            if i >= self.n or self.p[i] != 123:
+                return -1
+            i = self.choice(i + 1)
+            if i < 0:
+                return -1
+            i = self.after_member(i, 93, &more)
+            if i < 0:
+                return -1
+        return i
+
+    cdef Py_ssize_t choice(self, Py_ssize_t i) except -2:
+        cdef const unsigned char* p = self.p
+        cdef Py_ssize_t slot = self.ntape
+        cdef Py_ssize_t ka, kb, v, e
+        cdef Keys keys
+        cdef bint more
+        cdef Tok* t
+        cdef long long index = 0
+        keys.known = 0
+        keys.nunknown = 0
+        self.push(T_CHOICE)
+        i = skip_ws(p, i, self.n)
+        if i < self.n and p[i] == 125:
+            self.tape[slot].ival = 0
+            return i + 1
+        while True:
+            v = self.key(i, &ka, &kb)
+            if v < 0:
+                return -1
+            if key_is(p, ka, kb, b"delta", 5):
+                if not known_once(&keys, 1):
+                    return -1
+                e = self.is_null(v)
+                if e < 0:
+                    if p[v] != 123:
+                        return -1
+                    e = self.delta(v + 1)
+            elif key_is(p, ka, kb, b"index", 5):
+                if not known_once(&keys, 2):
+                    return -1
+                e = scan_int(p, v, self.n, &index)
+            elif key_is(p, ka, kb, b"finish_reason", 13):
+                if not known_once(&keys, 4):
+                    return -1
+                e = self.is_null(v)
+                if e < 0 and p[v] == 34:
+                    e = self.string_tok(self.push(T_FINISH), v)
+            elif key_is(p, ka, kb, b"logprobs", 8):
+                if not known_once(&keys, 8):
+                    return -1
+                e = self.is_null(v)
+                if e < 0:
+                    t = self.push(T_LOGPROBS)
+                    t.obj = self.value_obj(v, &e)
+                    if t.obj < 0:
+                        return -1
+                    try:
+                        self.objs[t.obj] = _ChoiceLogprobs.from_dict(self.objs[t.obj], "logprobs")
+                    except _SchemaError:
+                        return -1
+            else:
+                if not unknown_once(&keys, p, ka, kb, p):
+                    return -1
+                t = self.push(T_CHOICE_EXTRA)
+                t.obj = self.value_obj(v, &e)
+                if t.obj < 0:
+                    return -1
+                self.keep(self.key_str(ka, kb))
+            if e < 0:
+                return -1
+            i = self.after_member(e, 125, &more)
+            if i < 0:
+                return -1
+            if not more:
+                self.tape[slot].ival = index
+                return i
+
+    cdef Py_ssize_t delta(self, Py_ssize_t i) except -2:
+        cdef const unsigned char* p = self.p
+        cdef Py_ssize_t ka, kb, v, e
+        cdef Keys keys
+        cdef bint more
+        cdef Tok* t
+        keys.known = 0
+        keys.nunknown = 0
+        i = skip_ws(p, i, self.n)
+        if i < self.n and p[i] == 125:
+            return i + 1
+        while True:
+            v = self.key(i, &ka, &kb)
+            if v < 0:
+                return -1
+            e = self.is_null(v)
+            if key_is(p, ka, kb, b"content", 7):
+                if not known_once(&keys, 1):
+                    return -1
+                if e < 0:
+                    if p[v] != 34:
+                        return -1
+                    e = self.string_tok(self.push(T_CONTENT), v)
+            elif key_is(p, ka, kb, b"role", 4):
+                if not known_once(&keys, 2):
+                    return -1
+                if e < 0:
+                    if p[v] != 34:
+                        return -1
+                    e = self.string_tok(self.push(T_ROLE), v)
+            elif key_is(p, ka, kb, b"refusal", 7):
+                if not known_once(&keys, 4):
+                    return -1
+                if e < 0:
+                    if p[v] != 34:
+                        return -1
+                    e = self.string_tok(self.push(T_REFUSAL), v)
+            elif key_is(p, ka, kb, b"tool_calls", 10):
+                if not known_once(&keys, 8):
+                    return -1
+                if e < 0:
+                    e = self.tool_calls(v)
+            elif (key_is(p, ka, kb, b"function_call", 13) or key_is(p, ka, kb, b"audio", 5)
+                  or key_is(p, ka, kb, b"annotations", 11)):
+                if not known_once(&keys, 16 if p[ka] == 102 else (32 if p[ka] == 97 and p[ka + 1] == 117 else 64)):
+                    return -1
+                if e < 0:
+                    return -1
+            else:
+                if not unknown_once(&keys, p, ka, kb, p):
+                    return -1
+                if e >= 0:
+                    t = self.push(T_DELTA_NULL)
+                    t.obj = self.keep(self.key_str(ka, kb))
+                elif p[v] == 34:
+                    t = self.push(T_DELTA_TEXT)
+                    e = self.string_tok(t, v)
+                    t.obj = self.keep(self.key_str(ka, kb))
+                else:
+                    t = self.push(T_DELTA_OTHER)
+                    t.obj = self.value_obj(v, &e)
+                    if t.obj < 0:
+                        return -1
+                    self.keep(self.key_str(ka, kb))
+            if e < 0:
+                return -1
+            i = self.after_member(e, 125, &more)
+            if i < 0:
+                return -1
+            if not more:
+                return i
+
+    cdef Py_ssize_t tool_calls(self, Py_ssize_t i) except -2:
+        cdef bint more = True
+        if self.p[i] != 91:
+            return -1
+        i = skip_ws(self.p, i + 1, self.n)
+        if i < self.n and self.p[i] == 93:
+            return i + 1
+        while more:
+            if i >= self.n or self.p[i] != 123:
+                return -1
+            i = self.tool_call(i + 1)
+            if i < 0:
+                return -1
+            i = self.after_member(i, 93, &more)
+            if i < 0:
+                return -1
+        return i
+
+    cdef Py_ssize_t tool_call(self, Py_ssize_t i) except -2:
+        cdef const unsigned char* p = self.p
+        cdef Py_ssize_t slot = self.ntape
+        cdef Py_ssize_t ka, kb, v, e
+        cdef Keys keys
+        cdef bint more
+        cdef Tok* t
+        cdef Tok id_tok
+        cdef long long index = 0
+        cdef bint has_index = False
+        keys.known = 0
+        keys.nunknown = 0
+        id_tok.a = -1
+        id_tok.esc = False
+        self.push(T_TOOL)
+        i = skip_ws(p, i, self.n)
+        if i < self.n and p[i] == 125:
+            i += 1
+            more = False
+        else:
+            more = True
+        while more:
+            v = self.key(i, &ka, &kb)
+            if v < 0:
+                return -1
+            e = self.is_null(v)
+            if key_is(p, ka, kb, b"index", 5):
+                if not known_once(&keys, 1):
+                    return -1
+                if e < 0:
+                    e = scan_int(p, v, self.n, &index)
+                    has_index = True
+            elif key_is(p, ka, kb, b"id", 2):
+                if not known_once(&keys, 2):
+                    return -1
+                if e < 0:
+                    if p[v] != 34:
+                        return -1
+                    e = self.string_tok(&id_tok, v)
+            elif key_is(p, ka, kb, b"type", 4):
+                if not known_once(&keys, 4):
+                    return -1
+                if e < 0:
+                    if p[v] != 34:
+                        return -1
+                    e = self.string_tok(self.push(T_TOOL_TYPE), v)
+            elif key_is(p, ka, kb, b"function", 8):
+                if not known_once(&keys, 8):
+                    return -1
+                if e < 0:
+                    if p[v] != 123:
+                        return -1
+                    e = self.function(v + 1)
+            else:
+                if not unknown_once(&keys, p, ka, kb, p):
+                    return -1
+                if e < 0:
+                    t = self.push(T_TOOL_EXTRA)
+                    t.obj = self.value_obj(v, &e)
+                    if t.obj < 0:
+                        return -1
+                    self.keep(self.key_str(ka, kb))
+            if e < 0:
+                return -1
+            i = self.after_member(e, 125, &more)
+            if i < 0:
+                return -1
+        t = &self.tape[slot]
+        t.flag = has_index
+        t.ival = index
+        t.ida = id_tok.a
+        t.idb = id_tok.b
+        t.idesc = id_tok.esc
+        return i
+
+    cdef Py_ssize_t function(self, Py_ssize_t i) except -2:
+        cdef const unsigned char* p = self.p
+        cdef Py_ssize_t ka, kb, v, e
+        cdef Keys keys
+        cdef bint more
+        cdef Tok* t
+        keys.known = 0
+        keys.nunknown = 0
+        i = skip_ws(p, i, self.n)
+        if i < self.n and p[i] == 125:
+            return i + 1
+        while True:
+            v = self.key(i, &ka, &kb)
+            if v < 0:
+                return -1
+            e = self.is_null(v)
+            if key_is(p, ka, kb, b"arguments", 9):
+                if not known_once(&keys, 1):
+                    return -1
+                if e < 0:
+                    if p[v] != 34:
+                        return -1
+                    e = self.string_tok(self.push(T_TOOL_ARGS), v)
+            elif key_is(p, ka, kb, b"name", 4):
+                if not known_once(&keys, 2):
+                    return -1
+                if e < 0:
+                    if p[v] != 34:
+                        return -1
+                    e = self.string_tok(self.push(T_TOOL_NAME), v)
+            else:
+                if not unknown_once(&keys, p, ka, kb, p):
+                    return -1
+                t = self.push(T_FUNC_EXTRA)
+                t.obj = self.value_obj(v, &e)
+                if t.obj < 0:
+                    return -1
+                self.keep(self.key_str(ka, kb))
+            if e < 0:
+                return -1
+            i = self.after_member(e, 125, &more)
+            if i < 0:
+                return -1
+            if not more:
+                return i
+
+    # -- applying the tape
+
+    cdef int apply(self, object merger, dict choices, frozenset scalar) except -1:
+        cdef const unsigned char* p = self.p
+        cdef Py_ssize_t j
+        cdef Tok* t
+        cdef Choice state = None
+        cdef Tool tool = None
+        cdef object value, key, old, index
+        cdef list objs = self.objs
+        cdef TextBuf buf
+        for j in range(self.ntape):
+            t = &self.tape[j]
+            if t.kind == T_CHOICE:
+                index = t.ival
+                state = choices.get(index)
+                if state is None:
+                    state = Choice(index)
+                    choices[index] = state
+            elif t.kind == T_CONTENT:
+                if state.content is None:
+                    state.content = TextBuf()
+                add_text(state.content, p, t)
+            elif t.kind == T_TOOL_ARGS:
+                add_text(tool.arguments, p, t)
+            elif t.kind == T_FINISH:
+                state.finish_reason = decode_span(p, t.a, t.b, t.esc)
+            elif t.kind == T_ROLE:
+                if state.role is None and t.b > t.a:
+                    state.role = decode_span(p, t.a, t.b, t.esc)
+            elif t.kind == T_REFUSAL:
+                if state.refusal is None:
+                    state.refusal = TextBuf()
+                add_text(state.refusal, p, t)
+            elif t.kind == T_DELTA_TEXT:
+                key = objs[t.obj]
+                acc = state.message_extras
+                if key in scalar:
+                    acc[key] = decode_span(p, t.a, t.b, t.esc)
+                else:
+                    old = acc.get(key)
+                    if type(old) is TextBuf:
+                        (<TextBuf>old).add_json(p, t.a, t.b, t.esc)
+                    elif type(old) in _STR_ACCUMULATORS:
+                        old.append(decode_span(p, t.a, t.b, t.esc))
+                    else:
+                        buf = TextBuf()
+                        buf.add_json(p, t.a, t.b, t.esc)
+                        acc[key] = buf
+            elif t.kind == T_DELTA_NULL:
+                key = objs[t.obj]
+                if key not in state.message_extras:
+                    state.message_extras[key] = None
+            elif t.kind == T_DELTA_OTHER:
+                _merge_generic(state.message_extras, {objs[t.obj + 1]: objs[t.obj]}, scalar)
+            elif t.kind == T_TOOL:
+                tool = self.select_tool(state, t)
+            elif t.kind == T_TOOL_TYPE:
+                if not tool.type:
+                    tool.type = decode_span(p, t.a, t.b, t.esc)
+            elif t.kind == T_TOOL_NAME:
+                if t.b > t.a and not tool.name:
+                    tool.name = decode_span(p, t.a, t.b, t.esc)
+            elif t.kind == T_TOOL_EXTRA:
+                _merge_generic(tool.extras, {objs[t.obj + 1]: objs[t.obj]}, scalar)
+            elif t.kind == T_FUNC_EXTRA:
+                _merge_generic(tool.function_extras, {objs[t.obj + 1]: objs[t.obj]}, scalar)
+            elif t.kind == T_LOGPROBS:
+                value = objs[t.obj]
+                state.logprobs_seen = True
+                if value.content is not None:
+                    if state.lp_content is None:
+                        state.lp_content = []
+                    state.lp_content.extend(value.content)
+                if value.refusal is not None:
+                    if state.lp_refusal is None:
+                        state.lp_refusal = []
+                    state.lp_refusal.extend(value.refusal)
+            elif t.kind == T_CHOICE_EXTRA:
+                value = objs[t.obj]
+                key = objs[t.obj + 1]
+                if value is not None or key not in state.extras:
+                    state.extras[key] = value
+            else:
+                self.apply_top(merger, t)
+        return 0
+
+    cdef Tool select_tool(self, Choice state, Tok* t):
+        cdef object index = t.ival if t.flag else None
+        cdef object call_id = decode_span(self.p, t.ida, t.idb, t.idesc) if t.ida >= 0 else None
+        cdef Tool tool
+        tool = state.tool_at.get(index) if index is not None else state.last_tool
+        if tool is None or (call_id and tool.id and call_id != tool.id):
+            tool = Tool(index)
+            state.tools.append(tool)
+            if index is not None:
+                state.tool_at[index] = tool
+        state.last_tool = tool
+        if call_id is not None and not tool.id:
+            tool.id = call_id
+        return tool
+
+    cdef int apply_top(self, object merger, Tok* t) except -1:
+        cdef const unsigned char* p = self.p
+        cdef object key, value
+        if t.kind == T_ID:
+            if not merger._id:
+                merger._id = decode_span(p, t.a, t.b, t.esc)
+        elif t.kind == T_MODEL:
+            if not merger._model:
+                merger._model = decode_span(p, t.a, t.b, t.esc)
+        elif t.kind == T_CREATED:
+            if not merger._created:
+                merger._created = t.ival
+        elif t.kind == T_FINGERPRINT:
+            merger._fingerprint = decode_span(p, t.a, t.b, t.esc)
+        elif t.kind == T_SERVICE_TIER:
+            if not merger._service_tier:
+                merger._service_tier = decode_span(p, t.a, t.b, t.esc)
+        elif t.kind == T_USAGE:
+            merger._usage = self.objs[t.obj]
+        elif t.kind == T_MODERATION:
+            merger._moderation = self.objs[t.obj]
+        elif t.kind == T_TOP_EXTRA:
+            value = self.objs[t.obj]
+            key = self.objs[t.obj + 1]
+            extras = merger._extras
+            if value is not None or key not in extras:
+                extras[key] = value
+        return 0
+
+    cdef void remember_header(self, bytes payload, Py_ssize_t choices_at):
+        self.header = payload[:choices_at]
+        self.header_keys = self.before_choices
+        self.header_keys.known &= ~B_CHOICES
+
+
+# ------------------------------------------------------------------ the public classes
+
+
+class DeltaMerger(_py.DeltaMerger):
+    __doc__ = _py.DeltaMerger.__doc__
+
+    def __init__(self, max_event_size=_py.DEFAULT_MAX_EVENT_SIZE, scalar_keys=()):
+        super().__init__(max_event_size, scalar_keys)
+        self._sse = SSEDecoder(max_event_size)
+        self._scanner = Scanner()
+
+    def _new_choice(self, index):
+        return Choice(index)
+
+    def _new_tool(self, index):
+        return Tool(index)
+
+    def _new_text(self):
+        return TextBuf()
+
+    def feed(self, piece):
+        """Merge the chunks ``piece`` completes; returns how many. Nothing is read after
+        ``[DONE]`` or an upstream error."""
+        cdef Scanner scanner = self._scanner
+        cdef dict choices = self._choices
+        cdef frozenset scalar = self._scalar
+        cdef Py_ssize_t merged = 0
+        cdef Py_ssize_t at
+        cdef bytes payload
+        if self.done:
+            return 0
+        for event, payload, offset, index in self._sse.feed_payloads(piece):
+            if event != "error" and PyBytes_GET_SIZE(payload) and PyBytes_AS_STRING(payload)[0] == 123:
+                at = scanner.scan(payload)
+                if at >= 0:
+                    scanner.apply(self, choices, scalar)
+                    if at > 0:
+                        scanner.remember_header(payload, at)
+                    merged += 1
+                    continue
+            scanner.header = None
+            try:
+                obj = _load_payload(payload, event, offset, index)
+            except UpstreamError as exc:
+                self._error = exc
+                self.done = True
+                break
+            if obj is _SKIP:
+                continue
+            if obj is None:
+                self.done = True
+                break
+            try:
+                self._merge_chunk(obj)
+            except (_Bad, _SchemaError) as exc:
+                self.chunks += merged
+                raise InvalidChunkError(f"not a chat completion chunk: {exc}", offset, index) from None
+            merged += 1
+            if "error" in obj and obj["error"]:
+                self._error = UpstreamError(obj["error"], offset, index)
+                self.done = True
+                break
+        self.chunks += merged
+        return merged
+
+
+class ChunkDecoder(_py.ChunkDecoder):
+    __doc__ = _py.ChunkDecoder.__doc__
+
+    def __init__(self, max_event_size=_py.DEFAULT_MAX_EVENT_SIZE):
+        super().__init__(max_event_size)
+        self._sse = SSEDecoder(max_event_size)
