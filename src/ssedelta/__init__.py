@@ -49,14 +49,16 @@ def iter_chunks(source: Source, **options: Any) -> Iterator[models.CreateChatCom
     return _backend.iter_chunks(source, **options)
 
 
-def aiter_chunks(source: AsyncSource, **options: Any) -> AsyncIterator[models.CreateChatCompletionStreamResponse]:
+def aiter_chunks(
+    source: AsyncSource, **options: Any
+) -> AsyncIterator[models.CreateChatCompletionStreamResponse]:
     """The chunk objects of an async stream, in order, up to ``[DONE]``."""
     return _backend.aiter_chunks(source, **options)
 
 
 __version__ = "0.1.0"
 
-__all__ = [  # noqa: RUF022
+__all__ = [
     "BACKEND",
     "NO_EXTENSIONS",
     "Backend",

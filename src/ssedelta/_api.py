@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
-from typing import IO, Any, Union
+from typing import IO, Any
 
 from . import models as m
 
-Source = Union[bytes, bytearray, memoryview, str, IO[bytes], Iterable[bytes], Iterable[str]]
-AsyncSource = Union[AsyncIterable[bytes], AsyncIterable[str], Source]
+Source = bytes | bytearray | memoryview | str | IO[bytes] | Iterable[bytes] | Iterable[str]
+AsyncSource = AsyncIterable[bytes] | AsyncIterable[str] | Source
 
 READ_SIZE = 64 * 1024
 
@@ -32,14 +32,16 @@ def pieces(source: Source) -> Iterator[bytes]:
 
 async def apieces(source: AsyncSource) -> AsyncIterator[bytes]:
     if hasattr(source, "__aiter__"):
-        async for piece in source:  # type: ignore[union-attr]
+        async for piece in source:
             yield piece.encode() if isinstance(piece, str) else piece
     else:
-        for piece in pieces(source):  # type: ignore[arg-type]
+        for piece in pieces(source):
             yield piece
 
 
-def iter_chunks(source: Source, *, decoder_class: Any, **options: Any) -> Iterator[m.CreateChatCompletionStreamResponse]:
+def iter_chunks(
+    source: Source, *, decoder_class: Any, **options: Any
+) -> Iterator[m.CreateChatCompletionStreamResponse]:
     decoder = decoder_class(**options)
     for piece in pieces(source):
         yield from decoder.feed(piece)

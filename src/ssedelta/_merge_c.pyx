@@ -30,20 +30,18 @@ from . import _merge_py as _py
 from . import models as _m
 from ._schema import SchemaError
 from ._sse_c import SSEDecoder
-from .errors import InvalidChunkError, UpstreamError
+from .errors import InvalidChunkError
 
 cdef object _loads = orjson.loads
 cdef object JSONDecodeError = orjson.JSONDecodeError
 cdef object _SchemaError = SchemaError
 cdef object _merge_generic = _py.merge_generic
-cdef object _load_payload = _py.load_payload
-cdef object _SKIP = _py._SKIP
-cdef object _Bad = _py._Bad
 cdef object _Usage = _m.CompletionUsage
 cdef object _Moderation = _m.ChatCompletionModeration
 cdef object _ChoiceLogprobs = _m.CreateChatCompletionStreamResponseChoicesInnerLogprobs
 cdef object _STR_ACCUMULATORS = _py.STR_ACCUMULATORS
 cdef object _DELTA_KNOWN = _py._DELTA_KNOWN
+cdef object _LAST = _py.LAST
 
 
 # ------------------------------------------------------------------ text buffers
@@ -506,6 +504,8 @@ cdef class Scanner:
     cdef Keys header_keys
     cdef Keys top
     cdef Keys before_choices
+    #: Payloads merged by the scanner, and those handed to the twin's path.
+    cdef public Py_ssize_t fast, slow
     cdef const unsigned char* topq  # where the top-level unknown keys' bytes are
 
     def __cinit__(self):
@@ -1033,7 +1033,7 @@ cdef class Scanner:
 
     # -- applying the tape
 
-    cdef int apply(self, object merger, dict choices, frozenset scalar) except -1:
+    cdef int apply(self, object merger, dict choices, dict rules) except -1:
         cdef const unsigned char* p = self.p
         cdef Py_ssize_t j
         cdef Tok* t
@@ -1068,7 +1068,7 @@ cdef class Scanner:
             elif t.kind == T_DELTA_TEXT:
                 key = objs[t.obj]
                 acc = state.message_extras
-                if key in scalar:
+                if rules.get(key) == _LAST:
                     acc[key] = decode_span(p, t.a, t.b, t.esc)
                 else:
                     old = acc.get(key)
@@ -1085,19 +1085,19 @@ cdef class Scanner:
                 if key not in state.message_extras:
                     state.message_extras[key] = None
             elif t.kind == T_DELTA_OTHER:
-                _merge_generic(state.message_extras, {objs[t.obj + 1]: objs[t.obj]}, scalar)
+                _merge_generic(state.message_extras, {objs[t.obj + 1]: objs[t.obj]}, rules)
             elif t.kind == T_TOOL:
                 tool = self.select_tool(state, t)
             elif t.kind == T_TOOL_TYPE:
-                if not tool.type:
+                if t.b > t.a and not tool.type:
                     tool.type = decode_span(p, t.a, t.b, t.esc)
             elif t.kind == T_TOOL_NAME:
                 if t.b > t.a and not tool.name:
                     tool.name = decode_span(p, t.a, t.b, t.esc)
             elif t.kind == T_TOOL_EXTRA:
-                _merge_generic(tool.extras, {objs[t.obj + 1]: objs[t.obj]}, scalar)
+                _merge_generic(tool.extras, {objs[t.obj + 1]: objs[t.obj]}, rules)
             elif t.kind == T_FUNC_EXTRA:
-                _merge_generic(tool.function_extras, {objs[t.obj + 1]: objs[t.obj]}, scalar)
+                _merge_generic(tool.function_extras, {objs[t.obj + 1]: objs[t.obj]}, rules)
             elif t.kind == T_LOGPROBS:
                 value = objs[t.obj]
                 state.logprobs_seen = True
@@ -1174,8 +1174,8 @@ cdef class Scanner:
 class DeltaMerger(_py.DeltaMerger):
     __doc__ = _py.DeltaMerger.__doc__
 
-    def __init__(self, max_event_size=_py.DEFAULT_MAX_EVENT_SIZE, scalar_keys=()):
-        super().__init__(max_event_size, scalar_keys)
+    def __init__(self, max_event_size=_py.DEFAULT_MAX_EVENT_SIZE, scalar_keys=(), append_keys=()):
+        super().__init__(max_event_size, scalar_keys, append_keys)
         self._sse = SSEDecoder(max_event_size)
         self._scanner = Scanner()
 
@@ -1193,7 +1193,7 @@ class DeltaMerger(_py.DeltaMerger):
         ``[DONE]`` or an upstream error."""
         cdef Scanner scanner = self._scanner
         cdef dict choices = self._choices
-        cdef frozenset scalar = self._scalar
+        cdef dict rules = self._rules
         cdef Py_ssize_t merged = 0
         cdef Py_ssize_t at
         cdef bytes payload
@@ -1203,32 +1203,21 @@ class DeltaMerger(_py.DeltaMerger):
             if event != "error" and PyBytes_GET_SIZE(payload) and PyBytes_AS_STRING(payload)[0] == 123:
                 at = scanner.scan(payload)
                 if at >= 0:
-                    scanner.apply(self, choices, scalar)
+                    scanner.fast += 1
+                    scanner.apply(self, choices, rules)
                     if at > 0:
                         scanner.remember_header(payload, at)
                     merged += 1
                     continue
             scanner.header = None
+            scanner.slow += 1
             try:
-                obj = _load_payload(payload, event, offset, index)
-            except UpstreamError as exc:
-                self._error = exc
-                self.done = True
-                break
-            if obj is _SKIP:
-                continue
-            if obj is None:
-                self.done = True
-                break
-            try:
-                self._merge_chunk(obj)
-            except (_Bad, _SchemaError) as exc:
+                status = self._merge_payload(payload, event, offset, index)
+            except InvalidChunkError:
                 self.chunks += merged
-                raise InvalidChunkError(f"not a chat completion chunk: {exc}", offset, index) from None
-            merged += 1
-            if "error" in obj and obj["error"]:
-                self._error = UpstreamError(obj["error"], offset, index)
-                self.done = True
+                raise
+            merged += status & 1
+            if status & 2:
                 break
         self.chunks += merged
         return merged

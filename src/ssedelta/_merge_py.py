@@ -17,10 +17,14 @@ from ._schema import SchemaError
 from ._sse_py import DEFAULT_MAX_EVENT_SIZE, SSEDecoder
 from .errors import InvalidChunkError, InvalidJSONError, StreamFormatError, UpstreamError
 
+LAST, APPEND = "last", "append"
+
 #: Unknown delta keys whose string values are replaced, not concatenated.
 DEFAULT_SCALAR_KEYS = frozenset(
     {"channel", "type", "format", "id", "index", "role", "name", "status", "model", "object"}
 )
+#: Unknown delta keys whose lists are appended even when their items carry an ``index``.
+DEFAULT_APPEND_KEYS = frozenset({"annotations", "executed_tools"})
 
 _DONE = b"[DONE]"
 _SKIP = object()
@@ -32,8 +36,8 @@ _SKIP = object()
 def load_payload(payload: bytes, event: str | None, offset: int, index: int) -> Any:
     """The JSON object of one event's payload, ``_SKIP`` for keep-alives, ``None`` for ``[DONE]``.
 
-    Raises :class:`UpstreamError` for ``event: error`` and the typed stream errors
-    for anything that is not a JSON object.
+    Raises the typed stream errors for anything that is not a JSON object, and
+    :class:`UpstreamError` when an ``event: error`` payload is not one.
     """
     if payload[:1] != b"{":
         stripped = payload.strip()
@@ -45,10 +49,9 @@ def load_payload(payload: bytes, event: str | None, offset: int, index: int) -> 
         obj = orjson.loads(payload)
     except orjson.JSONDecodeError as exc:
         obj = _load_lenient(payload, exc, offset, index, event)
-    if event == "error":
-        error = obj.get("error", obj) if type(obj) is dict else obj
-        raise UpstreamError(error if error else {"message": ""}, offset, index)
     if type(obj) is not dict:
+        if event == "error":
+            raise UpstreamError(obj if obj else {"message": ""}, offset, index)
         raise InvalidChunkError(f"payload is not a JSON object but {_kind(obj)}", offset, index)
     return obj
 
@@ -80,10 +83,14 @@ def decode_chunk(obj: dict[str, Any], offset: int, index: int) -> m.CreateChatCo
         raise InvalidChunkError(f"not a chat completion chunk: {exc}", offset, index) from None
 
 
-def upstream_error_of(obj: dict[str, Any]) -> Any:
-    """The error object of a chunk that reports one (a truthy ``error`` key), else ``None``."""
+def upstream_error_of(obj: dict[str, Any], event: str | None) -> Any:
+    """The error a payload reports (a truthy ``error`` key, or any ``event: error``), else ``None``."""
     error = obj.get("error")
-    return error if error else None
+    if error:
+        return error
+    if event == "error":
+        return obj if obj else {"message": ""}
+    return None
 
 
 class ChunkDecoder:
@@ -117,10 +124,14 @@ class ChunkDecoder:
                 if obj is None:
                     self.done = True
                     break
-                chunk = decode_chunk(obj, offset, index)
-                error = upstream_error_of(obj)
+                error = upstream_error_of(obj, event)
                 if error is not None:
+                    try:
+                        chunk = decode_chunk(obj, offset, index)
+                    except InvalidChunkError:
+                        chunk = None
                     raise UpstreamError(error, offset, index, chunk=chunk)
+                chunk = decode_chunk(obj, offset, index)
                 out.append(chunk)
         except (StreamFormatError, UpstreamError) as exc:
             self._error = exc
@@ -139,7 +150,12 @@ def header_of(payload: bytes) -> bytes | None:
     """The bytes of ``payload`` before its top-level ``"choices"`` key, when they hold only
     scalar members (so equal bytes in a later chunk mean equal, already merged, members)."""
     end = payload.find(b'"choices":')
-    if end > 1 and payload[end - 1] == 44 and payload.count(b"{", 0, end) == 1 and payload.find(b"[", 0, end) < 0:
+    if (
+        end > 1
+        and payload[end - 1] == 44
+        and payload.count(b"{", 0, end) == 1
+        and payload.find(b"[", 0, end) < 0
+    ):
         return payload[:end]
     return None
 
@@ -165,7 +181,19 @@ class _Indexed(dict):  # type: ignore[type-arg]
     """List items merged by their ``index``, kept in first-seen order until finished."""
 
 
-def merge_generic(acc: dict[str, Any], delta: dict[str, Any], scalar: frozenset[str]) -> None:
+class _Merged(dict):  # type: ignore[type-arg]
+    """An object built by merging (plain dicts and lists are values as received)."""
+
+
+class _PartList(list):  # type: ignore[type-arg]
+    """A list of typed parts (merged like ``content`` parts)."""
+
+
+#: Objects nested deeper than this inside a delta replace the previous value instead of merging.
+MAX_MERGE_DEPTH = 32
+
+
+def merge_generic(acc: dict[str, Any], delta: dict[str, Any], rules: dict[str, str], depth: int = 0) -> None:
     """Merge an unknown part of a delta into ``acc`` with the rule table of the design."""
     for key, value in delta.items():
         if value is None:
@@ -175,33 +203,41 @@ def merge_generic(acc: dict[str, Any], delta: dict[str, Any], scalar: frozenset[
         old = acc.get(key)
         kind = type(value)
         if kind is str:
-            if key in scalar:
+            if rules.get(key) == LAST:
                 acc[key] = value
             elif type(old) in STR_ACCUMULATORS:
-                old.append(value)
+                acc[key].append(value)
             else:
                 acc[key] = _Str((value,))
-        elif kind is dict:
-            if type(old) is not dict:
-                old = acc[key] = {}
-            merge_generic(old, value, scalar)
-        elif kind is list:
-            merge_list(acc, key, value, scalar)
+        elif kind is dict and depth < MAX_MERGE_DEPTH and rules.get(key) != LAST:
+            if type(old) is not _Merged:
+                old = acc[key] = _Merged()
+            merge_generic(old, value, rules, depth + 1)
+        elif kind is list and rules.get(key) != LAST:
+            merge_list(acc, key, value, rules, depth)
         else:
             acc[key] = value
 
 
-def merge_list(acc: dict[str, Any], key: str, value: list[Any], scalar: frozenset[str]) -> None:
+def merge_list(
+    acc: dict[str, Any], key: str, value: list[Any], rules: dict[str, str], depth: int = 0
+) -> None:
     old = acc.get(key)
+    if rules.get(key) == APPEND:
+        if type(old) is list:
+            old.extend(value)
+        else:
+            acc[key] = list(value)
+        return
     indexed = bool(value) and all(type(x) is dict and type(x.get("index")) is int for x in value)
-    if indexed and (old is None or type(old) is _Indexed or old == []):
+    if indexed and depth < MAX_MERGE_DEPTH and (old is None or type(old) is _Indexed or old == []):
         if type(old) is not _Indexed:
             old = acc[key] = _Indexed()
         for item in value:
             slot = old.get(item["index"])
             if slot is None:
-                slot = old[item["index"]] = {}
-            merge_generic(slot, item, scalar)
+                slot = old[item["index"]] = _Merged()
+            merge_generic(slot, item, rules, depth + 1)
     elif type(old) is _Indexed:
         for item in value:
             old[("append", len(old))] = item
@@ -211,38 +247,35 @@ def merge_list(acc: dict[str, Any], key: str, value: list[Any], scalar: frozense
         acc[key] = list(value)
 
 
-def merge_parts(acc: list[Any], parts: list[Any], scalar: frozenset[str]) -> None:
+def merge_parts(acc: list[Any], parts: list[Any], rules: dict[str, str], depth: int = 0) -> None:
     """Append typed content parts, merging a part into the previous one of the same type."""
     for part in parts:
-        if type(part) is dict and acc and type(acc[-1]) is dict and acc[-1].get("type") == part.get("type"):
+        if type(part) is not dict or depth >= MAX_MERGE_DEPTH:
+            acc.append(part)
+        elif acc and type(acc[-1]) is _Merged and acc[-1].get("type") == part.get("type"):
             last = acc[-1]
             for key, value in part.items():
                 if type(value) is list and type(last.get(key)) is _PartList:
-                    merge_parts(last[key], value, scalar)
+                    merge_parts(last[key], value, rules, depth + 1)
                 else:
-                    merge_generic(last, {key: value}, scalar)
-        elif type(part) is dict:
-            fresh: dict[str, Any] = {}
+                    merge_generic(last, {key: value}, rules, depth + 1)
+        else:
+            fresh = _Merged()
             for key, value in part.items():
                 if type(value) is list and all(type(x) is dict and "type" in x for x in value):
                     nested = fresh[key] = _PartList()
-                    merge_parts(nested, value, scalar)
+                    merge_parts(nested, value, rules, depth + 1)
                 else:
-                    merge_generic(fresh, {key: value}, scalar)
+                    merge_generic(fresh, {key: value}, rules, depth + 1)
             acc.append(fresh)
-        else:
-            acc.append(part)
-
-
-class _PartList(list):  # type: ignore[type-arg]
-    """A list of typed parts (merged like ``content`` parts)."""
 
 
 def finish_value(value: Any) -> Any:
+    """The plain JSON value of merged state (a fresh copy of everything merging may still change)."""
     kind = type(value)
     if kind in STR_ACCUMULATORS:
         return join_text(value)
-    if kind is dict:
+    if kind is _Merged:
         return {k: finish_value(v) for k, v in value.items()}
     if kind is _Indexed:
         ints = sorted(k for k in value if type(k) is int)
@@ -250,6 +283,8 @@ def finish_value(value: Any) -> Any:
         return [finish_value(value[k]) for k in ints] + [value[k] for k in rest]
     if kind is _PartList:
         return [finish_value(v) for v in value]
+    if kind is list:
+        return list(value)
     return value
 
 
@@ -257,7 +292,7 @@ def finish_value(value: Any) -> Any:
 
 
 class _Tool:
-    __slots__ = ("index", "id", "type", "name", "arguments", "extras", "function_extras")
+    __slots__ = ("arguments", "extras", "function_extras", "id", "index", "name", "type")
 
     def __init__(self, index: int | None) -> None:
         self.index = index
@@ -271,23 +306,23 @@ class _Tool:
 
 class _Choice:
     __slots__ = (
-        "index",
-        "role",
-        "content",
-        "refusal",
-        "content_parts",
-        "tools",
-        "tool_at",
-        "last_tool",
-        "function_call",
-        "audio",
         "annotations",
+        "audio",
+        "content",
+        "content_parts",
+        "extras",
+        "finish_reason",
+        "function_call",
+        "index",
+        "last_tool",
         "logprobs_seen",
         "lp_content",
         "lp_refusal",
-        "finish_reason",
-        "extras",
         "message_extras",
+        "refusal",
+        "role",
+        "tool_at",
+        "tools",
     )
 
     def __init__(self, index: int) -> None:
@@ -327,14 +362,20 @@ class DeltaMerger:
     """Folds a stream into one completion: ``feed`` bytes or ``add`` chunks, then ``finish()``.
 
     ``snapshot()`` is valid at any moment. ``scalar_keys`` extends the set of
-    unknown delta keys whose string values replace instead of concatenating.
+    unknown delta keys whose values replace the previous one instead of
+    concatenating; ``append_keys`` the set of keys whose lists are appended
+    instead of merged by ``index``.
     """
 
     def __init__(
-        self, max_event_size: int = DEFAULT_MAX_EVENT_SIZE, scalar_keys: Iterable[str] = ()
+        self,
+        max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+        scalar_keys: Iterable[str] = (),
+        append_keys: Iterable[str] = (),
     ) -> None:
         self._sse = SSEDecoder(max_event_size)
-        self._scalar = DEFAULT_SCALAR_KEYS | frozenset(scalar_keys)
+        self._rules = {key: LAST for key in (*DEFAULT_SCALAR_KEYS, *scalar_keys)}
+        self._rules.update((key, APPEND) for key in (*DEFAULT_APPEND_KEYS, *append_keys))
         self._choices: dict[int, _Choice] = {}
         self._id: str | None = None
         self._model: str | None = None
@@ -374,45 +415,66 @@ class DeltaMerger:
         loads = orjson.loads
         merge_chunk = self._merge_chunk
         for event, payload, offset, index in self._sse.feed_payloads(piece):
-            obj: Any = None
-            if event != "error" and payload[:1] == b"{":
+            if event is None and payload[:1] == b"{":
                 header = self._header
                 try:
                     if header is not None and payload.startswith(header):
                         # Same header bytes as the last chunk: merging them again changes nothing.
                         obj = loads(b"{" + memoryview(payload)[len(header) :])
-                        header = None
                     else:
                         obj = loads(payload)
+                        header = None
                 except orjson.JSONDecodeError:
-                    obj = None
-            if obj is None:
-                try:
-                    obj = load_payload(payload, event, offset, index)
-                except UpstreamError as exc:
-                    self._error = exc
-                    self.done = True
-                    break
-                if obj is _SKIP:
-                    continue
-                if obj is None:
-                    self.done = True
-                    break
-                header = b""
+                    pass
+                else:
+                    if "error" not in obj:
+                        try:
+                            merge_chunk(obj)
+                        except (_Bad, SchemaError) as exc:
+                            self._header = None
+                            self.chunks += merged
+                            message = f"not a chat completion chunk: {exc}"
+                            raise InvalidChunkError(message, offset, index) from None
+                        merged += 1
+                        if header is None:
+                            self._header = header_of(payload)
+                        continue
+            self._header = None
             try:
-                merge_chunk(obj)
-            except (_Bad, SchemaError) as exc:
-                self._header = None
-                raise InvalidChunkError(f"not a chat completion chunk: {exc}", offset, index) from None
-            merged += 1
-            if "error" in obj and obj["error"]:
-                self._error = UpstreamError(obj["error"], offset, index)
-                self.done = True
+                status = self._merge_payload(payload, event, offset, index)
+            except InvalidChunkError:
+                self.chunks += merged
+                raise
+            merged += status & 1
+            if status & 2:
                 break
-            if header is not None:
-                self._header = header_of(payload)
         self.chunks += merged
         return merged
+
+    def _merge_payload(self, payload: bytes, event: str | None, offset: int, index: int) -> int:
+        """Merge one payload by the general rules: bit 0 of the result is set when a chunk
+        was merged, bit 1 when the stream ended (``[DONE]`` or an upstream error)."""
+        try:
+            obj = load_payload(payload, event, offset, index)
+        except UpstreamError as exc:
+            self._error = exc
+            self.done = True
+            return 2
+        if obj is _SKIP:
+            return 0
+        if obj is None:
+            self.done = True
+            return 2
+        try:
+            self._merge_chunk(obj)
+        except (_Bad, SchemaError) as exc:
+            raise InvalidChunkError(f"not a chat completion chunk: {exc}", offset, index) from None
+        error = upstream_error_of(obj, event)
+        if error is not None:
+            self._error = UpstreamError(error, offset, index)
+            self.done = True
+            return 3
+        return 1
 
     def add(self, chunk: m.CreateChatCompletionStreamResponse | dict[str, Any]) -> None:
         """Merge one decoded chunk (a chunk object or its dict)."""
@@ -420,7 +482,7 @@ class DeltaMerger:
         if type(obj) is not dict:
             raise InvalidChunkError("a chunk must be a chunk object or a dict", -1, None)
         self._merge_obj(obj, -1, None)
-        error = upstream_error_of(obj)
+        error = upstream_error_of(obj, None)
         if error is not None and self._error is None:
             self._error = UpstreamError(error, -1, None)
 
@@ -446,14 +508,16 @@ class DeltaMerger:
     def _merge_chunk(self, obj: dict[str, Any]) -> None:
         for key, value in obj.items():
             if key == "choices":
-                if value:
+                if value is not None:
                     if type(value) is not list:
                         raise _Bad(f"choices: expected list, got {type(value).__name__}")
                     for choice in value:
                         self._merge_choice(choice)
             elif key == "id":
-                if not self._id and value is not None:
-                    self._id = _want(value, str, "id")
+                if value is not None:
+                    _want(value, str, "id")
+                    if not self._id:
+                        self._id = value
             elif key == "object":
                 _want(value, str, "object")
             elif key == "created":
@@ -463,8 +527,10 @@ class DeltaMerger:
                     if not self._created:
                         self._created = value
             elif key == "model":
-                if not self._model and value is not None:
-                    self._model = _want(value, str, "model")
+                if value is not None:
+                    _want(value, str, "model")
+                    if not self._model:
+                        self._model = value
             elif key == "system_fingerprint":
                 if value is not None:
                     self._fingerprint = _want(value, str, "system_fingerprint")
@@ -472,8 +538,10 @@ class DeltaMerger:
                 if value is not None:
                     self._usage = m.CompletionUsage.from_dict(value, "usage")
             elif key == "service_tier":
-                if not self._service_tier and value is not None:
-                    self._service_tier = _want(value, str, "service_tier")
+                if value is not None:
+                    _want(value, str, "service_tier")
+                    if not self._service_tier:
+                        self._service_tier = value
             elif key == "moderation":
                 if value is not None:
                     self._moderation = m.ChatCompletionModeration.from_dict(value, "moderation")
@@ -552,7 +620,7 @@ class DeltaMerger:
                 else:
                     raise _Bad(f"delta.content: expected str or list, got {type(value).__name__}")
             elif key == "role":
-                if state.role is None and _want(value, str, "delta.role"):
+                if _want(value, str, "delta.role") and state.role is None:
                     state.role = value
             elif key == "tool_calls":
                 for call in _want(value, list, "delta.tool_calls"):
@@ -564,26 +632,24 @@ class DeltaMerger:
                 state.refusal.append(value)
             elif key == "function_call":
                 if state.function_call is None:
-                    state.function_call = {}
+                    state.function_call = _Merged()
                 self._merge_named(state.function_call, _want(value, dict, "delta.function_call"), "name")
             elif key == "audio":
                 if state.audio is None:
-                    state.audio = {}
+                    state.audio = _Merged()
                 self._merge_named(state.audio, _want(value, dict, "delta.audio"), "id")
             elif key == "annotations":
                 if state.annotations is None:
                     state.annotations = []
                 state.annotations.extend(_want(value, list, "delta.annotations"))
             else:
-                merge_generic(state.message_extras, {key: value}, self._scalar)
+                merge_generic(state.message_extras, {key: value}, self._rules)
 
     def _merge_named(self, acc: dict[str, Any], value: dict[str, Any], once: str) -> None:
         """``once`` (the name or id) is set once; other strings concatenate, the rest by the table."""
         for key, item in value.items():
             if key == once:
-                if item and not acc.get(key):
-                    acc[key] = _want(item, str, key)
-                elif key not in acc:
+                if (_want(item, str, key) and not acc.get(key)) or key not in acc:
                     acc[key] = item
             elif key in _CONCATENATED:
                 if item is not None:
@@ -597,7 +663,7 @@ class DeltaMerger:
             else:
                 if key == "expires_at" and item is not None and type(item) is not int:
                     raise _Bad(f"audio.expires_at: expected int, got {type(item).__name__}")
-                merge_generic(acc, {key: item}, self._scalar)
+                merge_generic(acc, {key: item}, self._rules)
 
     def _merge_content_parts(self, state: _Choice, parts: list[Any]) -> None:
         others = []
@@ -611,7 +677,7 @@ class DeltaMerger:
         if others:
             if state.content_parts is None:
                 state.content_parts = []
-            merge_parts(state.content_parts, others, self._scalar)
+            merge_parts(state.content_parts, others, self._rules)
 
     def _merge_tool_call(self, state: _Choice, call: Any) -> None:
         if type(call) is not dict:
@@ -634,20 +700,20 @@ class DeltaMerger:
                 if not tool.id:
                     tool.id = value
             elif key == "type":
-                if not tool.type:
-                    tool.type = _want(value, str, "delta.tool_calls[].type")
+                if _want(value, str, "delta.tool_calls[].type") and not tool.type:
+                    tool.type = value
             elif key == "function":
                 for fkey, fvalue in _want(value, dict, "delta.tool_calls[].function").items():
                     if fkey == "arguments":
                         if fvalue is not None:
                             tool.arguments.append(_want(fvalue, str, "function.arguments"))
                     elif fkey == "name":
-                        if fvalue and not tool.name:
-                            tool.name = _want(fvalue, str, "function.name")
+                        if _want(fvalue, str, "function.name") and not tool.name:
+                            tool.name = fvalue
                     else:
-                        merge_generic(tool.function_extras, {fkey: fvalue}, self._scalar)
+                        merge_generic(tool.function_extras, {fkey: fvalue}, self._rules)
             else:
-                merge_generic(tool.extras, {key: value}, self._scalar)
+                merge_generic(tool.extras, {key: value}, self._rules)
 
     # -- output
 
@@ -655,7 +721,7 @@ class DeltaMerger:
         """The completion merged so far (``finish_reason`` may be ``None``); never raises."""
         choices = [_build_choice(self._choices[i]) for i in sorted(self._choices)]
         usage = self._usage if self._usage is not None else self._groq_usage
-        return m.CreateChatCompletionResponse(
+        completion = m.CreateChatCompletionResponse(
             id=self._id,
             object="chat.completion",
             created=self._created,
@@ -665,8 +731,9 @@ class DeltaMerger:
             system_fingerprint=self._fingerprint,
             usage=usage,
             moderation=self._moderation,
-            extras=dict(self._extras),
         )
+        completion.extras = dict(self._extras)
+        return completion
 
     def finish(self) -> m.CreateChatCompletionResponse:
         """The final completion; raises :class:`UpstreamError` (with ``.partial``) if the
@@ -689,7 +756,7 @@ _DELTA_KNOWN = frozenset(
 def _build_choice(state: _Choice) -> m.CreateChatCompletionResponseChoicesInner:
     extras = {k: finish_value(v) for k, v in state.message_extras.items()}
     if state.content_parts is not None:
-        extras["content_parts"] = finish_value(state.content_parts)
+        extras["content_parts"] = [finish_value(part) for part in state.content_parts]
     message = m.ChatCompletionResponseMessage(
         role=state.role or "assistant",
         content=join_text(state.content) if state.content is not None else None,
@@ -698,21 +765,19 @@ def _build_choice(state: _Choice) -> m.CreateChatCompletionResponseChoicesInner:
         annotations=_annotations(state.annotations),
         audio=_audio(state.audio),
         function_call=_function_call(state.function_call),
-        extras=extras,
     )
+    message.extras = extras
     logprobs = None
     if state.logprobs_seen:
         logprobs = m.CreateChatCompletionResponseChoicesInnerLogprobs(
             content=list(state.lp_content) if state.lp_content is not None else None,
             refusal=list(state.lp_refusal) if state.lp_refusal is not None else None,
         )
-    return m.CreateChatCompletionResponseChoicesInner(
-        index=state.index,
-        message=message,
-        logprobs=logprobs,
-        finish_reason=state.finish_reason,
-        extras=dict(state.extras),
+    choice = m.CreateChatCompletionResponseChoicesInner(
+        index=state.index, message=message, logprobs=logprobs, finish_reason=state.finish_reason
     )
+    choice.extras = dict(state.extras)
+    return choice
 
 
 def _ordered(tools: list[_Tool]) -> list[_Tool]:
@@ -722,16 +787,11 @@ def _ordered(tools: list[_Tool]) -> list[_Tool]:
 
 
 def _build_tool(tool: _Tool) -> m.ChatCompletionMessageToolCall:
-    return m.ChatCompletionMessageToolCall(
-        id=tool.id,
-        type=tool.type or "function",
-        function=m.ChatCompletionMessageToolCallFunction(
-            name=tool.name,
-            arguments=join_text(tool.arguments),
-            extras={k: finish_value(v) for k, v in tool.function_extras.items()},
-        ),
-        extras={k: finish_value(v) for k, v in tool.extras.items()},
-    )
+    function = m.ChatCompletionMessageToolCallFunction(name=tool.name, arguments=join_text(tool.arguments))
+    function.extras = {k: finish_value(v) for k, v in tool.function_extras.items()}
+    call = m.ChatCompletionMessageToolCall(id=tool.id, type=tool.type or "function", function=function)
+    call.extras = {k: finish_value(v) for k, v in tool.extras.items()}
+    return call
 
 
 def _annotations(items: list[Any] | None) -> list[Any] | None:

@@ -9,8 +9,17 @@ object that was decoded.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import sys
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+if TYPE_CHECKING:
+    from typing_extensions import dataclass_transform
+else:
+
+    def dataclass_transform(**_: Any) -> Any:
+        return lambda f: f
+
 
 import orjson
 
@@ -104,8 +113,10 @@ class Model:
             elif not present & bit:
                 continue
             if value is not None and sub is not None:
-                value = [v.to_dict() if isinstance(v, Model) else v for v in value] if is_list else (
-                    value.to_dict() if isinstance(value, Model) else value
+                value = (
+                    [v.to_dict() if isinstance(v, Model) else v for v in value]
+                    if is_list
+                    else (value.to_dict() if isinstance(value, Model) else value)
                 )
             out[key] = value
         if self.extras:
@@ -160,6 +171,7 @@ def _json_type(value: Any) -> str:
     return type(value).__name__
 
 
+@dataclass_transform(field_specifiers=(dataclasses.field,))
 def model(*required: str) -> Any:
     """Class decorator: a slotted dataclass whose fields are the known JSON keys.
 
@@ -168,15 +180,12 @@ def model(*required: str) -> Any:
     """
 
     def wrap(cls: type[T]) -> type[T]:
-        annotations = dict(cls.__dict__.get("__annotations__", {}))
-        for name in annotations:
-            if not hasattr(cls, name):
-                setattr(cls, name, None)
+        annotations = dict(inspect.get_annotations(cls))
         annotations["extras"] = "dict[str, Any]"
         annotations["_present"] = "int | None"
         cls.__annotations__ = annotations
-        cls.extras = dataclasses.field(default_factory=dict)  # type: ignore[assignment]
-        cls._present = dataclasses.field(default=None, repr=False, compare=False)  # type: ignore[assignment]
+        cls.extras = dataclasses.field(default_factory=dict)
+        cls._present = dataclasses.field(default=None, repr=False, compare=False)
         made = dataclasses.dataclass(slots=True)(cls)
         made._required = frozenset(required)
         made._pending_annotations = {  # type: ignore[attr-defined]

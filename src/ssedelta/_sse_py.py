@@ -24,23 +24,23 @@ class SSEDecoder:
     """Incremental event-stream tokenizer: ``feed(piece)`` returns the events it completes."""
 
     __slots__ = (
-        "max_event_size",
-        "last_event_id",
-        "retry",
         "_base",
-        "_line_parts",
-        "_block_parts",
-        "_block_size",
         "_block_offset",
-        "_skip_lf",
+        "_block_parts",
+        "_block_retry",
+        "_block_size",
         "_bom_pending",
+        "_count",
         "_data",
         "_data_offset",
         "_event",
-        "_block_retry",
-        "_id_buffer",
-        "_count",
         "_failed",
+        "_id_buffer",
+        "_line_parts",
+        "_skip_lf",
+        "last_event_id",
+        "max_event_size",
+        "retry",
     )
 
     def __init__(self, max_event_size: int = DEFAULT_MAX_EVENT_SIZE) -> None:
@@ -208,27 +208,31 @@ class SSEDecoder:
         self._base = base + n
 
     def _fast_blocks(self, piece: bytes, pos: int, base: int, out: list, with_raw: bool) -> int:  # type: ignore[type-arg]
-        """Dispatch the run of one-line ``data: `` blocks at ``pos`` with one split; returns where it stopped."""
+        """Dispatch the run of one-line ``data: `` blocks at ``pos`` with one split.
+
+        Returns where the run stopped."""
         max_size = self.max_event_size
-        count = self._count
+        count = start_count = self._count
+        last_id = self._id_buffer
         for block in (piece[pos:] if pos else piece).split(b"\n\n")[:-1]:
             if block[:6] != b"data: " or b"\n" in block:
                 break
             end = pos + len(block) + 2
             if end - pos > max_size:
-                self._count = count
+                if count != start_count:
+                    self.last_event_id = last_id
+                    self._count = count
                 self._too_large(base + pos)
             if with_raw:
-                out.append(
-                    ServerSentEvent(
-                        None, block[6:], self.last_event_id, None, piece[pos:end], base + pos, base + pos + 6
-                    )
-                )
+                raw = piece[pos:end]
+                out.append(ServerSentEvent(None, block[6:], last_id, None, raw, base + pos, base + pos + 6))
             else:
                 out.append((None, block[6:], base + pos + 6, count))
             count += 1
             pos = end
-        self._count = count
+        if count != start_count:
+            self.last_event_id = last_id
+            self._count = count
         return pos
 
     def _too_large(self, offset: int) -> None:
@@ -263,9 +267,8 @@ class SSEDecoder:
         elif name == b"id":
             if b"\x00" not in value:
                 self._id_buffer = value.decode("utf-8", "replace")
-        elif name == b"retry":
-            if value and value.isdigit():
-                self.retry = self._block_retry = int(value)
+        elif name == b"retry" and value and value.isdigit():
+            self.retry = self._block_retry = int(value)
 
     def _dispatch(self, out: list, raw: bytes, raw_offset: int, with_raw: bool) -> None:  # type: ignore[type-arg]
         data = self._data

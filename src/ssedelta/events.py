@@ -21,7 +21,7 @@ class ServerSentEvent:
     stream offset of the first byte of the first ``data`` value.
     """
 
-    __slots__ = ("event", "payload", "id", "retry", "raw", "offset", "data_offset")
+    __slots__ = ("data_offset", "event", "id", "offset", "payload", "raw", "retry")
 
     def __init__(
         self,

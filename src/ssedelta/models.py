@@ -45,10 +45,10 @@ __all__ = [
     "ChoiceDeltaToolCall",
     "ChoiceDeltaToolCallFunction",
     "ChoiceLogprobs",
+    "CompletionTokensDetails",
     "CompletionUsage",
     "CompletionUsageCompletionTokensDetails",
     "CompletionUsagePromptTokensDetails",
-    "CompletionTokensDetails",
     "CreateChatCompletionResponse",
     "CreateChatCompletionResponseChoicesInner",
     "CreateChatCompletionResponseChoicesInnerLogprobs",
@@ -98,29 +98,29 @@ class ServiceTierValues:
 
 @model()
 class CompletionUsageCompletionTokensDetails(Model):
-    accepted_prediction_tokens: int | None
-    audio_tokens: int | None
-    reasoning_tokens: int | None
-    rejected_prediction_tokens: int | None
-    text_tokens: int | None
+    accepted_prediction_tokens: int | None = None
+    audio_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    rejected_prediction_tokens: int | None = None
+    text_tokens: int | None = None
 
 
 @model()
 class CompletionUsagePromptTokensDetails(Model):
-    audio_tokens: int | None
-    cached_tokens: int | None
-    cache_write_tokens: int | None
-    image_tokens: int | None
-    text_tokens: int | None
+    audio_tokens: int | None = None
+    cached_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    image_tokens: int | None = None
+    text_tokens: int | None = None
 
 
 @model("prompt_tokens", "completion_tokens", "total_tokens")
 class CompletionUsage(Model):
-    prompt_tokens: float | None
-    completion_tokens: float | None
-    total_tokens: float | None
-    completion_tokens_details: CompletionUsageCompletionTokensDetails | None
-    prompt_tokens_details: CompletionUsagePromptTokensDetails | None
+    prompt_tokens: float | None = None
+    completion_tokens: float | None = None
+    total_tokens: float | None = None
+    completion_tokens_details: CompletionUsageCompletionTokensDetails | None = None
+    prompt_tokens_details: CompletionUsagePromptTokensDetails | None = None
 
 
 # ---------------------------------------------------------------- logprobs
@@ -128,29 +128,29 @@ class CompletionUsage(Model):
 
 @model("token", "logprob", "bytes")
 class ChatCompletionTokenLogprobTopLogprobsInner(Model):
-    token: str | None
-    logprob: float | None
-    bytes: list[int] | None
+    token: str | None = None
+    logprob: float | None = None
+    bytes: list[int] | None = None
 
 
 @model("token", "logprob", "bytes", "top_logprobs")
 class ChatCompletionTokenLogprob(Model):
-    token: str | None
-    logprob: float | None
-    bytes: list[int] | None
-    top_logprobs: list[ChatCompletionTokenLogprobTopLogprobsInner] | None
+    token: str | None = None
+    logprob: float | None = None
+    bytes: list[int] | None = None
+    top_logprobs: list[ChatCompletionTokenLogprobTopLogprobsInner] | None = None
 
 
 @model("content", "refusal")
 class CreateChatCompletionStreamResponseChoicesInnerLogprobs(Model):
-    content: list[ChatCompletionTokenLogprob] | None
-    refusal: list[ChatCompletionTokenLogprob] | None
+    content: list[ChatCompletionTokenLogprob] | None = None
+    refusal: list[ChatCompletionTokenLogprob] | None = None
 
 
 @model("content", "refusal")
 class CreateChatCompletionResponseChoicesInnerLogprobs(Model):
-    content: list[ChatCompletionTokenLogprob] | None
-    refusal: list[ChatCompletionTokenLogprob] | None
+    content: list[ChatCompletionTokenLogprob] | None = None
+    refusal: list[ChatCompletionTokenLogprob] | None = None
 
 
 # ---------------------------------------------------------------- moderation
@@ -158,19 +158,19 @@ class CreateChatCompletionResponseChoicesInnerLogprobs(Model):
 
 @model("type", "model", "flagged", "categories", "category_scores", "category_applied_input_types")
 class ModerationResultBody(Model):
-    type: str | None
-    model: str | None
-    flagged: bool | None
-    categories: dict[str, Any] | None
-    category_scores: dict[str, Any] | None
-    category_applied_input_types: dict[str, Any] | None
+    type: str | None = None
+    model: str | None = None
+    flagged: bool | None = None
+    categories: dict[str, Any] | None = None
+    category_scores: dict[str, Any] | None = None
+    category_applied_input_types: dict[str, Any] | None = None
 
 
 @model("type", "model", "results")
 class ChatCompletionModerationResults(Model):
-    type: str | None
-    model: str | None
-    results: list[ModerationResultBody] | None
+    type: str | None = None
+    model: str | None = None
+    results: list[ModerationResultBody] | None = None
 
 
 ChatCompletionModerationResults._discriminator = "moderation_results"  # type: ignore[attr-defined]
@@ -178,9 +178,9 @@ ChatCompletionModerationResults._discriminator = "moderation_results"  # type: i
 
 @model("type", "code", "message")
 class ChatCompletionModerationError(Model):
-    type: str | None
-    code: str | None
-    message: str | None
+    type: str | None = None
+    code: str | None = None
+    message: str | None = None
 
 
 ChatCompletionModerationError._discriminator = "error"  # type: ignore[attr-defined]
@@ -188,8 +188,8 @@ ChatCompletionModerationError._discriminator = "error"  # type: ignore[attr-defi
 
 @model("input", "output")
 class ChatCompletionModeration(Model):
-    input: ChatCompletionModerationResults | ChatCompletionModerationError | None
-    output: ChatCompletionModerationResults | ChatCompletionModerationError | None
+    input: ChatCompletionModerationResults | ChatCompletionModerationError | None = None
+    output: ChatCompletionModerationResults | ChatCompletionModerationError | None = None
 
 
 # ---------------------------------------------------------------- stream side
@@ -197,66 +197,66 @@ class ChatCompletionModeration(Model):
 
 @model()
 class ChatCompletionMessageToolCallChunkFunction(Model):
-    name: str | None
-    arguments: str | None
+    name: str | None = None
+    arguments: str | None = None
 
 
 @model("index")
 class ChatCompletionMessageToolCallChunk(Model):
-    index: int | None
-    id: str | None
-    type: str | None
-    function: ChatCompletionMessageToolCallChunkFunction | None
+    index: int | None = None
+    id: str | None = None
+    type: str | None = None
+    function: ChatCompletionMessageToolCallChunkFunction | None = None
 
 
 @model()
 class ChatCompletionStreamResponseDeltaFunctionCall(Model):
-    name: str | None
-    arguments: str | None
+    name: str | None = None
+    arguments: str | None = None
 
 
 @model()
 class ChatCompletionStreamResponseDeltaAudio(Model):
-    id: str | None
-    data: str | None
-    transcript: str | None
-    expires_at: int | None
+    id: str | None = None
+    data: str | None = None
+    transcript: str | None = None
+    expires_at: int | None = None
 
 
 @model()
 class ChatCompletionStreamResponseDelta(Model):
     """One choice's fragment. ``content`` is a string, or a list of typed parts (Mistral)."""
 
-    role: str | None
-    content: str | list[Any] | None
-    refusal: str | None
-    tool_calls: list[ChatCompletionMessageToolCallChunk] | None
-    function_call: ChatCompletionStreamResponseDeltaFunctionCall | None
-    audio: ChatCompletionStreamResponseDeltaAudio | None
+    role: str | None = None
+    content: str | list[Any] | None = None
+    refusal: str | None = None
+    tool_calls: list[ChatCompletionMessageToolCallChunk] | None = None
+    function_call: ChatCompletionStreamResponseDeltaFunctionCall | None = None
+    audio: ChatCompletionStreamResponseDeltaAudio | None = None
 
 
 @model("index", "delta", "finish_reason")
 class CreateChatCompletionStreamResponseChoicesInner(Model):
-    index: int | None
-    delta: ChatCompletionStreamResponseDelta | None
-    logprobs: CreateChatCompletionStreamResponseChoicesInnerLogprobs | None
-    finish_reason: str | None
+    index: int | None = None
+    delta: ChatCompletionStreamResponseDelta | None = None
+    logprobs: CreateChatCompletionStreamResponseChoicesInnerLogprobs | None = None
+    finish_reason: str | None = None
 
 
 @model("id", "choices", "created", "model", "object")
 class CreateChatCompletionStreamResponse(Model):
     """One ``chat.completion.chunk``."""
 
-    id: str | None
-    object: str | None
-    created: float | None
-    model: str | None
-    choices: list[CreateChatCompletionStreamResponseChoicesInner] | None
-    service_tier: str | None
-    system_fingerprint: str | None
-    usage: CompletionUsage | None
-    moderation: ChatCompletionModeration | None
-    obfuscation: str | None
+    id: str | None = None
+    object: str | None = None
+    created: float | None = None
+    model: str | None = None
+    choices: list[CreateChatCompletionStreamResponseChoicesInner] | None = None
+    service_tier: str | None = None
+    system_fingerprint: str | None = None
+    usage: CompletionUsage | None = None
+    moderation: ChatCompletionModeration | None = None
+    obfuscation: str | None = None
 
 
 # ---------------------------------------------------------------- final side
@@ -264,15 +264,15 @@ class CreateChatCompletionStreamResponse(Model):
 
 @model("name", "arguments")
 class ChatCompletionMessageToolCallFunction(Model):
-    name: str | None
-    arguments: str | None
+    name: str | None = None
+    arguments: str | None = None
 
 
 @model("id", "type", "function")
 class ChatCompletionMessageToolCall(Model):
-    id: str | None
-    type: str | None
-    function: ChatCompletionMessageToolCallFunction | None
+    id: str | None = None
+    type: str | None = None
+    function: ChatCompletionMessageToolCallFunction | None = None
 
 
 ChatCompletionMessageToolCall._discriminator = "function"  # type: ignore[attr-defined]
@@ -280,15 +280,15 @@ ChatCompletionMessageToolCall._discriminator = "function"  # type: ignore[attr-d
 
 @model("name", "input")
 class ChatCompletionMessageCustomToolCallCustom(Model):
-    name: str | None
-    input: str | None
+    name: str | None = None
+    input: str | None = None
 
 
 @model("id", "type", "custom")
 class ChatCompletionMessageCustomToolCall(Model):
-    id: str | None
-    type: str | None
-    custom: ChatCompletionMessageCustomToolCallCustom | None
+    id: str | None = None
+    type: str | None = None
+    custom: ChatCompletionMessageCustomToolCallCustom | None = None
 
 
 ChatCompletionMessageCustomToolCall._discriminator = "custom"  # type: ignore[attr-defined]
@@ -296,65 +296,65 @@ ChatCompletionMessageCustomToolCall._discriminator = "custom"  # type: ignore[at
 
 @model("start_index", "end_index", "url", "title")
 class ChatCompletionResponseMessageAnnotationsInnerUrlCitation(Model):
-    start_index: int | None
-    end_index: int | None
-    url: str | None
-    title: str | None
+    start_index: int | None = None
+    end_index: int | None = None
+    url: str | None = None
+    title: str | None = None
 
 
 @model("type")
 class ChatCompletionResponseMessageAnnotationsInner(Model):
-    type: str | None
-    url_citation: ChatCompletionResponseMessageAnnotationsInnerUrlCitation | None
+    type: str | None = None
+    url_citation: ChatCompletionResponseMessageAnnotationsInnerUrlCitation | None = None
 
 
 @model("id", "data", "transcript", "expires_at")
 class ChatCompletionResponseMessageAudio(Model):
-    id: str | None
-    data: str | None
-    transcript: str | None
-    expires_at: int | None
+    id: str | None = None
+    data: str | None = None
+    transcript: str | None = None
+    expires_at: int | None = None
 
 
 @model("name", "arguments")
 class ChatCompletionResponseMessageFunctionCall(Model):
-    name: str | None
-    arguments: str | None
+    name: str | None = None
+    arguments: str | None = None
 
 
 @model("role", "content", "refusal")
 class ChatCompletionResponseMessage(Model):
-    role: str | None
-    content: str | None
-    refusal: str | None
-    tool_calls: list[ChatCompletionMessageToolCall | ChatCompletionMessageCustomToolCall] | None
-    annotations: list[ChatCompletionResponseMessageAnnotationsInner] | None
-    audio: ChatCompletionResponseMessageAudio | None
-    function_call: ChatCompletionResponseMessageFunctionCall | None
+    role: str | None = None
+    content: str | None = None
+    refusal: str | None = None
+    tool_calls: list[ChatCompletionMessageToolCall | ChatCompletionMessageCustomToolCall] | None = None
+    annotations: list[ChatCompletionResponseMessageAnnotationsInner] | None = None
+    audio: ChatCompletionResponseMessageAudio | None = None
+    function_call: ChatCompletionResponseMessageFunctionCall | None = None
 
 
 @model("index", "message", "finish_reason", "logprobs")
 class CreateChatCompletionResponseChoicesInner(Model):
-    index: int | None
-    message: ChatCompletionResponseMessage | None
-    logprobs: CreateChatCompletionResponseChoicesInnerLogprobs | None
-    finish_reason: str | None
+    index: int | None = None
+    message: ChatCompletionResponseMessage | None = None
+    logprobs: CreateChatCompletionResponseChoicesInnerLogprobs | None = None
+    finish_reason: str | None = None
 
 
 @model("id", "choices", "created", "model", "object")
 class CreateChatCompletionResponse(Model):
     """A ``chat.completion``: what merging a stream gives."""
 
-    id: str | None
-    object: str | None
-    created: float | None
-    model: str | None
-    choices: list[CreateChatCompletionResponseChoicesInner] | None
-    service_tier: str | None
-    system_fingerprint: str | None
-    usage: CompletionUsage | None
-    metadata: dict[str, Any] | None
-    moderation: ChatCompletionModeration | None
+    id: str | None = None
+    object: str | None = None
+    created: float | None = None
+    model: str | None = None
+    choices: list[CreateChatCompletionResponseChoicesInner] | None = None
+    service_tier: str | None = None
+    system_fingerprint: str | None = None
+    usage: CompletionUsage | None = None
+    metadata: dict[str, Any] | None = None
+    moderation: ChatCompletionModeration | None = None
 
 
 resolve(__name__)

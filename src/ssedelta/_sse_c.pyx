@@ -1,0 +1,657 @@
+# cython: language_level=3
+"""Incremental WHATWG event-stream tokenizer, compiled.
+
+The same tokenizer as :mod:`ssedelta._sse_py`, byte for byte: the same
+events, ``raw`` bytes, offsets, errors and state at every step. Lines are
+found with ``memchr`` on the caller's buffer. A block that lies inside one
+read is sliced straight out of it; only the unfinished block at the end of a
+read is copied, into one growing buffer owned by the decoder. Each byte is
+copied at most once into that buffer, so any read size gives linear time.
+
+One decoder per stream: a decoder is not safe to share between threads.
+"""
+
+cimport cython
+from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.long cimport PyLong_FromLongLong, PyLong_FromSsize_t
+from cpython.mem cimport PyMem_Free, PyMem_Realloc
+from cpython.unicode cimport PyUnicode_DecodeUTF8
+from libc.string cimport memchr, memcmp, memcpy
+
+from .errors import EventTooLargeError as _EventTooLargeError
+from .events import ServerSentEvent as _ServerSentEvent
+
+cdef extern from "Python.h":
+    bint PyBytes_CheckExact(object o)
+    bint PyByteArray_CheckExact(object o)
+    bint PyMemoryView_Check(object o)
+    const Py_ssize_t PY_SSIZE_T_MAX
+
+cdef extern from *:
+    """
+    /* ServerSentEvent is a plain __slots__ class. Its seven slots are stored
+       at fixed offsets, which the member descriptors record, so an event can
+       be built with one allocation and seven stores instead of a call to its
+       Python __init__. ssed_event_setup() checks the layout once at import;
+       when it does not match, events are built by calling the class. */
+    #include <structmember.h>
+    static PyTypeObject *ssed_event_type = NULL;
+    static Py_ssize_t ssed_event_offsets[7];
+
+    static int ssed_event_setup(PyObject *cls, PyObject *descrs) {
+        PyTypeObject *tp;
+        Py_ssize_t i;
+        if (!PyType_Check(cls) || !PyTuple_Check(descrs) || PyTuple_GET_SIZE(descrs) != 7) return 0;
+        tp = (PyTypeObject *)cls;
+        if (tp->tp_alloc == NULL || tp->tp_itemsize != 0) return 0;
+        for (i = 0; i < 7; i++) {
+            PyObject *d = PyTuple_GET_ITEM(descrs, i);
+            PyMemberDef *m;
+            if (Py_TYPE(d) != &PyMemberDescr_Type) return 0;
+            if (((PyDescrObject *)d)->d_type != tp) return 0;
+            m = ((PyMemberDescrObject *)d)->d_member;
+            /* 16 is T_OBJECT_EX (Py_T_OBJECT_EX), 1 is READONLY (Py_READONLY) */
+            if (m->type != 16 || (m->flags & 1)) return 0;
+            if (m->offset < (Py_ssize_t)sizeof(PyObject)
+                || m->offset + (Py_ssize_t)sizeof(PyObject *) > tp->tp_basicsize) return 0;
+            ssed_event_offsets[i] = m->offset;
+        }
+        Py_INCREF(cls);
+        ssed_event_type = tp;
+        return 1;
+    }
+
+    static PyObject *ssed_event_new(PyObject *event, PyObject *payload, PyObject *id, PyObject *retry,
+                                    PyObject *raw, PyObject *offset, PyObject *data_offset) {
+        PyObject *values[7];
+        PyObject *obj;
+        int i;
+        obj = ssed_event_type->tp_alloc(ssed_event_type, 0);
+        if (obj == NULL) return NULL;
+        values[0] = event; values[1] = payload; values[2] = id; values[3] = retry;
+        values[4] = raw; values[5] = offset; values[6] = data_offset;
+        for (i = 0; i < 7; i++) {
+            Py_INCREF(values[i]);
+            *(PyObject **)((char *)obj + ssed_event_offsets[i]) = values[i];
+        }
+        return obj;
+    }
+    """
+    int ssed_event_setup(object cls, object descrs) except -1
+    object ssed_event_new(object event, object payload, object id, object retry,
+                          object raw, object offset, object data_offset)
+
+
+DEFAULT_MAX_EVENT_SIZE = 16 * 1024 * 1024
+
+cdef object ServerSentEvent = _ServerSentEvent
+cdef object EventTooLargeError = _EventTooLargeError
+cdef const char* BOM = b"\xef\xbb\xbf"
+cdef Py_ssize_t SHRINK_ABOVE = 1 << 20  # free a buffer this large once its block is done
+
+
+cdef bint _direct_events_possible():
+    import types
+
+    cls = ServerSentEvent
+    names = ("event", "payload", "id", "retry", "raw", "offset", "data_offset")
+    try:
+        if type(cls) is not type or cls.__bases__ != (object,) or cls.__new__ is not object.__new__:
+            return False
+        namespace = vars(cls)
+        members = {k for k, v in namespace.items() if type(v) is types.MemberDescriptorType}
+        if members != set(names):
+            return False
+        return ssed_event_setup(cls, tuple([namespace[k] for k in names])) == 1
+    except Exception:
+        return False
+
+
+cdef bint DIRECT_EVENTS = _direct_events_possible()
+
+
+cdef bint _plain_buffer(object piece) except -1:
+    """Whether ``bytes(piece)`` would copy ``piece``'s buffer rather than call a conversion method."""
+    cdef object tp = type(piece)
+    return not (hasattr(tp, "__bytes__") or hasattr(tp, "__index__") or isinstance(piece, str))
+
+
+cdef struct Buffer:
+    char* ptr
+    Py_ssize_t len
+    Py_ssize_t cap
+
+
+cdef int _reserve(Buffer* b, Py_ssize_t extra) except -1:
+    cdef Py_ssize_t need = b.len + extra
+    cdef Py_ssize_t cap = b.cap * 2
+    cdef char* ptr
+    if need <= b.cap:
+        return 0
+    if cap < need:
+        cap = need
+    if cap < 256:
+        cap = 256
+    ptr = <char*>PyMem_Realloc(b.ptr, <size_t>cap)
+    if ptr == NULL:
+        raise MemoryError()
+    b.ptr = ptr
+    b.cap = cap
+    return 0
+
+
+cdef inline int _append(Buffer* b, const char* src, Py_ssize_t k) except -1:
+    if k <= 0:
+        return 0
+    if b.len + k > b.cap:
+        _reserve(b, k)
+    memcpy(b.ptr + b.len, src, <size_t>k)
+    b.len += k
+    return 0
+
+
+cdef inline void _release(Buffer* b) noexcept:
+    PyMem_Free(b.ptr)
+    b.ptr = NULL
+    b.len = 0
+    b.cap = 0
+
+
+cdef inline Py_ssize_t _find(const char* p, Py_ssize_t pos, Py_ssize_t n, int c) noexcept nogil:
+    """Index of the first ``c`` in ``p[pos:n]``, or ``n``."""
+    cdef const void* hit
+    if pos >= n:
+        return n
+    hit = memchr(p + pos, c, <size_t>(n - pos))
+    if hit == NULL:
+        return n
+    return <const char*>hit - p
+
+
+@cython.final
+cdef class SSEDecoder:
+    """Incremental event-stream tokenizer: ``feed(piece)`` returns the events it completes."""
+
+    #: The last event id string (set at each blank line), ``None`` before any ``id`` field.
+    cdef public object last_event_id
+    #: The reconnection time set by the last valid ``retry`` field.
+    cdef public object retry
+
+    cdef object _max_obj
+    cdef Py_ssize_t _limit  # a block larger than this may be too large
+    cdef bint _limit_exact  # and is too large, without asking Python
+    cdef Py_ssize_t _base  # stream offset of the first byte of the next piece
+    cdef Py_ssize_t _count
+    cdef object _failed
+
+    # The unfinished block carried over from earlier reads: its bytes, the
+    # stream offset of its first byte, and where its unfinished line starts
+    # (equal to the length when the last read ended at a line end).
+    cdef Buffer _buf
+    cdef Py_ssize_t _block_off
+    cdef Py_ssize_t _line_rel
+    cdef bint _skip_lf
+    # Ranges of the carried block that came in through feed_payloads and so
+    # are left out of a later event's raw bytes, as pairs (start, end).
+    cdef Py_ssize_t* _gaps
+    cdef Py_ssize_t _ngaps
+    cdef Py_ssize_t _gaps_cap
+
+    cdef bint _bom_done
+    cdef Py_ssize_t _bom_n
+    cdef char _bom[3]
+
+    # Fields of the current block, as offsets from the block's first byte.
+    cdef bint _has_data
+    cdef bint _multi  # more than one data line: the joined value is in _data
+    cdef Py_ssize_t _data_rel
+    cdef Py_ssize_t _data_len
+    cdef Buffer _data
+    cdef Py_ssize_t _event_rel
+    cdef Py_ssize_t _event_len  # 0: no event type
+    cdef object _block_retry
+    cdef object _id_buffer
+
+    cdef bytes _type_key  # last event type decoded, and its str
+    cdef object _type_str
+
+    def __cinit__(self):
+        self._buf.ptr = NULL
+        self._buf.len = 0
+        self._buf.cap = 0
+        self._data.ptr = NULL
+        self._data.len = 0
+        self._data.cap = 0
+        self._gaps = NULL
+        self._ngaps = 0
+        self._gaps_cap = 0
+
+    def __dealloc__(self):
+        _release(&self._buf)
+        _release(&self._data)
+        PyMem_Free(self._gaps)
+        self._gaps = NULL
+
+    def __init__(self, max_event_size=DEFAULT_MAX_EVENT_SIZE):
+        self.max_event_size = max_event_size
+        self.last_event_id = None
+        self.retry = None
+        self._base = 0
+        self._count = 0
+        self._failed = None
+        self._buf.len = 0
+        self._block_off = 0
+        self._line_rel = 0
+        self._skip_lf = False
+        self._ngaps = 0
+        self._bom_done = False
+        self._bom_n = 0
+        self._id_buffer = None
+        self._type_key = None
+        self._type_str = None
+        self._reset_block()
+
+    @property
+    def max_event_size(self):
+        return self._max_obj
+
+    @max_event_size.setter
+    def max_event_size(self, value):
+        self._max_obj = value
+        if isinstance(value, int):
+            if value > PY_SSIZE_T_MAX:
+                self._limit = PY_SSIZE_T_MAX
+            elif value < -1:
+                self._limit = -1
+            else:
+                self._limit = value
+            self._limit_exact = True
+        else:
+            # Anything else is compared by Python at every check, as the twin does.
+            self._limit = -1
+            self._limit_exact = False
+
+    @property
+    def events_dispatched(self):
+        return self._count
+
+    @property
+    def offset(self):
+        """Bytes consumed so far (the stream offset of the next byte)."""
+        return self._base
+
+    cpdef list feed(self, object piece):
+        """The events ``piece`` completes.
+
+        An over-size block raises :class:`EventTooLargeError`; when events were
+        completed earlier in the same piece they are returned first and the
+        error is raised by the next call (and by every call after it).
+        """
+        cdef list out = []
+        try:
+            self._feed(piece, out, True)
+        except EventTooLargeError:
+            if not out:
+                raise
+        return out
+
+    cpdef list feed_payloads(self, object piece):
+        """Like :meth:`feed` but returns only what a chunk decoder needs, without raw bytes."""
+        cdef list out = []
+        try:
+            self._feed(piece, out, False)
+        except EventTooLargeError:
+            if not out:
+                raise
+        return out
+
+    def close(self):
+        """End of stream: an unterminated event is discarded, as WHATWG says."""
+        if self._failed is not None:
+            raise self._failed
+        self._reset_block()
+        self._end_carry()
+        self._line_rel = 0
+        self._skip_lf = False
+        return []
+
+    cdef inline void _reset_block(self) noexcept:
+        self._has_data = False
+        self._multi = False
+        self._event_len = 0
+        if self._block_retry is not None:
+            self._block_retry = None
+
+    cdef inline void _end_carry(self) noexcept:
+        self._buf.len = 0
+        self._ngaps = 0
+        if self._buf.cap > SHRINK_ABOVE:
+            _release(&self._buf)
+
+    cdef int _feed(self, object piece, list out, bint with_raw) except -1:
+        cdef Py_buffer view
+        cdef bytes data
+        if not PyBytes_CheckExact(piece):
+            if PyByteArray_CheckExact(piece) or PyMemoryView_Check(piece) or _plain_buffer(piece):
+                try:
+                    PyObject_GetBuffer(piece, &view, PyBUF_SIMPLE)
+                except Exception:
+                    pass  # e.g. a strided view: bytes() below copies it, or raises as the twin does
+                else:
+                    try:
+                        if self._failed is not None:
+                            raise self._failed
+                        self._begin(<const char*>view.buf, view.len, out, with_raw)
+                    finally:
+                        PyBuffer_Release(&view)
+                    return 0
+            piece = bytes(piece)
+        data = <bytes>piece
+        if self._failed is not None:
+            raise self._failed
+        return self._begin(PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data), out, with_raw)
+
+    cdef int _begin(self, const char* p, Py_ssize_t n, list out, bint with_raw) except -1:
+        """Hold back a possible BOM prefix, skip one whole BOM, then scan."""
+        cdef bytes joined
+        cdef Py_ssize_t start = 0
+        cdef char* q
+        if not self._bom_done:
+            if self._bom_n:
+                joined = PyBytes_FromStringAndSize(NULL, self._bom_n + n)
+                q = PyBytes_AS_STRING(joined)
+                memcpy(q, self._bom, <size_t>self._bom_n)
+                if n:
+                    memcpy(q + self._bom_n, p, <size_t>n)
+                p = q
+                n += self._bom_n
+                self._base -= self._bom_n
+            if n < 3 and memcmp(p, BOM, <size_t>n) == 0:
+                if n:
+                    memcpy(self._bom, p, <size_t>n)
+                self._bom_n = n
+                self._base += n
+                return 0
+            self._bom_done = True
+            self._bom_n = 0
+            if n >= 3 and memcmp(p, BOM, 3) == 0:
+                start = 3
+        return self._scan(p, n, start, out, with_raw)
+
+    cdef int _scan(self, const char* p, Py_ssize_t n, Py_ssize_t start, list out, bint with_raw) except -1:
+        cdef Py_ssize_t base = self._base
+        cdef Py_ssize_t entry_len = self._buf.len
+        # span: the current block began in an earlier read and lives in _buf,
+        # which holds it up to piece index seg. Otherwise it lives in the
+        # piece from seg on. bstart: where the current block starts in this
+        # piece (start while the block carried over from earlier reads lasts).
+        cdef bint span = entry_len > 0
+        cdef Py_ssize_t pos = start
+        cdef Py_ssize_t seg = start
+        cdef Py_ssize_t bstart = start
+        cdef Py_ssize_t partial = -1  # offset in _buf of an unfinished line from the last read
+        cdef Py_ssize_t lf_next = -1  # next LF at or after pos, or n (stale when < pos)
+        cdef Py_ssize_t cr_next
+        cdef bint has_cr
+        cdef Py_ssize_t eol, nxt, e, vs, size, boff, line_rel, line_len, eol_rel, gap_start
+        cdef const char* blockp
+
+        if self._skip_lf and pos < n:
+            self._skip_lf = False
+            if p[pos] == b'\n':
+                pos += 1
+        if span and self._line_rel < entry_len:
+            partial = self._line_rel
+        cr_next = _find(p, pos, n, b'\r')
+        has_cr = cr_next < n
+
+        while pos < n:
+            # A whole block of one "data:" line ending in a blank line, taken in one step.
+            if (not span and pos == bstart and n - pos > 6 and p[pos] == b'd'
+                    and memcmp(p + pos, b"data:", 5) == 0):
+                if lf_next < pos:
+                    lf_next = _find(p, pos + 5, n, b'\n')
+                e = lf_next
+                if e + 1 < n and p[e + 1] == b'\n':
+                    if cr_next < pos:
+                        cr_next = _find(p, pos, n, b'\r')
+                    if cr_next > e:
+                        vs = pos + 5
+                        if vs < e and p[vs] == b' ':
+                            vs += 1
+                        nxt = e + 2
+                        if self.last_event_id is not self._id_buffer:
+                            self.last_event_id = self._id_buffer
+                        size = nxt - pos
+                        if size > self._limit:
+                            self._too_large(size, base + pos)
+                        self._emit(out, with_raw, None, PyBytes_FromStringAndSize(p + vs, e - vs),
+                                   p + pos, size, base + pos, base + vs)
+                        pos = seg = bstart = nxt
+                        continue
+
+            if lf_next < pos:
+                lf_next = _find(p, pos, n, b'\n')
+            if has_cr:
+                if cr_next < pos:
+                    cr_next = _find(p, pos, n, b'\r')
+                if cr_next < lf_next:
+                    eol = cr_next
+                    nxt = eol + 1
+                    if nxt < n:
+                        if p[nxt] == b'\n':
+                            nxt += 1
+                    else:
+                        self._skip_lf = True
+                elif lf_next < n:
+                    eol = lf_next
+                    nxt = eol + 1
+                else:
+                    break
+            else:
+                if lf_next >= n:
+                    break
+                eol = lf_next
+                nxt = eol + 1
+
+            if span:
+                if partial >= 0:
+                    line_rel = partial
+                    partial = -1
+                else:
+                    line_rel = self._buf.len + (pos - seg)
+                eol_rel = self._buf.len + (eol - seg)
+                _append(&self._buf, p + seg, nxt - seg)
+                seg = nxt
+                blockp = self._buf.ptr
+                line_len = eol_rel - line_rel
+            else:
+                line_rel = pos - seg
+                line_len = eol - pos
+                blockp = p + seg
+
+            if line_len == 0:
+                if self.last_event_id is not self._id_buffer:
+                    self.last_event_id = self._id_buffer
+                if span:
+                    size = self._buf.len
+                    boff = self._block_off
+                else:
+                    size = nxt - seg
+                    boff = base + seg
+                if size > self._limit:
+                    self._too_large(size, boff)
+                if self._has_data:
+                    self._dispatch(out, with_raw, blockp, size, boff)
+                self._reset_block()
+                if span:
+                    self._end_carry()
+                    span = False
+                seg = bstart = nxt
+            else:
+                self._field(blockp, line_rel, line_len)
+            pos = nxt
+
+        if n > bstart:
+            if span:
+                size = self._buf.len + (n - seg)
+                boff = self._block_off
+                line_rel = partial if partial >= 0 else self._buf.len + (pos - seg)
+                gap_start = entry_len
+            else:
+                size = n - seg
+                boff = base + seg
+                line_rel = pos - seg
+                gap_start = 0
+            if size > self._limit:
+                self._too_large(size, boff)
+            _append(&self._buf, p + seg, n - seg)
+            self._block_off = boff
+            self._line_rel = line_rel
+            if not with_raw:
+                self._add_gap(gap_start, self._buf.len)
+        self._base = base + n
+        return 0
+
+    cdef int _field(self, const char* blockp, Py_ssize_t rel, Py_ssize_t size) except -1:
+        cdef const char* line = blockp + rel
+        cdef const char* value
+        cdef const char* colon
+        cdef Py_ssize_t name_len, vs, vlen, i
+        cdef long long number
+        if line[0] == b':':
+            return 0
+        colon = <const char*>memchr(line, b':', <size_t>size)
+        if colon == NULL:
+            name_len = size
+            vs = size
+        else:
+            name_len = colon - line
+            vs = name_len + 1
+            if vs < size and line[vs] == b' ':
+                vs += 1
+        value = line + vs
+        vlen = size - vs
+        if name_len == 4 and memcmp(line, b"data", 4) == 0:
+            if not self._has_data:
+                self._has_data = True
+                self._data_rel = rel + vs
+                self._data_len = vlen
+            else:
+                if not self._multi:
+                    self._multi = True
+                    self._data.len = 0
+                    _append(&self._data, blockp + self._data_rel, self._data_len)
+                _reserve(&self._data, vlen + 1)
+                self._data.ptr[self._data.len] = b'\n'
+                self._data.len += 1
+                _append(&self._data, value, vlen)
+        elif name_len == 5 and memcmp(line, b"event", 5) == 0:
+            self._event_rel = rel + vs
+            self._event_len = vlen
+        elif name_len == 2 and line[0] == b'i' and line[1] == b'd':
+            if memchr(value, 0, <size_t>vlen) == NULL:
+                self._id_buffer = PyUnicode_DecodeUTF8(value, vlen, "replace")
+        elif name_len == 5 and memcmp(line, b"retry", 5) == 0:
+            if vlen == 0:
+                return 0
+            for i in range(vlen):
+                if value[i] < b'0' or value[i] > b'9':
+                    return 0
+            if vlen <= 18:
+                number = 0
+                for i in range(vlen):
+                    number = number * 10 + (value[i] - 48)
+                self._block_retry = PyLong_FromLongLong(number)
+            else:
+                self._block_retry = int(PyBytes_FromStringAndSize(value, vlen))
+            self.retry = self._block_retry
+        return 0
+
+    cdef int _dispatch(self, list out, bint with_raw, const char* blockp, Py_ssize_t size,
+                       Py_ssize_t boff) except -1:
+        cdef object payload
+        cdef object event = None
+        if self._multi:
+            payload = PyBytes_FromStringAndSize(self._data.ptr, self._data.len)
+            if self._data.cap > SHRINK_ABOVE:
+                _release(&self._data)
+        else:
+            payload = PyBytes_FromStringAndSize(blockp + self._data_rel, self._data_len)
+        if self._event_len:
+            event = self._event_type(blockp + self._event_rel, self._event_len)
+        return self._emit(out, with_raw, event, payload, blockp, size, boff, boff + self._data_rel)
+
+    cdef inline int _emit(self, list out, bint with_raw, object event, object payload,
+                          const char* blockp, Py_ssize_t size, Py_ssize_t boff,
+                          Py_ssize_t data_off) except -1:
+        cdef object raw
+        if with_raw:
+            if self._ngaps:
+                raw = self._raw_without_gaps(blockp, size)
+            else:
+                raw = PyBytes_FromStringAndSize(blockp, size)
+            if DIRECT_EVENTS:
+                out.append(ssed_event_new(event, payload, self.last_event_id, self._block_retry, raw,
+                                          PyLong_FromSsize_t(boff), PyLong_FromSsize_t(data_off)))
+            else:
+                out.append(ServerSentEvent(event, payload, self.last_event_id, self._block_retry, raw,
+                                           boff, data_off))
+        else:
+            out.append((event, payload, data_off, self._count))
+        self._count += 1
+        return 0
+
+    cdef object _event_type(self, const char* s, Py_ssize_t size):
+        cdef bytes key = self._type_key
+        if (key is not None and PyBytes_GET_SIZE(key) == size
+                and memcmp(PyBytes_AS_STRING(key), s, <size_t>size) == 0):
+            return self._type_str
+        value = PyUnicode_DecodeUTF8(s, size, "replace")
+        if size <= 64:
+            self._type_key = PyBytes_FromStringAndSize(s, size)
+            self._type_str = value
+        return value
+
+    cdef int _add_gap(self, Py_ssize_t start, Py_ssize_t end) except -1:
+        cdef Py_ssize_t* gaps
+        if end <= start:
+            return 0
+        if self._ngaps and self._gaps[2 * self._ngaps - 1] == start:
+            self._gaps[2 * self._ngaps - 1] = end
+            return 0
+        if self._ngaps == self._gaps_cap:
+            gaps = <Py_ssize_t*>PyMem_Realloc(
+                self._gaps, <size_t>(2 * (self._gaps_cap + 8)) * sizeof(Py_ssize_t)
+            )
+            if gaps == NULL:
+                raise MemoryError()
+            self._gaps = gaps
+            self._gaps_cap += 8
+        self._gaps[2 * self._ngaps] = start
+        self._gaps[2 * self._ngaps + 1] = end
+        self._ngaps += 1
+        return 0
+
+    cdef object _raw_without_gaps(self, const char* blockp, Py_ssize_t size):
+        cdef Py_ssize_t i, keep = size, at = 0, done = 0
+        cdef char* q
+        for i in range(self._ngaps):
+            keep -= self._gaps[2 * i + 1] - self._gaps[2 * i]
+        raw = PyBytes_FromStringAndSize(NULL, keep)
+        q = PyBytes_AS_STRING(raw)
+        for i in range(self._ngaps):
+            memcpy(q + done, blockp + at, <size_t>(self._gaps[2 * i] - at))
+            done += self._gaps[2 * i] - at
+            at = self._gaps[2 * i + 1]
+        memcpy(q + done, blockp + at, <size_t>(size - at))
+        return raw
+
+    cdef int _too_large(self, Py_ssize_t size, Py_ssize_t offset) except -1:
+        if not self._limit_exact and not (size > self._max_obj):
+            return 0
+        self._failed = EventTooLargeError(
+            f"event block larger than max_event_size={self._max_obj} bytes", offset, self._count
+        )
+        raise self._failed
