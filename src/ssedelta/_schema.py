@@ -130,6 +130,10 @@ class Model:
     def to_json(self) -> str:
         return orjson.dumps(self.to_dict()).decode()
 
+    def to_sse(self) -> bytes:
+        """This object as one SSE event in OpenAI's compact form: ``data: {...}\n\n``."""
+        return b"data: " + orjson.dumps(self.to_dict()) + b"\n\n"
+
     @property
     def fields_set(self) -> frozenset[str]:
         """The known keys present in the source object (all non-``None`` ones when built in code)."""

@@ -140,13 +140,16 @@ class SSEDecoder:
         has_cr = b"\r" in piece
         line_parts = self._line_parts
         fast = not has_cr
+        next_lf = -2  # where the next LF is, once searched for (-1: none left)
         while pos < n:
             if fast and pos == block_start and not line_parts and self._block_size == 0:
                 fast = False
                 pos = block_start = self._fast_blocks(piece, pos, base, out, with_raw)
                 continue
             if has_cr:
-                lf = piece.find(b"\n", pos)
+                if next_lf < pos and next_lf != -1:
+                    next_lf = piece.find(b"\n", pos)
+                lf = next_lf
                 cr = piece.find(b"\r", pos, n if lf < 0 else lf)
                 if cr >= 0:
                     eol = cr
@@ -219,9 +222,8 @@ class SSEDecoder:
                 break
             end = pos + len(block) + 2
             if end - pos > max_size:
-                if count != start_count:
-                    self.last_event_id = last_id
-                    self._count = count
+                self.last_event_id = last_id
+                self._count = count
                 self._too_large(base + pos)
             if with_raw:
                 raw = piece[pos:end]
