@@ -30,12 +30,13 @@ from . import _merge_py as _py
 from . import models as _m
 from ._schema import SchemaError
 from ._sse_c import SSEDecoder
-from .errors import InvalidChunkError
+from .errors import InvalidChunkError, StreamFormatError as _StreamFormatError, UpstreamError as _UpstreamError
 
 cdef object _loads = orjson.loads
 cdef object JSONDecodeError = orjson.JSONDecodeError
 cdef object _SchemaError = SchemaError
 cdef object _merge_generic = _py.merge_generic
+cdef object _SKIP = _py._SKIP
 cdef object _Usage = _m.CompletionUsage
 cdef object _Moderation = _m.ChatCompletionModeration
 cdef object _ChoiceLogprobs = _m.CreateChatCompletionStreamResponseChoicesInnerLogprobs
@@ -1223,9 +1224,494 @@ class DeltaMerger(_py.DeltaMerger):
         return merged
 
 
+
+
+# ------------------------------------------------------------------ decoding to objects
+
+cdef extern from *:
+    """
+    #include <structmember.h>
+    /* The models are slotted dataclasses: each field is a member descriptor at a
+       fixed offset. ssd_slot_offset() reads that offset once per field (-1 when
+       the descriptor is not a plain writable object slot of the class), so a
+       model can be built with one allocation and direct stores. */
+    static Py_ssize_t ssd_slot_offset(PyObject *descr, PyObject *cls) {
+        PyMemberDef *m;
+        if (Py_TYPE(descr) != &PyMemberDescr_Type) return -1;
+        if ((PyObject *)((PyDescrObject *)descr)->d_type != cls) return -1;
+        m = ((PyMemberDescrObject *)descr)->d_member;
+        /* 16 is T_OBJECT_EX (Py_T_OBJECT_EX), 1 is READONLY (Py_READONLY) */
+        if (m->type != 16 || (m->flags & 1)) return -1;
+        return m->offset;
+    }
+    static PyObject *ssd_alloc(PyObject *cls) {
+        PyTypeObject *tp = (PyTypeObject *)cls;
+        return tp->tp_alloc(tp, 0);
+    }
+    static void ssd_put(PyObject *obj, Py_ssize_t off, PyObject *value) {
+        PyObject **slot = (PyObject **)((char *)obj + off);
+        PyObject *old = *slot;
+        Py_INCREF(value);
+        *slot = value;
+        Py_XDECREF(old);
+    }
+    """
+    Py_ssize_t ssd_slot_offset(object descr, object cls)
+    object ssd_alloc(object cls)
+    void ssd_put(object obj, Py_ssize_t off, object value)
+
+
+@cython.final
+cdef class Layout:
+    """Where the fields of one model class live in its instances."""
+
+    cdef object cls
+    cdef Py_ssize_t offsets[16]
+    cdef Py_ssize_t nfields
+    cdef Py_ssize_t extras_at
+    cdef Py_ssize_t present_at
+
+    def __init__(self, cls):
+        cdef Py_ssize_t k
+        keys = cls._keys
+        if len(keys) > 16 or (<type>cls).__basicsize__ <= 0 or (<type>cls).__itemsize__:
+            raise TypeError(f"{cls.__name__} cannot be built directly")
+        self.cls = cls
+        self.nfields = len(keys)
+        for k, key in enumerate(keys):
+            self.offsets[k] = self.slot(key)
+        self.extras_at = self.slot("extras")
+        self.present_at = self.slot("_present")
+
+    cdef Py_ssize_t slot(self, str name) except -1:
+        cdef Py_ssize_t at = ssd_slot_offset(self.cls.__dict__[name], self.cls)
+        if at < 0:
+            raise TypeError(f"{self.cls.__name__}.{name} is not a plain slot")
+        return at
+
+    cdef object new(self):
+        cdef object obj = ssd_alloc(self.cls)
+        cdef Py_ssize_t k
+        for k in range(self.nfields):
+            ssd_put(obj, self.offsets[k], None)
+        ssd_put(obj, self.extras_at, {})
+        return obj
+
+
+cdef Layout L_CHUNK = Layout(_m.CreateChatCompletionStreamResponse)
+cdef Layout L_CHOICE = Layout(_m.CreateChatCompletionStreamResponseChoicesInner)
+cdef Layout L_DELTA = Layout(_m.ChatCompletionStreamResponseDelta)
+cdef Layout L_TOOL = Layout(_m.ChatCompletionMessageToolCallChunk)
+cdef Layout L_FUNCTION = Layout(_m.ChatCompletionMessageToolCallChunkFunction)
+cdef tuple L_CHUNK_KEYS = _m.CreateChatCompletionStreamResponse._keys
+cdef object _DeltaFunctionCall = _m.ChatCompletionStreamResponseDeltaFunctionCall
+cdef object _DeltaAudio = _m.ChatCompletionStreamResponseDeltaAudio
+
+
+class _Bail(Exception):
+    """The payload is not one the direct decoder takes; the twin's path decodes it."""
+
+
+cdef object Bail = _Bail
+
+
+@cython.final
+cdef class ObjectDecoder:
+    """Builds the model objects of a chunk straight from its bytes (no dict in between)."""
+
+    cdef const unsigned char* p
+    cdef Py_ssize_t n
+    # The last chunk's bytes before "choices" when they held only scalar known keys,
+    # with the values read from them (strings are immutable, so chunks can share them).
+    cdef bytes header
+    cdef list header_values
+    cdef int header_known
+
+    cdef object decode(self, bytes payload):
+        """The chunk object, or ``None`` when the payload needs the general path."""
+        self.p = <const unsigned char*>PyBytes_AS_STRING(payload)
+        self.n = PyBytes_GET_SIZE(payload)
+        try:
+            return self.chunk()
+        except _Bail:
+            return None
+
+    # -- pieces
+
+    cdef inline Py_ssize_t ws(self, Py_ssize_t i) noexcept:
+        return skip_ws(self.p, i, self.n)
+
+    cdef Py_ssize_t key(self, Py_ssize_t i, Py_ssize_t* ka, Py_ssize_t* kb) except -1:
+        cdef const unsigned char* p = self.p
+        cdef Py_ssize_t j
+        if i >= self.n or p[i] != 34:
+            raise Bail
+        j = i + 1
+        while j < self.n and p[j] != 34:
+            if p[j] == 92 or p[j] < 0x20 or p[j] >= 0x80:
+                raise Bail
+            j += 1
+        if j >= self.n:
+            raise Bail
+        ka[0] = i + 1
+        kb[0] = j
+        j = self.ws(j + 1)
+        if j >= self.n or p[j] != 58:
+            raise Bail
+        return self.ws(j + 1)
+
+    cdef inline bint more(self, Py_ssize_t* i, unsigned char close) except -1:
+        """After a member or element: True and past the comma, or False and past ``close``."""
+        cdef Py_ssize_t j = self.ws(i[0])
+        if j < self.n:
+            if self.p[j] == 44:
+                i[0] = self.ws(j + 1)
+                return True
+            if self.p[j] == close:
+                i[0] = j + 1
+                return False
+        raise Bail
+
+    cdef inline bint null(self, Py_ssize_t* i) noexcept:
+        if i[0] + 4 <= self.n and memcmp(self.p + i[0], b"null", 4) == 0:
+            i[0] += 4
+            return True
+        return False
+
+    cdef object string(self, Py_ssize_t* i):
+        """A string or null at ``i``."""
+        cdef bint esc = False
+        cdef Py_ssize_t e
+        if self.null(i):
+            return None
+        if i[0] >= self.n or self.p[i[0]] != 34:
+            raise Bail
+        e = scan_string(self.p, i[0] + 1, self.n, &esc)
+        if e < 0:
+            raise Bail
+        value = decode_span(self.p, i[0] + 1, e, esc)
+        i[0] = e + 1
+        return value
+
+    cdef object integer(self, Py_ssize_t* i):
+        cdef long long v
+        cdef Py_ssize_t e
+        if self.null(i):
+            return None
+        e = scan_int(self.p, i[0], self.n, &v)
+        if e < 0:
+            raise Bail
+        i[0] = e
+        return v
+
+    cdef object value(self, Py_ssize_t* i):
+        """Any JSON value, as orjson reads it."""
+        cdef Py_ssize_t e
+        if self.p[i[0]] == 34:
+            return self.string(i)
+        e = skip_value(self.p, i[0], self.n)
+        if e < 0:
+            raise Bail
+        try:
+            value = _loads(PyBytes_FromStringAndSize(<const char*>self.p + i[0], e - i[0]))
+        except JSONDecodeError:
+            raise Bail
+        i[0] = e
+        return value
+
+    cdef object model(self, Py_ssize_t* i, object cls):
+        """A nested model read through the general path (rare keys), or None for null."""
+        if self.null(i):
+            return None
+        value = self.value(i)
+        try:
+            return cls.from_dict(value)
+        except _SchemaError:
+            raise Bail
+
+    cdef object extra(self, object obj, Layout layout, Keys* keys, Py_ssize_t ka, Py_ssize_t kb, Py_ssize_t* i):
+        if not unknown_once(keys, self.p, ka, kb, self.p):
+            raise Bail
+        key = PyUnicode_DecodeUTF8(<const char*>self.p + ka, kb - ka, NULL)
+        (<dict>getattr(obj, "extras"))[key] = self.value(i)
+
+    cdef inline void seen(self, Keys* keys, int bit) except *:
+        if keys.known & bit:
+            raise Bail
+        keys.known |= bit
+
+    cdef inline object start(self, Py_ssize_t* i, Keys* keys):
+        keys.known = 0
+        keys.nunknown = 0
+        i[0] = self.ws(i[0])
+        if i[0] < self.n and self.p[i[0]] == 125:
+            i[0] += 1
+            return False
+        return True
+
+    # -- the chunk and its parts
+
+    cdef object chunk(self):
+        cdef const unsigned char* p = self.p
+        cdef Py_ssize_t i = 1, v, ka, kb, k, hl
+        cdef Keys keys
+        cdef Layout L = L_CHUNK
+        cdef object obj = L.new()
+        cdef bint go
+        cdef bint cacheable = True
+        cdef bint cached = False
+        if self.header is not None:
+            hl = PyBytes_GET_SIZE(self.header)
+            if self.n > hl and memcmp(p, PyBytes_AS_STRING(self.header), hl) == 0:
+                for k in range(7):
+                    ssd_put(obj, L.offsets[k], self.header_values[k])
+                keys.known = self.header_known
+                keys.nunknown = 0
+                i = hl
+                go = True
+                cached = True
+        if not cached:
+            go = self.start(&i, &keys)
+        while go:
+            v = self.key(i, &ka, &kb)
+            if key_is(p, ka, kb, b"choices", 7):
+                self.seen(&keys, B_CHOICES)
+                if cacheable and not cached:
+                    self.remember(obj, ka - 1, keys.known & ~B_CHOICES)
+                cached = True
+                ssd_put(obj, L.offsets[4], self.list_of(&v, 0))
+            elif key_is(p, ka, kb, b"id", 2):
+                self.seen(&keys, B_ID)
+                ssd_put(obj, L.offsets[0], self.string(&v))
+            elif key_is(p, ka, kb, b"object", 6):
+                self.seen(&keys, B_OBJECT)
+                ssd_put(obj, L.offsets[1], self.string(&v))
+            elif key_is(p, ka, kb, b"created", 7):
+                self.seen(&keys, B_CREATED)
+                ssd_put(obj, L.offsets[2], self.integer(&v))
+            elif key_is(p, ka, kb, b"model", 5):
+                self.seen(&keys, B_MODEL)
+                ssd_put(obj, L.offsets[3], self.string(&v))
+            elif key_is(p, ka, kb, b"service_tier", 12):
+                self.seen(&keys, B_SERVICE_TIER)
+                ssd_put(obj, L.offsets[5], self.string(&v))
+            elif key_is(p, ka, kb, b"system_fingerprint", 18):
+                self.seen(&keys, B_FINGERPRINT)
+                ssd_put(obj, L.offsets[6], self.string(&v))
+            elif key_is(p, ka, kb, b"usage", 5):
+                self.seen(&keys, B_USAGE)
+                cacheable = False
+                ssd_put(obj, L.offsets[7], self.model(&v, _Usage))
+            elif key_is(p, ka, kb, b"moderation", 10):
+                self.seen(&keys, B_MODERATION)
+                cacheable = False
+                ssd_put(obj, L.offsets[8], self.model(&v, _Moderation))
+            elif key_is(p, ka, kb, b"obfuscation", 11):
+                self.seen(&keys, B_OBFUSCATION)
+                cacheable = False
+                ssd_put(obj, L.offsets[9], self.string(&v))
+            elif key_is(p, ka, kb, b"error", 5):
+                raise Bail
+            else:
+                cacheable = False
+                self.extra(obj, L, &keys, ka, kb, &v)
+            i = v
+            go = self.more(&i, 125)
+        if self.ws(i) != self.n:
+            raise Bail
+        ssd_put(obj, L.present_at, keys.known)
+        return obj
+
+    cdef void remember(self, object chunk, Py_ssize_t end, int known):
+        """Keep the header of a chunk that decoded up to its "choices" key."""
+        self.header = PyBytes_FromStringAndSize(<const char*>self.p, end)
+        self.header_values = [getattr(chunk, name) for name in L_CHUNK_KEYS[:7]]
+        self.header_known = known
+
+    cdef object list_of(self, Py_ssize_t* i, int kind):
+        """An array of choices (kind 0) or tool calls (kind 1), or null."""
+        cdef list out
+        cdef bint go
+        if self.null(i):
+            return None
+        if i[0] >= self.n or self.p[i[0]] != 91:
+            raise Bail
+        out = []
+        i[0] = self.ws(i[0] + 1)
+        if i[0] < self.n and self.p[i[0]] == 93:
+            i[0] += 1
+            return out
+        go = True
+        while go:
+            if i[0] >= self.n or self.p[i[0]] != 123:
+                raise Bail
+            i[0] += 1
+            out.append(self.choice(i) if kind == 0 else self.tool(i))
+            go = self.more(i, 93)
+        return out
+
+    cdef object choice(self, Py_ssize_t* at):
+        cdef const unsigned char* p = self.p
+        cdef Py_ssize_t i = at[0], v, ka, kb
+        cdef Keys keys
+        cdef Layout L = L_CHOICE
+        cdef object obj = L.new()
+        cdef bint go = self.start(&i, &keys)
+        while go:
+            v = self.key(i, &ka, &kb)
+            if key_is(p, ka, kb, b"delta", 5):
+                self.seen(&keys, 2)
+                if not self.null(&v):
+                    if v >= self.n or p[v] != 123:
+                        raise Bail
+                    v += 1
+                    ssd_put(obj, L.offsets[1], self.delta(&v))
+            elif key_is(p, ka, kb, b"index", 5):
+                self.seen(&keys, 1)
+                ssd_put(obj, L.offsets[0], self.integer(&v))
+            elif key_is(p, ka, kb, b"finish_reason", 13):
+                self.seen(&keys, 8)
+                ssd_put(obj, L.offsets[3], self.string(&v))
+            elif key_is(p, ka, kb, b"logprobs", 8):
+                self.seen(&keys, 4)
+                ssd_put(obj, L.offsets[2], self.model(&v, _ChoiceLogprobs))
+            else:
+                self.extra(obj, L, &keys, ka, kb, &v)
+            i = v
+            go = self.more(&i, 125)
+        ssd_put(obj, L.present_at, keys.known)
+        at[0] = i
+        return obj
+
+    cdef object delta(self, Py_ssize_t* at):
+        cdef const unsigned char* p = self.p
+        cdef Py_ssize_t i = at[0], v, ka, kb
+        cdef Keys keys
+        cdef Layout L = L_DELTA
+        cdef object obj = L.new()
+        cdef bint go = self.start(&i, &keys)
+        while go:
+            v = self.key(i, &ka, &kb)
+            if key_is(p, ka, kb, b"content", 7):
+                self.seen(&keys, 2)
+                if v < self.n and p[v] == 91:
+                    value = self.value(&v)
+                else:
+                    value = self.string(&v)
+                ssd_put(obj, L.offsets[1], value)
+            elif key_is(p, ka, kb, b"role", 4):
+                self.seen(&keys, 1)
+                ssd_put(obj, L.offsets[0], self.string(&v))
+            elif key_is(p, ka, kb, b"refusal", 7):
+                self.seen(&keys, 4)
+                ssd_put(obj, L.offsets[2], self.string(&v))
+            elif key_is(p, ka, kb, b"tool_calls", 10):
+                self.seen(&keys, 8)
+                ssd_put(obj, L.offsets[3], self.list_of(&v, 1))
+            elif key_is(p, ka, kb, b"function_call", 13):
+                self.seen(&keys, 16)
+                ssd_put(obj, L.offsets[4], self.model(&v, _DeltaFunctionCall))
+            elif key_is(p, ka, kb, b"audio", 5):
+                self.seen(&keys, 32)
+                ssd_put(obj, L.offsets[5], self.model(&v, _DeltaAudio))
+            else:
+                self.extra(obj, L, &keys, ka, kb, &v)
+            i = v
+            go = self.more(&i, 125)
+        ssd_put(obj, L.present_at, keys.known)
+        at[0] = i
+        return obj
+
+    cdef object tool(self, Py_ssize_t* at):
+        cdef const unsigned char* p = self.p
+        cdef Py_ssize_t i = at[0], v, ka, kb
+        cdef Keys keys
+        cdef Layout L = L_TOOL
+        cdef object obj = L.new()
+        cdef bint go = self.start(&i, &keys)
+        while go:
+            v = self.key(i, &ka, &kb)
+            if key_is(p, ka, kb, b"index", 5):
+                self.seen(&keys, 1)
+                ssd_put(obj, L.offsets[0], self.integer(&v))
+            elif key_is(p, ka, kb, b"id", 2):
+                self.seen(&keys, 2)
+                ssd_put(obj, L.offsets[1], self.string(&v))
+            elif key_is(p, ka, kb, b"type", 4):
+                self.seen(&keys, 4)
+                ssd_put(obj, L.offsets[2], self.string(&v))
+            elif key_is(p, ka, kb, b"function", 8):
+                self.seen(&keys, 8)
+                if not self.null(&v):
+                    if v >= self.n or p[v] != 123:
+                        raise Bail
+                    v += 1
+                    ssd_put(obj, L.offsets[3], self.function(&v))
+            else:
+                self.extra(obj, L, &keys, ka, kb, &v)
+            i = v
+            go = self.more(&i, 125)
+        ssd_put(obj, L.present_at, keys.known)
+        at[0] = i
+        return obj
+
+    cdef object function(self, Py_ssize_t* at):
+        cdef const unsigned char* p = self.p
+        cdef Py_ssize_t i = at[0], v, ka, kb
+        cdef Keys keys
+        cdef Layout L = L_FUNCTION
+        cdef object obj = L.new()
+        cdef bint go = self.start(&i, &keys)
+        while go:
+            v = self.key(i, &ka, &kb)
+            if key_is(p, ka, kb, b"arguments", 9):
+                self.seen(&keys, 2)
+                ssd_put(obj, L.offsets[1], self.string(&v))
+            elif key_is(p, ka, kb, b"name", 4):
+                self.seen(&keys, 1)
+                ssd_put(obj, L.offsets[0], self.string(&v))
+            else:
+                self.extra(obj, L, &keys, ka, kb, &v)
+            i = v
+            go = self.more(&i, 125)
+        ssd_put(obj, L.present_at, keys.known)
+        at[0] = i
+        return obj
+
+
 class ChunkDecoder(_py.ChunkDecoder):
     __doc__ = _py.ChunkDecoder.__doc__
 
     def __init__(self, max_event_size=_py.DEFAULT_MAX_EVENT_SIZE):
         super().__init__(max_event_size)
         self._sse = SSEDecoder(max_event_size)
+        self._objects = ObjectDecoder()
+
+    def feed(self, piece):
+        cdef list out = []
+        cdef ObjectDecoder objects = self._objects
+        cdef bytes payload
+        cdef object chunk
+        if self._error is not None:
+            raise self._error
+        if self.done:
+            return out
+        try:
+            for event, payload, offset, index in self._sse.feed_payloads(piece):
+                if event is None and PyBytes_GET_SIZE(payload) and PyBytes_AS_STRING(payload)[0] == 123:
+                    chunk = objects.decode(payload)
+                    if chunk is not None:
+                        out.append(chunk)
+                        continue
+                chunk = self._decode_payload(payload, event, offset, index)
+                if chunk is _SKIP:
+                    continue
+                if chunk is None:
+                    self.done = True
+                    break
+                out.append(chunk)
+        except (_StreamFormatError, _UpstreamError) as exc:
+            self._error = exc
+            if not out:
+                raise
+        return out

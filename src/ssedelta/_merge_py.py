@@ -116,22 +116,15 @@ class ChunkDecoder:
             raise self._error
         if self.done:
             return out
+        decode = self._decode_payload
         try:
             for event, payload, offset, index in self._sse.feed_payloads(piece):
-                obj = load_payload(payload, event, offset, index)
-                if obj is _SKIP:
+                chunk = decode(payload, event, offset, index)
+                if chunk is _SKIP:
                     continue
-                if obj is None:
+                if chunk is None:
                     self.done = True
                     break
-                error = upstream_error_of(obj, event)
-                if error is not None:
-                    try:
-                        chunk = decode_chunk(obj, offset, index)
-                    except InvalidChunkError:
-                        chunk = None
-                    raise UpstreamError(error, offset, index, chunk=chunk)
-                chunk = decode_chunk(obj, offset, index)
                 out.append(chunk)
         except (StreamFormatError, UpstreamError) as exc:
             self._error = exc
@@ -144,6 +137,20 @@ class ChunkDecoder:
             raise self._error
         self._sse.close()
         return []
+
+    def _decode_payload(self, payload: bytes, event: str | None, offset: int, index: int) -> Any:
+        """The chunk of one payload, ``_SKIP`` for a keep-alive, ``None`` for ``[DONE]``."""
+        obj = load_payload(payload, event, offset, index)
+        if obj is _SKIP or obj is None:
+            return obj
+        error = upstream_error_of(obj, event)
+        if error is not None:
+            try:
+                chunk = decode_chunk(obj, offset, index)
+            except InvalidChunkError:
+                chunk = None
+            raise UpstreamError(error, offset, index, chunk=chunk)
+        return decode_chunk(obj, offset, index)
 
 
 def header_of(payload: bytes) -> bytes | None:
