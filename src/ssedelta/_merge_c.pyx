@@ -29,7 +29,7 @@ import orjson
 from . import _merge_py as _py
 from . import models as _m
 from ._schema import SchemaError
-from ._sse_c import SSEDecoder
+from ._sse_c cimport PayloadSink, SSEDecoder
 from .errors import InvalidChunkError, StreamFormatError as _StreamFormatError, UpstreamError as _UpstreamError
 
 cdef object _loads = orjson.loads
@@ -1178,7 +1178,7 @@ class DeltaMerger(_py.DeltaMerger):
     def __init__(self, max_event_size=_py.DEFAULT_MAX_EVENT_SIZE, scalar_keys=(), append_keys=()):
         super().__init__(max_event_size, scalar_keys, append_keys)
         self._sse = SSEDecoder(max_event_size)
-        self._scanner = Scanner()
+        self._sink = MergeSink(self)
 
     def _new_choice(self, index):
         return Choice(index)
@@ -1192,38 +1192,67 @@ class DeltaMerger(_py.DeltaMerger):
     def feed(self, piece):
         """Merge the chunks ``piece`` completes; returns how many. Nothing is read after
         ``[DONE]`` or an upstream error."""
-        cdef Scanner scanner = self._scanner
-        cdef dict choices = self._choices
-        cdef dict rules = self._rules
-        cdef Py_ssize_t merged = 0
-        cdef Py_ssize_t at
-        cdef bytes payload
+        cdef MergeSink sink = self._sink
         if self.done:
             return 0
-        for event, payload, offset, index in self._sse.feed_payloads(piece):
-            if event != "error" and PyBytes_GET_SIZE(payload) and PyBytes_AS_STRING(payload)[0] == 123:
-                at = scanner.scan(payload)
-                if at >= 0:
-                    scanner.fast += 1
-                    scanner.apply(self, choices, rules)
-                    if at > 0:
-                        scanner.remember_header(payload, at)
-                    merged += 1
-                    continue
-            scanner.header = None
-            scanner.slow += 1
-            try:
-                status = self._merge_payload(payload, event, offset, index)
-            except InvalidChunkError:
-                self.chunks += merged
-                raise
-            merged += status & 1
-            if status & 2:
-                break
-        self.chunks += merged
-        return merged
+        sink.merged = 0
+        sink.stopped = False
+        try:
+            (<SSEDecoder>self._sse).feed_into(piece, sink)
+        finally:
+            self.chunks += sink.merged
+        if sink.error is not None:
+            error = sink.error
+            sink.error = None
+            raise error
+        return sink.merged
 
 
+@cython.final
+cdef class MergeSink(PayloadSink):
+    """Merges each payload as the tokenizer completes it."""
+
+    cdef object merger
+    cdef Scanner scanner
+    cdef dict choices
+    cdef dict rules
+    cdef Py_ssize_t merged
+    cdef bint stopped
+    cdef object error  # raised once the tokenizer is done with the piece
+
+    def __init__(self, merger):
+        self.merger = merger
+        self.scanner = Scanner()
+        self.choices = merger._choices
+        self.rules = merger._rules
+
+    cdef int payload(self, object event, bytes payload, Py_ssize_t data_offset, Py_ssize_t index) except -1:
+        cdef Scanner scanner = self.scanner
+        cdef Py_ssize_t at
+        cdef int status
+        if self.stopped:
+            return 0
+        if event is None and PyBytes_GET_SIZE(payload) and PyBytes_AS_STRING(payload)[0] == 123:
+            at = scanner.scan(payload)
+            if at >= 0:
+                scanner.fast += 1
+                scanner.apply(self.merger, self.choices, self.rules)
+                if at > 0:
+                    scanner.remember_header(payload, at)
+                self.merged += 1
+                return 0
+        scanner.header = None
+        scanner.slow += 1
+        try:
+            status = self.merger._merge_payload(payload, event, data_offset, index)
+        except _StreamFormatError as exc:
+            self.error = exc
+            self.stopped = True
+            return 0
+        self.merged += status & 1
+        if status & 2:
+            self.stopped = True
+        return 0
 
 
 # ------------------------------------------------------------------ decoding to objects

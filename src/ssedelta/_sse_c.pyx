@@ -117,10 +117,6 @@ cdef bint _plain_buffer(object piece) except -1:
     return not (hasattr(tp, "__bytes__") or hasattr(tp, "__index__") or isinstance(piece, str))
 
 
-cdef struct Buffer:
-    char* ptr
-    Py_ssize_t len
-    Py_ssize_t cap
 
 
 cdef int _reserve(Buffer* b, Py_ssize_t extra) except -1:
@@ -169,52 +165,17 @@ cdef inline Py_ssize_t _find(const char* p, Py_ssize_t pos, Py_ssize_t n, int c)
     return <const char*>hit - p
 
 
+cdef class PayloadSink:
+    """Receives each event's payload from :meth:`SSEDecoder.feed_into` (subclassed in C)."""
+
+    cdef int payload(self, object event, bytes payload, Py_ssize_t data_offset,
+                     Py_ssize_t index) except -1:
+        return 0
+
+
 @cython.final
 cdef class SSEDecoder:
     """Incremental event-stream tokenizer: ``feed(piece)`` returns the events it completes."""
-
-    #: The last event id string (set at each blank line), ``None`` before any ``id`` field.
-    cdef public object last_event_id
-    #: The reconnection time set by the last valid ``retry`` field.
-    cdef public object retry
-
-    cdef object _max_obj
-    cdef Py_ssize_t _limit  # a block larger than this may be too large
-    cdef bint _limit_exact  # and is too large, without asking Python
-    cdef Py_ssize_t _base  # stream offset of the first byte of the next piece
-    cdef Py_ssize_t _count
-    cdef object _failed
-
-    # The unfinished block carried over from earlier reads: its bytes, the
-    # stream offset of its first byte, and where its unfinished line starts
-    # (equal to the length when the last read ended at a line end).
-    cdef Buffer _buf
-    cdef Py_ssize_t _block_off
-    cdef Py_ssize_t _line_rel
-    cdef bint _skip_lf
-    # Ranges of the carried block that came in through feed_payloads and so
-    # are left out of a later event's raw bytes, as pairs (start, end).
-    cdef Py_ssize_t* _gaps
-    cdef Py_ssize_t _ngaps
-    cdef Py_ssize_t _gaps_cap
-
-    cdef bint _bom_done
-    cdef Py_ssize_t _bom_n
-    cdef char _bom[3]
-
-    # Fields of the current block, as offsets from the block's first byte.
-    cdef bint _has_data
-    cdef bint _multi  # more than one data line: the joined value is in _data
-    cdef Py_ssize_t _data_rel
-    cdef Py_ssize_t _data_len
-    cdef Buffer _data
-    cdef Py_ssize_t _event_rel
-    cdef Py_ssize_t _event_len  # 0: no event type
-    cdef object _block_retry
-    cdef object _id_buffer
-
-    cdef bytes _type_key  # last event type decoded, and its str
-    cdef object _type_str
 
     def __cinit__(self):
         self._buf.ptr = NULL
@@ -306,6 +267,22 @@ cdef class SSEDecoder:
                 raise
         return out
 
+    cdef int feed_into(self, object piece, PayloadSink sink) except -1:
+        """Like :meth:`feed_payloads`, handing each payload to ``sink`` as it completes.
+
+        Returns how many payloads it handed over; an over-size block is raised
+        at once only when there were none."""
+        cdef Py_ssize_t before = self._count
+        self._sink = sink
+        try:
+            self._feed(piece, None, False)
+        except EventTooLargeError:
+            if self._count == before:
+                raise
+        finally:
+            self._sink = None
+        return <int>(self._count - before)
+
     def close(self):
         """End of stream: an unterminated event is discarded, as WHATWG says."""
         if self._failed is not None:
@@ -316,14 +293,14 @@ cdef class SSEDecoder:
         self._skip_lf = False
         return []
 
-    cdef inline void _reset_block(self) noexcept:
+    cdef void _reset_block(self) noexcept:
         self._has_data = False
         self._multi = False
         self._event_len = 0
         if self._block_retry is not None:
             self._block_retry = None
 
-    cdef inline void _end_carry(self) noexcept:
+    cdef void _end_carry(self) noexcept:
         self._buf.len = 0
         self._ngaps = 0
         if self._buf.cap > SHRINK_ABOVE:
@@ -583,7 +560,7 @@ cdef class SSEDecoder:
             event = self._event_type(blockp + self._event_rel, self._event_len)
         return self._emit(out, with_raw, event, payload, blockp, size, boff, boff + self._data_rel)
 
-    cdef inline int _emit(self, list out, bint with_raw, object event, object payload,
+    cdef int _emit(self, list out, bint with_raw, object event, object payload,
                           const char* blockp, Py_ssize_t size, Py_ssize_t boff,
                           Py_ssize_t data_off) except -1:
         cdef object raw
@@ -598,6 +575,8 @@ cdef class SSEDecoder:
             else:
                 out.append(ServerSentEvent(event, payload, self.last_event_id, self._block_retry, raw,
                                            boff, data_off))
+        elif self._sink is not None:
+            self._sink.payload(event, payload, data_off, self._count)
         else:
             out.append((event, payload, data_off, self._count))
         self._count += 1
