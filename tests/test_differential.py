@@ -61,15 +61,45 @@ def tool_calls(draw: Any) -> list[dict[str, Any]]:
 
 
 TOKEN = st.fixed_dictionaries(
-    {"token": TEXT, "logprob": st.floats(-20, 0, allow_nan=False), "bytes": st.none() | st.lists(st.integers(0, 255), max_size=3)},
-    optional={"top_logprobs": st.lists(st.fixed_dictionaries({"token": TEXT, "logprob": st.floats(-20, 0), "bytes": st.none()}), max_size=2)},
+    {
+        "token": TEXT,
+        "logprob": st.floats(-20, 0, allow_nan=False),
+        "bytes": st.none() | st.lists(st.integers(0, 255), max_size=3),
+    },
+    optional={
+        "top_logprobs": st.lists(
+            st.fixed_dictionaries({"token": TEXT, "logprob": st.floats(-20, 0), "bytes": st.none()}),
+            max_size=2,
+        )
+    },
 )
 
 
 @st.composite
 def deltas(draw: Any) -> dict[str, Any]:
     delta: dict[str, Any] = {}
-    for key in draw(st.lists(st.sampled_from(["role", "content", "refusal", "tool_calls", "reasoning_content", "reasoning", "channel", "reasoning_details", "token_id", "function_call", "annotations", "audio"]), max_size=4, unique=True)):
+    for key in draw(
+        st.lists(
+            st.sampled_from(
+                [
+                    "role",
+                    "content",
+                    "refusal",
+                    "tool_calls",
+                    "reasoning_content",
+                    "reasoning",
+                    "channel",
+                    "reasoning_details",
+                    "token_id",
+                    "function_call",
+                    "annotations",
+                    "audio",
+                ]
+            ),
+            max_size=4,
+            unique=True,
+        )
+    ):
         if key == "role":
             delta[key] = draw(st.sampled_from(["assistant", "", None]))
         elif key in ("content", "refusal", "reasoning_content", "reasoning", "channel"):
@@ -83,7 +113,12 @@ def deltas(draw: Any) -> dict[str, Any]:
         elif key == "function_call":
             delta[key] = {"name": "f", "arguments": draw(TEXT)}
         elif key == "annotations":
-            delta[key] = [{"type": "url_citation", "url_citation": {"url": "u", "title": draw(TEXT), "start_index": 0, "end_index": 1}}]
+            delta[key] = [
+                {
+                    "type": "url_citation",
+                    "url_citation": {"url": "u", "title": draw(TEXT), "start_index": 0, "end_index": 1},
+                }
+            ]
         elif key == "audio":
             delta[key] = {"id": "a", "data": draw(TEXT), "transcript": draw(TEXT)}
     return delta
@@ -94,7 +129,13 @@ def chunks(draw: Any) -> dict[str, Any]:
     chunk: dict[str, Any] = {}
     header = draw(st.sampled_from([0, 0, 0, 1, 2]))
     if header == 0:
-        chunk.update(id="chatcmpl-1", object="chat.completion.chunk", created=1700000000, model="gpt-x", system_fingerprint="fp_1")
+        chunk.update(
+            id="chatcmpl-1",
+            object="chat.completion.chunk",
+            created=1700000000,
+            model="gpt-x",
+            system_fingerprint="fp_1",
+        )
     elif header == 1:
         chunk.update(id="", object="", created=0, model="")
     choices = []
@@ -102,7 +143,11 @@ def chunks(draw: Any) -> dict[str, Any]:
         choice: dict[str, Any] = {"index": draw(SMALL_INT)}
         if draw(st.integers(0, 8)):
             choice["delta"] = draw(deltas())
-        choice["logprobs"] = {"content": draw(st.lists(TOKEN, max_size=2)), "refusal": None} if draw(st.integers(0, 6)) == 0 else None
+        choice["logprobs"] = (
+            {"content": draw(st.lists(TOKEN, max_size=2)), "refusal": None}
+            if draw(st.integers(0, 6)) == 0
+            else None
+        )
         choice["finish_reason"] = draw(st.sampled_from([None, None, None, "stop", "length", "tool_calls"]))
         if draw(st.integers(0, 6)) == 0:
             choice["content_filter_results"] = {"hate": {"filtered": False}}
@@ -162,7 +207,11 @@ def streams(draw: Any) -> bytes:
 
 def split(data: bytes, seed: int) -> list[bytes]:
     rng = random.Random(seed)
-    cuts = sorted(rng.sample(range(1, len(data)), min(len(data) - 1, rng.randint(0, 8)))) if len(data) > 1 else []
+    cuts = (
+        sorted(rng.sample(range(1, len(data)), min(len(data) - 1, rng.randint(0, 8))))
+        if len(data) > 1
+        else []
+    )
     return [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)])]
 
 
@@ -173,7 +222,14 @@ def merged(backend: ssedelta.Backend, pieces: list[bytes]) -> Any:
             merger.feed(piece)
         return ("ok", merger.finish().to_dict())
     except ssedelta.UpstreamError as exc:
-        return ("upstream", exc.error, exc.offset, exc.event_index, exc.partial.to_dict(), merger.snapshot().to_dict())
+        return (
+            "upstream",
+            exc.error,
+            exc.offset,
+            exc.event_index,
+            exc.partial.to_dict(),
+            merger.snapshot().to_dict(),
+        )
     except ssedelta.StreamFormatError as exc:
         return (type(exc).__name__, exc.offset, exc.event_index, merger.snapshot().to_dict())
 
@@ -196,7 +252,9 @@ def events(backend: ssedelta.Backend, pieces: list[bytes]) -> Any:
     decoder = backend.SSEDecoder()
     out = []
     for piece in pieces:
-        out.extend((e.event, e.payload, e.id, e.retry, e.raw, e.offset, e.data_offset) for e in decoder.feed(piece))
+        out.extend(
+            (e.event, e.payload, e.id, e.retry, e.raw, e.offset, e.data_offset) for e in decoder.feed(piece)
+        )
     return out
 
 
@@ -204,7 +262,9 @@ NATIVE = ssedelta.get_backend("native") if not NO_EXTENSIONS else None
 PYTHON = ssedelta.get_backend("python")
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 @given(data=streams(), seed=st.integers(0, 2**16))
 def test_backends_agree(data: bytes, seed: int) -> None:
     pieces = split(data, seed)
@@ -212,3 +272,33 @@ def test_backends_agree(data: bytes, seed: int) -> None:
     assert merged(NATIVE, pieces) == merged(PYTHON, pieces) == expected
     assert decoded(NATIVE, pieces) == decoded(PYTHON, pieces)
     assert events(NATIVE, pieces) == events(PYTHON, pieces)
+
+
+FLOATS = st.floats(allow_nan=False, allow_infinity=False) | st.sampled_from(
+    [0.0, -0.0, 1e-7, -9999.0, 5e-324, 1.7976931348623157e308, 2.2250738585072014e-308, 0.1, 1 / 3]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    values=st.lists(FLOATS, min_size=1, max_size=20),
+    ints=st.lists(st.integers(-(10**17), 10**17), max_size=3),
+)
+def test_native_logprob_tokens_match_the_json_parser(values: list[float], ints: list[int]) -> None:
+    from ssedelta._merge_c import _tokens_from_json
+    from ssedelta.models import ChatCompletionTokenLogprob
+
+    tokens = [
+        {
+            "token": "t",
+            "logprob": value,
+            "bytes": ints,
+            "top_logprobs": [{"token": "u", "logprob": value, "bytes": None}],
+        }
+        for value in values
+    ]
+    for text in (json.dumps(tokens), json.dumps(tokens).replace("e-", "E-"), json.dumps(tokens, indent=1)):
+        expected = [ChatCompletionTokenLogprob.from_dict(t) for t in json.loads(text)]
+        got = _tokens_from_json(text.encode())
+        assert got == expected
+        assert [repr(t.logprob) for t in got] == [repr(t.logprob) for t in expected]

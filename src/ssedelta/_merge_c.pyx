@@ -22,6 +22,8 @@ cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from cpython.unicode cimport PyUnicode_DecodeUTF8
+from libc.math cimport isinf
+from libc.stdlib cimport strtod
 from libc.string cimport memcmp, memcpy
 
 import orjson
@@ -31,6 +33,11 @@ from . import models as _m
 from ._schema import SchemaError
 from ._sse_c cimport PayloadSink, SSEDecoder
 from .errors import InvalidChunkError, StreamFormatError as _StreamFormatError, UpstreamError as _UpstreamError
+
+cdef extern from "Python.h":
+    int PyGC_Disable()
+    int PyGC_Enable()
+    void PyObject_GC_UnTrack(object o)
 
 cdef object _loads = orjson.loads
 cdef object JSONDecodeError = orjson.JSONDecodeError
@@ -117,9 +124,13 @@ cdef class Choice:
     """One choice's state; the same attributes as the twin's, so its rules apply to it."""
 
     cdef public object index, role, content, refusal, content_parts, tools, tool_at, last_tool
-    cdef public object function_call, audio, annotations, lp_content, lp_refusal
+    cdef public object function_call, audio, annotations
     cdef public object finish_reason, extras, message_extras
     cdef public bint logprobs_seen
+    # Logprob tokens (0: content, 1: refusal): the objects made so far, and the JSON of
+    # the tokens received since (comma-separated), turned into objects when read.
+    cdef object _lp0, _lp1
+    cdef TextBuf _raw0, _raw1
 
     def __init__(self, index):
         self.index = index
@@ -127,6 +138,51 @@ cdef class Choice:
         self.tool_at = {}
         self.extras = {}
         self.message_extras = {}
+
+    cdef void lp_start(self, int which):
+        if which == 0:
+            if self._lp0 is None:
+                self._lp0 = []
+        elif self._lp1 is None:
+            self._lp1 = []
+
+    cdef int lp_add(self, int which, const unsigned char* p, Py_ssize_t a, Py_ssize_t b) except -1:
+        cdef TextBuf raw = self._raw0 if which == 0 else self._raw1
+        if raw is None:
+            raw = TextBuf()
+            if which == 0:
+                self._raw0 = raw
+            else:
+                self._raw1 = raw
+        elif raw.length:
+            raw.add(",", 1)
+        return raw.add(<const char*>p + a, b - a)
+
+    cdef object lp_list(self, int which):
+        cdef TextBuf raw = self._raw0 if which == 0 else self._raw1
+        cdef object tokens = self._lp0 if which == 0 else self._lp1
+        if raw is not None and raw.length:
+            (<list>tokens).extend(tokens_of(raw))
+            raw.length = 0
+        return tokens
+
+    @property
+    def lp_content(self):
+        return self.lp_list(0)
+
+    @lp_content.setter
+    def lp_content(self, value):
+        self.lp_list(0)
+        self._lp0 = value
+
+    @property
+    def lp_refusal(self):
+        return self.lp_list(1)
+
+    @lp_refusal.setter
+    def lp_refusal(self, value):
+        self.lp_list(1)
+        self._lp1 = value
 
 
 @cython.final
@@ -380,12 +436,143 @@ cdef inline Py_ssize_t scan_int(const unsigned char* p, Py_ssize_t i, Py_ssize_t
     return i
 
 
+cdef Py_ssize_t scan_number(const unsigned char* p, Py_ssize_t i, Py_ssize_t n, bint* is_float) noexcept:
+    """A JSON number at ``p[i]``: its end, or -1. Integers longer than 18 digits give -1."""
+    cdef Py_ssize_t start
+    is_float[0] = False
+    if i < n and p[i] == 45:
+        i += 1
+    start = i
+    if i >= n or p[i] < 48 or p[i] > 57:
+        return -1
+    if p[i] == 48:
+        i += 1
+    else:
+        while i < n and p[i] >= 48 and p[i] <= 57:
+            i += 1
+    if i < n and p[i] == 46:
+        is_float[0] = True
+        i += 1
+        if i >= n or p[i] < 48 or p[i] > 57:
+            return -1
+        while i < n and p[i] >= 48 and p[i] <= 57:
+            i += 1
+    if i < n and (p[i] == 101 or p[i] == 69):
+        is_float[0] = True
+        i += 1
+        if i < n and (p[i] == 43 or p[i] == 45):
+            i += 1
+        if i >= n or p[i] < 48 or p[i] > 57:
+            return -1
+        while i < n and p[i] >= 48 and p[i] <= 57:
+            i += 1
+    if not is_float[0] and i - start > 18:
+        return -1
+    return i
+
+
+cdef double POW10[23]
+POW10[0] = 1.0
+for _i in range(1, 23):
+    POW10[_i] = POW10[_i - 1] * 10.0
+
+
+cdef double parse_double(const unsigned char* p, Py_ssize_t a, Py_ssize_t b) noexcept:
+    """The double nearest to the (valid) JSON number ``p[a:b]``.
+
+    Exact when the digits fit in 53 bits and the decimal exponent is small (both
+    operands are then exact doubles, and one IEEE division or product rounds
+    correctly); ``strtod`` otherwise."""
+    cdef unsigned long long mantissa = 0
+    cdef int digits = 0, scale = 0, exponent = 0, esign = 1
+    cdef bint neg = False, frac = False
+    cdef Py_ssize_t i = a
+    cdef char buf[80]
+    cdef unsigned char c
+    if p[i] == 45:
+        neg = True
+        i += 1
+    while i < b:
+        c = p[i]
+        if c >= 48 and c <= 57:
+            if mantissa or c != 48:
+                digits += 1
+            if digits > 19:
+                break
+            mantissa = mantissa * 10 + (c - 48)
+            if frac:
+                scale += 1
+        elif c == 46:
+            frac = True
+        else:
+            break
+        i += 1
+    if i < b and (p[i] == 101 or p[i] == 69):
+        i += 1
+        if p[i] == 45:
+            esign = -1
+            i += 1
+        elif p[i] == 43:
+            i += 1
+        while i < b and exponent < 10000:
+            exponent = exponent * 10 + (p[i] - 48)
+            i += 1
+    if i == b and mantissa < (1ULL << 53):
+        exponent = esign * exponent - scale
+        if -22 <= exponent <= 22:
+            if exponent < 0:
+                return -(<double>mantissa / POW10[-exponent]) if neg else <double>mantissa / POW10[-exponent]
+            return -(<double>mantissa * POW10[exponent]) if neg else <double>mantissa * POW10[exponent]
+    if b - a >= 80:
+        return 1e999
+    memcpy(buf, p + a, b - a)
+    buf[b - a] = 0
+    return strtod(buf, NULL)
+
+
+cdef bint finite_number(const unsigned char* p, Py_ssize_t a, Py_ssize_t b) noexcept:
+    """Whether the (valid) JSON number ``p[a:b]`` is finite as a double."""
+    cdef Py_ssize_t i
+    cdef int int_digits = 0
+    for i in range(a, b):
+        if p[i] == 101 or p[i] == 69:
+            return not isinf(parse_double(p, a, b))
+        if p[i] == 46:
+            break
+        int_digits += 1
+    return int_digits < 300
+
+
+cdef Py_ssize_t int_array(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept:
+    """An array of plain integers at ``p[i]``: its end, or -1."""
+    cdef long long v
+    if i >= n or p[i] != 91:
+        return -1
+    i = skip_ws(p, i + 1, n)
+    if i < n and p[i] == 93:
+        return i + 1
+    while True:
+        i = scan_int(p, i, n, &v)
+        if i < 0:
+            return -1
+        i = skip_ws(p, i, n)
+        if i >= n:
+            return -1
+        if p[i] == 93:
+            return i + 1
+        if p[i] != 44:
+            return -1
+        i = skip_ws(p, i + 1, n)
+
+
 # ------------------------------------------------------------------ the tape
 
 cdef enum:
     T_CHOICE = 1
     T_FINISH
-    T_LOGPROBS
+    T_LP_SEEN
+    T_LP_START
+    T_LP_TOKEN
     T_CHOICE_EXTRA
     T_ROLE
     T_CONTENT
@@ -796,14 +983,9 @@ cdef class Scanner:
                     return -1
                 e = self.is_null(v)
                 if e < 0:
-                    t = self.push(T_LOGPROBS)
-                    t.obj = self.value_obj(v, &e)
-                    if t.obj < 0:
+                    if p[v] != 123:
                         return -1
-                    try:
-                        self.objs[t.obj] = _ChoiceLogprobs.from_dict(self.objs[t.obj], "logprobs")
-                    except _SchemaError:
-                        return -1
+                    e = self.logprobs(v + 1)
             else:
                 if not unknown_once(&keys, p, ka, kb, p):
                     return -1
@@ -820,6 +1002,132 @@ cdef class Scanner:
             if not more:
                 self.tape[slot].ival = index
                 return i
+
+    cdef Py_ssize_t logprobs(self, Py_ssize_t i) except -2:
+        """A choice's logprobs object (after its brace): its token lists go on the tape as spans."""
+        cdef const unsigned char* p = self.p
+        cdef Py_ssize_t ka, kb, v, e
+        cdef int which
+        cdef Keys keys
+        cdef bint more = True
+        cdef Tok* t
+        keys.known = 0
+        self.push(T_LP_SEEN)
+        i = skip_ws(p, i, self.n)
+        if i < self.n and p[i] == 125:
+            return i + 1
+        while more:
+            v = self.key(i, &ka, &kb)
+            if v < 0:
+                return -1
+            if key_is(p, ka, kb, b"content", 7):
+                which = 0
+            elif key_is(p, ka, kb, b"refusal", 7):
+                which = 1
+            else:
+                return -1
+            if not known_once(&keys, 1 << which):
+                return -1
+            e = self.is_null(v)
+            if e < 0:
+                if p[v] != 91:
+                    return -1
+                t = self.push(T_LP_START)
+                t.flag = which
+                e = self.lp_tokens(v + 1, which)
+            if e < 0:
+                return -1
+            i = self.after_member(e, 125, &more)
+            if i < 0:
+                return -1
+        return i
+
+    cdef Py_ssize_t lp_tokens(self, Py_ssize_t i, int which) except -2:
+        cdef bint more = True
+        cdef Py_ssize_t e
+        cdef Tok* t
+        i = skip_ws(self.p, i, self.n)
+        if i < self.n and self.p[i] == 93:
+            return i + 1
+        while more:
+            if i >= self.n or self.p[i] != 123:
+                return -1
+            e = self.lp_token(i + 1, True)
+            if e < 0:
+                return -1
+            if which >= 0:
+                t = self.push(T_LP_TOKEN)
+                t.flag = which
+                t.a = i
+                t.b = e
+            i = self.after_member(e, 93, &more)
+            if i < 0:
+                return -1
+        return i
+
+    cdef Py_ssize_t lp_token(self, Py_ssize_t i, bint with_top) except -2:
+        """One token object (after its brace), checked as the model would; its end or -1."""
+        cdef const unsigned char* p = self.p
+        cdef Py_ssize_t ka, kb, v, e
+        cdef Keys keys
+        cdef bint more = True
+        cdef bint is_float
+        keys.known = 0
+        i = skip_ws(p, i, self.n)
+        if i < self.n and p[i] == 125:
+            return i + 1
+        while more:
+            v = self.key(i, &ka, &kb)
+            if v < 0:
+                return -1
+            e = self.is_null(v)
+            if key_is(p, ka, kb, b"token", 5):
+                if not known_once(&keys, 1):
+                    return -1
+                if e < 0 and p[v] == 34:
+                    e = self.check_string(v)
+            elif key_is(p, ka, kb, b"logprob", 7):
+                if not known_once(&keys, 2):
+                    return -1
+                if e < 0:
+                    e = scan_number(p, v, self.n, &is_float)
+                    if e >= 0 and is_float and not finite_number(p, v, e):
+                        return -1
+            elif key_is(p, ka, kb, b"bytes", 5):
+                if not known_once(&keys, 4):
+                    return -1
+                if e < 0:
+                    e = int_array(p, v, self.n)
+            elif with_top and key_is(p, ka, kb, b"top_logprobs", 12):
+                if not known_once(&keys, 8):
+                    return -1
+                if e < 0 and p[v] == 91:
+                    e = self.lp_tops(v + 1)
+            else:
+                return -1
+            if e < 0:
+                return -1
+            i = self.after_member(e, 125, &more)
+            if i < 0:
+                return -1
+        return i
+
+    cdef Py_ssize_t lp_tops(self, Py_ssize_t i) except -2:
+        cdef bint more = True
+        cdef Py_ssize_t e
+        i = skip_ws(self.p, i, self.n)
+        if i < self.n and self.p[i] == 93:
+            return i + 1
+        while more:
+            if i >= self.n or self.p[i] != 123:
+                return -1
+            e = self.lp_token(i + 1, False)
+            if e < 0:
+                return -1
+            i = self.after_member(e, 93, &more)
+            if i < 0:
+                return -1
+        return i
 
     cdef Py_ssize_t delta(self, Py_ssize_t i) except -2:
         cdef const unsigned char* p = self.p
@@ -1099,17 +1407,12 @@ cdef class Scanner:
                 _merge_generic(tool.extras, {objs[t.obj + 1]: objs[t.obj]}, rules)
             elif t.kind == T_FUNC_EXTRA:
                 _merge_generic(tool.function_extras, {objs[t.obj + 1]: objs[t.obj]}, rules)
-            elif t.kind == T_LOGPROBS:
-                value = objs[t.obj]
+            elif t.kind == T_LP_TOKEN:
+                state.lp_add(t.flag, p, t.a, t.b)
+            elif t.kind == T_LP_START:
+                state.lp_start(t.flag)
+            elif t.kind == T_LP_SEEN:
                 state.logprobs_seen = True
-                if value.content is not None:
-                    if state.lp_content is None:
-                        state.lp_content = []
-                    state.lp_content.extend(value.content)
-                if value.refusal is not None:
-                    if state.lp_refusal is None:
-                        state.lp_refusal = []
-                    state.lp_refusal.extend(value.refusal)
             elif t.kind == T_CHOICE_EXTRA:
                 value = objs[t.obj]
                 key = objs[t.obj + 1]
@@ -1213,7 +1516,7 @@ cdef class MergeSink(PayloadSink):
     """Merges each payload as the tokenizer completes it."""
 
     cdef object merger
-    cdef Scanner scanner
+    cdef public Scanner scanner
     cdef dict choices
     cdef dict rules
     cdef Py_ssize_t merged
@@ -1333,6 +1636,9 @@ cdef Layout L_DELTA = Layout(_m.ChatCompletionStreamResponseDelta)
 cdef Layout L_TOOL = Layout(_m.ChatCompletionMessageToolCallChunk)
 cdef Layout L_FUNCTION = Layout(_m.ChatCompletionMessageToolCallChunkFunction)
 cdef tuple L_CHUNK_KEYS = _m.CreateChatCompletionStreamResponse._keys
+cdef Layout L_TOKEN = Layout(_m.ChatCompletionTokenLogprob)
+cdef Layout L_TOP = Layout(_m.ChatCompletionTokenLogprobTopLogprobsInner)
+cdef object _Token = _m.ChatCompletionTokenLogprob
 cdef object _DeltaFunctionCall = _m.ChatCompletionStreamResponseDeltaFunctionCall
 cdef object _DeltaAudio = _m.ChatCompletionStreamResponseDeltaAudio
 
@@ -1477,6 +1783,111 @@ cdef class ObjectDecoder:
             i[0] += 1
             return False
         return True
+
+    # -- logprob tokens (JSON the merge scanner has checked)
+
+    cdef list token_list(self, bytes data):
+        cdef list out = []
+        cdef Py_ssize_t i
+        cdef bint go
+        self.p = <const unsigned char*>PyBytes_AS_STRING(data)
+        self.n = PyBytes_GET_SIZE(data)
+        i = self.ws(1)
+        if i < self.n and self.p[i] == 93:
+            return out
+        go = True
+        while go:
+            if i >= self.n or self.p[i] != 123:
+                raise Bail
+            i += 1
+            out.append(self.token(&i, True))
+            go = self.more(&i, 93)
+        return out
+
+    cdef object number(self, Py_ssize_t* i):
+        cdef bint is_float
+        cdef long long v
+        cdef char buf[80]
+        cdef Py_ssize_t e
+        if self.null(i):
+            return None
+        e = scan_number(self.p, i[0], self.n, &is_float)
+        if e < 0 or e - i[0] >= 80:
+            raise Bail
+        if is_float:
+            value = parse_double(self.p, i[0], e)
+            i[0] = e
+            return value
+        return self.integer(i)
+
+    cdef object int_list(self, Py_ssize_t* i):
+        cdef list out
+        cdef bint go
+        if self.null(i):
+            return None
+        if i[0] >= self.n or self.p[i[0]] != 91:
+            raise Bail
+        out = []
+        i[0] = self.ws(i[0] + 1)
+        if i[0] < self.n and self.p[i[0]] == 93:
+            i[0] += 1
+            return out
+        go = True
+        while go:
+            out.append(self.integer(i))
+            go = self.more(i, 93)
+        PyObject_GC_UnTrack(out)
+        return out
+
+    cdef object token(self, Py_ssize_t* at, bint with_top):
+        cdef const unsigned char* p = self.p
+        cdef Py_ssize_t i = at[0], v, ka, kb
+        cdef Keys keys
+        cdef Layout L = L_TOKEN if with_top else L_TOP
+        cdef object obj = L.new()
+        cdef list tops
+        cdef bint go = self.start(&i, &keys)
+        cdef bint more_tops
+        while go:
+            v = self.key(i, &ka, &kb)
+            if key_is(p, ka, kb, b"token", 5):
+                self.seen(&keys, 1)
+                ssd_put(obj, L.offsets[0], self.string(&v))
+            elif key_is(p, ka, kb, b"logprob", 7):
+                self.seen(&keys, 2)
+                ssd_put(obj, L.offsets[1], self.number(&v))
+            elif key_is(p, ka, kb, b"bytes", 5):
+                self.seen(&keys, 4)
+                ssd_put(obj, L.offsets[2], self.int_list(&v))
+            elif with_top and key_is(p, ka, kb, b"top_logprobs", 12):
+                self.seen(&keys, 8)
+                if not self.null(&v):
+                    if v >= self.n or p[v] != 91:
+                        raise Bail
+                    tops = []
+                    v = self.ws(v + 1)
+                    if v < self.n and p[v] == 93:
+                        v += 1
+                    else:
+                        more_tops = True
+                        while more_tops:
+                            if v >= self.n or p[v] != 123:
+                                raise Bail
+                            v += 1
+                            tops.append(self.token(&v, False))
+                            more_tops = self.more(&v, 93)
+                    PyObject_GC_UnTrack(tops)
+                    ssd_put(obj, L.offsets[3], tops)
+            else:
+                raise Bail
+            i = v
+            go = self.more(&i, 125)
+        ssd_put(obj, L.present_at, keys.known)
+        at[0] = i
+        # Only strings, numbers and lists of them: no cycle can pass through a token
+        # the merger made, so the cyclic collector need not scan thousands of them.
+        PyObject_GC_UnTrack(obj)
+        return obj
 
     # -- the chunk and its parts
 
@@ -1708,6 +2119,23 @@ cdef class ObjectDecoder:
         return obj
 
 
+cdef ObjectDecoder TOKENS = ObjectDecoder()
+
+
+cdef list tokens_of(TextBuf raw):
+    """The logprob token objects of comma-separated token JSON."""
+    cdef bytes data = b"[" + PyBytes_FromStringAndSize(raw.data, raw.length) + b"]"
+    # Thousands of new objects at once: collecting in between would only rescan them.
+    cdef int was_enabled = PyGC_Disable()
+    try:
+        return TOKENS.token_list(data)
+    except _Bail:
+        return [_Token.from_dict(item) for item in _loads(data)]
+    finally:
+        if was_enabled:
+            PyGC_Enable()
+
+
 class ChunkDecoder(_py.ChunkDecoder):
     __doc__ = _py.ChunkDecoder.__doc__
 
@@ -1744,3 +2172,8 @@ class ChunkDecoder(_py.ChunkDecoder):
             if not out:
                 raise
         return out
+
+
+def _tokens_from_json(bytes data):
+    """The logprob token objects of a JSON array of tokens (for tests and profiling)."""
+    return TOKENS.token_list(data)

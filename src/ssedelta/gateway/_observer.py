@@ -1,0 +1,218 @@
+"""What a tap learns from the bytes passing through it, updated piece by piece.
+
+:class:`StreamObserver` feeds each piece to a :class:`~ssedelta.DeltaMerger` and keeps the
+bookkeeping a gateway needs: byte and event counts, the time of the first event that carried
+output and of the last event, and the errors met on the way. It never holds the pieces.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from .. import models as m
+from .._backend import Backend, get_backend, selected
+
+if TYPE_CHECKING:
+    from .._merge_py import DeltaMerger
+    from ..errors import UpstreamError
+
+#: Bits returned by :meth:`StreamObserver.observe`: which hooks are due.
+FIRST_CONTENT, USAGE, ERROR = 1, 2, 4
+
+#: Message keys outside the schema whose text is generated output (reasoning models).
+OUTPUT_EXTRAS = ("reasoning_content", "reasoning", "reasoning_details", "thinking", "content_parts")
+
+monotonic = time.monotonic
+
+
+def resolve_backend(backend: Backend | str | None) -> Backend:
+    if backend is None:
+        return selected()
+    if isinstance(backend, str):
+        return get_backend(backend)
+    return backend
+
+
+def has_output(completion: m.CreateChatCompletionResponse) -> bool:
+    """Whether any choice has generated something beyond its role: text, a refusal, reasoning,
+    a tool or function call, or audio."""
+    for choice in completion.choices or ():
+        message = choice.message
+        if message is None:
+            continue
+        if message.content or message.refusal or message.tool_calls or message.function_call:
+            return True
+        if message.audio is not None:
+            return True
+        extras = message.extras
+        if extras and any(extras.get(key) for key in OUTPUT_EXTRAS):
+            return True
+    return False
+
+
+class StreamObserver:
+    """The state behind :class:`~ssedelta.gateway.Tap` and :class:`~ssedelta.gateway.AsyncTap`.
+
+    Times are :func:`time.monotonic` readings. ``started_at`` defaults to the moment the
+    observer was made; pass the time the request arrived to measure from there.
+    """
+
+    def __init__(
+        self,
+        backend: Backend | str | None = None,
+        merger: DeltaMerger | None = None,
+        started_at: float | None = None,
+    ) -> None:
+        self.backend = resolve_backend(backend)
+        self.merger: DeltaMerger = self.backend.DeltaMerger() if merger is None else merger
+        self._feed = self.merger.feed
+        #: When the observer was made (or the ``started_at`` given).
+        self.started_at: float = monotonic() if started_at is None else started_at
+        #: When the first event that carried output arrived (``None`` until one did).
+        self.first_content_at: float | None = None
+        #: When the last event arrived (``None`` until one did).
+        self.last_event_at: float | None = None
+        #: When the stream ended for the tap (``None`` while it runs).
+        self.ended_at: float | None = None
+        #: Bytes that passed through.
+        self.nbytes = 0
+        #: Why merging stopped before the end of the stream: the bytes could not be decoded
+        #: (a :class:`~ssedelta.StreamFormatError`); the pieces kept flowing.
+        self.decode_error: Exception | None = None
+        #: What the source raised (a broken upstream connection, a read timeout), if it did.
+        self.transport_error: Exception | None = None
+        #: ``True`` when the consumer stopped before the stream was complete (before ``[DONE]``,
+        #: an in-stream error or the end of the source).
+        self.client_disconnected = False
+        #: ``True`` once the source is exhausted.
+        self.exhausted = False
+        self._events = 0
+        self._usage: m.CompletionUsage | None = None
+        self._merging = True
+        self._last_error: BaseException | None = None
+        self._final: m.CreateChatCompletionResponse | None = None
+        self._ended = False
+
+    # -- the per-piece work
+
+    def observe(self, piece: bytes | bytearray | memoryview | str) -> int:
+        """Merge ``piece``; returns the hooks now due (bits ``FIRST_CONTENT | USAGE | ERROR``)."""
+        if isinstance(piece, str):
+            piece = piece.encode()
+        self.nbytes += len(piece)
+        if not self._merging:
+            return 0
+        try:
+            merged = self._feed(piece)
+        except Exception as exc:  # the stream cannot be decoded from here on; the bytes still pass
+            self._merging = False
+            self.decode_error = self._last_error = exc
+            self.last_event_at = monotonic()
+            return ERROR
+        merger = self.merger
+        events = merger.events
+        if events == self._events:
+            return 0
+        self._events = events
+        now = self.last_event_at = monotonic()
+        fired = 0
+        if merged:
+            if self.first_content_at is None and has_output(merger.snapshot()):
+                self.first_content_at = now
+                fired = FIRST_CONTENT
+            usage = merger.usage
+            if usage is not self._usage:
+                self._usage = usage
+                fired |= USAGE
+        if merger.done:
+            self._merging = False
+            if merger.error is not None:
+                self._last_error = merger.error
+                fired |= ERROR
+        return fired
+
+    def source_failed(self, exc: Exception) -> None:
+        self.transport_error = self._last_error = exc
+
+    def finish(self) -> bool:
+        """Mark the end; returns ``False`` when it was already marked."""
+        if self._ended:
+            return False
+        self._ended = True
+        if not self.complete and self.transport_error is None:
+            self.client_disconnected = True
+        self.ended_at = monotonic()
+        return True
+
+    # -- what a gateway reads
+
+    @property
+    def ended(self) -> bool:
+        """Whether the stream has ended for the tap (the end hook has been called)."""
+        return self._ended
+
+    @property
+    def complete(self) -> bool:
+        """Whether the stream reached its end: ``[DONE]``, an in-stream error, or the end of the
+        source."""
+        return self.exhausted or bool(self.merger.done)
+
+    @property
+    def completion(self) -> m.CreateChatCompletionResponse:
+        """The completion merged so far: partial while the stream runs or when it was cut."""
+        if self._final is not None:
+            return self._final
+        completion = self.merger.snapshot()
+        if self._ended:
+            self._final = completion
+        return completion
+
+    @property
+    def usage(self) -> m.CompletionUsage | None:
+        return self.merger.usage
+
+    @property
+    def done_seen(self) -> bool:
+        """Whether ``[DONE]`` ended the stream (``False`` when an in-stream error ended it)."""
+        return bool(self.merger.done) and self.merger.error is None
+
+    @property
+    def events(self) -> int:
+        """Server-sent events read so far (up to ``[DONE]`` or an in-stream error)."""
+        return int(self.merger.events)
+
+    @property
+    def chunks(self) -> int:
+        """Chunks merged so far."""
+        return int(self.merger.chunks)
+
+    @property
+    def upstream_error(self) -> UpstreamError | None:
+        """The error the upstream reported inside the stream, if any."""
+        return self.merger.error
+
+    @property
+    def error(self) -> Exception | None:
+        """The first of :attr:`upstream_error`, :attr:`decode_error` and :attr:`transport_error`."""
+        return self.upstream_error or self.decode_error or self.transport_error
+
+    @property
+    def time_to_first_content(self) -> float | None:
+        """Seconds from ``started_at`` to the first event that carried output."""
+        if self.first_content_at is None:
+            return None
+        return self.first_content_at - self.started_at
+
+    def _state(self) -> dict[str, Any]:
+        return {
+            "nbytes": self.nbytes,
+            "events": self.events,
+            "done_seen": self.done_seen,
+            "client_disconnected": self.client_disconnected,
+            "ended": self._ended,
+        }
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in self._state().items())
+        return f"<{type(self).__name__} {fields}>"

@@ -1,0 +1,96 @@
+"""Cutting a byte stream at event boundaries, without losing or moving a byte.
+
+:class:`EventSplitter` turns pieces into consecutive segments: the raw block of each dispatched
+event, and the bytes between events (comment blocks such as keep-alives, blocks without data, a
+byte order mark). Joined, the segments give back the stream. Each event segment comes with its
+decoded chunk, or ``None`` when the event is not a chunk (``[DONE]``, a keep-alive, an error
+event that is no chunk, anything after the stream ended or failed to decode).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import models as m
+from .._backend import Backend
+from ..errors import UpstreamError
+
+Segment = tuple[bytes, "m.CreateChatCompletionStreamResponse | None"]
+
+#: Byte pairs that end a block: a line end followed by an empty line.
+_BLOCK_ENDS = (b"\n\n", b"\r\r", b"\r\n\r\n")
+
+
+class EventSplitter:
+    def __init__(self, backend: Backend) -> None:
+        self._sse: Any = backend.SSEDecoder()
+        self._chunks: Any = backend.ChunkDecoder()
+        self._decoding = True
+        self._failed = False
+        self._pending = bytearray()  # stream bytes not yet handed out
+        self._base = 0  # stream offset of the first pending byte
+
+    def feed(self, piece: bytes | bytearray | memoryview) -> list[Segment]:
+        if self._failed:
+            return [(bytes(piece), None)] if piece else []
+        pending = self._pending
+        pending += piece
+        try:
+            events = self._sse.feed(piece)
+        except Exception:  # an over-size event: from here on the bytes pass as they come
+            self._failed = True
+            self._decoding = False
+            rest = bytes(pending)
+            pending.clear()
+            return [(rest, None)] if rest else []
+        out: list[Segment] = []
+        at = 0
+        base = self._base
+        for event in events:
+            start = event.offset - base
+            end = start + len(event.raw)
+            if start > at:
+                out.append(self._segment(bytes(pending[at:start])))
+            out.append(self._segment(bytes(pending[start:end])))
+            at = end
+        # Complete blocks after the last event hold no data (comments, keep-alives): hand them out
+        # now rather than with the next event. A trailing CR may be the first half of a CRLF.
+        cut = _last_block_end(pending, at)
+        if cut > at and not (cut == len(pending) and pending[-1] == 13):
+            out.append(self._segment(bytes(pending[at:cut])))
+            at = cut
+        if at:
+            del pending[:at]
+            self._base = base + at
+        return out
+
+    def close(self) -> list[Segment]:
+        """The bytes of an unterminated last block (never an event)."""
+        rest = bytes(self._pending)
+        self._pending.clear()
+        return [(rest, None)] if rest else []
+
+    def _segment(self, raw: bytes) -> Segment:
+        if not self._decoding:
+            return raw, None
+        try:
+            chunks = self._chunks.feed(raw)
+        except UpstreamError as exc:
+            self._decoding = False
+            return raw, exc.chunk
+        except Exception:
+            self._decoding = False
+            return raw, None
+        if self._chunks.done:
+            self._decoding = False
+        return raw, chunks[0] if chunks else None
+
+
+def _last_block_end(buffer: bytearray, start: int) -> int:
+    """The offset just past the last block end in ``buffer[start:]``, or -1."""
+    best = -1
+    for end in _BLOCK_ENDS:
+        found = buffer.rfind(end, start)
+        if found >= 0:
+            best = max(best, found + len(end))
+    return best
