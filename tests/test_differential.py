@@ -212,7 +212,7 @@ def split(data: bytes, seed: int) -> list[bytes]:
         if len(data) > 1
         else []
     )
-    return [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)])]
+    return [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True)]
 
 
 def merged(backend: ssedelta.Backend, pieces: list[bytes]) -> Any:
@@ -286,6 +286,7 @@ FLOATS = st.floats(allow_nan=False, allow_infinity=False) | st.sampled_from(
 )
 def test_native_logprob_tokens_match_the_json_parser(values: list[float], ints: list[int]) -> None:
     from ssedelta._merge_c import _tokens_from_json
+
     from ssedelta.models import ChatCompletionTokenLogprob
 
     tokens = [
