@@ -14,7 +14,7 @@ import orjson
 
 from . import models as m
 from ._schema import SchemaError
-from ._sse_py import DEFAULT_MAX_EVENT_SIZE, SSEDecoder
+from ._sse_py import DEFAULT_MAX_EVENT_SIZE, PayloadRun, SSEDecoder
 from .errors import InvalidChunkError, InvalidJSONError, StreamFormatError, UpstreamError
 
 LAST, APPEND = "last", "append"
@@ -165,6 +165,13 @@ def header_of(payload: bytes) -> bytes | None:
     ):
         return payload[:end]
     return None
+
+
+def _where(item: Any, k: int) -> tuple[int, int]:
+    """The data offset and event index of the ``k``-th payload of a :meth:`feed_runs` item."""
+    if type(item) is PayloadRun:
+        return item.position(k)
+    return item[2], item[3]
 
 
 # ------------------------------------------------------------------ generic merge rules
@@ -420,41 +427,72 @@ class DeltaMerger:
             return 0
         merged = 0
         loads = orjson.loads
-        merge_chunk = self._merge_chunk
-        for event, payload, offset, index in self._sse.feed_payloads(piece):
-            if event is None and payload[:1] == b"{":
-                header = self._header
-                try:
+        for item in self._sse.feed_runs(piece):
+            if type(item) is PayloadRun:
+                event = None
+                payloads: Any = item
+            else:
+                event = item[0]
+                payloads = (item[1],)
+            for k, payload in enumerate(payloads):
+                if event is None and payload and payload[0] == 123:
+                    header = self._header
+                    tail = 0
                     if header is not None and payload.startswith(header):
-                        # Same header bytes as the last chunk: merging them again changes nothing.
-                        obj = loads(b"{" + memoryview(payload)[len(header) :])
-                    else:
-                        obj = loads(payload)
-                        header = None
-                except orjson.JSONDecodeError:
-                    pass
-                else:
-                    if "error" not in obj:
+                        # The header bytes of the last chunk again (merging them again changes
+                        # nothing): when "choices" is the last member (but for a null usage)
+                        # only it needs reading.
+                        if payload.endswith(b"]}"):
+                            tail = 1
+                        elif payload.endswith(b'],"usage":null}'):
+                            tail = 14
+                        start = len(header) + 10
+                    if tail:
                         try:
-                            merge_chunk(obj)
-                        except (_Bad, SchemaError) as exc:
-                            self._header = None
-                            self.chunks += merged
-                            message = f"not a chat completion chunk: {exc}"
-                            raise InvalidChunkError(message, offset, index) from None
-                        merged += 1
-                        if header is None:
+                            choices = loads(memoryview(payload)[start:-tail])
+                        except orjson.JSONDecodeError:
+                            pass
+                        else:
+                            try:
+                                if type(choices) is list:
+                                    for choice in choices:
+                                        self._merge_choice(choice)
+                                else:
+                                    self._merge_choices(choices)
+                            except (_Bad, SchemaError) as exc:
+                                self.chunks += merged
+                                raise InvalidChunkError(
+                                    f"not a chat completion chunk: {exc}", *_where(item, k)
+                                ) from None
+                            merged += 1
+                            continue
+                    try:
+                        obj = loads(payload)
+                    except orjson.JSONDecodeError:
+                        pass
+                    else:
+                        if "error" not in obj:
+                            try:
+                                self._merge_chunk(obj)
+                            except (_Bad, SchemaError) as exc:
+                                self._header = None
+                                self.chunks += merged
+                                raise InvalidChunkError(
+                                    f"not a chat completion chunk: {exc}", *_where(item, k)
+                                ) from None
+                            merged += 1
                             self._header = header_of(payload)
-                        continue
-            self._header = None
-            try:
-                status = self._merge_payload(payload, event, offset, index)
-            except InvalidChunkError:
-                self.chunks += merged
-                raise
-            merged += status & 1
-            if status & 2:
-                break
+                            continue
+                self._header = None
+                try:
+                    status = self._merge_payload(payload, event, *_where(item, k))
+                except InvalidChunkError:
+                    self.chunks += merged
+                    raise
+                merged += status & 1
+                if status & 2:
+                    self.chunks += merged
+                    return merged
         self.chunks += merged
         return merged
 
@@ -512,14 +550,17 @@ class DeltaMerger:
             raise InvalidChunkError(f"not a chat completion chunk: {exc}", offset, index) from None
         self.chunks += 1
 
+    def _merge_choices(self, choices: Any) -> None:
+        if choices is not None:
+            if type(choices) is not list:
+                raise _Bad(f"choices: expected list, got {type(choices).__name__}")
+            for choice in choices:
+                self._merge_choice(choice)
+
     def _merge_chunk(self, obj: dict[str, Any]) -> None:
         for key, value in obj.items():
             if key == "choices":
-                if value is not None:
-                    if type(value) is not list:
-                        raise _Bad(f"choices: expected list, got {type(value).__name__}")
-                    for choice in value:
-                        self._merge_choice(choice)
+                self._merge_choices(value)
             elif key == "id":
                 if value is not None:
                     _want(value, str, "id")
@@ -581,13 +622,7 @@ class DeltaMerger:
         logprobs = choice.get("logprobs")
         if logprobs is not None:
             self._merge_logprobs(state, logprobs)
-        if (
-            len(choice) != 4
-            or "logprobs" not in choice
-            or "finish_reason" not in choice
-            or "delta" not in choice
-            or "index" not in choice
-        ):
+        if not choice.keys() <= _CHOICE_KNOWN:
             extras = state.extras
             for key, value in choice.items():
                 if key not in _CHOICE_KNOWN and (value is not None or key not in extras):
@@ -692,7 +727,9 @@ class DeltaMerger:
         index = call.get("index")
         if index is not None and type(index) is not int:
             raise _Bad(f"delta.tool_calls[].index: expected int, got {type(index).__name__}")
-        call_id = _want(call.get("id"), str, "delta.tool_calls[].id")
+        call_id = call.get("id")
+        if call_id is not None and type(call_id) is not str:
+            raise _Bad(f"delta.tool_calls[].id: expected str, got {type(call_id).__name__}")
         tool = state.tool_at.get(index) if index is not None else state.last_tool
         if tool is None or (call_id and tool.id and call_id != tool.id):
             tool = self._new_tool(index)
@@ -710,10 +747,14 @@ class DeltaMerger:
                 if _want(value, str, "delta.tool_calls[].type") and not tool.type:
                     tool.type = value
             elif key == "function":
-                for fkey, fvalue in _want(value, dict, "delta.tool_calls[].function").items():
+                if type(value) is not dict:
+                    raise _Bad(f"delta.tool_calls[].function: expected dict, got {type(value).__name__}")
+                for fkey, fvalue in value.items():
                     if fkey == "arguments":
-                        if fvalue is not None:
-                            tool.arguments.append(_want(fvalue, str, "function.arguments"))
+                        if type(fvalue) is str:
+                            tool.arguments.append(fvalue)
+                        elif fvalue is not None:
+                            raise _Bad(f"function.arguments: expected str, got {type(fvalue).__name__}")
                     elif fkey == "name":
                         if _want(fvalue, str, "function.name") and not tool.name:
                             tool.name = fvalue

@@ -19,6 +19,24 @@ _BOM = b"\xef\xbb\xbf"
 #: What the merge path takes from an event: (event type, payload, data offset, event index).
 Payload = tuple[str | None, bytes, int, int]
 
+RUNS = 2  # the third output mode of _scan, besides events (True) and payload tuples (False)
+
+
+class PayloadRun(list):  # type: ignore[type-arg]
+    """The payloads of consecutive one-line ``data: `` blocks (``data: {payload}\\n\\n`` each):
+    ``first_offset`` is the stream offset of the first block, ``first_index`` its event number."""
+
+    __slots__ = ("first_index", "first_offset")
+
+    def __init__(self, payloads: list[bytes], first_offset: int, first_index: int) -> None:
+        super().__init__(payloads)
+        self.first_offset = first_offset
+        self.first_index = first_index
+
+    def position(self, k: int) -> tuple[int, int]:
+        """The data offset and event index of the ``k``-th payload."""
+        return self.first_offset + sum(len(p) + 8 for p in self[:k]) + 6, self.first_index + k
+
 
 class SSEDecoder:
     """Incremental event-stream tokenizer: ``feed(piece)`` returns the events it completes."""
@@ -109,12 +127,23 @@ class SSEDecoder:
                 raise
         return out
 
+    def feed_runs(self, piece: bytes | bytearray | memoryview) -> list[Payload | PayloadRun]:
+        """Like :meth:`feed_payloads`, but a run of one-line ``data: `` blocks comes as one
+        :class:`PayloadRun` (the pure-Python merger's fast path)."""
+        out: list[Payload | PayloadRun] = []
+        try:
+            self._scan(bytes(piece), out, RUNS)
+        except EventTooLargeError:
+            if not out:
+                raise
+        return out
+
     def _reset_block(self) -> None:
         self._data = None
         self._event = None
         self._block_retry = None
 
-    def _scan(self, piece: bytes, out: list, with_raw: bool) -> None:  # type: ignore[type-arg]
+    def _scan(self, piece: bytes, out: list, with_raw: bool | int) -> None:  # type: ignore[type-arg]
         if self._failed is not None:
             raise self._failed
         if self._bom_pending is not None:
@@ -187,7 +216,7 @@ class SSEDecoder:
                     self._too_large(base + block_start - self._block_size)
                 if self._data is not None:
                     raw = b""
-                    if with_raw:
+                    if with_raw is True:
                         raw = piece[block_start:nxt]
                         if self._block_parts:
                             raw = b"".join(self._block_parts) + raw
@@ -203,20 +232,31 @@ class SSEDecoder:
             line_parts.append(piece[pos:])
         tail = n - block_start
         if tail:
-            if with_raw:
+            if with_raw is True:
                 self._block_parts.append(piece[block_start:] if block_start else piece)
             self._block_size += tail
             if self._block_size > self.max_event_size:
                 self._too_large(base + n - self._block_size)
         self._base = base + n
 
-    def _fast_blocks(self, piece: bytes, pos: int, base: int, out: list, with_raw: bool) -> int:  # type: ignore[type-arg]
+    def _fast_blocks(self, piece: bytes, pos: int, base: int, out: list, with_raw: bool | int) -> int:  # type: ignore[type-arg]
         """Dispatch the run of one-line ``data: `` blocks at ``pos`` with one split.
 
         Returns where the run stopped."""
         max_size = self.max_event_size
         count = start_count = self._count
         last_id = self._id_buffer
+        if with_raw is RUNS:
+            # Up to the last blank line, lines must alternate "data: ..." and "".
+            end = piece.rfind(b"\n\n", pos)
+            lines = piece[pos:end].split(b"\n")
+            if end > pos and len(lines) % 2 and not any(lines[1::2]):
+                payloads = [line[6:] for line in lines[0::2] if line[:6] == b"data: "]
+                if len(payloads) * 2 - 1 == len(lines) and max(map(len, payloads)) + 8 <= max_size:
+                    out.append(PayloadRun(payloads, base + pos, count))
+                    self.last_event_id = last_id
+                    self._count = count + len(payloads)
+                    return end + 2
         for block in (piece[pos:] if pos else piece).split(b"\n\n")[:-1]:
             if block[:6] != b"data: " or b"\n" in block:
                 break
@@ -225,7 +265,7 @@ class SSEDecoder:
                 self.last_event_id = last_id
                 self._count = count
                 self._too_large(base + pos)
-            if with_raw:
+            if with_raw is True:
                 raw = piece[pos:end]
                 out.append(ServerSentEvent(None, block[6:], last_id, None, raw, base + pos, base + pos + 6))
             else:
@@ -272,12 +312,12 @@ class SSEDecoder:
         elif name == b"retry" and value and value.isdigit():
             self.retry = self._block_retry = int(value)
 
-    def _dispatch(self, out: list, raw: bytes, raw_offset: int, with_raw: bool) -> None:  # type: ignore[type-arg]
+    def _dispatch(self, out: list, raw: bytes, raw_offset: int, with_raw: bool | int) -> None:  # type: ignore[type-arg]
         data = self._data
         assert data is not None
         payload = data[0] if len(data) == 1 else b"\n".join(data)
         event = self._event.decode("utf-8", "replace") if self._event is not None else None
-        if with_raw:
+        if with_raw is True:
             out.append(
                 ServerSentEvent(
                     event, payload, self.last_event_id, self._block_retry, raw, raw_offset, self._data_offset
