@@ -1,0 +1,289 @@
+"""Render saved comparison results as the README's "Performance" section.
+
+    python -m benchmarks.render [RESULTS.json] [--stdout]
+
+Without an argument the newest file in ``benchmarks/results/`` is used. The section replaces whatever
+is between ``<!-- bench:start -->`` and ``<!-- bench:end -->`` in ``README.md``. When the README has no
+such markers, the section is printed and written to ``benchmarks/results/README-section.md`` instead;
+the README is never created or otherwise changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from .compare import RESULTS_DIR, fmt_ratio, fmt_us
+from .corpus import REPO_ROOT
+
+README = REPO_ROOT / "README.md"
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+FALLBACK = RESULTS_DIR / "README-section.md"
+
+_GROUP_TITLES = {
+    "merge": ("SSE bytes → final completion", "what `ssedelta.merge` does"),
+    "decode": ("SSE bytes → one object per chunk", "what `ssedelta.iter_chunks` does"),
+    "tokenize": ("SSE bytes → events", "what `ssedelta.SSEDecoder` does"),
+    "floor": ("Floor: scanning the same bytes once", "no parsing at all, for scale"),
+}
+_ROW_ORDER = (
+    "ssedelta-native", "ssedelta-python", "openai", "httpx-sse", "sseclient-py", "litellm", "orjson-loop",
+    "orjson", "msgspec", "pydantic", "bytes.count", "bytes.split",
+)  # fmt: skip
+_PACKAGES_SHOWN = ("openai", "httpx-sse", "httpx", "sseclient-py", "msgspec", "orjson", "pydantic", "litellm")
+
+
+def latest_results() -> Path:
+    files = sorted(RESULTS_DIR.glob("*.json"), key=lambda p: (p.stat().st_mtime, p.name))
+    if not files:
+        raise SystemExit(f"no results in {RESULTS_DIR}; run python -m benchmarks.compare first")
+    return files[-1]
+
+
+def _ratios(results: list[dict[str, Any]]) -> None:
+    base = {
+        (r["group"], r["case"], r["role"]): r["median_ns"]
+        for r in results
+        if r.get("median_ns") and r.get("role")
+    }
+    for r in results:
+        if r.get("median_ns"):
+            b = base.get((r["group"], r["case"], "sdk"))
+            r["vs_sdk"] = b / r["median_ns"] if b else None
+
+
+def _summarize_errors(errors: list[str], per_stream: bool, limit: int = 4) -> str:
+    """The errors of one row, streams with the same problem grouped: ``problem (stream, stream)``."""
+    by_problem: dict[str, list[str]] = {}
+    for e in errors:
+        stream, sep, problem = e.partition(": ")
+        if not per_stream or not sep:  # one stream: each line is a problem
+            stream, problem = "", e
+        if len(problem) > 90:
+            problem = problem[:90].rsplit(" ", 1)[0] + " ..."
+        by_problem.setdefault(problem, [])
+        if stream and stream not in by_problem[problem]:
+            by_problem[problem].append(stream)
+    parts = []
+    for problem, streams in list(by_problem.items())[:limit]:
+        where = f" (`{'`, `'.join(streams[:3])}`" + (
+            f" and {len(streams) - 3} more" if len(streams) > 3 else ""
+        )
+        parts.append(f"{problem}" + (where + ")" if streams else ""))
+    more = len(by_problem) - limit
+    return "; ".join(parts) + (f"; and {more} other problems" if more > 0 else "")
+
+
+def _group_table(doc: dict[str, Any], group: str, notes: list[str]) -> list[str]:
+    results = [r for r in doc["results"] if r["group"] == group]
+    cases = [c for c in doc["cases"] if any(r["case"] == c for r in results)]
+    if not results:
+        return []
+    throughput = group in ("tokenize", "floor")
+    has_sdk = any(r.get("role") == "sdk" for r in results)
+    title, what = _GROUP_TITLES[group]
+    out = [f"### {title}", ""]
+    if throughput:
+        out.append(f"µs per chunk · MB/s (median), {what}.")
+    elif has_sdk:
+        out.append(f"µs per chunk (median), {what}; in brackets: times faster than the openai SDK.")
+    else:
+        out.append(f"µs per chunk (median), {what}.")
+    out.append("")
+    out.append("| | " + " | ".join(cases) + " |")
+    out.append("|---|" + "---:|" * len(cases))
+    keys = sorted({r["impl"] for r in results}, key=lambda k: (*_ROW_ORDER, k).index(k))
+    for key in keys:
+        row = {r["case"]: r for r in results if r["impl"] == key}
+        label = next(iter(row.values()))["label"]
+        if key.startswith("ssedelta"):
+            label = f"**{label}**"
+        cells = []
+        for case in cases:
+            r = row.get(case)
+            if r is None:
+                cells.append("")
+            elif not r["correct"]:
+                notes.append(
+                    f"{r['label']} on `{case}`: {_summarize_errors(r['errors'], r.get('streams', 1) > 1)}"
+                )
+                cells.append(f"wrong[^w{len(notes)}]")
+            elif throughput:
+                cells.append(f"{fmt_us(r['us_per_chunk'])} · {r['mb_per_s']:,.0f}")
+            elif r.get("vs_sdk") and r.get("role") != "sdk":
+                cells.append(f"{fmt_us(r['us_per_chunk'])} ({fmt_ratio(r['vs_sdk'])})")
+            else:
+                cells.append(fmt_us(r["us_per_chunk"]))
+        out.append(f"| {label} | " + " | ".join(cells) + " |")
+    out.append("")
+    return out
+
+
+def _growth(doc: dict[str, Any]) -> list[str]:
+    growth = doc.get("growth")
+    if not growth:
+        return []
+    out = ["### As a stream grows", ""]
+    plot = growth.get("plot", "docs/growth.png")
+    out.append(f"![µs per chunk against stream length, content and tool arguments]({plot})")
+    out.append("")
+    sizes = growth["sizes"]
+    out.append("µs per chunk (median), SSE bytes → final completion, one stream of *n* deltas.")
+    out.append("")
+    out.append("| | n = " + " | ".join(f"{n:,}" for n in sizes) + " |")
+    out.append("|---|" + "---:|" * len(sizes))
+    for s in growth["series"]:
+        by_n = {p["deltas"]: p for p in s["points"]}
+        cells = []
+        for n in sizes:
+            p = by_n.get(n)
+            cells.append("" if p is None else "wrong" if "errors" in p else fmt_us(p["us_per_chunk"]))
+        out.append(f"| {s['label']}, {s['kind']} | " + " | ".join(cells) + " |")
+    out.append("")
+    sentences = []
+    if growth["sdk_cap"] < sizes[-1]:
+        sentences.append(
+            f"The openai SDK was measured up to {growth['sdk_cap']:,} deltas to keep the run short."
+        )
+    for s in growth["series"]:
+        pts = [p for p in s["points"] if "us_per_chunk" in p]
+        if len(pts) >= 2 and s["impl"].startswith("ssedelta"):
+            a, b = pts[0], pts[-1]
+            sentences.append(
+                f"{s['label']}, {s['kind']}: {fmt_us(b['us_per_chunk'])} µs per chunk at {b['deltas']:,} "
+                f"deltas against {fmt_us(a['us_per_chunk'])} at {a['deltas']:,}."
+            )
+    if sentences:
+        out += [" ".join(sentences), ""]
+    return out
+
+
+def _cases(doc: dict[str, Any]) -> list[str]:
+    parts = []
+    for name, c in doc["cases"].items():
+        size = f"{c['chunks']:,} chunks, {c['bytes'] / 1e3:,.0f} kB"
+        parts.append(f"`{name}` ({c['description']}; {size})")
+    return [
+        "Inputs: " + ", ".join(parts) + ". The generated streams are byte-for-byte what OpenAI sends "
+        "(compact JSON in OpenAI's key order); the recorded ones come from six client projects' test "
+        "fixtures (`tests/data/real/PROVENANCE.md`).",
+        "",
+    ]
+
+
+def _reproducing(doc: dict[str, Any], source: str) -> list[str]:
+    m = doc["machine"]
+    pk = doc["packages"]
+    sd = doc.get("ssedelta", {})
+    backend = sd.get("default_backend", "?")
+    native = sd.get("native")
+    built = "native core built" if native is True else "native core not built: python backend only"
+    versions = ", ".join(f"{name} {pk[name]}" for name in _PACKAGES_SHOWN if pk.get(name))
+    absent = [name for name in _PACKAGES_SHOWN if not pk.get(name)]
+    s = doc["settings"]
+    lines = [
+        "### Reproducing",
+        "",
+        f"Measured on {doc['date'][:10]} on {m['cpu']} ({m['cores']} cores), {m['os']}, {m['python']} "
+        f"({m['python_compiler']}), one process, with ssedelta {pk.get('ssedelta')} "
+        f"(default backend `{backend}`, {built}) and {versions}"
+        + (f"; not installed, so not measured: {', '.join(absent)}" if absent else "")
+        + "."
+        + (
+            " litellm is not in the `bench` extra; it is measured when installed."
+            if pk.get("litellm")
+            else ""
+        ),
+        f"Every implementation is run in turn, {s['repetitions']} rounds, the order rotating each round; "
+        f"each figure is the median sample (samples of at least {s['target_sample_ms']:g} ms, "
+        f"`time.perf_counter_ns`, garbage collector on). Each row's output is checked before it is timed.",
+        "",
+        "```bash",
+        'python -m pip install ".[bench]"',
+        "python -m benchmarks.compare"
+        + (" --quick" if doc.get("quick") else "")
+        + f"    # this run took {max(1, round(doc['elapsed_s'] / 60))} min"
+        + ("; without --quick: more rounds, the long profile" if doc.get("quick") else "; --quick: about 1"),
+        "python -m benchmarks.render     # rewrites this section from the newest benchmarks/results/ file",
+        "```",
+        "",
+        "Each benchmark also runs under pytest-benchmark: once, untimed, in the normal test run, and "
+        "measured with `python -m pytest benchmarks --benchmark-enable --benchmark-only "
+        "--benchmark-group-by=group`. "
+        f"Sources: `benchmarks/` (inputs in `benchmarks/corpus.py`, every row in `benchmarks/impls.py`); "
+        f"these numbers: `{source}`.",
+        "",
+    ]
+    return lines
+
+
+def render(doc: dict[str, Any], source: str) -> str:
+    _ratios(doc["results"])
+    lines = [
+        f"<!-- generated by python -m benchmarks.render from {source}; edit the benchmarks, not this -->",
+        "",
+        "Benchmarks are hard, and a project's own benchmarks tend to favour it: these are one machine's "
+        "numbers, the ratios between rows matter more than the absolute figures, and the commands below "
+        "reproduce them. Every row reads the same bytes, fed in 4 KiB pieces, and its output is checked "
+        "before it is timed: a row that gets a case wrong shows *wrong* (with what was wrong) and no number. "
+        "What each row runs and how it is checked: [docs/benchmarks.md](docs/benchmarks.md).",
+        "",
+        *_cases(doc),
+    ]
+    notes: list[str] = []
+    for group in ("merge", "decode", "tokenize", "floor"):
+        lines += _group_table(doc, group, notes)
+    lines += _growth(doc)
+    impl_notes = [
+        f"- {v['label']}: {v['note']}" for v in doc.get("implementations", {}).values() if v.get("note")
+    ]
+    if impl_notes:
+        lines += ["What the peer rows run:", "", *dict.fromkeys(impl_notes), ""]
+    if doc.get("unavailable"):
+        lines.append(
+            "Not measured in this run: "
+            + "; ".join(f"{k} ({v})" for k, v in doc["unavailable"].items())
+            + "."
+        )
+        lines.append("")
+    lines += _reproducing(doc, source)
+    for i, note in enumerate(notes, 1):
+        lines.append(f"[^w{i}]: {note}")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.render", description=__doc__.split("\n")[0])
+    parser.add_argument("results", nargs="?", type=Path, help="results file (default: the newest)")
+    parser.add_argument("--stdout", action="store_true", help="print the section, write nothing")
+    args = parser.parse_args(argv)
+    path = args.results or latest_results()
+    doc = json.loads(path.read_text())
+    try:
+        source = str(path.resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        source = path.name
+    section = render(doc, source)
+    if args.stdout:
+        print(section)
+        return 0
+    text = README.read_text() if README.exists() else ""
+    if START in text and END in text and text.index(START) < text.index(END):
+        head, rest = text.split(START, 1)
+        _, tail = rest.split(END, 1)
+        README.write_text(f"{head}{START}\n{section}{END}{tail}")
+        print(f"wrote the Performance section of {README} from {source}", file=sys.stderr)
+    else:
+        standalone = "## Performance\n\n" + section
+        print(standalone)
+        FALLBACK.parent.mkdir(parents=True, exist_ok=True)
+        FALLBACK.write_text(standalone)
+        print(f"{README} has no {START} / {END} markers: section written to {FALLBACK}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
