@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import bz2
-import gzip
 import lzma
-from typing import IO, Any
+import sys
+import zlib
+from collections.abc import Callable
+from typing import Any
 
+from ._io import Reader
 from ._optional import require
 
 GZIP, BZ2, XZ, ZSTD = "gzip", "bz2", "xz", "zstd"
@@ -21,6 +24,7 @@ _SUFFIXES = {".gz": GZIP, ".gzip": GZIP, ".bz2": BZ2, ".xz": XZ, ".zst": ZSTD, "
 
 #: Bytes to read from the start of a file to tell its compression.
 MAGIC_SIZE = 6
+READ_SIZE = 256 * 1024
 
 
 def suffix_of(name: str) -> str | None:
@@ -45,16 +49,66 @@ def detect(head: bytes, name: str) -> str | None:
     return None
 
 
-def decompressed(raw: IO[bytes], kind: str) -> IO[bytes]:
-    """A binary file reading the decompressed bytes of ``raw``."""
+def decompressed(raw: Reader, kind: str) -> Reader:
+    """A reader of the decompressed bytes of ``raw`` (every member or frame, one after the other)."""
     if kind == GZIP:
-        return gzip.GzipFile(fileobj=raw, mode="rb")
+        return Decompressing(raw, lambda: zlib.decompressobj(wbits=31))
     if kind == BZ2:
-        return bz2.BZ2File(raw, "rb")
+        return Decompressing(raw, bz2.BZ2Decompressor)
     if kind == XZ:
-        return lzma.LZMAFile(raw, "rb")
+        return Decompressing(raw, lzma.LZMADecompressor)
     if kind == ZSTD:
         zstandard: Any = require("zstandard", "zstd", "reading .zst files")
-        reader: IO[bytes] = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
-        return reader
+        return Decompressing(raw, lambda: zstandard.ZstdDecompressor().decompressobj())
     raise ValueError(f"unknown compression {kind!r}")
+
+
+class Decompressing:
+    """Decompresses ``raw`` as it is read. Data cut off before its end marker raises
+    :class:`EOFError`, but only once every byte decompressed before the cut has been returned."""
+
+    def __init__(self, raw: Reader, new: Callable[[], Any]) -> None:
+        self._raw = raw
+        self._new = new
+        self._decompressor = new()
+        self._inside = False
+        self._chunks: list[bytes] = []
+        self._size = 0
+        self._ended = False
+        self._error: Exception | None = None
+
+    def read(self, size: int = -1) -> bytes:
+        if size < 0:
+            size = sys.maxsize
+        while self._size < size and not self._ended:
+            data = self._raw.read(READ_SIZE)
+            if not data:
+                self._ended = True
+                if self._inside:
+                    self._error = EOFError("the compressed data ends before its end-of-stream marker")
+                break
+            self._decompress(data)
+        if not self._chunks:
+            if self._error is not None:
+                error, self._error = self._error, None
+                raise error
+            return b""
+        joined = b"".join(self._chunks)
+        out, rest = joined[:size], joined[size:]
+        self._chunks = [rest] if rest else []
+        self._size = len(rest)
+        return out
+
+    def _decompress(self, data: bytes) -> None:
+        while data:
+            out = self._decompressor.decompress(data)
+            if out:
+                self._chunks.append(out)
+                self._size += len(out)
+            if self._decompressor.eof:
+                data = self._decompressor.unused_data
+                self._decompressor = self._new()
+                self._inside = False
+            else:
+                self._inside = True
+                data = b""

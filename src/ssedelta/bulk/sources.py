@@ -43,7 +43,7 @@ def expand(paths: Iterable[str | os.PathLike[str]]) -> list[str]:
 
 
 def _walk(top: str) -> list[str]:
-    found = []
+    found: list[str] = []
     for folder, dirs, files in os.walk(top):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         found.extend(os.path.join(folder, name) for name in files if not name.startswith("."))

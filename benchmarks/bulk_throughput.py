@@ -1,0 +1,182 @@
+"""Bulk throughput and peak memory over a generated archive of at least 1 GB.
+
+    python -m benchmarks.bulk_throughput [--gb 1.0] [--repeat 3] [--jobs 1 2] [--json results.json]
+
+Writes the archive to a temporary directory (removed afterwards), then measures:
+
+- the in-memory speed of ``ssedelta.merge`` over every distinct stream body the archive is made of;
+- ``ssedelta merge ARCHIVE -o OUT.jsonl --jobs N`` run as a separate process, for each N: the
+  throughput (archive bytes over the time the command reports, which excludes interpreter start
+  but includes starting the workers), the wall time, and the peak RSS of the command summed over
+  its worker processes (sampled every 10 ms with psutil), and the CPU time of the command and its
+  workers (which tells how the jobs would scale on idle cores when the machine is shared).
+
+Each figure is the best of ``--repeat`` runs; every run is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+import ssedelta
+
+from .bulk_archive import pool, write_archive
+
+SRC = Path(ssedelta.__file__).resolve().parent.parent
+
+
+def in_memory_speed(bodies: list[bytes], rounds: int) -> float:
+    """MB/s of ``ssedelta.merge`` over ``bodies`` (best of ``rounds``)."""
+    nbytes = sum(len(b) for b in bodies)
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for body in bodies:
+            ssedelta.merge(body)
+        best = min(best, time.perf_counter() - started)
+    return nbytes / best / 1e6
+
+
+class PeakRSS:
+    """The largest sum of RSS over a process and its descendants, sampled in a thread."""
+
+    def __init__(self, pid: int, interval: float = 0.01) -> None:
+        self._process = psutil.Process(pid)
+        self._interval = interval
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                tree = [self._process, *self._process.children(recursive=True)]
+                total = 0
+                for p in tree:
+                    with contextlib.suppress(psutil.Error):
+                        total += p.memory_info().rss
+                self.peak = max(self.peak, total)
+            except psutil.Error:
+                return
+            time.sleep(self._interval)
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        return self.peak
+
+
+def run_merge(archive: Path, out: Path, jobs: int) -> dict[str, Any]:
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")])),
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "ssedelta.bulk.cli",
+        "merge",
+        str(archive),
+        "-o",
+        str(out),
+        "-j",
+        str(jobs),
+    ]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    sampler = PeakRSS(process.pid)
+    _, err = process.communicate()
+    wall = time.perf_counter() - started
+    peak = sampler.stop()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    match = re.search(r"(\d+) streams merged, (\d+) bad.* in ([\d.]+) s", err)
+    if process.returncode != 0 or match is None:
+        raise RuntimeError(f"ssedelta merge failed ({process.returncode}): {err}")
+    return {
+        "jobs": jobs,
+        "streams": int(match[1]),
+        "bad": int(match[2]),
+        "seconds": float(match[3]),
+        "wall_seconds": round(wall, 3),
+        "peak_rss_mb": round(peak / 1e6, 1),
+        "cpu_seconds": round(cpu, 2),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--gb", type=float, default=1.0, help="archive size in GB (default 1.0)")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--dir", type=Path, help="where to write the archive (default: a temporary dir)")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="ssedelta-bulk-", dir=args.dir) as tmp:
+        root = Path(tmp)
+        started = time.perf_counter()
+        archive = write_archive(root / "archive", int(args.gb * 1e9))
+        print(
+            f"archive: {archive.nbytes / 1e9:.2f} GB, {len(archive.files)} files, "
+            f"{archive.streams:,} streams (written in {time.perf_counter() - started:.1f} s)",
+            flush=True,
+        )
+        memory = in_memory_speed(pool(), args.repeat)
+        print(f"in-memory ssedelta.merge ({ssedelta.BACKEND}): {memory:,.0f} MB/s", flush=True)
+        runs: dict[int, list[dict[str, Any]]] = {jobs: [] for jobs in args.jobs}
+        for _ in range(args.repeat):
+            for jobs in args.jobs:
+                result = run_merge(archive.root, root / f"out-{jobs}.jsonl", jobs)
+                result["mb_s"] = round(archive.nbytes / result["seconds"] / 1e6, 1)
+                runs[jobs].append(result)
+                print(f"  --jobs {jobs}: {result}", flush=True)
+                if result["streams"] + result["bad"] != archive.streams or result["bad"]:
+                    raise RuntimeError(f"expected {archive.streams} good streams, got {result}")
+            outputs = {(root / f"out-{jobs}.jsonl").read_bytes() for jobs in args.jobs}
+            if len(outputs) != 1:
+                raise RuntimeError("the outputs of the --jobs values differ")
+            del outputs
+        best = {jobs: min(rs, key=lambda r: r["seconds"]) for jobs, rs in runs.items()}
+        summary: dict[str, Any] = {
+            "archive_gb": round(archive.nbytes / 1e9, 3),
+            "files": len(archive.files),
+            "streams": archive.streams,
+            "in_memory_merge_mb_s": round(memory, 1),
+            "best": best,
+            "peak_rss_mb": max(r["peak_rss_mb"] for rs in runs.values() for r in rs),
+            "runs": runs,
+            "load_average": os.getloadavg(),
+        }
+        if 1 in best:
+            summary["jobs1_vs_in_memory"] = round(memory / best[1]["mb_s"], 2)
+        if 1 in best and 2 in best:
+            summary["speedup_1_to_2"] = round(best[1]["seconds"] / best[2]["seconds"], 2)
+            # What two idle cores would give: the --jobs 1 CPU time over half the --jobs 2 CPU time.
+            cpu = {jobs: min(r["cpu_seconds"] for r in rs) for jobs, rs in runs.items()}
+            summary["cpu_seconds"] = cpu
+            summary["speedup_1_to_2_by_cpu"] = round(cpu[1] / (cpu[2] / 2), 2)
+        print(json.dumps({k: v for k, v in summary.items() if k != "runs"}, indent=2))
+        if args.json:
+            args.json.write_text(json.dumps(summary, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,327 @@
+"""Bulk processing of archived streams: whole directories, compressed files and log formats, on
+every core.
+
+>>> from ssedelta.bulk import iter_merged, stream_stats
+>>> for record in iter_merged(["captures/"], jobs=4):              # doctest: +SKIP
+...     print(record["source"], record.get("completion", {}).get("model"))
+>>> stream_stats(["captures/*.jsonl.gz"]).summary()["usage"]     # doctest: +SKIP
+
+Each stream gives one record (see :mod:`ssedelta.bulk.records`), in a deterministic order: the
+files in the order the paths name them (directories walked in sorted order), the streams of a
+file in file order, whatever the number of jobs. The formats are described in
+:mod:`ssedelta.bulk.formats` and where a stream ends in :mod:`ssedelta.bulk.sse`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import partial
+from typing import IO, Any
+
+import orjson
+
+from .._backend import Backend
+from . import formats
+from ._optional import require
+from .errors import (
+    MissingExtraError,
+    NoChunksError,
+    NoStreamError,
+    ReadError,
+    RecordError,
+    TruncatedStreamError,
+)
+from .records import Record, dumps
+from .runner import default_jobs, lines_task, ordered_map
+from .sources import expand
+from .stats import StreamStats, empty_columns, stats_task
+from .tasks import Options, Task, plan, read_task
+
+PathArg = str | os.PathLike[str]
+Paths = PathArg | Iterable[PathArg]
+
+__all__ = [
+    "MergeReport",
+    "MissingExtraError",
+    "NoChunksError",
+    "NoStreamError",
+    "Options",
+    "ReadError",
+    "Record",
+    "RecordError",
+    "StreamStats",
+    "TruncatedStreamError",
+    "iter_merged",
+    "stream_stats",
+    "write_merged",
+]
+
+
+def iter_merged(
+    paths: Paths,
+    *,
+    jobs: int | None = None,
+    format: str = formats.AUTO,
+    field: str | None = None,
+    backend: str | Backend | None = None,
+) -> Iterator[Record]:
+    """One record per stream found under ``paths``, merged or in error, in order.
+
+    ``jobs`` worker processes read the files (and the parts of a large event-stream file); the
+    default is every core, ``1`` reads in this process. ``format`` forces one of
+    :data:`ssedelta.bulk.formats.FORMATS` instead of telling each file's; ``field`` is the dotted
+    path of the SSE body in JSON records; ``backend`` (``"native"``, ``"python"``, or a
+    :class:`ssedelta.Backend`) defaults to the one ``import ssedelta`` selected.
+    """
+    tasks = _tasks(paths, format, field, backend)
+    jobs = _jobs(jobs)
+    numbers = _Numbering()
+    if jobs == 1:
+        for task in tasks:
+            base = numbers.base(task)
+            count = 0
+            for count, record in enumerate(read_task(task), 1):  # noqa: B007
+                record["source"]["stream"] += base
+                yield record
+            numbers.done(task, count)
+        return
+    with tempfile.TemporaryDirectory(prefix="ssedelta-") as spool:
+        for task, output in ordered_map(partial(lines_task, spool_dir=spool), tasks, jobs):
+            base = numbers.base(task)
+            for line in output.lines():
+                record = orjson.loads(line)
+                record["source"]["stream"] += base
+                yield record
+            numbers.done(task, len(output.errors))
+
+
+@dataclass
+class MergeReport:
+    """What :func:`write_merged` did: input ``files`` and their on-disk ``bytes``, the
+    ``streams`` found, how many were ``errors``, and the ``seconds`` it took."""
+
+    files: int
+    bytes: int
+    streams: int
+    errors: int
+    seconds: float
+
+
+def write_merged(
+    paths: Paths,
+    out: PathArg | IO[bytes],
+    *,
+    errors: PathArg | IO[bytes] | None = None,
+    jobs: int | None = None,
+    format: str = formats.AUTO,
+    field: str | None = None,
+    backend: str | Backend | None = None,
+    progress: bool = False,
+) -> MergeReport:
+    """Write the merged streams under ``paths`` to ``out`` and the bad ones to ``errors``.
+
+    ``out`` is a JSON Lines file (a path or a binary file), or Parquet when its path ends in
+    ``.parquet`` (the ``parquet`` extra; one row per choice, flat columns). ``errors`` (JSON
+    Lines) defaults to ``out`` with ``.errors.jsonl`` for its suffix; with a file object (or ``-``,
+    standard output) for ``out`` and no ``errors``, bad streams are only counted. ``progress``
+    shows a bar (tqdm). The other arguments are those of :func:`iter_merged`.
+    """
+    started = time.perf_counter()
+    tasks = _tasks(paths, format, field, backend)
+    jobs = _jobs(jobs)
+    if errors is None and not hasattr(out, "write") and os.fspath(out) != "-":
+        errors = default_errors_path(os.fspath(out))
+    good = _Output(out)
+    bad = _Output(errors) if errors is not None else None
+    bar: Any = None
+    numbers = _Numbering()
+    streams = failed = 0
+    try:
+        with tempfile.TemporaryDirectory(prefix="ssedelta-") as spool:
+            for task, output in ordered_map(partial(lines_task, spool_dir=spool), tasks, jobs):
+                if bar is None:
+                    # Made once the workers run: the bar's thread must not be there when they start.
+                    bar = _progress(sum(t.size for t in tasks), progress)
+                base = numbers.base(task)
+                if not base and good.raw is not None and not any(output.errors):
+                    output.copy_to(good.raw)
+                    streams += len(output.errors)
+                    numbers.done(task, len(output.errors))
+                    bar.update(task.size)
+                    continue
+                prefix = _stream_prefix(task.name)
+                for line, flag in zip(output.lines(), output.errors):  # noqa: B905
+                    if base:
+                        line = _renumbered(line, prefix, base)
+                    if flag:
+                        failed += 1
+                        if bad is not None:
+                            bad.write_line(line)
+                    else:
+                        good.write_line(line)
+                streams += len(output.errors)
+                numbers.done(task, len(output.errors))
+                bar.update(task.size)
+    finally:
+        if bar is not None:
+            bar.close()
+        good.close()
+        if bad is not None:
+            bad.close()
+    files = len({t.name for t in tasks})
+    return MergeReport(files, sum(t.size for t in tasks), streams, failed, time.perf_counter() - started)
+
+
+def stream_stats(
+    paths: Paths,
+    *,
+    jobs: int | None = None,
+    format: str = formats.AUTO,
+    field: str | None = None,
+    backend: str | Backend | None = None,
+    progress: bool = False,
+) -> StreamStats:
+    """Per-stream statistics of every stream under ``paths``, as numpy arrays (the ``bulk``
+    extra); ``.summary()`` gives totals and percentiles. Arguments as for :func:`iter_merged`."""
+    require("numpy", "bulk", "stream statistics")
+    started = time.perf_counter()
+    tasks = _tasks(paths, format, field, backend)
+    columns: dict[str, list[Any]] | None = None
+    numbers = _Numbering()
+    bar = _progress(sum(t.size for t in tasks), progress)
+    try:
+        for task, part in ordered_map(stats_task, tasks, _jobs(jobs)):
+            base = numbers.base(task)
+            if base:
+                part["stream"] = [n + base for n in part["stream"]]
+            if columns is None:
+                columns = part
+            else:
+                for name, values in part.items():
+                    columns[name].extend(values)
+            numbers.done(task, len(part["stream"]))
+            bar.update(task.size)
+    finally:
+        bar.close()
+    if columns is None:
+        columns = empty_columns()
+    files = len({t.name for t in tasks})
+    return StreamStats.from_lists(columns, files, time.perf_counter() - started)
+
+
+def default_errors_path(out: str) -> str:
+    """``out.jsonl`` -> ``out.errors.jsonl``; ``out.parquet`` -> ``out.errors.jsonl``."""
+    root, ext = os.path.splitext(out)
+    if ext.lower() not in (".jsonl", ".json", ".ndjson", ".parquet"):
+        root = out
+    return root + ".errors.jsonl"
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _tasks(paths: Paths, format: str, field: str | None, backend: str | Backend | None) -> list[Task]:
+    items = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    name = backend.name if isinstance(backend, Backend) else backend
+    return list(plan(expand(items), Options(format, field, name or "")))
+
+
+def _jobs(jobs: int | None) -> int:
+    if jobs is None:
+        return default_jobs()
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, not {jobs}")
+    return jobs
+
+
+def _stream_prefix(name: str) -> bytes:
+    """How every record line of the file ``name`` starts, up to its stream number."""
+    return b'{"source":{"file":' + orjson.dumps(name) + b',"stream":'
+
+
+def _renumbered(line: bytes, prefix: bytes, base: int) -> bytes:
+    """``line`` with ``base`` added to its stream number (without parsing the record)."""
+    if line.startswith(prefix):
+        end = len(prefix)
+        while line[end] in b"0123456789":
+            end += 1
+        if end > len(prefix):
+            return b"%s%d%s" % (prefix, int(line[len(prefix) : end]) + base, line[end:])
+    record = orjson.loads(line)
+    record["source"]["stream"] += base
+    return dumps(record)
+
+
+class _Numbering:
+    """Numbers the streams of a file across the tasks that read its parts."""
+
+    def __init__(self) -> None:
+        self._next: dict[str, int] = {}
+
+    def base(self, task: Task) -> int:
+        return self._next.get(task.name, 0) if task.part else 0
+
+    def done(self, task: Task, count: int) -> None:
+        self._next[task.name] = self.base(task) + count
+
+
+class _Output:
+    """A JSON Lines destination (path, ``-`` or binary file), or Parquet for a ``.parquet`` path."""
+
+    def __init__(self, target: PathArg | IO[bytes]) -> None:
+        self._parquet: Any = None
+        self._f: Any = None
+        self._close = False
+        if hasattr(target, "write"):
+            self._f = target
+        elif os.fspath(target) == "-":
+            self._f = sys.stdout.buffer
+        elif os.fspath(target).lower().endswith(".parquet"):
+            from .parquet import ParquetSink
+
+            self._parquet = ParquetSink(target)
+        else:
+            self._f = open(target, "wb")  # noqa: SIM115  # closed by close()
+            self._close = True
+
+    @property
+    def raw(self) -> Any:
+        """The binary file JSON Lines go to (``None`` for Parquet)."""
+        return None if self._parquet is not None else self._f
+
+    def write_line(self, line: bytes) -> None:
+        if self._parquet is not None:
+            self._parquet.add(orjson.loads(line))
+        else:
+            self._f.write(line)
+
+    def close(self) -> None:
+        if self._parquet is not None:
+            self._parquet.close()
+        elif self._close:
+            self._f.close()
+        else:
+            self._f.flush()
+
+
+class _NoProgress:
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress(total: int, enabled: bool) -> Any:
+    if not enabled:
+        return _NoProgress()
+    try:
+        tqdm: Any = require("tqdm", "bulk", "the progress bar")
+    except MissingExtraError:
+        return _NoProgress()
+    return tqdm.tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, leave=False)

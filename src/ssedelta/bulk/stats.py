@@ -1,0 +1,155 @@
+"""Per-stream statistics as numpy arrays, and their summary."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ._optional import require
+from .records import Record
+from .tasks import Task, read_task
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+PERCENTILES = (50, 90, 99)
+
+#: The per-stream values a worker collects, in :class:`StreamStats` field order.
+_COLUMNS = (
+    "file",
+    "stream",
+    "ok",
+    "chunks",
+    "nbytes",
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "finish_reason",
+    "model",
+    "error_type",
+)
+
+
+def empty_columns() -> dict[str, list[Any]]:
+    return {name: [] for name in _COLUMNS}
+
+
+def stats_task(task: Task) -> dict[str, list[Any]]:
+    """The per-stream values of one task, as lists (stream numbers from 0 within the task)."""
+    out = empty_columns()
+    for record in read_task(task):
+        add_record(out, record)
+    return out
+
+
+def add_record(out: dict[str, list[Any]], record: Record) -> None:
+    completion = record.get("completion") or record.get("partial") or {}
+    usage = completion.get("usage") or {}
+    choices = completion.get("choices") or []
+    error = record.get("error")
+    out["file"].append(record["source"]["file"])
+    out["stream"].append(record["source"]["stream"])
+    out["ok"].append(error is None)
+    out["chunks"].append(record["chunks"])
+    out["nbytes"].append(record["bytes"])
+    for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
+        value = usage.get(key)
+        out[key].append(float(value) if isinstance(value, (int, float)) else float("nan"))
+    out["finish_reason"].append(choices[0].get("finish_reason") if choices else None)
+    out["model"].append(completion.get("model"))
+    out["error_type"].append(error["type"] if error else None)
+
+
+@dataclass
+class StreamStats:
+    """One entry per stream (bad ones included, see ``ok``) in every array.
+
+    Token counts are ``NaN`` for streams that reported no usage; ``finish_reason`` is the first
+    choice's; for a bad stream, usage, model and finish reason come from its partial completion.
+    ``files`` counts the input files and ``seconds`` the time the reading took.
+    """
+
+    file: npt.NDArray[np.object_]
+    stream: npt.NDArray[np.int64]
+    ok: npt.NDArray[np.bool_]
+    chunks: npt.NDArray[np.int64]
+    nbytes: npt.NDArray[np.int64]
+    prompt_tokens: npt.NDArray[np.float64]
+    completion_tokens: npt.NDArray[np.float64]
+    total_tokens: npt.NDArray[np.float64]
+    finish_reason: npt.NDArray[np.object_]
+    model: npt.NDArray[np.object_]
+    error_type: npt.NDArray[np.object_]
+    files: int = 0
+    seconds: float = 0.0
+
+    @classmethod
+    def from_lists(cls, columns: dict[str, list[Any]], files: int, seconds: float) -> StreamStats:
+        np: Any = require("numpy", "bulk", "stream statistics")
+        kinds = {"stream": np.int64, "ok": np.bool_, "chunks": np.int64, "nbytes": np.int64}
+        arrays = {}
+        for name in _COLUMNS:
+            if name in kinds:
+                arrays[name] = np.asarray(columns[name], dtype=kinds[name])
+            elif name.endswith("_tokens"):
+                arrays[name] = np.asarray(columns[name], dtype=np.float64)
+            else:
+                column = np.empty(len(columns[name]), dtype=object)
+                column[:] = columns[name]
+                arrays[name] = column
+        return cls(**arrays, files=files, seconds=seconds)
+
+    def __len__(self) -> int:
+        return len(self.chunks)
+
+    def summary(self) -> dict[str, Any]:
+        """Totals, counts and percentiles, as plain JSON-ready values."""
+        np: Any = require("numpy", "bulk", "stream statistics")
+        total_bytes = int(self.nbytes.sum())
+        errors = int((~self.ok).sum())
+        usage = {}
+        for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
+            values = getattr(self, key)
+            usage[key] = _distribution(np, values[~np.isnan(values)])
+        return {
+            "files": self.files,
+            "streams": len(self),
+            "ok": len(self) - errors,
+            "errors": errors,
+            "error_types": _counts(self.error_type[~self.ok]),
+            "chunks": int(self.chunks.sum()),
+            "bytes": total_bytes,
+            "seconds": round(self.seconds, 6),
+            "throughput_mb_s": round(total_bytes / self.seconds / 1e6, 3) if self.seconds > 0 else None,
+            "models": _counts(self.model),
+            "finish_reasons": _counts(self.finish_reason),
+            "usage": usage,
+            "chunks_per_stream": _distribution(np, self.chunks),
+            "bytes_per_stream": _distribution(np, self.nbytes),
+        }
+
+
+def _counts(values: Any) -> dict[str, int]:
+    counts = Counter("null" if v is None else str(v) for v in values)
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _distribution(np: Any, values: Any) -> dict[str, Any]:
+    if not len(values):
+        return {"streams": 0, "total": 0, "mean": None, "max": None, **{f"p{p}": None for p in PERCENTILES}}
+    points = np.percentile(values, PERCENTILES)
+    out = {
+        "streams": len(values),
+        "total": _plain(values.sum()),
+        "mean": round(float(values.mean()), 3),
+        "max": _plain(values.max()),
+    }
+    out.update({f"p{p}": round(float(v), 3) for p, v in zip(PERCENTILES, points)})  # noqa: B905
+    return out
+
+
+def _plain(value: Any) -> int | float:
+    number = float(value)
+    return int(number) if number.is_integer() else number
