@@ -7,15 +7,15 @@ from collections.abc import Sequence
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .bulk import cli as bulk_cli
-    from .gateway import cli as gateway_cli
+    from .bulk.cli import register as register_bulk
+    from .gateway.cli import register as register_gateway
 
     parser = argparse.ArgumentParser(
         prog="ssedelta", description="Decode and merge OpenAI-style Chat Completions streams."
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    bulk_cli.register(commands)
-    gateway_cli.register(commands)
+    register_bulk(commands)
+    register_gateway(commands)
     return parser
 
 

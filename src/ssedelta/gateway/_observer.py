@@ -8,6 +8,7 @@ output and of the last event, and the errors met on the way. It never holds the 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .. import models as m
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 FIRST_CONTENT, USAGE, ERROR = 1, 2, 4
 
 #: Message keys outside the schema whose text is generated output (reasoning models).
-OUTPUT_EXTRAS = ("reasoning_content", "reasoning", "reasoning_details", "thinking", "content_parts")
+OUTPUT_EXTRAS = ("reasoning_content", "reasoning", "thinking", "content_parts")
 
 monotonic = time.monotonic
 
@@ -63,15 +64,20 @@ class StreamObserver:
         backend: Backend | str | None = None,
         merger: DeltaMerger | None = None,
         started_at: float | None = None,
+        max_event_size: int | None = None,
     ) -> None:
         self.backend = resolve_backend(backend)
-        self.merger: DeltaMerger = self.backend.DeltaMerger() if merger is None else merger
-        self._feed = self.merger.feed
+        self.max_event_size = max_event_size
+        if merger is None:
+            options = {} if max_event_size is None else {"max_event_size": max_event_size}
+            merger = self.backend.DeltaMerger(**options)
+        self.merger: DeltaMerger = merger
+        self._feed: Callable[[Any], int] = self.merger.feed
         #: When the observer was made (or the ``started_at`` given).
         self.started_at: float = monotonic() if started_at is None else started_at
         #: When the first event that carried output arrived (``None`` until one did).
         self.first_content_at: float | None = None
-        #: When the last event arrived (``None`` until one did).
+        #: When the last chunk arrived, or the event that ended the stream (``None`` before).
         self.last_event_at: float | None = None
         #: When the stream ended for the tap (``None`` while it runs).
         self.ended_at: float | None = None
@@ -87,9 +93,11 @@ class StreamObserver:
         self.client_disconnected = False
         #: ``True`` once the source is exhausted.
         self.exhausted = False
-        self._events = 0
         self._usage: m.CompletionUsage | None = None
+        #: Whether :meth:`observe` reports new usage values (only needed for a usage hook).
+        self.track_usage = True
         self._merging = True
+        self._held = bytearray()
         self._last_error: BaseException | None = None
         self._final: m.CreateChatCompletionResponse | None = None
         self._ended = False
@@ -98,39 +106,68 @@ class StreamObserver:
 
     def observe(self, piece: bytes | bytearray | memoryview | str) -> int:
         """Merge ``piece``; returns the hooks now due (bits ``FIRST_CONTENT | USAGE | ERROR``)."""
-        if isinstance(piece, str):
-            piece = piece.encode()
-        self.nbytes += len(piece)
         if not self._merging:
+            self.nbytes += len(piece.encode() if isinstance(piece, str) else piece)
             return 0
         try:
             merged = self._feed(piece)
-        except Exception as exc:  # the stream cannot be decoded from here on; the bytes still pass
-            self._merging = False
-            self.decode_error = self._last_error = exc
-            self.last_event_at = monotonic()
-            return ERROR
+        except Exception as exc:
+            return self._feed_failed(piece, exc)
+        self.nbytes += len(piece)
         merger = self.merger
-        events = merger.events
-        if events == self._events:
-            return 0
-        self._events = events
-        now = self.last_event_at = monotonic()
-        fired = 0
         if merged:
+            now = self.last_event_at = monotonic()
+            fired = 0
             if self.first_content_at is None and has_output(merger.snapshot()):
                 self.first_content_at = now
                 fired = FIRST_CONTENT
-            usage = merger.usage
-            if usage is not self._usage:
-                self._usage = usage
-                fired |= USAGE
-        if merger.done:
-            self._merging = False
-            if merger.error is not None:
-                self._last_error = merger.error
-                fired |= ERROR
+            if self.track_usage:
+                usage = merger.usage
+                if usage is not self._usage:
+                    self._usage = usage
+                    fired |= USAGE
+            if not merger.done:
+                return fired
+        elif merger.done:
+            self.last_event_at = monotonic()
+            fired = 0
+        else:
+            return 0
+        self._merging = False
+        if merger.error is not None:
+            self._last_error = merger.error
+            fired |= ERROR
         return fired
+
+    def observe_batched(self, piece: bytes | bytearray | memoryview, size: int = 16384) -> int:
+        """:meth:`observe`, but once the first content has arrived, pieces are merged ``size``
+        bytes at a time (:meth:`finish` merges the rest), for a caller that reads the state only
+        at the end: far fewer calls into the merger when each piece is one small event, and
+        never more than ``size`` bytes held."""
+        if self.first_content_at is None:
+            return self.observe(piece)
+        held = self._held
+        held += piece
+        if len(held) < size:
+            return 0
+        return self.flush()
+
+    def flush(self) -> int:
+        """Merge the pieces :meth:`observe_batched` holds."""
+        if not self._held:
+            return 0
+        held = bytes(self._held)
+        self._held.clear()
+        return self.observe(held)
+
+    def _feed_failed(self, piece: bytes | bytearray | memoryview | str, exc: Exception) -> int:
+        if isinstance(piece, str):
+            return self.observe(piece.encode())
+        # The stream cannot be decoded from here on; the bytes still pass.
+        self.nbytes += len(piece)
+        self._merging = False
+        self.decode_error = self._last_error = exc
+        return ERROR
 
     def source_failed(self, exc: Exception) -> None:
         self.transport_error = self._last_error = exc
@@ -139,6 +176,7 @@ class StreamObserver:
         """Mark the end; returns ``False`` when it was already marked."""
         if self._ended:
             return False
+        self.flush()
         self._ended = True
         if not self.complete and self.transport_error is None:
             self.client_disconnected = True

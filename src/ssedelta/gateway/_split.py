@@ -22,9 +22,10 @@ _BLOCK_ENDS = (b"\n\n", b"\r\r", b"\r\n\r\n")
 
 
 class EventSplitter:
-    def __init__(self, backend: Backend) -> None:
-        self._sse: Any = backend.SSEDecoder()
-        self._chunks: Any = backend.ChunkDecoder()
+    def __init__(self, backend: Backend, max_event_size: int | None = None) -> None:
+        options = {} if max_event_size is None else {"max_event_size": max_event_size}
+        self._sse: Any = backend.SSEDecoder(**options)
+        self._chunks: Any = backend.ChunkDecoder(**options)
         self._decoding = True
         self._failed = False
         self._pending = bytearray()  # stream bytes not yet handed out
@@ -47,8 +48,10 @@ class EventSplitter:
         at = 0
         base = self._base
         for event in events:
-            start = event.offset - base
-            end = start + len(event.raw)
+            end = event.offset - base + len(event.raw)
+            # A block cut after the CR of a CRLF can be reported as starting with the LF, a byte
+            # already handed out with the block before it.
+            start = max(event.offset - base, at)
             if start > at:
                 out.append(self._segment(bytes(pending[at:start])))
             out.append(self._segment(bytes(pending[start:end])))

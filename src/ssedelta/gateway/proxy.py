@@ -4,10 +4,14 @@ Every request goes to the upstream as it came: method, path and query (appended 
 URL's path), headers and body. Only these change: hop-by-hop headers are dropped, ``Host`` names
 the upstream, and a request whose JSON body asks for a stream (``"stream": true``) is sent with
 ``Accept-Encoding: identity``, so that the stream comes back in a form the proxy can read.
+
 Responses go back as the upstream sent them (status, headers, body bytes), piece by piece as they
-arrive: a ``text/event-stream`` body through an :class:`~ssedelta.gateway.AsyncTap`, any other
-body untouched. When the upstream connection breaks mid-body, the client's connection is closed
-the same way, after the bytes that did arrive.
+arrive. A ``text/event-stream`` body goes through the tap: what :class:`~ssedelta.gateway.AsyncTap`
+does, without its iterator layer, and with the pieces after the first content merged 16 KiB at a
+time (the log is written at the end; the time to first content is taken as it arrives). Any other
+body passes untouched.
+When the upstream connection breaks mid-body, the client's connection is closed the same way,
+after the bytes that did arrive.
 
 One JSON line per request goes to the log (see :class:`Exchange` for the fields).
 """
@@ -32,9 +36,8 @@ from yarl import URL
 from .._backend import Backend
 from ..errors import UpstreamError
 from ._http import inspect_request, is_event_stream, json_body, request_headers, response_headers
-from ._observer import resolve_backend
+from ._observer import StreamObserver, resolve_backend
 from .log import RequestLog
-from .tap import AsyncTap
 
 __all__ = ["Exchange", "Proxy", "serve"]
 
@@ -91,7 +94,8 @@ class Proxy:
     also called with each line's dict. ``tap=False`` forwards streams without reading them (the
     log then has no completion). ``read_timeout`` bounds the wait for each piece of a response,
     ``max_request_size`` the request bodies accepted, ``log_body_limit`` the non-streamed
-    response bodies kept aside to log their completion or error.
+    response bodies kept aside to log their completion or error, ``max_connections`` the
+    connections open to the upstream at once (0: no limit). WebSocket upgrades are not proxied.
     """
 
     def __init__(
@@ -128,6 +132,8 @@ class Proxy:
         self._session: aiohttp.ClientSession | None = None
         self._runner: web.AppRunner | None = None
         self._closing = False
+        self._shutdown_timeout = 10.0
+        self._in_flight: set[asyncio.Task[Any]] = set()
         #: The proxy's own base URL, once started.
         self.url: str | None = None
 
@@ -150,6 +156,7 @@ class Proxy:
             auto_decompress=False,
             cookie_jar=aiohttp.DummyCookieJar(),
         )
+        self._shutdown_timeout = shutdown_timeout
         self._runner = web.AppRunner(
             self.app(), handler_cancellation=True, access_log=None, shutdown_timeout=shutdown_timeout
         )
@@ -162,10 +169,19 @@ class Proxy:
         return self.url
 
     async def close(self) -> None:
-        """Stop listening, let requests in flight finish (see :meth:`start`), close the log."""
+        """Stop listening, give requests in flight the ``shutdown_timeout`` of :meth:`start` to
+        finish, cancel the others (each is logged), close the log."""
         self._closing = True
         try:
             if self._runner is not None:
+                for site in list(self._runner.sites):
+                    await site.stop()
+                if self._in_flight:
+                    await asyncio.wait(set(self._in_flight), timeout=self._shutdown_timeout)
+                for task in set(self._in_flight):
+                    task.cancel()
+                if self._in_flight:
+                    await asyncio.wait(set(self._in_flight), timeout=self._shutdown_timeout)
                 await self._runner.cleanup()
             if self._session is not None:
                 await self._session.close()
@@ -189,6 +205,9 @@ class Proxy:
             method=request.method,
             path=request.path,
         )
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
         try:
             return await self._exchange(request, exchange, started)
         except asyncio.CancelledError:
@@ -199,6 +218,7 @@ class Proxy:
                 exchange.client_disconnected = True
             raise
         finally:
+            self._in_flight.discard(task)
             exchange.total_ms = _ms(time.monotonic() - started)
             self._record(exchange)
 
@@ -235,69 +255,43 @@ class Proxy:
             except ConnectionError:
                 exchange.client_disconnected = True
                 return response
+            observer = None
             if is_event_stream(upstream.headers):
                 exchange.stream = True
                 if self.tap:
-                    await self._relay_stream(request, upstream, response, exchange, started)
-                    return response
-            await self._relay_body(request, upstream, response, exchange)
+                    observer = StreamObserver(self.backend, started_at=started)
+                    observer.track_usage = False
+            try:
+                await self._relay(request, upstream, response, exchange, observer)
+            finally:
+                if observer is not None:
+                    _log_stream(exchange, observer, started)
             return response
 
-    async def _relay_stream(
+    async def _relay(
         self,
         request: web.Request,
         upstream: aiohttp.ClientResponse,
         response: web.StreamResponse,
         exchange: Exchange,
-        started: float,
+        observer: StreamObserver | None,
     ) -> None:
-        tap = AsyncTap(upstream.content.iter_any(), backend=self.backend, started_at=started)
-        try:
-            async for piece in tap:
-                try:
-                    await response.write(piece)
-                except ConnectionError:
-                    break
-                exchange.bytes_out += len(piece)
-        except Exception as exc:
-            if exc is not tap.transport_error:
-                raise
-            _abort(request)
-        finally:
-            await tap.aclose()
-            exchange.complete = tap.complete
-            exchange.bytes_in = tap.nbytes
-            exchange.done_seen = tap.done_seen
-            exchange.events = tap.events
-            exchange.client_disconnected = tap.client_disconnected
-            completion = tap.completion
-            exchange.completion = completion.to_dict()
-            exchange.usage = completion.usage.to_dict() if completion.usage is not None else None
-            if tap.first_content_at is not None:
-                exchange.ttft_ms = _ms(tap.first_content_at - started)
-            error = tap.error
-            if error is not None:
-                exchange.upstream_error = _describe(error)
-            elif upstream.status >= 400:
-                exchange.upstream_error = f"HTTP {upstream.status} {upstream.reason or ''}".rstrip()
-
-    async def _relay_body(
-        self,
-        request: web.Request,
-        upstream: aiohttp.ClientResponse,
-        response: web.StreamResponse,
-        exchange: Exchange,
-    ) -> None:
-        kept: bytearray | None = None if exchange.stream else bytearray()
+        """Write the upstream's body to the client piece by piece as it arrives; an event stream
+        goes through ``observer``, a non-streamed body is kept aside (up to ``log_body_limit``)."""
+        observe = observer.observe_batched if observer is not None else None
+        kept: bytearray | None = bytearray() if not exchange.stream else None
         limit = self.log_body_limit
         try:
             async for piece in upstream.content.iter_any():
-                exchange.bytes_in += len(piece)
-                if kept is not None:
-                    if len(kept) + len(piece) <= limit:
-                        kept += piece
-                    else:
-                        kept = None
+                if observe is not None:
+                    observe(piece)
+                else:
+                    exchange.bytes_in += len(piece)
+                    if kept is not None:
+                        if len(kept) + len(piece) <= limit:
+                            kept += piece
+                        else:
+                            kept = None
                 try:
                     await response.write(piece)
                 except ConnectionError:
@@ -305,10 +299,14 @@ class Proxy:
                     return
                 exchange.bytes_out += len(piece)
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            if observer is not None:
+                observer.source_failed(exc)
             exchange.upstream_error = _describe(exc)
             _abort(request)
             return
         exchange.complete = True
+        if observer is not None:
+            observer.exhausted = True
         if kept is not None:
             _log_body(exchange, json_body(bytes(kept), upstream.headers))
         if exchange.upstream_error is None and upstream.status >= 400:
@@ -353,6 +351,22 @@ async def serve(
         for signum in handled:
             loop.remove_signal_handler(signum)
         await proxy.close()
+
+
+def _log_stream(exchange: Exchange, observer: StreamObserver, started: float) -> None:
+    observer.finish()
+    exchange.complete = observer.complete
+    exchange.client_disconnected = observer.client_disconnected
+    exchange.bytes_in = observer.nbytes
+    exchange.done_seen = observer.done_seen
+    exchange.events = observer.events
+    exchange.completion = observer.completion.to_dict()
+    exchange.usage = exchange.completion.get("usage")
+    if observer.first_content_at is not None:
+        exchange.ttft_ms = _ms(observer.first_content_at - started)
+    error = observer.error
+    if error is not None:
+        exchange.upstream_error = _describe(error)
 
 
 def _log_body(exchange: Exchange, body: Any) -> None:

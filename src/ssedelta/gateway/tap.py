@@ -58,12 +58,15 @@ class Tap(StreamObserver):
     (:class:`~ssedelta.UpstreamError`), bytes that cannot be decoded (merging stops, the pieces
     keep flowing) and an exception raised by the source (re-raised afterwards), and ``on_end``
     exactly once when the stream ends for the tap: the source is exhausted or failed, or the
-    consumer stopped (``break`` then ``close()``, ``GeneratorExit``, an exception). When the
-    consumer stops early the source is closed if it has ``close()``.
-    Exceptions raised by hooks propagate to the consumer.
+    consumer stopped: :meth:`close`, the ``with`` block ending, ``GeneratorExit`` (CPython closes
+    the iterator of a ``for`` loop left by ``break`` or an exception as soon as it is dropped).
+    When the consumer stops early the source is closed if it has ``close()``. Exceptions raised
+    by hooks propagate to the consumer.
 
     ``merger`` is the :class:`~ssedelta.DeltaMerger` fed (default: a new one of ``backend``,
-    which defaults to the selected backend).
+    which defaults to the selected backend). ``max_event_size`` caps the size of one event (16 MiB
+    by default): a larger one stops the merging, not the pieces. ``started_at`` is the
+    :func:`time.monotonic` time the request began (default: when the tap is made).
     """
 
     def __init__(
@@ -73,16 +76,18 @@ class Tap(StreamObserver):
         backend: Backend | str | None = None,
         merger: DeltaMerger | None = None,
         started_at: float | None = None,
+        max_event_size: int | None = None,
         on_first_content: Callable[[Tap], object] | None = None,
         on_usage: Callable[[Tap], object] | None = None,
         on_error: Callable[[Tap, BaseException], object] | None = None,
         on_end: Callable[[Tap], object] | None = None,
     ) -> None:
-        super().__init__(backend, merger, started_at)
+        super().__init__(backend, merger, started_at, max_event_size)
         self._source = source
         self._source_iterator: Iterator[bytes] | None = None
         self._runner: weakref.ref[Generator[Any, None, None]] | None = None
         self._hooks = _Hooks(on_first_content, on_usage, on_error, on_end)
+        self.track_usage = on_usage is not None
 
     def __iter__(self) -> Iterator[bytes]:
         return self._claim(self._run_pieces())
@@ -93,7 +98,8 @@ class Tap(StreamObserver):
         events, anything after the end). Joining every ``raw`` gives back the stream, so a gateway
         can write ``raw`` to pass an event through verbatim, skip it to drop it, or write
         ``chunk.to_sse()`` (after changing the chunk) to replace it. The merger reads the stream
-        as it came, whatever the consumer does with the events."""
+        as it came, whatever the consumer does with the events, a piece at a time: while the
+        events of a piece are handed out, the tap's state already includes the whole piece."""
         return self._claim(self._run_events())
 
     def close(self) -> None:
@@ -142,7 +148,7 @@ class Tap(StreamObserver):
             self._end()
 
     def _run_events(self) -> Generator[Segment, None, None]:
-        splitter = EventSplitter(self.backend)
+        splitter = EventSplitter(self.backend, self.max_event_size)
         source = self._source_iterator = iter(self._source)
         pull = source.__next__
         try:
@@ -157,14 +163,11 @@ class Tap(StreamObserver):
                     raise
                 if piece.__class__ is str:
                     piece = piece.encode()
-                for segment in splitter.feed(piece):
-                    fired = self.observe(segment[0])
-                    if fired:
-                        self._fire(fired)
-                    yield segment
-            for segment in splitter.close():
-                self.observe(segment[0])
-                yield segment
+                fired = self.observe(piece)
+                if fired:
+                    self._fire(fired)
+                yield from splitter.feed(piece)
+            yield from splitter.close()
         finally:
             self._end()
 
@@ -215,16 +218,18 @@ class AsyncTap(StreamObserver):
         backend: Backend | str | None = None,
         merger: DeltaMerger | None = None,
         started_at: float | None = None,
+        max_event_size: int | None = None,
         on_first_content: Callable[[AsyncTap], object] | None = None,
         on_usage: Callable[[AsyncTap], object] | None = None,
         on_error: Callable[[AsyncTap, BaseException], object] | None = None,
         on_end: Callable[[AsyncTap], object] | None = None,
     ) -> None:
-        super().__init__(backend, merger, started_at)
+        super().__init__(backend, merger, started_at, max_event_size)
         self._source = source
         self._source_iterator: AsyncIterator[bytes] | None = None
         self._runner: weakref.ref[AsyncGenerator[Any, None]] | None = None
         self._hooks = _Hooks(on_first_content, on_usage, on_error, on_end)
+        self.track_usage = on_usage is not None
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self._claim(self._run_pieces())
@@ -283,7 +288,7 @@ class AsyncTap(StreamObserver):
             await self._end()
 
     async def _run_events(self) -> AsyncGenerator[Segment, None]:
-        splitter = EventSplitter(self.backend)
+        splitter = EventSplitter(self.backend, self.max_event_size)
         pull = self._open_source().__anext__
         try:
             while True:
@@ -297,13 +302,12 @@ class AsyncTap(StreamObserver):
                     raise
                 if piece.__class__ is str:
                     piece = piece.encode()
+                fired = self.observe(piece)
+                if fired:
+                    await self._fire(fired)
                 for segment in splitter.feed(piece):
-                    fired = self.observe(segment[0])
-                    if fired:
-                        await self._fire(fired)
                     yield segment
             for segment in splitter.close():
-                self.observe(segment[0])
                 yield segment
         finally:
             await self._end()
