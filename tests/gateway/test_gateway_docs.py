@@ -1,4 +1,4 @@
-"""The examples of ``docs/gateway.md`` run as written, against the fake upstream.
+"""The examples of the README's "Use in a gateway" section run as written, against the fake upstream.
 
 Each example is the code block after an ``<!-- example: NAME -->`` marker, run as a module; only its
 ``UPSTREAM`` constant is changed to point at the fake upstream, and its taps are given the backend under
@@ -25,7 +25,7 @@ import ssedelta
 from real_streams import body, expected
 from ssedelta.gateway import AsyncTap, Tap
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "gateway.md"
+DOC = Path(__file__).resolve().parents[2] / "README.md"
 PLAIN = "openai-python__gpt4o_plain_content_usage"
 MESSAGES = [{"role": "user", "content": "Hi"}]
 
