@@ -11,6 +11,10 @@ NO_EXTENSIONS = bool(os.environ.get("SSEDELTA_NO_EXTENSIONS"))
 if sys.implementation.name != "cpython":
     NO_EXTENSIONS = True
 ANNOTATE = bool(os.environ.get("SSEDELTA_CYTHON_ANNOTATE"))
+# SSEDELTA_SANITIZE=1 builds the native core with AddressSanitizer and UndefinedBehaviorSanitizer
+# (for the fuzz runs; see docs/robustness.md for how to run Python with the sanitizer runtime).
+SANITIZE = bool(os.environ.get("SSEDELTA_SANITIZE"))
+SANITIZE_FLAGS = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g", "-O1"]
 
 HINT = (
     "ssedelta could not compile its native core. Install a C compiler and the Python "
@@ -42,18 +46,21 @@ else:
         raise SystemExit(f"Cython is needed to build ssedelta's native core.\n\n{HINT}") from exc
     print("**********************\n* Accelerated build *\n**********************")
     sources = sorted(glob.glob("src/ssedelta/*.pyx"))
-    setup(
-        ext_modules=cythonize(
-            sources,
-            compiler_directives={
-                "language_level": "3",
-                "embedsignature": True,
-                "boundscheck": False,
-                "wraparound": False,
-                "cdivision": True,
-            },
-            annotate=ANNOTATE,
-            force=True,
-        ),
-        cmdclass={"build_ext": BuildExtWithHint},
+    extensions = cythonize(
+        sources,
+        compiler_directives={
+            "language_level": "3",
+            "embedsignature": True,
+            "boundscheck": False,
+            "wraparound": False,
+            "cdivision": True,
+        },
+        annotate=ANNOTATE,
+        force=True,
     )
+    if SANITIZE:
+        print("**************************\n* Sanitized build (ASan) *\n**************************")
+        for extension in extensions:
+            extension.extra_compile_args = [*extension.extra_compile_args, *SANITIZE_FLAGS]
+            extension.extra_link_args = [*extension.extra_link_args, *SANITIZE_FLAGS]
+    setup(ext_modules=extensions, cmdclass={"build_ext": BuildExtWithHint})

@@ -32,9 +32,11 @@ from . import _merge_py as _py
 from . import models as _m
 from ._schema import SchemaError
 from ._sse_c cimport PayloadSink, SSEDecoder
-from .errors import InvalidChunkError, StreamFormatError as _StreamFormatError, UpstreamError as _UpstreamError
+from ._sse_py import DEFAULT_MAX_LINE_SIZE
+from .errors import StreamFormatError as _StreamFormatError, UpstreamError as _UpstreamError
 
 cdef extern from "Python.h":
+    Py_ssize_t PyDict_GET_SIZE(object o)
     int PyGC_Disable()
     int PyGC_Enable()
     void PyObject_GC_UnTrack(object o)
@@ -85,6 +87,8 @@ cdef class TextBuf:
         return 0
 
     cdef inline int add(self, const char* src, Py_ssize_t k) except -1:
+        if k <= 0:
+            return 0  # also keeps a NULL buffer away from memcpy
         if self.length + k > self.cap:
             self.reserve(k)
         memcpy(self.data + self.length, src, k)
@@ -627,7 +631,8 @@ cdef struct Keys:
     Py_ssize_t ub[16]
 
 
-cdef inline bint key_is(const unsigned char* p, Py_ssize_t a, Py_ssize_t b, const char* word, Py_ssize_t k) noexcept:
+cdef inline bint key_is(const unsigned char* p, Py_ssize_t a, Py_ssize_t b, const char* word,
+                        Py_ssize_t k) noexcept:
     return b - a == k and memcmp(p + a, word, k) == 0
 
 
@@ -638,14 +643,12 @@ cdef inline bint known_once(Keys* keys, int bit) noexcept:
     return True
 
 
-cdef bint unknown_once(Keys* keys, const unsigned char* p, Py_ssize_t a, Py_ssize_t b,
-                       const unsigned char* q) noexcept:
-    """Record an unknown key; False when it was seen already in this object (or too many).
-    ``q`` holds the bytes of the keys recorded earlier (the payload, or a remembered header)."""
+cdef bint unknown_once(Keys* keys, const unsigned char* p, Py_ssize_t a, Py_ssize_t b) noexcept:
+    """Record an unknown key; False when it was seen already in this object (or too many)."""
     cdef int j
     cdef Py_ssize_t k = b - a
     for j in range(keys.nunknown):
-        if keys.ub[j] - keys.ua[j] == k and memcmp(q + keys.ua[j], p + a, k) == 0:
+        if keys.ub[j] - keys.ua[j] == k and memcmp(p + keys.ua[j], p + a, k) == 0:
             return False
     if keys.nunknown == 16:
         return False
@@ -677,6 +680,12 @@ cdef inline int add_text(object acc, const unsigned char* p, Tok* t) except -1:
     return 0
 
 
+cdef inline Py_ssize_t nested_bound(Py_ssize_t a, Py_ssize_t b) noexcept:
+    """At most how many entries merging the JSON value ``p[a:b]`` by the generic rules adds
+    (its key, and one per nested key or list item, each of which takes two bytes or more)."""
+    return 1 + (b - a) // 2
+
+
 @cython.final
 cdef class Scanner:
     """Scans one payload into the tape, then applies the tape to a merger's state."""
@@ -687,14 +696,18 @@ cdef class Scanner:
     cdef list objs
     cdef const unsigned char* p
     cdef Py_ssize_t n
-    # The last fully scanned chunk's bytes before its top-level "choices" key.
+    # The last fully scanned chunk's bytes before its top-level "choices" key, while no chunk
+    # merged since then could have changed what they set; whether the last scan began with them.
     cdef bytes header
+    cdef bint header_hit
     cdef Keys header_keys
     cdef Keys top
     cdef Keys before_choices
     #: Payloads merged by the scanner, and those handed to the twin's path.
     cdef public Py_ssize_t fast, slow
-    cdef const unsigned char* topq  # where the top-level unknown keys' bytes are
+    # For the merger's limits: the choices and tool calls of the payload scanned and an upper
+    # bound of the entries its unknown keys can add; what applying it made.
+    cdef Py_ssize_t nchoices, ntools, key_bound, new_tools, new_keys
 
     def __cinit__(self):
         self.captape = 64
@@ -813,19 +826,24 @@ cdef class Scanner:
         self.p = p
         self.n = n
         self.ntape = 0
+        self.nchoices = 0
+        self.ntools = 0
+        self.key_bound = 0
         if self.objs:
             self.objs = []
         self.top.known = 0
         self.top.nunknown = 0
-        self.topq = p
+        self.header_hit = False
         i = 1
         if self.header is not None:
             hl = PyBytes_GET_SIZE(self.header)
             if n > hl and memcmp(p, PyBytes_AS_STRING(self.header), hl) == 0:
+                # The header's unknown keys were recorded as offsets into it, and the payload
+                # begins with the same bytes: they are compared in the payload, like the keys after.
                 self.top = self.header_keys
-                self.topq = <const unsigned char*>PyBytes_AS_STRING(self.header)
                 i = hl
                 choices_at = -2  # members before "choices" are known already
+                self.header_hit = True
         i = skip_ws(p, i, n)
         if choices_at == 0 and i < n and p[i] == 125:
             return self.end(i + 1, 0)
@@ -875,13 +893,14 @@ cdef class Scanner:
             elif key_is(p, ka, kb, b"error", 5) or key_is(p, ka, kb, b"x_groq", 6):
                 return -1
             else:
-                if not unknown_once(&self.top, p, ka, kb, self.topq):
+                if not unknown_once(&self.top, p, ka, kb):
                     return -1
                 t = self.push(T_TOP_EXTRA)
                 t.obj = self.value_obj(v, &i)
                 if t.obj < 0:
                     return -1
                 self.keep(self.key_str(ka, kb))
+                self.key_bound += 1
             if i < 0:
                 return -1
             i = self.after_member(i, 125, &more)
@@ -952,6 +971,7 @@ cdef class Scanner:
         keys.known = 0
         keys.nunknown = 0
         self.push(T_CHOICE)
+        self.nchoices += 1
         i = skip_ws(p, i, self.n)
         if i < self.n and p[i] == 125:
             self.tape[slot].ival = 0
@@ -987,13 +1007,14 @@ cdef class Scanner:
                         return -1
                     e = self.logprobs(v + 1)
             else:
-                if not unknown_once(&keys, p, ka, kb, p):
+                if not unknown_once(&keys, p, ka, kb):
                     return -1
                 t = self.push(T_CHOICE_EXTRA)
                 t.obj = self.value_obj(v, &e)
                 if t.obj < 0:
                     return -1
                 self.keep(self.key_str(ka, kb))
+                self.key_bound += 1
             if e < 0:
                 return -1
             i = self.after_member(e, 125, &more)
@@ -1173,26 +1194,31 @@ cdef class Scanner:
                     e = self.tool_calls(v)
             elif (key_is(p, ka, kb, b"function_call", 13) or key_is(p, ka, kb, b"audio", 5)
                   or key_is(p, ka, kb, b"annotations", 11)):
-                if not known_once(&keys, 16 if p[ka] == 102 else (32 if p[ka] == 97 and p[ka + 1] == 117 else 64)):
+                if not known_once(
+                    &keys, 16 if p[ka] == 102 else (32 if p[ka] == 97 and p[ka + 1] == 117 else 64)
+                ):
                     return -1
                 if e < 0:
                     return -1
             else:
-                if not unknown_once(&keys, p, ka, kb, p):
+                if not unknown_once(&keys, p, ka, kb):
                     return -1
                 if e >= 0:
                     t = self.push(T_DELTA_NULL)
                     t.obj = self.keep(self.key_str(ka, kb))
+                    self.key_bound += 1
                 elif p[v] == 34:
                     t = self.push(T_DELTA_TEXT)
                     e = self.string_tok(t, v)
                     t.obj = self.keep(self.key_str(ka, kb))
+                    self.key_bound += 1
                 else:
                     t = self.push(T_DELTA_OTHER)
                     t.obj = self.value_obj(v, &e)
                     if t.obj < 0:
                         return -1
                     self.keep(self.key_str(ka, kb))
+                    self.key_bound += nested_bound(v, e)
             if e < 0:
                 return -1
             i = self.after_member(e, 125, &more)
@@ -1234,6 +1260,7 @@ cdef class Scanner:
         id_tok.a = -1
         id_tok.esc = False
         self.push(T_TOOL)
+        self.ntools += 1
         i = skip_ws(p, i, self.n)
         if i < self.n and p[i] == 125:
             i += 1
@@ -1273,7 +1300,7 @@ cdef class Scanner:
                         return -1
                     e = self.function(v + 1)
             else:
-                if not unknown_once(&keys, p, ka, kb, p):
+                if not unknown_once(&keys, p, ka, kb):
                     return -1
                 if e < 0:
                     t = self.push(T_TOOL_EXTRA)
@@ -1281,6 +1308,7 @@ cdef class Scanner:
                     if t.obj < 0:
                         return -1
                     self.keep(self.key_str(ka, kb))
+                    self.key_bound += nested_bound(v, e)
             if e < 0:
                 return -1
             i = self.after_member(e, 125, &more)
@@ -1325,13 +1353,14 @@ cdef class Scanner:
                         return -1
                     e = self.string_tok(self.push(T_TOOL_NAME), v)
             else:
-                if not unknown_once(&keys, p, ka, kb, p):
+                if not unknown_once(&keys, p, ka, kb):
                     return -1
                 t = self.push(T_FUNC_EXTRA)
                 t.obj = self.value_obj(v, &e)
                 if t.obj < 0:
                     return -1
                 self.keep(self.key_str(ka, kb))
+                self.key_bound += nested_bound(v, e)
             if e < 0:
                 return -1
             i = self.after_member(e, 125, &more)
@@ -1351,6 +1380,9 @@ cdef class Scanner:
         cdef object value, key, old, index
         cdef list objs = self.objs
         cdef TextBuf buf
+        cdef Py_ssize_t size
+        self.new_tools = 0
+        self.new_keys = 0
         for j in range(self.ntape):
             t = &self.tape[j]
             if t.kind == T_CHOICE:
@@ -1377,6 +1409,7 @@ cdef class Scanner:
             elif t.kind == T_DELTA_TEXT:
                 key = objs[t.obj]
                 acc = state.message_extras
+                size = PyDict_GET_SIZE(acc)
                 if rules.get(key) == _LAST:
                     acc[key] = decode_span(p, t.a, t.b, t.esc)
                 else:
@@ -1389,12 +1422,14 @@ cdef class Scanner:
                         buf = TextBuf()
                         buf.add_json(p, t.a, t.b, t.esc)
                         acc[key] = buf
+                self.new_keys += PyDict_GET_SIZE(acc) - size
             elif t.kind == T_DELTA_NULL:
                 key = objs[t.obj]
                 if key not in state.message_extras:
                     state.message_extras[key] = None
+                    self.new_keys += 1
             elif t.kind == T_DELTA_OTHER:
-                _merge_generic(state.message_extras, {objs[t.obj + 1]: objs[t.obj]}, rules)
+                self.new_keys += _merge_generic(state.message_extras, {objs[t.obj + 1]: objs[t.obj]}, rules)
             elif t.kind == T_TOOL:
                 tool = self.select_tool(state, t)
             elif t.kind == T_TOOL_TYPE:
@@ -1404,9 +1439,9 @@ cdef class Scanner:
                 if t.b > t.a and not tool.name:
                     tool.name = decode_span(p, t.a, t.b, t.esc)
             elif t.kind == T_TOOL_EXTRA:
-                _merge_generic(tool.extras, {objs[t.obj + 1]: objs[t.obj]}, rules)
+                self.new_keys += _merge_generic(tool.extras, {objs[t.obj + 1]: objs[t.obj]}, rules)
             elif t.kind == T_FUNC_EXTRA:
-                _merge_generic(tool.function_extras, {objs[t.obj + 1]: objs[t.obj]}, rules)
+                self.new_keys += _merge_generic(tool.function_extras, {objs[t.obj + 1]: objs[t.obj]}, rules)
             elif t.kind == T_LP_TOKEN:
                 state.lp_add(t.flag, p, t.a, t.b)
             elif t.kind == T_LP_START:
@@ -1417,7 +1452,9 @@ cdef class Scanner:
                 value = objs[t.obj]
                 key = objs[t.obj + 1]
                 if value is not None or key not in state.extras:
+                    size = PyDict_GET_SIZE(state.extras)
                     state.extras[key] = value
+                    self.new_keys += PyDict_GET_SIZE(state.extras) - size
             else:
                 self.apply_top(merger, t)
         return 0
@@ -1429,6 +1466,7 @@ cdef class Scanner:
         tool = state.tool_at.get(index) if index is not None else state.last_tool
         if tool is None or (call_id and tool.id and call_id != tool.id):
             tool = Tool(index)
+            self.new_tools += 1
             state.tools.append(tool)
             if index is not None:
                 state.tool_at[index] = tool
@@ -1440,6 +1478,7 @@ cdef class Scanner:
     cdef int apply_top(self, object merger, Tok* t) except -1:
         cdef const unsigned char* p = self.p
         cdef object key, value
+        cdef Py_ssize_t size
         if t.kind == T_ID:
             if not merger._id:
                 merger._id = decode_span(p, t.a, t.b, t.esc)
@@ -1463,7 +1502,9 @@ cdef class Scanner:
             key = self.objs[t.obj + 1]
             extras = merger._extras
             if value is not None or key not in extras:
+                size = PyDict_GET_SIZE(extras)
                 extras[key] = value
+                self.new_keys += PyDict_GET_SIZE(extras) - size
         return 0
 
     cdef void remember_header(self, bytes payload, Py_ssize_t choices_at):
@@ -1478,10 +1519,39 @@ cdef class Scanner:
 class DeltaMerger(_py.DeltaMerger):
     __doc__ = _py.DeltaMerger.__doc__
 
-    def __init__(self, max_event_size=_py.DEFAULT_MAX_EVENT_SIZE, scalar_keys=(), append_keys=()):
-        super().__init__(max_event_size, scalar_keys, append_keys)
-        self._sse = SSEDecoder(max_event_size)
-        self._sink = MergeSink(self)
+    def __init__(self, max_event_size=_py.DEFAULT_MAX_EVENT_SIZE, scalar_keys=(), append_keys=(), *,
+                 max_line_size=DEFAULT_MAX_LINE_SIZE, max_choices=_py.DEFAULT_MAX_CHOICES,
+                 max_tool_calls=_py.DEFAULT_MAX_TOOL_CALLS, max_merged_size=_py.DEFAULT_MAX_MERGED_SIZE,
+                 max_extras_keys=_py.DEFAULT_MAX_EXTRAS_KEYS):
+        self._sink = MergeSink()  # first: it holds the counters the twin's __init__ sets
+        super().__init__(
+            max_event_size, scalar_keys, append_keys, max_line_size=max_line_size, max_choices=max_choices,
+            max_tool_calls=max_tool_calls, max_merged_size=max_merged_size, max_extras_keys=max_extras_keys,
+        )
+        self._sse = SSEDecoder(max_event_size, max_line_size)
+        (<MergeSink>self._sink).attach(self)
+
+    # The twin's counters, kept as C integers by the sink (both paths update them).
+    @property
+    def _tool_count(self):
+        return (<MergeSink>self._sink).ntools
+
+    @_tool_count.setter
+    def _tool_count(self, value):
+        (<MergeSink>self._sink).ntools = value
+
+    @property
+    def _extras_keys(self):
+        return (<MergeSink>self._sink).nkeys
+
+    @_extras_keys.setter
+    def _extras_keys(self, value):
+        (<MergeSink>self._sink).nkeys = value
+
+    def add(self, chunk):
+        """Merge one decoded chunk (a chunk object or its dict)."""
+        (<MergeSink>self._sink).scanner.header = None  # the chunk may change what the header set
+        super().add(chunk)
 
     def _new_choice(self, index):
         return Choice(index)
@@ -1522,26 +1592,49 @@ cdef class MergeSink(PayloadSink):
     cdef Py_ssize_t merged
     cdef bint stopped
     cdef object error  # raised once the tokenizer is done with the piece
+    # The merger's limits, and the counts they bound (the twin's _tool_count and _extras_keys).
+    cdef Py_ssize_t max_choices, max_tools, max_keys, max_read
+    cdef public Py_ssize_t ntools, nkeys, read
 
-    def __init__(self, merger):
-        self.merger = merger
+    def __init__(self):
         self.scanner = Scanner()
+
+    cdef attach(self, merger):
+        self.merger = merger
         self.choices = merger._choices
         self.rules = merger._rules
+        self.max_choices = merger._max_choices
+        self.max_tools = merger._max_tool_calls
+        self.max_keys = merger._max_extras_keys
+        self.max_read = merger._max_merged_size
 
     cdef int payload(self, object event, bytes payload, Py_ssize_t data_offset, Py_ssize_t index) except -1:
         cdef Scanner scanner = self.scanner
         cdef Py_ssize_t at
         cdef int status
+        self.read += PyBytes_GET_SIZE(payload)  # every payload counts, merged or not
         if self.stopped:
+            return 0
+        if self.read > self.max_read:
+            self.error = self.merger._too_much(data_offset, index)
+            self.stopped = True
             return 0
         if event is None and PyBytes_GET_SIZE(payload) and PyBytes_AS_STRING(payload)[0] == 123:
             at = scanner.scan(payload)
-            if at >= 0:
+            # A payload that may go past a limit takes the twin's path, which raises exactly there.
+            if (at >= 0 and PyDict_GET_SIZE(self.choices) + scanner.nchoices <= self.max_choices
+                    and self.ntools + scanner.ntools <= self.max_tools
+                    and self.nkeys + scanner.key_bound <= self.max_keys):
                 scanner.fast += 1
                 scanner.apply(self.merger, self.choices, self.rules)
+                self.ntools += scanner.new_tools
+                self.nkeys += scanner.new_keys
                 if at > 0:
                     scanner.remember_header(payload, at)
+                elif not scanner.header_hit:
+                    # No "choices": the header members may have changed since (a new
+                    # system_fingerprint, say), so the old header no longer means "merged".
+                    scanner.header = None
                 self.merged += 1
                 return 0
         scanner.header = None
@@ -1764,8 +1857,9 @@ cdef class ObjectDecoder:
         except _SchemaError:
             raise Bail
 
-    cdef object extra(self, object obj, Layout layout, Keys* keys, Py_ssize_t ka, Py_ssize_t kb, Py_ssize_t* i):
-        if not unknown_once(keys, self.p, ka, kb, self.p):
+    cdef object extra(self, object obj, Layout layout, Keys* keys, Py_ssize_t ka, Py_ssize_t kb,
+                      Py_ssize_t* i):
+        if not unknown_once(keys, self.p, ka, kb):
             raise Bail
         key = PyUnicode_DecodeUTF8(<const char*>self.p + ka, kb - ka, NULL)
         (<dict>getattr(obj, "extras"))[key] = self.value(i)
@@ -1806,8 +1900,6 @@ cdef class ObjectDecoder:
 
     cdef object number(self, Py_ssize_t* i):
         cdef bint is_float
-        cdef long long v
-        cdef char buf[80]
         cdef Py_ssize_t e
         if self.null(i):
             return None
@@ -2139,9 +2231,9 @@ cdef list tokens_of(TextBuf raw):
 class ChunkDecoder(_py.ChunkDecoder):
     __doc__ = _py.ChunkDecoder.__doc__
 
-    def __init__(self, max_event_size=_py.DEFAULT_MAX_EVENT_SIZE):
-        super().__init__(max_event_size)
-        self._sse = SSEDecoder(max_event_size)
+    def __init__(self, max_event_size=_py.DEFAULT_MAX_EVENT_SIZE, max_line_size=DEFAULT_MAX_LINE_SIZE):
+        super().__init__(max_event_size, max_line_size)
+        self._sse = SSEDecoder(max_event_size, max_line_size)
         self._objects = ObjectDecoder()
 
     def feed(self, piece):

@@ -14,8 +14,8 @@ import orjson
 
 from . import models as m
 from ._schema import SchemaError
-from ._sse_py import DEFAULT_MAX_EVENT_SIZE, PayloadRun, SSEDecoder
-from .errors import InvalidChunkError, InvalidJSONError, StreamFormatError, UpstreamError
+from ._sse_py import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_SIZE, PayloadRun, SSEDecoder, limit_value
+from .errors import InvalidChunkError, InvalidJSONError, LimitExceededError, StreamFormatError, UpstreamError
 
 LAST, APPEND = "last", "append"
 
@@ -28,6 +28,12 @@ DEFAULT_APPEND_KEYS = frozenset({"annotations", "executed_tools"})
 
 _DONE = b"[DONE]"
 _SKIP = object()
+
+#: Defaults of the merger's resource limits (see :class:`DeltaMerger`).
+DEFAULT_MAX_CHOICES = 1024
+DEFAULT_MAX_TOOL_CALLS = 1024
+DEFAULT_MAX_MERGED_SIZE = 256 * 1024 * 1024
+DEFAULT_MAX_EXTRAS_KEYS = 10_000
 
 
 # ------------------------------------------------------------------ decoding payloads
@@ -99,10 +105,17 @@ class ChunkDecoder:
     Stops at ``[DONE]``. An error (invalid JSON, a non-chunk payload, an
     upstream error) is raised after the chunks before it have been returned:
     at once when none were, else by the next call, and by every call after.
+
+    ``max_event_size`` and ``max_line_size`` bound what is buffered (see
+    :class:`SSEDecoder`); the objects of one chunk are made from one event,
+    so they are bounded by ``max_event_size`` too. Nesting deeper than the
+    JSON parser's limit (1024) is :class:`InvalidJSONError`.
     """
 
-    def __init__(self, max_event_size: int = DEFAULT_MAX_EVENT_SIZE) -> None:
-        self._sse = SSEDecoder(max_event_size)
+    def __init__(
+        self, max_event_size: int = DEFAULT_MAX_EVENT_SIZE, max_line_size: int | None = DEFAULT_MAX_LINE_SIZE
+    ) -> None:
+        self._sse = SSEDecoder(max_event_size, max_line_size)
         self._error: Exception | None = None
         self.done = False
 
@@ -135,7 +148,8 @@ class ChunkDecoder:
     def close(self) -> list[m.CreateChatCompletionStreamResponse]:
         if self._error is not None:
             raise self._error
-        self._sse.close()
+        if not self.done:  # what came after [DONE] was not read, and cannot fail
+            self._sse.close()
         return []
 
     def _decode_payload(self, payload: bytes, event: str | None, offset: int, index: int) -> Any:
@@ -154,8 +168,9 @@ class ChunkDecoder:
 
 
 def header_of(payload: bytes) -> bytes | None:
-    """The bytes of ``payload`` before its top-level ``"choices"`` key, when they hold only
-    scalar members (so equal bytes in a later chunk mean equal, already merged, members)."""
+    """The bytes of ``payload`` up to its top-level ``"choices":`` key and colon, when the
+    members before it are only scalars (so equal bytes in a later chunk mean equal, already
+    merged, members, and the ``"choices"`` value starts right after them)."""
     end = payload.find(b'"choices":')
     if (
         end > 1
@@ -163,7 +178,7 @@ def header_of(payload: bytes) -> bytes | None:
         and payload.count(b"{", 0, end) == 1
         and payload.find(b"[", 0, end) < 0
     ):
-        return payload[:end]
+        return payload[: end + 10]
     return None
 
 
@@ -207,42 +222,55 @@ class _PartList(list):  # type: ignore[type-arg]
 MAX_MERGE_DEPTH = 32
 
 
-def merge_generic(acc: dict[str, Any], delta: dict[str, Any], rules: dict[str, str], depth: int = 0) -> None:
-    """Merge an unknown part of a delta into ``acc`` with the rule table of the design."""
+def merge_generic(acc: dict[str, Any], delta: dict[str, Any], rules: dict[str, str], depth: int = 0) -> int:
+    """Merge an unknown part of a delta into ``acc`` with the rule table of the design.
+
+    Returns how many entries it added (keys of ``acc`` and of the objects merged inside
+    it, and items of lists merged by ``index``): what ``max_extras_keys`` counts."""
+    added = 0
     for key, value in delta.items():
         if value is None:
             if key not in acc:
                 acc[key] = None
+                added += 1
             continue
         old = acc.get(key)
         kind = type(value)
         if kind is str:
             if rules.get(key) == LAST:
+                if old is None and key not in acc:
+                    added += 1
                 acc[key] = value
             elif type(old) in STR_ACCUMULATORS:
                 acc[key].append(value)
             else:
+                if old is None and key not in acc:
+                    added += 1
                 acc[key] = _Str((value,))
         elif kind is dict and depth < MAX_MERGE_DEPTH and rules.get(key) != LAST:
             if type(old) is not _Merged:
+                if old is None and key not in acc:
+                    added += 1
                 old = acc[key] = _Merged()
-            merge_generic(old, value, rules, depth + 1)
+            added += merge_generic(old, value, rules, depth + 1)
         elif kind is list and rules.get(key) != LAST:
-            merge_list(acc, key, value, rules, depth)
+            added += merge_list(acc, key, value, rules, depth)
         else:
+            if old is None and key not in acc:
+                added += 1
             acc[key] = value
+    return added
 
 
-def merge_list(
-    acc: dict[str, Any], key: str, value: list[Any], rules: dict[str, str], depth: int = 0
-) -> None:
+def merge_list(acc: dict[str, Any], key: str, value: list[Any], rules: dict[str, str], depth: int = 0) -> int:
     old = acc.get(key)
+    added = 1 if old is None and key not in acc else 0
     if rules.get(key) == APPEND:
         if type(old) is list:
             old.extend(value)
         else:
             acc[key] = list(value)
-        return
+        return added
     indexed = bool(value) and all(type(x) is dict and type(x.get("index")) is int for x in value)
     if indexed and depth < MAX_MERGE_DEPTH and (old is None or type(old) is _Indexed or old == []):
         if type(old) is not _Indexed:
@@ -251,18 +279,23 @@ def merge_list(
             slot = old.get(item["index"])
             if slot is None:
                 slot = old[item["index"]] = _Merged()
-            merge_generic(slot, item, rules, depth + 1)
+                added += 1
+            added += merge_generic(slot, item, rules, depth + 1)
     elif type(old) is _Indexed:
         for item in value:
             old[("append", len(old))] = item
+        added += len(value)
     elif type(old) is list:
         old.extend(value)
     else:
         acc[key] = list(value)
+    return added
 
 
-def merge_parts(acc: list[Any], parts: list[Any], rules: dict[str, str], depth: int = 0) -> None:
-    """Append typed content parts, merging a part into the previous one of the same type."""
+def merge_parts(acc: list[Any], parts: list[Any], rules: dict[str, str], depth: int = 0) -> int:
+    """Append typed content parts, merging a part into the previous one of the same type.
+    Returns how many entries it added inside the parts (as :func:`merge_generic` counts)."""
+    added = 0
     for part in parts:
         if type(part) is not dict or depth >= MAX_MERGE_DEPTH:
             acc.append(part)
@@ -270,18 +303,19 @@ def merge_parts(acc: list[Any], parts: list[Any], rules: dict[str, str], depth: 
             last = acc[-1]
             for key, value in part.items():
                 if type(value) is list and type(last.get(key)) is _PartList:
-                    merge_parts(last[key], value, rules, depth + 1)
+                    added += merge_parts(last[key], value, rules, depth + 1)
                 else:
-                    merge_generic(last, {key: value}, rules, depth + 1)
+                    added += merge_generic(last, {key: value}, rules, depth + 1)
         else:
             fresh = _Merged()
             for key, value in part.items():
                 if type(value) is list and all(type(x) is dict and "type" in x for x in value):
                     nested = fresh[key] = _PartList()
-                    merge_parts(nested, value, rules, depth + 1)
+                    added += 1 + merge_parts(nested, value, rules, depth + 1)
                 else:
-                    merge_generic(fresh, {key: value}, rules, depth + 1)
+                    added += merge_generic(fresh, {key: value}, rules, depth + 1)
             acc.append(fresh)
+    return added
 
 
 def finish_value(value: Any) -> Any:
@@ -363,6 +397,18 @@ class _Bad(Exception):
     """A field of a chunk has the wrong type (turned into InvalidChunkError with the offset)."""
 
 
+class _Limit(Exception):
+    """A chunk goes past a limit of the merger (turned into LimitExceededError with the offset)."""
+
+    def __init__(self, name: str, value: int, what: str) -> None:
+        super().__init__(f"more than {name}={value} {what}")
+        self.name = name
+        self.value = value
+
+    def error(self, offset: int, index: int | None) -> LimitExceededError:
+        return LimitExceededError(str(self), offset, index, self.name, self.value)
+
+
 def _want(value: Any, kind: type, path: str) -> Any:
     if value is not None and type(value) is not kind:
         raise _Bad(f"{path}: expected {kind.__name__}, got {type(value).__name__}")
@@ -379,6 +425,28 @@ class DeltaMerger:
     unknown delta keys whose values replace the previous one instead of
     concatenating; ``append_keys`` the set of keys whose lists are appended
     instead of merged by ``index``.
+
+    Resource limits (``None`` turns one off); going past one raises
+    :class:`LimitExceededError` naming it in ``limit``, with the ``offset`` and
+    ``event_index`` of the chunk's payload (``-1`` and ``None`` for ``add``):
+
+    - ``max_event_size`` (16 MiB), ``max_line_size`` (``None``: bounded by the
+      event size): what the tokenizer buffers (see :class:`SSEDecoder`).
+    - ``max_choices`` (1024): distinct choice ``index`` values.
+    - ``max_tool_calls`` (1024): tool calls, all choices together.
+    - ``max_merged_size`` (256 MiB): the total size of the ``data`` payloads
+      read from the stream (keep-alives and payloads that failed included);
+      everything merged is made from those bytes, so this bounds the
+      completion too. The payload that goes past it is not merged.
+    - ``max_extras_keys`` (10,000): entries kept for unknown keys, all
+      together: the keys of every extras mapping (top level, choice, message,
+      tool call, function), of the objects merged inside them and the items of
+      lists merged by ``index``.
+
+    A chunk that goes past a count limit may be partly merged (as one with a
+    wrong type is); ``snapshot()`` still returns what was merged. Index values
+    are map keys (an ``index`` of 10**12 allocates nothing), and merging
+    objects inside a delta stops at ``MAX_MERGE_DEPTH`` levels.
     """
 
     def __init__(
@@ -386,8 +454,21 @@ class DeltaMerger:
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
         scalar_keys: Iterable[str] = (),
         append_keys: Iterable[str] = (),
+        *,
+        max_line_size: int | None = DEFAULT_MAX_LINE_SIZE,
+        max_choices: int | None = DEFAULT_MAX_CHOICES,
+        max_tool_calls: int | None = DEFAULT_MAX_TOOL_CALLS,
+        max_merged_size: int | None = DEFAULT_MAX_MERGED_SIZE,
+        max_extras_keys: int | None = DEFAULT_MAX_EXTRAS_KEYS,
     ) -> None:
-        self._sse = SSEDecoder(max_event_size)
+        self._sse = SSEDecoder(max_event_size, max_line_size)
+        self._max_choices = limit_value("max_choices", max_choices)
+        self._max_tool_calls = limit_value("max_tool_calls", max_tool_calls)
+        self._max_merged_size = limit_value("max_merged_size", max_merged_size)
+        self._max_extras_keys = limit_value("max_extras_keys", max_extras_keys)
+        self._tool_count = 0
+        self._extras_keys = 0
+        self._read_size = 0
         self._rules = {key: LAST for key in (*DEFAULT_SCALAR_KEYS, *scalar_keys)}
         self._rules.update((key, APPEND) for key in (*DEFAULT_APPEND_KEYS, *append_keys))
         self._choices: dict[int, _Choice] = {}
@@ -427,74 +508,115 @@ class DeltaMerger:
             return 0
         merged = 0
         loads = orjson.loads
-        for item in self._sse.feed_runs(piece):
-            if type(item) is PayloadRun:
-                event = None
-                payloads: Any = item
-            else:
-                event = item[0]
-                payloads = (item[1],)
-            for k, payload in enumerate(payloads):
-                if event is None and payload and payload[0] == 123:
-                    header = self._header
-                    tail = 0
-                    if header is not None and payload.startswith(header):
-                        # The header bytes of the last chunk again (merging them again changes
-                        # nothing): when "choices" is the last member (but for a null usage)
-                        # only it needs reading.
-                        if payload.endswith(b"]}"):
-                            tail = 1
-                        elif payload.endswith(b'],"usage":null}'):
-                            tail = 14
-                        start = len(header) + 10
-                    if tail:
+        # Every payload the tokenizer completes counts toward max_merged_size, merged or not
+        # (as in the native merger): a whole run at once, unless it goes past the limit.
+        read = self._read_size
+        items = self._sse.feed_runs(piece)
+        j = 0
+        try:
+            for j, item in enumerate(items):  # noqa: B007  # j is read when an error stops the loop
+                if type(item) is PayloadRun:
+                    event = None
+                    payloads: Any = item
+                    read += item.nbytes
+                else:
+                    event = item[0]
+                    payloads = (item[1],)
+                    read += len(item[1])
+                too_much = None
+                if read > self._max_merged_size:
+                    payloads, too_much = self._up_to_limit(item, payloads, read)
+                for k, payload in enumerate(payloads):
+                    if event is None and payload and payload[0] == 123:
+                        header = self._header
+                        tail = 0
+                        if header is not None and payload.startswith(header):
+                            # The header bytes of the last chunk again (merging them again changes
+                            # nothing): when "choices" is the last member (but for a null usage)
+                            # only it needs reading.
+                            if payload.endswith(b"]}"):
+                                tail = 1
+                            elif payload.endswith(b'],"usage":null}'):
+                                tail = 14
+                            start = len(header)
+                            # The slice is one level less deep than the payload: one that may be
+                            # nested as deep as the parser's limit is read whole.
+                            if len(payload) > 2000 and payload.count(b"[") + payload.count(b"{") > 1000:
+                                tail = 0
+                        if tail:
+                            try:
+                                choices = loads(memoryview(payload)[start:-tail])
+                            except orjson.JSONDecodeError:
+                                pass
+                            else:
+                                try:
+                                    if type(choices) is list:
+                                        for choice in choices:
+                                            self._merge_choice(choice)
+                                    else:
+                                        self._merge_choices(choices)
+                                except (_Bad, SchemaError) as exc:
+                                    raise InvalidChunkError(
+                                        f"not a chat completion chunk: {exc}", *_where(item, k)
+                                    ) from None
+                                except _Limit as exc:
+                                    raise exc.error(*_where(item, k)) from None
+                                merged += 1
+                                continue
                         try:
-                            choices = loads(memoryview(payload)[start:-tail])
+                            obj = loads(payload)
                         except orjson.JSONDecodeError:
                             pass
                         else:
-                            try:
-                                if type(choices) is list:
-                                    for choice in choices:
-                                        self._merge_choice(choice)
-                                else:
-                                    self._merge_choices(choices)
-                            except (_Bad, SchemaError) as exc:
-                                self.chunks += merged
-                                raise InvalidChunkError(
-                                    f"not a chat completion chunk: {exc}", *_where(item, k)
-                                ) from None
-                            merged += 1
-                            continue
-                    try:
-                        obj = loads(payload)
-                    except orjson.JSONDecodeError:
-                        pass
-                    else:
-                        if "error" not in obj:
-                            try:
-                                self._merge_chunk(obj)
-                            except (_Bad, SchemaError) as exc:
-                                self._header = None
-                                self.chunks += merged
-                                raise InvalidChunkError(
-                                    f"not a chat completion chunk: {exc}", *_where(item, k)
-                                ) from None
-                            merged += 1
-                            self._header = header_of(payload)
-                            continue
-                self._header = None
-                try:
+                            if "error" not in obj:
+                                try:
+                                    self._merge_chunk(obj)
+                                except (_Bad, SchemaError) as exc:
+                                    self._header = None
+                                    raise InvalidChunkError(
+                                        f"not a chat completion chunk: {exc}", *_where(item, k)
+                                    ) from None
+                                except _Limit as exc:
+                                    self._header = None
+                                    raise exc.error(*_where(item, k)) from None
+                                merged += 1
+                                self._header = header_of(payload)
+                                continue
+                    self._header = None
                     status = self._merge_payload(payload, event, *_where(item, k))
-                except InvalidChunkError:
-                    self.chunks += merged
-                    raise
-                merged += status & 1
-                if status & 2:
-                    self.chunks += merged
-                    return merged
-        self.chunks += merged
-        return merged
+                    merged += status & 1
+                    if status & 2:
+                        return merged
+                if too_much is not None:
+                    raise too_much
+            return merged
+        except BaseException:
+            read += sum(item.nbytes if type(item) is PayloadRun else len(item[1]) for item in items[j + 1 :])
+            raise
+        finally:
+            # Chunks merged before an error count too: they are in the state.
+            self.chunks += merged
+            self._read_size = read
+
+    def _up_to_limit(self, item: Any, payloads: Any, read: int) -> tuple[list[bytes], LimitExceededError]:
+        """The payloads of ``item`` before the one that takes the stream past ``max_merged_size``
+        (``read`` counts them all), and the error for that one."""
+        read -= sum(map(len, payloads))
+        for k, payload in enumerate(payloads):
+            read += len(payload)
+            if read > self._max_merged_size:
+                return list(payloads[:k]), self._too_much(*_where(item, k))
+        raise AssertionError("no payload goes past the limit")
+
+    def _too_much(self, offset: int, index: int) -> LimitExceededError:
+        """The error for the payload that takes the stream past ``max_merged_size``."""
+        return LimitExceededError(
+            f"data payloads larger than max_merged_size={self._max_merged_size} bytes in all",
+            offset,
+            index,
+            "max_merged_size",
+            self._max_merged_size,
+        )
 
     def _merge_payload(self, payload: bytes, event: str | None, offset: int, index: int) -> int:
         """Merge one payload by the general rules: bit 0 of the result is set when a chunk
@@ -514,6 +636,8 @@ class DeltaMerger:
             self._merge_chunk(obj)
         except (_Bad, SchemaError) as exc:
             raise InvalidChunkError(f"not a chat completion chunk: {exc}", offset, index) from None
+        except _Limit as exc:
+            raise exc.error(offset, index) from None
         error = upstream_error_of(obj, event)
         if error is not None:
             self._error = UpstreamError(error, offset, index)
@@ -548,6 +672,8 @@ class DeltaMerger:
             self._merge_chunk(obj)
         except (_Bad, SchemaError) as exc:
             raise InvalidChunkError(f"not a chat completion chunk: {exc}", offset, index) from None
+        except _Limit as exc:
+            raise exc.error(offset, index) from None
         self.chunks += 1
 
     def _merge_choices(self, choices: Any) -> None:
@@ -598,7 +724,14 @@ class DeltaMerger:
             elif value is not None or key not in self._extras:
                 if key == "x_groq" and type(value) is dict and type(value.get("usage")) is dict:
                     self._groq_usage = m.CompletionUsage.from_dict(value["usage"], "x_groq.usage")
+                if key not in self._extras:
+                    self._add_keys(1)
                 self._extras[key] = value
+
+    def _add_keys(self, added: int) -> None:
+        self._extras_keys += added
+        if self._extras_keys > self._max_extras_keys:
+            raise _Limit("max_extras_keys", self._max_extras_keys, "entries for unknown keys")
 
     def _merge_choice(self, choice: Any) -> None:
         if type(choice) is not dict:
@@ -608,6 +741,8 @@ class DeltaMerger:
             raise _Bad(f"choices[].index: expected int, got {type(index).__name__}")
         state = self._choices.get(index)
         if state is None:
+            if len(self._choices) >= self._max_choices:
+                raise _Limit("max_choices", self._max_choices, "choices")
             state = self._choices[index] = self._new_choice(index)
         delta = choice.get("delta")
         if delta:
@@ -626,6 +761,8 @@ class DeltaMerger:
             extras = state.extras
             for key, value in choice.items():
                 if key not in _CHOICE_KNOWN and (value is not None or key not in extras):
+                    if key not in extras:
+                        self._add_keys(1)
                     extras[key] = value
 
     def _merge_logprobs(self, state: _Choice, logprobs: Any) -> None:
@@ -651,6 +788,7 @@ class DeltaMerger:
             if value is None:
                 if key not in _DELTA_KNOWN and key not in state.message_extras:
                     state.message_extras[key] = None
+                    self._add_keys(1)
                 continue
             if key == "content":
                 if type(value) is str:
@@ -685,7 +823,9 @@ class DeltaMerger:
                     state.annotations = []
                 state.annotations.extend(_want(value, list, "delta.annotations"))
             else:
-                merge_generic(state.message_extras, {key: value}, self._rules)
+                added = merge_generic(state.message_extras, {key: value}, self._rules)
+                if added:
+                    self._add_keys(added)
 
     def _merge_named(self, acc: dict[str, Any], value: dict[str, Any], once: str) -> None:
         """``once`` (the name or id) is set once; other strings concatenate, the rest by the table."""
@@ -705,7 +845,9 @@ class DeltaMerger:
             else:
                 if key == "expires_at" and item is not None and type(item) is not int:
                     raise _Bad(f"audio.expires_at: expected int, got {type(item).__name__}")
-                merge_generic(acc, {key: item}, self._rules)
+                added = merge_generic(acc, {key: item}, self._rules)
+                if added:
+                    self._add_keys(added)
 
     def _merge_content_parts(self, state: _Choice, parts: list[Any]) -> None:
         others = []
@@ -719,7 +861,9 @@ class DeltaMerger:
         if others:
             if state.content_parts is None:
                 state.content_parts = []
-            merge_parts(state.content_parts, others, self._rules)
+            added = merge_parts(state.content_parts, others, self._rules)
+            if added:
+                self._add_keys(added)
 
     def _merge_tool_call(self, state: _Choice, call: Any) -> None:
         if type(call) is not dict:
@@ -732,6 +876,9 @@ class DeltaMerger:
             raise _Bad(f"delta.tool_calls[].id: expected str, got {type(call_id).__name__}")
         tool = state.tool_at.get(index) if index is not None else state.last_tool
         if tool is None or (call_id and tool.id and call_id != tool.id):
+            if self._tool_count >= self._max_tool_calls:
+                raise _Limit("max_tool_calls", self._max_tool_calls, "tool calls")
+            self._tool_count += 1
             tool = self._new_tool(index)
             state.tools.append(tool)
             if index is not None:
@@ -759,9 +906,13 @@ class DeltaMerger:
                         if _want(fvalue, str, "function.name") and not tool.name:
                             tool.name = fvalue
                     else:
-                        merge_generic(tool.function_extras, {fkey: fvalue}, self._rules)
+                        added = merge_generic(tool.function_extras, {fkey: fvalue}, self._rules)
+                        if added:
+                            self._add_keys(added)
             else:
-                merge_generic(tool.extras, {key: value}, self._rules)
+                added = merge_generic(tool.extras, {key: value}, self._rules)
+                if added:
+                    self._add_keys(added)
 
     # -- output
 

@@ -21,6 +21,8 @@ cdef class SSEDecoder:
     cdef object _max_obj
     cdef Py_ssize_t _limit  # a block larger than this may be too large
     cdef bint _limit_exact  # and is too large, without asking Python
+    cdef object _max_line_obj
+    cdef Py_ssize_t _line_limit  # a line longer than this is too long
     cdef Py_ssize_t _base  # stream offset of the first byte of the next piece
     cdef Py_ssize_t _count
     cdef object _failed
@@ -75,3 +77,5 @@ cdef class SSEDecoder:
     cdef int _add_gap(self, Py_ssize_t start, Py_ssize_t end) except -1
     cdef object _raw_without_gaps(self, const char* blockp, Py_ssize_t size)
     cdef int _too_large(self, Py_ssize_t size, Py_ssize_t offset) except -1
+    cdef int _line_too_long(self, Py_ssize_t offset, Py_ssize_t block_size,
+                            Py_ssize_t block_offset) except -1

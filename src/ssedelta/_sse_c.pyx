@@ -19,7 +19,8 @@ from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.string cimport memchr, memcmp, memcpy
 
-from .errors import EventTooLargeError as _EventTooLargeError
+from ._sse_py import DEFAULT_MAX_LINE_SIZE, limit_value as _limit_value
+from .errors import EventTooLargeError as _EventTooLargeError, LimitExceededError as _LimitExceededError
 from .events import ServerSentEvent as _ServerSentEvent
 
 cdef extern from "Python.h":
@@ -87,6 +88,7 @@ DEFAULT_MAX_EVENT_SIZE = 16 * 1024 * 1024
 
 cdef object ServerSentEvent = _ServerSentEvent
 cdef object EventTooLargeError = _EventTooLargeError
+cdef object LimitExceededError = _LimitExceededError
 cdef const char* BOM = b"\xef\xbb\xbf"
 cdef Py_ssize_t SHRINK_ABOVE = 1 << 20  # free a buffer this large once its block is done
 
@@ -115,8 +117,6 @@ cdef bint _plain_buffer(object piece) except -1:
     """Whether ``bytes(piece)`` would copy ``piece``'s buffer rather than call a conversion method."""
     cdef object tp = type(piece)
     return not (hasattr(tp, "__bytes__") or hasattr(tp, "__index__") or isinstance(piece, str))
-
-
 
 
 cdef int _reserve(Buffer* b, Py_ssize_t extra) except -1:
@@ -194,8 +194,16 @@ cdef class SSEDecoder:
         PyMem_Free(self._gaps)
         self._gaps = NULL
 
-    def __init__(self, max_event_size=DEFAULT_MAX_EVENT_SIZE):
+    def __init__(self, max_event_size=DEFAULT_MAX_EVENT_SIZE, max_line_size=DEFAULT_MAX_LINE_SIZE):
+        """``max_event_size``: the largest event block accepted, in bytes (from its first byte
+        through its blank line; comments and other fields count); a larger one raises
+        :class:`EventTooLargeError` as soon as it is seen to be too large, before it ends.
+        ``max_line_size``: the longest line accepted, in bytes without its line end (``None``:
+        bounded by ``max_event_size`` only); a longer one raises :class:`LimitExceededError`
+        (``limit="max_line_size"``, ``offset`` where the line starts) as soon as it is seen."""
         self.max_event_size = max_event_size
+        self._line_limit = _limit_value("max_line_size", max_line_size)
+        self._max_line_obj = max_line_size
         self.last_event_id = None
         self.retry = None
         self._base = 0
@@ -234,6 +242,10 @@ cdef class SSEDecoder:
             self._limit_exact = False
 
     @property
+    def max_line_size(self):
+        return self._max_line_obj
+
+    @property
     def events_dispatched(self):
         return self._count
 
@@ -245,14 +257,15 @@ cdef class SSEDecoder:
     cpdef list feed(self, object piece):
         """The events ``piece`` completes.
 
-        An over-size block raises :class:`EventTooLargeError`; when events were
-        completed earlier in the same piece they are returned first and the
-        error is raised by the next call (and by every call after it).
+        An over-size block raises :class:`EventTooLargeError` (an over-long line
+        :class:`LimitExceededError`); when events were completed earlier in the
+        same piece they are returned first and the error is raised by the next
+        call (and by every call after it).
         """
         cdef list out = []
         try:
             self._feed(piece, out, True)
-        except EventTooLargeError:
+        except LimitExceededError:
             if not out:
                 raise
         return out
@@ -262,7 +275,7 @@ cdef class SSEDecoder:
         cdef list out = []
         try:
             self._feed(piece, out, False)
-        except EventTooLargeError:
+        except LimitExceededError:
             if not out:
                 raise
         return out
@@ -276,7 +289,7 @@ cdef class SSEDecoder:
         self._sink = sink
         try:
             self._feed(piece, None, False)
-        except EventTooLargeError:
+        except LimitExceededError:
             if self._count == before:
                 raise
         finally:
@@ -401,6 +414,8 @@ cdef class SSEDecoder:
                         if self.last_event_id is not self._id_buffer:
                             self.last_event_id = self._id_buffer
                         size = nxt - pos
+                        if e - pos > self._line_limit:  # checked as the general path does
+                            self._line_too_long(base + pos, e + 1 - pos, base + pos)
                         if size > self._limit:
                             self._too_large(size, base + pos)
                         self._emit(out, with_raw, None, PyBytes_FromStringAndSize(p + vs, e - vs),
@@ -467,6 +482,11 @@ cdef class SSEDecoder:
                     span = False
                 seg = bstart = nxt
             else:
+                if line_len > self._line_limit:
+                    if span:
+                        self._line_too_long(self._block_off + line_rel, self._buf.len, self._block_off)
+                    else:
+                        self._line_too_long(base + pos, nxt - seg, base + seg)
                 self._field(blockp, line_rel, line_len)
             pos = nxt
 
@@ -481,6 +501,8 @@ cdef class SSEDecoder:
                 boff = base + seg
                 line_rel = pos - seg
                 gap_start = 0
+            if size - line_rel > self._line_limit:
+                self._line_too_long(boff + line_rel, size, boff)
             if size > self._limit:
                 self._too_large(size, boff)
             _append(&self._buf, p + seg, n - seg)
@@ -561,8 +583,8 @@ cdef class SSEDecoder:
         return self._emit(out, with_raw, event, payload, blockp, size, boff, boff + self._data_rel)
 
     cdef int _emit(self, list out, bint with_raw, object event, object payload,
-                          const char* blockp, Py_ssize_t size, Py_ssize_t boff,
-                          Py_ssize_t data_off) except -1:
+                   const char* blockp, Py_ssize_t size, Py_ssize_t boff,
+                   Py_ssize_t data_off) except -1:
         cdef object raw
         if with_raw:
             if self._ngaps:
@@ -631,6 +653,20 @@ cdef class SSEDecoder:
         if not self._limit_exact and not (size > self._max_obj):
             return 0
         self._failed = EventTooLargeError(
-            f"event block larger than max_event_size={self._max_obj} bytes", offset, self._count
+            f"event block larger than max_event_size={self._max_obj} bytes", offset, self._count,
+            "max_event_size", self._max_obj,
+        )
+        raise self._failed
+
+    cdef int _line_too_long(self, Py_ssize_t offset, Py_ssize_t block_size,
+                            Py_ssize_t block_offset) except -1:
+        """An over-long line at ``offset``. When its block (``block_size`` bytes so far) is
+        over ``max_event_size`` too, the limit passed first in the stream is the error raised
+        (the event's on a tie), so that the error does not depend on how the stream is split."""
+        if block_size > self._max_obj and block_offset + self._max_obj <= offset + self._line_limit:
+            self._too_large(block_size, block_offset)
+        self._failed = LimitExceededError(
+            f"line longer than max_line_size={self._max_line_obj} bytes", offset, self._count,
+            "max_line_size", self._max_line_obj,
         )
         raise self._failed

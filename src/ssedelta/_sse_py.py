@@ -9,10 +9,15 @@ line split over many reads is kept as a list of parts and joined once.
 
 from __future__ import annotations
 
-from .errors import EventTooLargeError
+import sys
+from typing import Any
+
+from .errors import EventTooLargeError, LimitExceededError
 from .events import ServerSentEvent
 
 DEFAULT_MAX_EVENT_SIZE = 16 * 1024 * 1024
+#: ``None``: a line is bounded by ``max_event_size`` only (it cannot be longer than its block).
+DEFAULT_MAX_LINE_SIZE = None
 
 _BOM = b"\xef\xbb\xbf"
 
@@ -22,16 +27,29 @@ Payload = tuple[str | None, bytes, int, int]
 RUNS = 2  # the third output mode of _scan, besides events (True) and payload tuples (False)
 
 
+def limit_value(name: str, value: Any) -> int:
+    """The setting of a resource limit option: an int >= 0, or ``None`` for no limit."""
+    if value is None:
+        return sys.maxsize
+    if type(value) is not int:
+        raise TypeError(f"{name} must be an int or None, not {type(value).__name__}")
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, not {value}")
+    return min(value, sys.maxsize)
+
+
 class PayloadRun(list):  # type: ignore[type-arg]
     """The payloads of consecutive one-line ``data: `` blocks (``data: {payload}\\n\\n`` each):
-    ``first_offset`` is the stream offset of the first block, ``first_index`` its event number."""
+    ``first_offset`` is the stream offset of the first block, ``first_index`` its event number,
+    ``nbytes`` the total length of the payloads."""
 
-    __slots__ = ("first_index", "first_offset")
+    __slots__ = ("first_index", "first_offset", "nbytes")
 
-    def __init__(self, payloads: list[bytes], first_offset: int, first_index: int) -> None:
+    def __init__(self, payloads: list[bytes], first_offset: int, first_index: int, nbytes: int) -> None:
         super().__init__(payloads)
         self.first_offset = first_offset
         self.first_index = first_index
+        self.nbytes = nbytes
 
     def position(self, k: int) -> tuple[int, int]:
         """The data offset and event index of the ``k``-th payload."""
@@ -54,21 +72,35 @@ class SSEDecoder:
         "_event",
         "_failed",
         "_id_buffer",
+        "_line_limit",
         "_line_parts",
+        "_line_size",
+        "_max_line_size",
         "_skip_lf",
         "last_event_id",
         "max_event_size",
         "retry",
     )
 
-    def __init__(self, max_event_size: int = DEFAULT_MAX_EVENT_SIZE) -> None:
+    def __init__(
+        self, max_event_size: int = DEFAULT_MAX_EVENT_SIZE, max_line_size: int | None = DEFAULT_MAX_LINE_SIZE
+    ) -> None:
+        """``max_event_size``: the largest event block accepted, in bytes (from its first byte
+        through its blank line; comments and other fields count); a larger one raises
+        :class:`EventTooLargeError` as soon as it is seen to be too large, before it ends.
+        ``max_line_size``: the longest line accepted, in bytes without its line end (``None``:
+        bounded by ``max_event_size`` only); a longer one raises :class:`LimitExceededError`
+        (``limit="max_line_size"``, ``offset`` where the line starts) as soon as it is seen."""
         self.max_event_size = max_event_size
+        self._line_limit = limit_value("max_line_size", max_line_size)
+        self._max_line_size = max_line_size
         #: The last event id string (set at each blank line), ``None`` before any ``id`` field.
         self.last_event_id: str | None = None
         #: The reconnection time set by the last valid ``retry`` field.
         self.retry: int | None = None
         self._base = 0  # stream offset of the first byte of the next piece
         self._line_parts: list[bytes] = []  # the unterminated line, from earlier pieces
+        self._line_size = 0  # the length of the parts in _line_parts
         self._block_parts: list[bytes] = []  # the current block's bytes from earlier pieces
         self._block_size = 0
         self._block_offset = 0
@@ -80,7 +112,11 @@ class SSEDecoder:
         self._block_retry: int | None = None
         self._id_buffer: str | None = None
         self._count = 0
-        self._failed: EventTooLargeError | None = None
+        self._failed: LimitExceededError | None = None
+
+    @property
+    def max_line_size(self) -> int | None:
+        return self._max_line_size
 
     @property
     def events_dispatched(self) -> int:
@@ -94,14 +130,15 @@ class SSEDecoder:
     def feed(self, piece: bytes | bytearray | memoryview) -> list[ServerSentEvent]:
         """The events ``piece`` completes.
 
-        An over-size block raises :class:`EventTooLargeError`; when events were
-        completed earlier in the same piece they are returned first and the
-        error is raised by the next call (and by every call after it).
+        An over-size block raises :class:`EventTooLargeError` (an over-long line
+        :class:`LimitExceededError`); when events were completed earlier in the
+        same piece they are returned first and the error is raised by the next
+        call (and by every call after it).
         """
         out: list[ServerSentEvent] = []
         try:
             self._scan(bytes(piece), out, True)
-        except EventTooLargeError:
+        except LimitExceededError:
             if not out:
                 raise
         return out
@@ -112,6 +149,7 @@ class SSEDecoder:
             raise self._failed
         self._reset_block()
         self._line_parts = []
+        self._line_size = 0
         self._block_parts = []
         self._block_size = 0
         self._skip_lf = False
@@ -122,7 +160,7 @@ class SSEDecoder:
         out: list[Payload] = []
         try:
             self._scan(bytes(piece), out, False)
-        except EventTooLargeError:
+        except LimitExceededError:
             if not out:
                 raise
         return out
@@ -133,7 +171,7 @@ class SSEDecoder:
         out: list[Payload | PayloadRun] = []
         try:
             self._scan(bytes(piece), out, RUNS)
-        except EventTooLargeError:
+        except LimitExceededError:
             if not out:
                 raise
         return out
@@ -203,6 +241,7 @@ class SSEDecoder:
                 line = b"".join(line_parts)
                 line_offset = base + eol - len(line)
                 line_parts.clear()
+                self._line_size = 0
             elif eol == pos:
                 line = b""
                 line_offset = base + pos
@@ -226,15 +265,24 @@ class SSEDecoder:
                 self._block_size = 0
                 block_start = nxt
             else:
+                if len(line) > self._line_limit:
+                    self._line_too_long(
+                        line_offset,
+                        self._block_size + nxt - block_start,
+                        base + block_start - self._block_size,
+                    )
                 self._field(line, line_offset)
             pos = nxt
         if pos < n:
             line_parts.append(piece[pos:])
+            self._line_size += n - pos
         tail = n - block_start
         if tail:
             if with_raw is True:
                 self._block_parts.append(piece[block_start:] if block_start else piece)
             self._block_size += tail
+            if self._line_size > self._line_limit:
+                self._line_too_long(base + n - self._line_size, self._block_size, base + n - self._block_size)
             if self._block_size > self.max_event_size:
                 self._too_large(base + n - self._block_size)
         self._base = base + n
@@ -252,8 +300,9 @@ class SSEDecoder:
             lines = piece[pos:end].split(b"\n")
             if end > pos and len(lines) % 2 and not any(lines[1::2]):
                 payloads = [line[6:] for line in lines[0::2] if line[:6] == b"data: "]
-                if len(payloads) * 2 - 1 == len(lines) and max(map(len, payloads)) + 8 <= max_size:
-                    out.append(PayloadRun(payloads, base + pos, count))
+                longest = max(map(len, payloads)) + 6 if len(payloads) * 2 - 1 == len(lines) else -1
+                if longest >= 0 and longest + 2 <= max_size and longest <= self._line_limit:
+                    out.append(PayloadRun(payloads, base + pos, count, end + 2 - pos - 8 * len(payloads)))
                     self.last_event_id = last_id
                     self._count = count + len(payloads)
                     return end + 2
@@ -261,9 +310,12 @@ class SSEDecoder:
             if block[:6] != b"data: " or b"\n" in block:
                 break
             end = pos + len(block) + 2
-            if end - pos > max_size:
+            if end - pos > max_size or len(block) > self._line_limit:
+                # In the order the general path checks: the line at its end, the block at its blank line.
                 self.last_event_id = last_id
                 self._count = count
+                if len(block) > self._line_limit:
+                    self._line_too_long(base + pos, len(block) + 1, base + pos)
                 self._too_large(base + pos)
             if with_raw is True:
                 raw = piece[pos:end]
@@ -279,7 +331,29 @@ class SSEDecoder:
 
     def _too_large(self, offset: int) -> None:
         self._failed = EventTooLargeError(
-            f"event block larger than max_event_size={self.max_event_size} bytes", offset, self._count
+            f"event block larger than max_event_size={self.max_event_size} bytes",
+            offset,
+            self._count,
+            "max_event_size",
+            self.max_event_size,
+        )
+        raise self._failed
+
+    def _line_too_long(self, offset: int, block_size: int, block_offset: int) -> None:
+        """An over-long line at ``offset``. When its block (``block_size`` bytes so far) is
+        over ``max_event_size`` too, the limit passed first in the stream is the error raised
+        (the event's on a tie), so that the error does not depend on how the stream is split."""
+        if (
+            block_size > self.max_event_size
+            and block_offset + self.max_event_size <= offset + self._line_limit
+        ):
+            self._too_large(block_offset)
+        self._failed = LimitExceededError(
+            f"line longer than max_line_size={self.max_line_size} bytes",
+            offset,
+            self._count,
+            "max_line_size",
+            self.max_line_size,
         )
         raise self._failed
 

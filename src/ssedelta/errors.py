@@ -32,8 +32,34 @@ class StreamFormatError(SSEDeltaError, ValueError):
         return (type(self), (self.args[0], self.offset, self.event_index))
 
 
-class EventTooLargeError(StreamFormatError):
+class LimitExceededError(StreamFormatError):
+    """The stream went past one of the configured resource limits.
+
+    ``limit`` names the option (``"max_event_size"``, ``"max_line_size"``,
+    ``"max_choices"``, ``"max_tool_calls"``, ``"max_merged_size"`` or
+    ``"max_extras_keys"``) and ``value`` is its setting. ``offset`` is where
+    the block or line starts (size limits of the tokenizer) or where the
+    payload of the chunk that went past the limit starts (limits of the
+    merger); that chunk is not merged.
+    """
+
+    default_limit = ""
+
+    def __init__(
+        self, message: str, offset: int, event_index: int | None = None, limit: str = "", value: Any = None
+    ) -> None:
+        super().__init__(message, offset, event_index)
+        self.limit = limit or self.default_limit
+        self.value = value
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.args[0], self.offset, self.event_index, self.limit, self.value))
+
+
+class EventTooLargeError(LimitExceededError):
     """One event block grew past ``max_event_size`` bytes before it ended."""
+
+    default_limit = "max_event_size"
 
 
 class InvalidJSONError(StreamFormatError):
