@@ -615,3 +615,20 @@ def test_backend_results_equal_the_python_twin(backend):
     assert backend.merge(stream).to_dict() == twin.merge(stream).to_dict()
     assert list(backend.iter_chunks(stream)) == list(twin.iter_chunks(stream))
     assert backend.SSEDecoder().feed(stream) == twin.SSEDecoder().feed(stream)
+
+
+def test_a_merger_is_freed_without_the_cycle_collector(backend):
+    import gc
+    import weakref
+
+    merger = backend.DeltaMerger()
+    merger.feed(b'data: {"choices":[{"index":0,"delta":{"content":"x"}}]}\n\n')
+    ref = weakref.ref(merger)
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        del merger
+        assert ref() is None
+    finally:
+        if enabled:
+            gc.enable()

@@ -1570,9 +1570,11 @@ class DeltaMerger(_py.DeltaMerger):
             return 0
         sink.merged = 0
         sink.stopped = False
+        sink.merger = self  # only while feeding: a lasting reference would be a cycle
         try:
             (<SSEDecoder>self._sse).feed_into(piece, sink)
         finally:
+            sink.merger = None
             self.chunks += sink.merged
         if sink.error is not None:
             error = sink.error
@@ -1585,7 +1587,7 @@ class DeltaMerger(_py.DeltaMerger):
 cdef class MergeSink(PayloadSink):
     """Merges each payload as the tokenizer completes it."""
 
-    cdef object merger
+    cdef object merger  # the merger being fed, during a feed
     cdef public Scanner scanner
     cdef dict choices
     cdef dict rules
@@ -1600,7 +1602,6 @@ cdef class MergeSink(PayloadSink):
         self.scanner = Scanner()
 
     cdef attach(self, merger):
-        self.merger = merger
         self.choices = merger._choices
         self.rules = merger._rules
         self.max_choices = merger._max_choices
