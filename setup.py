@@ -12,7 +12,7 @@ if sys.implementation.name != "cpython":
     NO_EXTENSIONS = True
 ANNOTATE = bool(os.environ.get("SSEDELTA_CYTHON_ANNOTATE"))
 # SSEDELTA_SANITIZE=1 builds the native core with AddressSanitizer and UndefinedBehaviorSanitizer
-# (for the fuzz runs; see docs/robustness.md for how to run Python with the sanitizer runtime).
+# (for the fuzz runs; see README.md, "Robustness" for how to run Python with the sanitizer runtime).
 SANITIZE = bool(os.environ.get("SSEDELTA_SANITIZE"))
 SANITIZE_FLAGS = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g", "-O1"]
 
