@@ -1732,6 +1732,7 @@ cdef Layout L_FUNCTION = Layout(_m.ChatCompletionMessageToolCallChunkFunction)
 cdef tuple L_CHUNK_KEYS = _m.CreateChatCompletionStreamResponse._keys
 cdef Layout L_TOKEN = Layout(_m.ChatCompletionTokenLogprob)
 cdef Layout L_TOP = Layout(_m.ChatCompletionTokenLogprobTopLogprobsInner)
+cdef Layout L_LOGPROBS = Layout(_m.CreateChatCompletionStreamResponseChoicesInnerLogprobs)
 cdef object _Token = _m.ChatCompletionTokenLogprob
 cdef object _DeltaFunctionCall = _m.ChatCompletionStreamResponseDeltaFunctionCall
 cdef object _DeltaAudio = _m.ChatCompletionStreamResponseDeltaAudio
@@ -1899,6 +1900,48 @@ cdef class ObjectDecoder:
             go = self.more(&i, 93)
         return out
 
+    cdef object logprobs(self, Py_ssize_t* at):
+        """A choice's logprobs object (after its brace), its tokens built directly."""
+        cdef const unsigned char* p = self.p
+        cdef Py_ssize_t i = at[0], v, ka, kb
+        cdef Keys keys
+        cdef Layout L = L_LOGPROBS
+        cdef object obj = L.new()
+        cdef list tokens
+        cdef bint go = self.start(&i, &keys)
+        cdef bint more
+        cdef int which
+        while go:
+            v = self.key(i, &ka, &kb)
+            if key_is(p, ka, kb, b"content", 7):
+                which = 0
+            elif key_is(p, ka, kb, b"refusal", 7):
+                which = 1
+            else:
+                raise Bail
+            self.seen(&keys, 1 << which)
+            if not self.null(&v):
+                if v >= self.n or p[v] != 91:
+                    raise Bail
+                tokens = []
+                v = self.ws(v + 1)
+                if v < self.n and p[v] == 93:
+                    v += 1
+                else:
+                    more = True
+                    while more:
+                        if v >= self.n or p[v] != 123:
+                            raise Bail
+                        v += 1
+                        tokens.append(self.token(&v, True))
+                        more = self.more(&v, 93)
+                ssd_put(obj, L.offsets[which], tokens)
+            i = v
+            go = self.more(&i, 125)
+        ssd_put(obj, L.present_at, keys.known)
+        at[0] = i
+        return obj
+
     cdef object number(self, Py_ssize_t* i):
         cdef bint is_float
         cdef Py_ssize_t e
@@ -1909,6 +1952,8 @@ cdef class ObjectDecoder:
             raise Bail
         if is_float:
             value = parse_double(self.p, i[0], e)
+            if isinf(value):
+                raise Bail  # the JSON parser refuses it; the general path says how
             i[0] = e
             return value
         return self.integer(i)
@@ -2107,7 +2152,11 @@ cdef class ObjectDecoder:
                 ssd_put(obj, L.offsets[3], self.string(&v))
             elif key_is(p, ka, kb, b"logprobs", 8):
                 self.seen(&keys, 4)
-                ssd_put(obj, L.offsets[2], self.model(&v, _ChoiceLogprobs))
+                if not self.null(&v):
+                    if v >= self.n or p[v] != 123:
+                        raise Bail
+                    v += 1
+                    ssd_put(obj, L.offsets[2], self.logprobs(&v))
             else:
                 self.extra(obj, L, &keys, ka, kb, &v)
             i = v
