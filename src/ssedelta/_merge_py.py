@@ -552,7 +552,8 @@ class DeltaMerger:
                                 try:
                                     if type(choices) is list:
                                         for choice in choices:
-                                            self._merge_choice(choice)
+                                            if not self._append_content(choice):
+                                                self._merge_choice(choice)
                                     else:
                                         self._merge_choices(choices)
                                 except (_Bad, SchemaError) as exc:
@@ -732,6 +733,26 @@ class DeltaMerger:
         self._extras_keys += added
         if self._extras_keys > self._max_extras_keys:
             raise _Limit("max_extras_keys", self._max_extras_keys, "entries for unknown keys")
+
+    def _append_content(self, choice: Any) -> bool:
+        """The commonest choice of a chunk, one more ``content`` fragment of a choice that has
+        text already, merged here; ``False`` (nothing done) for any other."""
+        if type(choice) is not dict or len(choice) != 4:
+            return False
+        delta = choice.get("delta")
+        if type(delta) is not dict or len(delta) != 1:
+            return False
+        content = delta.get("content")
+        if type(content) is not str or choice.get("logprobs", 0) is not None:
+            return False
+        if choice.get("finish_reason", 0) is not None:
+            return False
+        index = choice.get("index")
+        state = self._choices.get(index) if type(index) is int else None
+        if state is None or state.content is None:
+            return False
+        state.content.append(content)
+        return True
 
     def _merge_choice(self, choice: Any) -> None:
         if type(choice) is not dict:
