@@ -7,9 +7,10 @@ Writes the archive to a temporary directory (removed afterwards), then measures:
 - the in-memory speed of ``ssedelta.merge`` over every distinct stream body the archive is made of;
 - ``ssedelta merge ARCHIVE -o OUT.jsonl --jobs N`` run as a separate process, for each N: the
   throughput (archive bytes over the time the command reports, which excludes interpreter start
-  but includes starting the workers), the wall time, and the peak RSS of the command summed over
-  its worker processes (sampled every 10 ms with psutil), and the CPU time of the command and its
-  workers (which tells how the jobs would scale on idle cores when the machine is shared).
+  but includes starting the workers), the wall time, the peak RSS of the command summed over its
+  worker processes (each process's high-water mark; see :class:`PeakRSS`), and the CPU time of
+  the command and its workers (which tells how the jobs would scale on idle cores when the
+  machine is shared).
 
 Each figure is the best of ``--repeat`` runs; every run is printed.
 """
@@ -52,33 +53,55 @@ def in_memory_speed(bodies: list[bytes], rounds: int) -> float:
 
 
 class PeakRSS:
-    """The largest sum of RSS over a process and its descendants, sampled in a thread."""
+    """The peak memory of a process and its descendants: the sum of each one's high-water mark
+    (``VmHWM``; an upper bound of their largest simultaneous total), read every ``interval``
+    seconds (the high-water mark misses nothing between two reads). Reads ``/proc`` directly:
+    the sampler must not take CPU time from the command it measures. Elsewhere than on Linux,
+    the sum of the RSS sampled with psutil."""
 
-    def __init__(self, pid: int, interval: float = 0.01) -> None:
-        self._process = psutil.Process(pid)
+    def __init__(self, pid: int, interval: float = 0.05) -> None:
+        self._pid = pid
         self._interval = interval
-        self.peak = 0
+        self._marks: dict[int, int] = {}
         self._stop = threading.Event()
+        self._proc = os.path.exists(f"/proc/{pid}/status")
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            try:
-                tree = [self._process, *self._process.children(recursive=True)]
-                total = 0
-                for p in tree:
-                    with contextlib.suppress(psutil.Error):
-                        total += p.memory_info().rss
-                self.peak = max(self.peak, total)
-            except psutil.Error:
-                return
+            for pid in self._tree(self._pid):
+                mark = self._mark(pid)
+                if mark is not None:
+                    self._marks[pid] = max(self._marks.get(pid, 0), mark)
             time.sleep(self._interval)
+
+    def _tree(self, pid: int) -> list[int]:
+        if not self._proc:
+            with contextlib.suppress(psutil.Error):
+                return [pid, *(c.pid for c in psutil.Process(pid).children(recursive=True))]
+            return []
+        out = [pid]
+        for task in out:
+            with contextlib.suppress(OSError):
+                out.extend(int(c) for c in Path(f"/proc/{task}/task/{task}/children").read_text().split())
+        return out
+
+    def _mark(self, pid: int) -> int | None:
+        if not self._proc:
+            with contextlib.suppress(psutil.Error):
+                return int(psutil.Process(pid).memory_info().rss)
+            return None
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+        return None
 
     def stop(self) -> int:
         self._stop.set()
         self._thread.join()
-        return self.peak
+        return sum(self._marks.values())
 
 
 def run_merge(archive: Path, out: Path, jobs: int) -> dict[str, Any]:

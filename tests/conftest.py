@@ -7,6 +7,7 @@ import argparse
 import pytest
 
 import ssedelta
+from ssedelta import _schema
 from ssedelta._env import NO_EXTENSIONS
 
 C_EXT_MARK = pytest.mark.c_extension
@@ -43,3 +44,11 @@ BACKENDS = [
 @pytest.fixture(params=BACKENDS, scope="session")
 def backend(request: pytest.FixtureRequest) -> ssedelta.Backend:
     return ssedelta.get_backend(request.param)
+
+
+@pytest.fixture(autouse=True)
+def _models_convert_with_the_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In a test run against a backend, ``Model.to_dict()`` is that backend's too."""
+    if "backend" in request.fixturenames:
+        backend = request.getfixturevalue("backend")
+        monkeypatch.setattr(_schema, "_to_dict", backend.to_dict)

@@ -14,7 +14,7 @@ from ssedelta._env import NO_EXTENSIONS
 PROBE = (
     "import ssedelta, sys; "
     "print(ssedelta.BACKEND, ssedelta.SSEDecoder.__module__, ssedelta.DeltaMerger.__module__, "
-    "ssedelta.ChunkDecoder.__module__)"
+    "ssedelta.ChunkDecoder.__module__, ssedelta._schema._to_dict.__module__)"
 )
 
 
@@ -31,7 +31,13 @@ def probe(**env: str) -> list[str]:
 @pytest.mark.skipif(NO_EXTENSIONS, reason="SSEDELTA_NO_EXTENSIONS is set")
 def test_native_core_is_loaded_by_default() -> None:
     assert ssedelta.BACKEND == "native"
-    assert probe() == ["native", "ssedelta._sse_c", "ssedelta._merge_c", "ssedelta._merge_c"]
+    assert probe() == [
+        "native",
+        "ssedelta._sse_c",
+        "ssedelta._merge_c",
+        "ssedelta._merge_c",
+        "ssedelta._todict_c",
+    ]
 
 
 def test_variable_selects_the_pure_python_twin() -> None:
@@ -41,12 +47,14 @@ def test_variable_selects_the_pure_python_twin() -> None:
             "ssedelta._sse_py",
             "ssedelta._merge_py",
             "ssedelta._merge_py",
+            "ssedelta._todict_py",
         ]
 
 
 def test_selectors_agree_with_the_backend() -> None:
-    from ssedelta import _merge, _sse
+    from ssedelta import _merge, _schema, _sse, _todict
 
+    assert _schema._to_dict is _todict.to_dict is ssedelta.get_backend(ssedelta.BACKEND).to_dict
     assert _sse.SSEDecoder is ssedelta.SSEDecoder
     assert _merge.DeltaMerger is ssedelta.DeltaMerger
     assert _merge.ChunkDecoder is ssedelta.ChunkDecoder

@@ -21,10 +21,12 @@ class Backend:
         suffix = _SUFFIX[name]
         sse = import_module(f"ssedelta._sse{suffix}")
         merge = import_module(f"ssedelta._merge{suffix}")
+        todict = import_module(f"ssedelta._todict{suffix}")
         self.name = name
         self.SSEDecoder: Any = sse.SSEDecoder
         self.ChunkDecoder: Any = merge.ChunkDecoder
         self.DeltaMerger: Any = merge.DeltaMerger
+        self.to_dict: Any = todict.to_dict
         self.iter_chunks = functools.partial(_api.iter_chunks, decoder_class=self.ChunkDecoder)
         self.aiter_chunks = functools.partial(_api.aiter_chunks, decoder_class=self.ChunkDecoder)
         self.merge = functools.partial(_api.merge, merger_class=self.DeltaMerger)

@@ -31,6 +31,7 @@ import orjson
 from . import _merge_py as _py
 from . import models as _m
 from ._schema import SchemaError
+from ._slots cimport ssd_alloc, ssd_put, ssd_slot_offset
 from ._sse_c cimport PayloadSink, SSEDecoder
 from ._sse_py import DEFAULT_MAX_LINE_SIZE
 from .errors import StreamFormatError as _StreamFormatError, UpstreamError as _UpstreamError
@@ -1653,39 +1654,6 @@ cdef class MergeSink(PayloadSink):
 
 
 # ------------------------------------------------------------------ decoding to objects
-
-cdef extern from *:
-    """
-    #include <structmember.h>
-    /* The models are slotted dataclasses: each field is a member descriptor at a
-       fixed offset. ssd_slot_offset() reads that offset once per field (-1 when
-       the descriptor is not a plain writable object slot of the class), so a
-       model can be built with one allocation and direct stores. */
-    static Py_ssize_t ssd_slot_offset(PyObject *descr, PyObject *cls) {
-        PyMemberDef *m;
-        if (Py_TYPE(descr) != &PyMemberDescr_Type) return -1;
-        if ((PyObject *)((PyDescrObject *)descr)->d_type != cls) return -1;
-        m = ((PyMemberDescrObject *)descr)->d_member;
-        /* 16 is T_OBJECT_EX (Py_T_OBJECT_EX), 1 is READONLY (Py_READONLY) */
-        if (m->type != 16 || (m->flags & 1)) return -1;
-        return m->offset;
-    }
-    static PyObject *ssd_alloc(PyObject *cls) {
-        PyTypeObject *tp = (PyTypeObject *)cls;
-        return tp->tp_alloc(tp, 0);
-    }
-    static void ssd_put(PyObject *obj, Py_ssize_t off, PyObject *value) {
-        PyObject **slot = (PyObject **)((char *)obj + off);
-        PyObject *old = *slot;
-        Py_INCREF(value);
-        *slot = value;
-        Py_XDECREF(old);
-    }
-    """
-    Py_ssize_t ssd_slot_offset(object descr, object cls)
-    object ssd_alloc(object cls)
-    void ssd_put(object obj, Py_ssize_t off, object value)
-
 
 @cython.final
 cdef class Layout:

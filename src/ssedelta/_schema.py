@@ -102,26 +102,9 @@ class Model:
         return cls(**values, extras=extras, _present=present)  # type: ignore[call-arg]
 
     def to_dict(self) -> dict[str, Any]:
-        present = self._present
-        out: dict[str, Any] = {}
-        for key in self._keys:
-            bit, _kind, sub, is_list = self._spec[key]
-            value = getattr(self, key)
-            if present is None:
-                if value is None and key not in self._required:
-                    continue
-            elif not present & bit:
-                continue
-            if value is not None and sub is not None:
-                value = (
-                    [v.to_dict() if isinstance(v, Model) else v for v in value]
-                    if is_list
-                    else (value.to_dict() if isinstance(value, Model) else value)
-                )
-            out[key] = value
-        if self.extras:
-            out.update(self.extras)
-        return out
+        """The plain JSON value: the known fields the source had (or, built in code, the
+        required ones and those not ``None``), models inside converted too, then ``extras``."""
+        return _to_dict(self)
 
     @classmethod
     def from_json(cls: type[T], data: str | bytes | bytearray | memoryview) -> T:
@@ -232,3 +215,6 @@ def resolve(module_name: str) -> None:
         cls._keys = tuple(spec)
         del cls._pending_annotations
     _PENDING.clear()
+
+
+from ._todict import to_dict as _to_dict  # noqa: E402  # it needs Model

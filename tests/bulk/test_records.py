@@ -1,34 +1,10 @@
-"""Record building: the fast serialiser equals ``to_dict``; stream renumbering; flat rows."""
+"""Record building: flat rows."""
 
 from __future__ import annotations
 
 import ssedelta
-from real_streams import STREAMS, body
-from ssedelta.bulk import _renumbered, _stream_prefix, records
-from ssedelta.bulk._plain import plain
-
-
-def test_plain_equals_to_dict(backend: ssedelta.Backend) -> None:
-    logprobs = [name for name in STREAMS if "logprobs" in name]
-    assert logprobs
-    for name in STREAMS:
-        try:
-            completion = backend.merge(body(name))
-        except ssedelta.UpstreamError as exc:
-            completion = exc.partial
-        expected = completion.to_dict()
-        assert plain(completion) == expected, name
-        assert list(plain(completion)) == list(expected)
-    built = ssedelta.models.ChatCompletionTokenLogprob(token="a", logprob=-0.5, bytes=[97], top_logprobs=None)
-    assert plain(built) == built.to_dict()
-
-
-def test_renumbering_a_line() -> None:
-    name = 'dir/"odd" name.sse'
-    record = {"source": {"file": name, "stream": 7, "offset": 10}, "chunks": 1, "bytes": 2, "completion": {}}
-    line = records.dumps(record)
-    renumbered = _renumbered(line, _stream_prefix(name), 1000)
-    assert records.dumps({**record, "source": {**record["source"], "stream": 1007}}) == renumbered
+from real_streams import body
+from ssedelta.bulk import records
 
 
 def test_rows_one_per_choice(backend: ssedelta.Backend) -> None:

@@ -14,16 +14,15 @@ file in file order, whatever the number of jobs. The formats are described in
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import IO, Any
-
-import orjson
 
 from .._backend import Backend
 from . import formats
@@ -36,10 +35,11 @@ from .errors import (
     RecordError,
     TruncatedStreamError,
 )
-from .records import Record, dumps
-from .runner import default_jobs, lines_task, ordered_map
+from .records import Record, dumps, is_error
+from .runner import batches, default_jobs, ordered_map
 from .sources import expand
-from .stats import StreamStats, empty_columns, stats_task
+from .spool import BatchOutput, Spool, spool_batch
+from .stats import StreamStats, empty_columns, stats_batch
 from .tasks import Options, Task, plan, read_task
 
 PathArg = str | os.PathLike[str]
@@ -83,21 +83,17 @@ def iter_merged(
     numbers = _Numbering()
     if jobs == 1:
         for task in tasks:
-            base = numbers.base(task)
+            base = numbers.base((task,))
             count = 0
             for count, record in enumerate(read_task(task), 1):  # noqa: B007
                 record["source"]["stream"] += base
                 yield record
-            numbers.done(task, count)
+            numbers.done((task,), (count,))
         return
-    with tempfile.TemporaryDirectory(prefix="ssedelta-") as spool:
-        for task, output in ordered_map(partial(lines_task, spool_dir=spool), tasks, jobs):
-            base = numbers.base(task)
-            for line in output.lines():
-                record = orjson.loads(line)
-                record["source"]["stream"] += base
-                yield record
-            numbers.done(task, len(output.errors))
+    with _spooling(None, tasks, jobs, split=False) as results:
+        for batch, output in results:
+            yield from output.records.records(numbers.base(batch))
+            numbers.done(batch, output.counts)
 
 
 @dataclass
@@ -142,31 +138,38 @@ def write_merged(
     numbers = _Numbering()
     streams = failed = 0
     try:
-        with tempfile.TemporaryDirectory(prefix="ssedelta-") as spool:
-            for task, output in ordered_map(partial(lines_task, spool_dir=spool), tasks, jobs):
-                if bar is None:
-                    # Made once the workers run: the bar's thread must not be there when they start.
-                    bar = _progress(sum(t.size for t in tasks), progress)
-                base = numbers.base(task)
-                if not base and good.raw is not None and not any(output.errors):
-                    output.copy_to(good.raw)
-                    streams += len(output.errors)
-                    numbers.done(task, len(output.errors))
-                    bar.update(task.size)
-                    continue
-                prefix = _stream_prefix(task.name)
-                for line, flag in zip(output.lines(), output.errors):  # noqa: B905
-                    if base:
-                        line = _renumbered(line, prefix, base)
-                    if flag:
+        if jobs == 1:
+            bar = _progress(sum(t.size for t in tasks), progress)
+            for task in tasks:
+                base = numbers.base((task,))
+                count = 0
+                for count, record in enumerate(read_task(task), 1):  # noqa: B007
+                    record["source"]["stream"] += base
+                    if is_error(record):
                         failed += 1
                         if bad is not None:
-                            bad.write_line(line)
+                            bad.write(record)
                     else:
-                        good.write_line(line)
-                streams += len(output.errors)
-                numbers.done(task, len(output.errors))
+                        good.write(record)
+                streams += count
+                numbers.done((task,), (count,))
                 bar.update(task.size)
+        else:
+            with _spooling(out, tasks, jobs, split=True) as results:
+                for batch, output in results:
+                    if bar is None:
+                        # Made once the workers run: the bar's thread must not be there when they start.
+                        bar = _progress(sum(t.size for t in tasks), progress)
+                    base = numbers.base(batch)
+                    good.copy(output.records, base)
+                    if bad is not None:
+                        bad.copy(output.errors, base)
+                    else:
+                        output.errors.discard()
+                    streams += sum(output.counts)
+                    failed += output.errors.lines
+                    numbers.done(batch, output.counts)
+                    bar.update(sum(t.size for t in batch))
     finally:
         if bar is not None:
             bar.close()
@@ -195,17 +198,18 @@ def stream_stats(
     numbers = _Numbering()
     bar = _progress(sum(t.size for t in tasks), progress)
     try:
-        for task, part in ordered_map(stats_task, tasks, _jobs(jobs)):
-            base = numbers.base(task)
-            if base:
-                part["stream"] = [n + base for n in part["stream"]]
-            if columns is None:
-                columns = part
-            else:
-                for name, values in part.items():
-                    columns[name].extend(values)
-            numbers.done(task, len(part["stream"]))
-            bar.update(task.size)
+        for batch, parts in ordered_map(stats_batch, batches(tasks), _jobs(jobs)):
+            for part in parts:
+                base = numbers.base(batch)
+                if base:
+                    part["stream"] = [n + base for n in part["stream"]]
+                if columns is None:
+                    columns = part
+                else:
+                    for name, values in part.items():
+                        columns[name].extend(values)
+            numbers.done(batch, tuple(len(part["stream"]) for part in parts))
+            bar.update(sum(t.size for t in batch))
     finally:
         bar.close()
     if columns is None:
@@ -239,22 +243,24 @@ def _jobs(jobs: int | None) -> int:
     return jobs
 
 
-def _stream_prefix(name: str) -> bytes:
-    """How every record line of the file ``name`` starts, up to its stream number."""
-    return b'{"source":{"file":' + orjson.dumps(name) + b',"stream":'
-
-
-def _renumbered(line: bytes, prefix: bytes, base: int) -> bytes:
-    """``line`` with ``base`` added to its stream number (without parsing the record)."""
-    if line.startswith(prefix):
-        end = len(prefix)
-        while line[end] in b"0123456789":
-            end += 1
-        if end > len(prefix):
-            return b"%s%d%s" % (prefix, int(line[len(prefix) : end]) + base, line[end:])
-    record = orjson.loads(line)
-    record["source"]["stream"] += base
-    return dumps(record)
+@contextlib.contextmanager
+def _spooling(
+    out: PathArg | IO[bytes] | None, tasks: Sequence[Task], jobs: int, split: bool
+) -> Iterator[Iterator[tuple[tuple[Task, ...], BatchOutput]]]:
+    """The outputs of the batches of ``tasks``, in order, from ``jobs`` worker processes, spooled
+    next to ``out`` when it is a file path (where the kernel copies fastest), else in the
+    temporary directory; every spool file is gone on leaving."""
+    near = None
+    if isinstance(out, (str, os.PathLike)) and os.fspath(out) != "-":
+        near = os.path.dirname(os.path.abspath(out))
+    try:
+        directory = tempfile.TemporaryDirectory(prefix=".ssedelta-", dir=near)
+    except OSError:
+        directory = tempfile.TemporaryDirectory(prefix="ssedelta-")
+    with directory as path:
+        work = partial(spool_batch, directory=path, split=split)
+        with contextlib.closing(ordered_map(work, batches(tasks), jobs)) as results:
+            yield results
 
 
 class _Numbering:
@@ -263,11 +269,14 @@ class _Numbering:
     def __init__(self) -> None:
         self._next: dict[str, int] = {}
 
-    def base(self, task: Task) -> int:
+    def base(self, batch: tuple[Task, ...]) -> int:
+        """What to add to the stream numbers of ``batch`` (a range after the first is alone)."""
+        task = batch[0]
         return self._next.get(task.name, 0) if task.part else 0
 
-    def done(self, task: Task, count: int) -> None:
-        self._next[task.name] = self.base(task) + count
+    def done(self, batch: tuple[Task, ...], counts: tuple[int, ...]) -> None:
+        for task, count in zip(batch, counts, strict=True):
+            self._next[task.name] = self.base((task,)) + count
 
 
 class _Output:
@@ -289,16 +298,19 @@ class _Output:
             self._f = open(target, "wb")  # noqa: SIM115  # closed by close()
             self._close = True
 
-    @property
-    def raw(self) -> Any:
-        """The binary file JSON Lines go to (``None`` for Parquet)."""
-        return None if self._parquet is not None else self._f
-
-    def write_line(self, line: bytes) -> None:
+    def write(self, record: Record) -> None:
         if self._parquet is not None:
-            self._parquet.add(orjson.loads(line))
+            self._parquet.add(record)
         else:
-            self._f.write(line)
+            self._f.write(dumps(record))
+
+    def copy(self, spool: Spool, base: int) -> None:
+        """Append the records of ``spool``, ``base`` added to their stream numbers."""
+        if self._parquet is not None:
+            for record in spool.records(base):
+                self._parquet.add(record)
+        else:
+            spool.copy_to(self._f, base)
 
     def close(self) -> None:
         if self._parquet is not None:

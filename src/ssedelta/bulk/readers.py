@@ -24,7 +24,7 @@ def sse_records(
     """The streams of an event-stream file (see :mod:`ssedelta.bulk.sse` for where each ends)."""
     reader = SSEReader(f, backend, start=start, end=end, done_seen=start > 0)
     for number, result in enumerate(reader):
-        yield stream_record({"file": name, "stream": number, "offset": result.start}, result)
+        yield stream_record({"file": name, "stream": number, "offset": result.start}, result, backend)
 
 
 def _lines(f: Reader) -> Iterator[tuple[int, bytes]]:
@@ -80,7 +80,7 @@ def chunk_line_records(f: Reader, name: str, backend: Any) -> Iterator[Record]:
     def close(done: bool) -> Record:
         assert stream is not None
         result = finish_stream(stream.merger, stream.offset, stream.size, stream.error, done, None, False)
-        return stream_record({"file": name, "stream": number, "line": stream.line}, result)
+        return stream_record({"file": name, "stream": number, "line": stream.line}, result, backend)
 
     for line_no, (offset, line) in enumerate(_lines(f), 1):
         text = line.strip()
@@ -194,7 +194,7 @@ def guess_field(record: Any, prefix: str = "") -> str | None:
 def _body_records(body: bytes, source: dict[str, Any], number: int, backend: Any) -> Iterator[Record]:
     count = 0
     for result in SSEReader(io.BytesIO(body), backend):
-        yield stream_record({**source, "stream": number + count, "offset": result.start}, result)
+        yield stream_record({**source, "stream": number + count, "offset": result.start}, result, backend)
         count += 1
     if not count:
         yield error_record({**source, "stream": number}, NoStreamError("the body holds no stream", 0))

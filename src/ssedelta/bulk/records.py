@@ -28,14 +28,14 @@ from typing import Any
 import orjson
 
 from ..errors import StreamFormatError, UpstreamError
-from ._plain import plain
 from .sse import StreamResult
 
 Record = dict[str, Any]
 
 
-def stream_record(source: dict[str, Any], result: StreamResult) -> Record:
-    completion = plain(result.completion) if result.completion is not None else None
+def stream_record(source: dict[str, Any], result: StreamResult, backend: Any) -> Record:
+    """The record of a stream ``backend`` (a :class:`ssedelta.Backend`) merged."""
+    completion = backend.to_dict(result.completion) if result.completion is not None else None
     if result.error is None:
         return {"source": source, "chunks": result.chunks, "bytes": result.size, "completion": completion}
     return {

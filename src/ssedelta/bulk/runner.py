@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
-import shutil
 import sys
-import tempfile
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from .records import dumps, is_error
-from .tasks import Task, read_task
+from .tasks import Task
 
 T = TypeVar("T")
+U = TypeVar("U")
 
-#: Tasks in flight (submitted, not yet consumed) per worker.
+#: Batches in flight (submitted, not yet consumed) per worker.
 WINDOW_PER_JOB = 2
-#: A task's JSON Lines output beyond this size goes to a spool file instead of memory.
-SPOOL_LIMIT = 8 * 1024 * 1024
+#: Whole files are read in batches of about this many bytes (one task per file above it).
+BATCH_SIZE = 4 * 1024 * 1024
+BATCH_FILES = 256
 
 
 def default_jobs() -> int:
@@ -46,83 +45,55 @@ def _context() -> Any:
     return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
 
-def ordered_map(fn: Callable[[Task], T], tasks: Iterable[Task], jobs: int) -> Iterator[tuple[Task, T]]:
-    """``(task, fn(task))`` in task order; ``jobs`` worker processes (in this process when 1)."""
+def _start_worker() -> None:
+    """A worker's objects from before the fork are never garbage, and the records it makes are
+    freed by reference counting: the cycle collector runs only now and then (see
+    :func:`ssedelta.bulk.tasks.read_task`), and never walks the objects it was born with."""
+    gc.freeze()
+    gc.disable()
+
+
+def batches(tasks: Sequence[Task]) -> list[tuple[Task, ...]]:
+    """``tasks`` in order, in groups: consecutive small files together, up to :data:`BATCH_SIZE`
+    bytes or :data:`BATCH_FILES` files; a large file or a range of one alone."""
+    out: list[tuple[Task, ...]] = []
+    group: list[Task] = []
+    size = 0
+    for task in tasks:
+        alone = task.part > 0 or task.end is not None
+        if group and (alone or size + task.size > BATCH_SIZE or len(group) >= BATCH_FILES):
+            out.append(tuple(group))
+            group, size = [], 0
+        group.append(task)
+        size += task.size
+        if alone:
+            out.append(tuple(group))
+            group, size = [], 0
+    if group:
+        out.append(tuple(group))
+    return out
+
+
+def ordered_map(fn: Callable[[T], U], items: Iterable[T], jobs: int) -> Generator[tuple[T, U], None, None]:
+    """``(item, fn(item))`` in order; ``jobs`` worker processes (in this process when 1)."""
     if jobs <= 1:
-        for task in tasks:
-            yield task, fn(task)
+        for item in items:
+            yield item, fn(item)
         return
-    pending = iter(tasks)
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_context())
+    pending = iter(items)
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_context(), initializer=_start_worker)
     try:
-        window: deque[tuple[Task, Future[T]]] = deque()
-        for task in pending:
-            window.append((task, pool.submit(fn, task)))
+        window: deque[tuple[T, Future[U]]] = deque()
+        for item in pending:
+            window.append((item, pool.submit(fn, item)))
             if len(window) >= jobs * WINDOW_PER_JOB:
                 break
         while window:
-            task, future = window.popleft()
+            item, future = window.popleft()
             result = future.result()
             following = next(pending, None)
             if following is not None:
                 window.append((following, pool.submit(fn, following)))
-            yield task, result
+            yield item, result
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-
-
-@dataclass
-class LinesOutput:
-    """A task's records as JSON Lines, in memory or in a spool file, and which are errors."""
-
-    data: bytes
-    spool: str | None
-    errors: bytes  # one byte per record: 1 for an error record
-
-    def copy_to(self, f: Any) -> None:
-        """Write every line to the binary file ``f``."""
-        if self.spool is None:
-            f.write(self.data)
-            return
-        try:
-            with open(self.spool, "rb") as spool:
-                shutil.copyfileobj(spool, f, 1 << 20)
-        finally:
-            os.unlink(self.spool)
-
-    def lines(self) -> Iterator[bytes]:
-        if self.spool is None:
-            yield from self.data.splitlines(keepends=True)
-            return
-        try:
-            with open(self.spool, "rb") as f:
-                yield from f
-        finally:
-            os.unlink(self.spool)
-
-
-def lines_task(task: Task, spool_dir: str | None = None) -> LinesOutput:
-    """Run ``task``; its records serialised (spilled to ``spool_dir`` when large)."""
-    parts: list[bytes] = []
-    size = 0
-    flags = bytearray()
-    spool: Any = None
-    try:
-        for record in read_task(task):
-            line = dumps(record)
-            flags.append(is_error(record))
-            if spool is not None:
-                spool.write(line)
-                continue
-            parts.append(line)
-            size += len(line)
-            if size > SPOOL_LIMIT:
-                spool = tempfile.NamedTemporaryFile(  # noqa: SIM115  # closed below, read by the parent
-                    "wb", dir=spool_dir, prefix="ssedelta-", suffix=".jsonl", delete=False
-                )
-                spool.write(b"".join(parts))
-                parts.clear()
-    finally:
-        if spool is not None:
-            spool.close()
-    return LinesOutput(b"".join(parts), None if spool is None else spool.name, bytes(flags))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -36,11 +37,15 @@ def empty_columns() -> dict[str, list[Any]]:
     return {name: [] for name in _COLUMNS}
 
 
-def stats_task(task: Task) -> dict[str, list[Any]]:
-    """The per-stream values of one task, as lists (stream numbers from 0 within the task)."""
-    out = empty_columns()
-    for record in read_task(task):
-        add_record(out, record)
+def stats_batch(batch: Sequence[Task]) -> list[dict[str, list[Any]]]:
+    """The per-stream values of each task of ``batch``, as lists (stream numbers from 0 within
+    the task)."""
+    out = []
+    for task in batch:
+        columns = empty_columns()
+        for record in read_task(task):
+            add_record(columns, record)
+        out.append(columns)
     return out
 
 

@@ -21,7 +21,7 @@ from .sse import NON_WS, done_line_end
 #: A plain event-stream file larger than this is cut into ranges of about this size.
 RANGE_SIZE = 32 * 1024 * 1024
 _CUT_WINDOW = 1024 * 1024
-#: Stream bytes read between two runs of the cycle collector (which bounds memory).
+#: Stream bytes read between two runs of the cycle collector in processes where it is off.
 COLLECT_EVERY = 64 * 1024 * 1024
 
 
@@ -107,18 +107,44 @@ _read_since_collect = 0
 
 
 def _collect_now_and_then(nbytes: int) -> None:
-    """Run the cycle collector after every :data:`COLLECT_EVERY` bytes of streams: native
-    mergers are freed only by it, and waiting for it to run by itself lets memory grow."""
+    """Where the automatic cycle collector is off (the worker processes), run it after every
+    :data:`COLLECT_EVERY` bytes of streams, so cyclic garbage cannot pile up."""
     global _read_since_collect
     _read_since_collect += nbytes
     if _read_since_collect > COLLECT_EVERY:
         _read_since_collect = 0
-        gc.collect()
+        if not gc.isenabled():
+            gc.collect()
+
+
+def _collector_paused(records: Iterator[Record]) -> Iterator[Record]:
+    """``records``, with the automatic cycle collector paused while each one is made.
+
+    Merging a stream allocates many objects that all live until its record is written, and
+    collections that run meanwhile find nothing to free: on logprob streams they cost more
+    than the merge. Between records the collector keeps its state (the caller's code runs
+    there), so it still runs, about once per record.
+    """
+    while True:
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            record = next(records, None)
+        finally:
+            if enabled:
+                gc.enable()
+        if record is None:
+            return
+        yield record
 
 
 def read_task(task: Task, open_file: Callable[[str], IO[bytes]] = open_binary) -> Iterator[Record]:
     """The records of ``task``, streams numbered from 0 within the task; ``open_file`` opens
     ``task.path`` for reading bytes."""
+    return _collector_paused(_read_task(task, open_file))
+
+
+def _read_task(task: Task, open_file: Callable[[str], IO[bytes]]) -> Iterator[Record]:
     backend = get_backend(task.options.backend)
     source = {"file": task.name, "stream": 0, "offset": task.start}
     try:
