@@ -25,7 +25,7 @@ from functools import partial
 from typing import IO, Any
 
 from .._backend import Backend
-from . import formats
+from . import collector, formats
 from ._optional import require
 from .errors import (
     MissingExtraError,
@@ -134,12 +134,26 @@ def write_merged(
         errors = default_errors_path(os.fspath(out))
     good = _Output(out)
     bad = _Output(errors) if errors is not None else None
-    bar: Any = None
-    numbers = _Numbering()
-    streams = failed = 0
     try:
         if jobs == 1:
-            bar = _progress(sum(t.size for t in tasks), progress)
+            streams, failed = _write_here(tasks, good, bad, progress)
+        else:
+            streams, failed = _write_from_workers(out, tasks, jobs, good, bad, progress)
+    finally:
+        good.close()
+        if bad is not None:
+            bad.close()
+    files = len({t.name for t in tasks})
+    return MergeReport(files, sum(t.size for t in tasks), streams, failed, time.perf_counter() - started)
+
+
+def _write_here(tasks: Sequence[Task], good: _Output, bad: _Output | None, progress: bool) -> tuple[int, int]:
+    """One job: records written as they are made (no automatic cycle collection meanwhile)."""
+    numbers = _Numbering()
+    streams = failed = 0
+    bar = _progress(sum(t.size for t in tasks), progress)
+    try:
+        with collector.paused():
             for task in tasks:
                 base = numbers.base((task,))
                 count = 0
@@ -154,30 +168,43 @@ def write_merged(
                 streams += count
                 numbers.done((task,), (count,))
                 bar.update(task.size)
-        else:
-            with _spooling(out, tasks, jobs, split=True) as results:
-                for batch, output in results:
-                    if bar is None:
-                        # Made once the workers run: the bar's thread must not be there when they start.
-                        bar = _progress(sum(t.size for t in tasks), progress)
-                    base = numbers.base(batch)
-                    good.copy(output.records, base)
-                    if bad is not None:
-                        bad.copy(output.errors, base)
-                    else:
-                        output.errors.discard()
-                    streams += sum(output.counts)
-                    failed += output.errors.lines
-                    numbers.done(batch, output.counts)
-                    bar.update(sum(t.size for t in batch))
+    finally:
+        bar.close()
+    return streams, failed
+
+
+def _write_from_workers(
+    out: PathArg | IO[bytes],
+    tasks: Sequence[Task],
+    jobs: int,
+    good: _Output,
+    bad: _Output | None,
+    progress: bool,
+) -> tuple[int, int]:
+    """Several jobs: the workers' spool files appended in order."""
+    numbers = _Numbering()
+    streams = failed = 0
+    bar: Any = None
+    try:
+        with _spooling(out, tasks, jobs, split=True) as results:
+            for batch, output in results:
+                if bar is None:
+                    # Made once the workers run: the bar's thread must not be there when they start.
+                    bar = _progress(sum(t.size for t in tasks), progress)
+                base = numbers.base(batch)
+                good.copy(output.records, base)
+                if bad is not None:
+                    bad.copy(output.errors, base)
+                else:
+                    output.errors.discard()
+                streams += sum(output.counts)
+                failed += output.errors.lines
+                numbers.done(batch, output.counts)
+                bar.update(sum(t.size for t in batch))
     finally:
         if bar is not None:
             bar.close()
-        good.close()
-        if bad is not None:
-            bad.close()
-    files = len({t.name for t in tasks})
-    return MergeReport(files, sum(t.size for t in tasks), streams, failed, time.perf_counter() - started)
+    return streams, failed
 
 
 def stream_stats(

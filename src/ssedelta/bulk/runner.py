@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import multiprocessing
 import os
 import sys
@@ -12,6 +11,7 @@ from collections.abc import Callable, Generator, Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, TypeVar
 
+from . import collector
 from .tasks import Task
 
 T = TypeVar("T")
@@ -45,14 +45,6 @@ def _context() -> Any:
     return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
 
-def _start_worker() -> None:
-    """A worker's objects from before the fork are never garbage, and the records it makes are
-    freed by reference counting: the cycle collector runs only now and then (see
-    :func:`ssedelta.bulk.tasks.read_task`), and never walks the objects it was born with."""
-    gc.freeze()
-    gc.disable()
-
-
 def batches(tasks: Sequence[Task]) -> list[tuple[Task, ...]]:
     """``tasks`` in order, in groups: consecutive small files together, up to :data:`BATCH_SIZE`
     bytes or :data:`BATCH_FILES` files; a large file or a range of one alone."""
@@ -81,7 +73,7 @@ def ordered_map(fn: Callable[[T], U], items: Iterable[T], jobs: int) -> Generato
             yield item, fn(item)
         return
     pending = iter(items)
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_context(), initializer=_start_worker)
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_context(), initializer=collector.start_worker)
     try:
         window: deque[tuple[T, Future[U]]] = deque()
         for item in pending:

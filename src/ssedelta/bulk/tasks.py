@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -10,7 +9,7 @@ from dataclasses import dataclass, replace
 from typing import IO
 
 from .._backend import get_backend, selected
-from . import formats
+from . import collector, formats
 from ._io import Guarded, Prefixed, Reader, open_binary, read_fully
 from .compression import MAGIC_SIZE, decompressed, detect, inner_name
 from .errors import NoStreamError, ReadError
@@ -21,8 +20,6 @@ from .sse import NON_WS, done_line_end
 #: A plain event-stream file larger than this is cut into ranges of about this size.
 RANGE_SIZE = 32 * 1024 * 1024
 _CUT_WINDOW = 1024 * 1024
-#: Stream bytes read between two runs of the cycle collector in processes where it is off.
-COLLECT_EVERY = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -103,45 +100,10 @@ def _cuts(f: IO[bytes], size: int, range_size: int) -> list[int]:
     return cuts
 
 
-_read_since_collect = 0
-
-
-def _collect_now_and_then(nbytes: int) -> None:
-    """Where the automatic cycle collector is off (the worker processes), run it after every
-    :data:`COLLECT_EVERY` bytes of streams, so cyclic garbage cannot pile up."""
-    global _read_since_collect
-    _read_since_collect += nbytes
-    if _read_since_collect > COLLECT_EVERY:
-        _read_since_collect = 0
-        if not gc.isenabled():
-            gc.collect()
-
-
-def _collector_paused(records: Iterator[Record]) -> Iterator[Record]:
-    """``records``, with the automatic cycle collector paused while each one is made.
-
-    Merging a stream allocates many objects that all live until its record is written, and
-    collections that run meanwhile find nothing to free: on logprob streams they cost more
-    than the merge. Between records the collector keeps its state (the caller's code runs
-    there), so it still runs, about once per record.
-    """
-    while True:
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
-            record = next(records, None)
-        finally:
-            if enabled:
-                gc.enable()
-        if record is None:
-            return
-        yield record
-
-
 def read_task(task: Task, open_file: Callable[[str], IO[bytes]] = open_binary) -> Iterator[Record]:
     """The records of ``task``, streams numbered from 0 within the task; ``open_file`` opens
     ``task.path`` for reading bytes."""
-    return _collector_paused(_read_task(task, open_file))
+    return collector.each_paused(_read_task(task, open_file))
 
 
 def _read_task(task: Task, open_file: Callable[[str], IO[bytes]]) -> Iterator[Record]:
@@ -162,7 +124,7 @@ def _read_task(task: Task, open_file: Callable[[str], IO[bytes]]) -> Iterator[Re
             records = _whole_file(task, guard, backend)
         for count, record in enumerate(records, 1):  # noqa: B007
             yield record
-            _collect_now_and_then(record["bytes"])
+            collector.account(record["bytes"])
             where = record["source"]
             if "offset" in where and not {"line", "record", "entry"} & where.keys():
                 source["offset"] = where["offset"] + record["bytes"]
