@@ -1,6 +1,6 @@
 """Bulk throughput and peak memory over a generated archive of at least 1 GB.
 
-    python -m benchmarks.bulk_throughput [--gb 1.0] [--repeat 3] [--jobs 1 2] [--json results.json]
+    python -m benchmarks.bulk_throughput [--gb 1.0] [--repeat 3] [--jobs 1 2] [--save | --json FILE]
 
 Writes the archive to a temporary directory (removed afterwards), then measures:
 
@@ -12,7 +12,8 @@ Writes the archive to a temporary directory (removed afterwards), then measures:
   the command and its workers (which tells how the jobs would scale on idle cores when the
   machine is shared).
 
-Each figure is the best of ``--repeat`` runs; every run is printed.
+Each figure is the best of ``--repeat`` runs; every run is printed. ``--save`` keeps the results in
+``benchmarks/results/bulk/``, where ``python -m benchmarks.render_bulk`` reads them for the README.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ import psutil
 import ssedelta
 
 from .bulk_archive import pool, write_archive
+from .compare import RESULTS_DIR, machine_info, machine_slug, ssedelta_info
+
+BULK_RESULTS = RESULTS_DIR / "bulk"
 
 SRC = Path(ssedelta.__file__).resolve().parent.parent
 
@@ -150,7 +154,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--dir", type=Path, help="where to write the archive (default: a temporary dir)")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--save", action="store_true", help=f"also write the results to {BULK_RESULTS}")
     args = parser.parse_args(argv)
+    machine = machine_info()
+    if args.save:
+        args.json = BULK_RESULTS / f"{time.strftime('%Y-%m-%d')}-{machine_slug(machine)}.json"
 
     with tempfile.TemporaryDirectory(prefix="ssedelta-bulk-", dir=args.dir) as tmp:
         root = Path(tmp)
@@ -178,6 +186,9 @@ def main(argv: list[str] | None = None) -> int:
             del outputs
         best = {jobs: min(rs, key=lambda r: r["seconds"]) for jobs, rs in runs.items()}
         summary: dict[str, Any] = {
+            "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+            "machine": machine,
+            "ssedelta": ssedelta_info(),
             "archive_gb": round(archive.nbytes / 1e9, 3),
             "files": len(archive.files),
             "streams": archive.streams,
@@ -197,7 +208,9 @@ def main(argv: list[str] | None = None) -> int:
             summary["speedup_1_to_2_by_cpu"] = round(cpu[1] / (cpu[2] / 2), 2)
         print(json.dumps({k: v for k, v in summary.items() if k != "runs"}, indent=2))
         if args.json:
-            args.json.write_text(json.dumps(summary, indent=2))
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps(summary, indent=2) + "\n")
+            print(f"saved {args.json}", file=sys.stderr)
     return 0
 
 

@@ -255,6 +255,18 @@ def render(doc: dict[str, Any], source: str) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def write_section(start: str, end: str, section: str) -> bool:
+    """Put ``section`` between the ``start`` and ``end`` markers of the README; ``False`` (and
+    nothing written) when it has no such markers."""
+    text = README.read_text() if README.exists() else ""
+    if not (start in text and end in text and text.index(start) < text.index(end)):
+        return False
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    README.write_text(f"{head}{start}\n{section}{end}{tail}")
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.render", description=__doc__.split("\n")[0])
     parser.add_argument("results", nargs="?", type=Path, help="results file (default: the newest)")
@@ -270,18 +282,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.stdout:
         print(section)
         return 0
-    text = README.read_text() if README.exists() else ""
-    if START in text and END in text and text.index(START) < text.index(END):
-        head, rest = text.split(START, 1)
-        _, tail = rest.split(END, 1)
-        README.write_text(f"{head}{START}\n{section}{END}{tail}")
-        print(f"wrote the Performance section of {README} from {source}", file=sys.stderr)
-    else:
+    if not write_section(START, END, section):
         standalone = "## Performance\n\n" + section
         print(standalone)
         FALLBACK.parent.mkdir(parents=True, exist_ok=True)
         FALLBACK.write_text(standalone)
         print(f"{README} has no {START} / {END} markers: section written to {FALLBACK}", file=sys.stderr)
+    else:
+        print(f"wrote the Performance section of {README} from {source}", file=sys.stderr)
     return 0
 
 
