@@ -704,8 +704,20 @@ cdef class Scanner:
     cdef Keys header_keys
     cdef Keys top
     cdef Keys before_choices
-    #: Payloads merged by the scanner, and those handed to the twin's path.
-    cdef public Py_ssize_t fast, slow
+    # The last payload scanned in full whose tape can serve again: a payload with the same bytes
+    # except inside one text string (a content fragment, say) has the same tape but for that
+    # string's span and the spans after it. Its tape, which token holds that string and where,
+    # what the scan returned and counted, and the header and objects it was made with.
+    cdef bytes tpl
+    cdef Tok* tpl_tape
+    cdef Py_ssize_t tpl_ntape, tpl_cap, tpl_k, tpl_a, tpl_b, tpl_at
+    cdef Py_ssize_t tpl_nchoices, tpl_ntools, tpl_key_bound
+    cdef bint tpl_header_hit
+    cdef object tpl_header
+    cdef list tpl_objs
+    #: Payloads merged by the scanner, and those handed to the twin's path; of the first, those
+    #: whose tape came from the template.
+    cdef public Py_ssize_t fast, slow, reused
     # For the merger's limits: the choices and tool calls of the payload scanned and an upper
     # bound of the entries its unknown keys can add; what applying it made.
     cdef Py_ssize_t nchoices, ntools, key_bound, new_tools, new_keys
@@ -719,6 +731,7 @@ cdef class Scanner:
 
     def __dealloc__(self):
         PyMem_Free(self.tape)
+        PyMem_Free(self.tpl_tape)
 
     cdef Tok* push(self, int kind) except NULL:
         cdef Tok* grown
@@ -818,6 +831,100 @@ cdef class Scanner:
 
     cdef Py_ssize_t scan(self, bytes payload) except -2:
         """Scan a payload onto the tape; its top-level "choices" key offset (or 0), or -1."""
+        cdef Py_ssize_t at
+        if self.tpl is not None and self.header is self.tpl_header:
+            at = self.from_template(payload)
+            if at >= 0:
+                return at
+        at = self.scan_full(payload)
+        if at >= 0:
+            self.make_template(payload, at)
+        else:
+            self.tpl = None
+        return at
+
+    cdef Py_ssize_t from_template(self, bytes payload) except -2:
+        """The tape of ``payload`` from the template's, when only its varying string differs
+        (the scan's result); else -1."""
+        cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(payload)
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(payload)
+        cdef const unsigned char* tp = <const unsigned char*>PyBytes_AS_STRING(self.tpl)
+        cdef Py_ssize_t tn = PyBytes_GET_SIZE(self.tpl)
+        cdef Py_ssize_t a = self.tpl_a
+        cdef Py_ssize_t b = self.tpl_b
+        cdef Py_ssize_t e, shift, j
+        cdef bint esc = False
+        cdef Tok* t
+        if n - a < tn - b or memcmp(p, tp, a) != 0:
+            return -1
+        e = scan_string(p, a, n, &esc)
+        if e < 0 or n - e != tn - b or memcmp(p + e, tp + b, tn - b) != 0:
+            return -1
+        if self.captape < self.tpl_ntape:
+            return -1
+        memcpy(self.tape, self.tpl_tape, self.tpl_ntape * sizeof(Tok))
+        self.ntape = self.tpl_ntape
+        shift = e - b
+        if shift:
+            for j in range(self.ntape):
+                t = &self.tape[j]
+                if t.a > b:
+                    t.a += shift
+                    t.b += shift
+                if t.ida > b:
+                    t.ida += shift
+                    t.idb += shift
+        t = &self.tape[self.tpl_k]
+        t.b = e
+        t.esc = esc
+        self.p = p
+        self.n = n
+        self.objs = self.tpl_objs
+        self.nchoices = self.tpl_nchoices
+        self.ntools = self.tpl_ntools
+        self.key_bound = self.tpl_key_bound
+        self.header_hit = self.tpl_header_hit
+        self.reused += 1
+        return self.tpl_at
+
+    cdef int make_template(self, bytes payload, Py_ssize_t at) except -1:
+        """Keep what :meth:`from_template` needs when the tape has a text string to vary and
+        no object but keys."""
+        cdef Py_ssize_t j, k = -1
+        cdef Tok* t
+        cdef Tok* grown
+        self.tpl = None
+        for j in range(self.ntape):
+            t = &self.tape[j]
+            if t.obj >= 0 and t.kind != T_DELTA_TEXT and t.kind != T_DELTA_NULL:
+                return 0
+            if (t.kind == T_CONTENT or t.kind == T_REFUSAL or t.kind == T_TOOL_ARGS
+                    or t.kind == T_DELTA_TEXT) and t.a >= 0 and (k < 0 or t.a > self.tape[k].a):
+                k = j
+        if k < 0:
+            return 0
+        if self.tpl_cap < self.ntape:
+            grown = <Tok*>PyMem_Realloc(self.tpl_tape, self.captape * sizeof(Tok))
+            if grown == NULL:
+                raise MemoryError()
+            self.tpl_tape = grown
+            self.tpl_cap = self.captape
+        memcpy(self.tpl_tape, self.tape, self.ntape * sizeof(Tok))
+        self.tpl_ntape = self.ntape
+        self.tpl_k = k
+        self.tpl_a = self.tape[k].a
+        self.tpl_b = self.tape[k].b
+        self.tpl_at = at
+        self.tpl_nchoices = self.nchoices
+        self.tpl_ntools = self.ntools
+        self.tpl_key_bound = self.key_bound
+        self.tpl_header_hit = self.header_hit
+        self.tpl_header = self.header
+        self.tpl_objs = self.objs
+        self.tpl = payload
+        return 0
+
+    cdef Py_ssize_t scan_full(self, bytes payload) except -2:
         cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(payload)
         cdef Py_ssize_t n = PyBytes_GET_SIZE(payload)
         cdef Py_ssize_t i, ka, kb, v, choices_at = 0

@@ -112,16 +112,16 @@ def canon(value: Any) -> list[Any]:
     return out
 
 
-def error_key(exc: BaseException) -> tuple[Any, ...]:
-    """What two backends' errors must agree on."""
+def error_key(exc: BaseException, to_dict: Callable[[Any], Any] = PYTHON.to_dict) -> tuple[Any, ...]:
+    """What two backends' errors must agree on (``to_dict``: the backend's)."""
     if isinstance(exc, UpstreamError):
         return (
             "UpstreamError",
             canon(exc.error),
             exc.offset,
             exc.event_index,
-            canon(exc.partial.to_dict()) if exc.partial is not None else None,
-            canon(exc.chunk.to_dict()) if exc.chunk is not None else None,
+            canon(to_dict(exc.partial)) if exc.partial is not None else None,
+            canon(to_dict(exc.chunk)) if exc.chunk is not None else None,
         )
     if isinstance(exc, StreamFormatError):
         return (type(exc).__name__, exc.offset, exc.event_index, getattr(exc, "limit", None))
@@ -160,15 +160,15 @@ def decode(backend: ssedelta.Backend, pieces: list[bytes], options: dict[str, in
     failed = False
     for piece in [*pieces, b""]:
         try:
-            trace.append([canon(c.to_dict()) for c in decoder.feed(piece)])
+            trace.append([canon(backend.to_dict(c)) for c in decoder.feed(piece)])
         except (StreamFormatError, UpstreamError) as exc:
-            trace.append(error_key(exc))
+            trace.append(error_key(exc, backend.to_dict))
             failed = True
         trace.append((decoder.done, decoder.events))
     try:
         trace.append(decoder.close())
     except (StreamFormatError, UpstreamError) as exc:
-        trace.append(error_key(exc))
+        trace.append(error_key(exc, backend.to_dict))
         assert failed, "close() raised an error feed() never did"
     return trace
 
@@ -185,19 +185,23 @@ def merge(backend: ssedelta.Backend, pieces: list[bytes], options: dict[str, int
             count = merger.feed(piece)
         except (StreamFormatError, UpstreamError) as exc:
             if first is None:
-                first = (*error_key(exc), canon(merger.snapshot().to_dict()), merger.done)
+                first = (
+                    *error_key(exc, backend.to_dict),
+                    canon(backend.to_dict(merger.snapshot())),
+                    merger.done,
+                )
             else:
-                later.append(error_key(exc))
+                later.append(error_key(exc, backend.to_dict))
         else:
             if first is not None:
                 later.append(count)
     try:
-        done = ("ok", canon(merger.finish().to_dict()))
+        done = ("ok", canon(backend.to_dict(merger.finish())))
     except (StreamFormatError, UpstreamError) as exc:
-        done = error_key(exc)
+        done = error_key(exc, backend.to_dict)
     if first is None:
-        return (*done, canon(merger.snapshot().to_dict()), merger.done), None
-    return first, (later, done, canon(merger.snapshot().to_dict()), merger.chunks)
+        return (*done, canon(backend.to_dict(merger.snapshot())), merger.done), None
+    return first, (later, done, canon(backend.to_dict(merger.snapshot())), merger.chunks)
 
 
 def merge_counts(backend: ssedelta.Backend, pieces: list[bytes], options: dict[str, int]) -> tuple[Any, ...]:

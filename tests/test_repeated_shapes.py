@@ -1,0 +1,133 @@
+"""Chunks that repeat the previous chunk's bytes but for one text string.
+
+The native merger reuses the previous chunk's scan for them (``reused`` counts how often); every
+stream here is also merged by the twin, whose result, computed chunk by chunk from parsed JSON,
+is the reference, and by the native merger fed in one piece and byte by byte.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from typing import Any
+
+import pytest
+
+import ssedelta
+from ssedelta._env import NO_EXTENSIONS
+
+PYTHON = ssedelta.get_backend("python")
+
+
+def data(obj: Any) -> bytes:
+    return b"data: " + json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n"
+
+
+def stream(*chunks: Any) -> bytes:
+    return b"".join(c if isinstance(c, bytes) else data(c) for c in chunks) + b"data: [DONE]\n\n"
+
+
+def chunk(delta: dict[str, Any], finish: Any = None, fingerprint: str = "fp_a", **top: Any) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-1",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "m",
+        "system_fingerprint": fingerprint,
+        "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+        **top,
+    }
+
+
+def outcome(backend: ssedelta.Backend, pieces: list[bytes]) -> Any:
+    merger = backend.DeltaMerger()
+    try:
+        for piece in pieces:
+            merger.feed(piece)
+        return "ok", backend.to_dict(merger.finish())
+    except ssedelta.UpstreamError as exc:
+        return "upstream", exc.offset, backend.to_dict(exc.partial)
+    except ssedelta.StreamFormatError as exc:
+        return type(exc).__name__, exc.offset, exc.event_index, backend.to_dict(merger.snapshot())
+
+
+def check(body: bytes, reused_at_least: int) -> Any:
+    expected = outcome(PYTHON, [body])
+    if NO_EXTENSIONS:
+        return expected
+    native = ssedelta.get_backend("native")
+    assert outcome(native, [body]) == expected
+    assert outcome(native, [body[i : i + 1] for i in range(len(body))]) == expected
+    merger = native.DeltaMerger()
+    with contextlib.suppress(ssedelta.StreamFormatError):
+        merger.feed(body)
+    assert merger._sink.scanner.reused >= reused_at_least
+    return expected
+
+
+TEXTS = ["Hello", "", " wörld", 'quote " and \\ back', "\\u escapes: \u2028 \x01", "😀 and é", "x" * 300]
+
+
+def test_content_fragments_of_every_kind() -> None:
+    result = check(stream(*(chunk({"content": t}) for t in TEXTS)), len(TEXTS) - 2)
+    assert result[1]["choices"][0]["message"]["content"] == "".join(TEXTS)
+
+
+def test_spans_after_the_varying_string_move_with_it() -> None:
+    texts = ["a", "bbbb", "", "cc", "d\\e"]
+    chunks = [chunk({"content": t}, finish="stop", service_tier="default") for t in texts]
+    chunks += [chunk({"content": t}, finish=f"reason-{t}") for t in ["x", "yyy", "zz"]]
+    result = check(stream(*chunks), len(texts) - 2)
+    assert result[1]["choices"][0]["message"]["content"] == "".join(texts) + "xyyyzz"
+    assert (result[1]["choices"][0]["finish_reason"], result[1]["service_tier"]) == ("reason-zz", "default")
+
+
+def test_refusal_reasoning_and_tool_arguments() -> None:
+    parts = ['{"ci', 'ty": ', '"Paris', '\\n"}']
+    chunks: list[Any] = [chunk({"role": "assistant", "refusal": t}) for t in ["I can", "'t", " help"]]
+    chunks += [chunk({"reasoning_content": t}) for t in ["think", "ing", " hard"]]
+    call = {"index": 0, "id": "call_1", "type": "function", "function": {"name": "weather", "arguments": ""}}
+    chunks.append(chunk({"tool_calls": [call]}))
+    chunks += [chunk({"tool_calls": [{"index": 0, "function": {"arguments": t}}]}) for t in parts]
+    result = check(stream(*chunks), 6)
+    message = result[1]["choices"][0]["message"]
+    assert message["refusal"] == "I can't help"
+    assert message["reasoning_content"] == "thinking hard"
+    assert message["tool_calls"][0]["function"]["arguments"] == "".join(parts)
+
+
+def test_header_changes_between_identical_chunks() -> None:
+    usage_only = {"id": "chatcmpl-1", "system_fingerprint": "fp_b", "choices": [], "usage": None}
+    chunks = [chunk({"content": t}) for t in ["a", "b", "c"]]
+    chunks += [usage_only, *(chunk({"content": t}) for t in ["d", "e"])]
+    chunks += [chunk({"content": "f"}, fingerprint="fp_c"), chunk({"content": "g"}), chunk({"content": "h"})]
+    result = check(stream(*chunks), 1)
+    assert result[1]["system_fingerprint"] == "fp_a"
+    assert result[1]["choices"][0]["message"]["content"] == "abcdefgh"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        b'"abc\x01"',  # a control character
+        b'"abc\\q"',  # a bad escape
+        b'"abc\xff"',  # not UTF-8
+        b'"abc',  # no closing quote
+        b'"abc"}',  # one brace too many after it
+    ],
+)
+def test_a_bad_varying_string_is_found_as_in_a_full_scan(bad: bytes) -> None:
+    good = [data(chunk({"content": t})) for t in ["one", "two", "three"]]
+    broken = good[1].replace(b'"two"', bad)
+    result = check(stream(*good, broken, *good), 1)
+    assert result[0] != "ok" or result[1]["choices"][0]["message"]["content"] != "onetwothree" * 2
+
+
+def test_limits_count_reused_scans() -> None:
+    body = stream(*(chunk({"content": "z" * 10}) for _ in range(50)))
+    for backend in ([ssedelta.get_backend("native")] if not NO_EXTENSIONS else []) + [PYTHON]:
+        merger = backend.DeltaMerger(max_merged_size=2000)
+        with pytest.raises(ssedelta.LimitExceededError) as caught:
+            merger.feed(body)
+        assert caught.value.limit == "max_merged_size"
+    check(body, 40)
