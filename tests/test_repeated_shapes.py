@@ -1,6 +1,6 @@
 """Chunks that repeat the previous chunk's bytes but for one text string.
 
-The native merger reuses the previous chunk's scan for them (``reused`` counts how often); every
+The native merger reuses the scan of one of the last four such chunks for them (``reused`` counts how often); every
 stream here is also merged by the twin, whose result, computed chunk by chunk from parsed JSON,
 is the reference, and by the native merger fed in one piece and byte by byte.
 """
@@ -131,3 +131,30 @@ def test_limits_count_reused_scans() -> None:
             merger.feed(body)
         assert caught.value.limit == "max_merged_size"
     check(body, 40)
+
+
+def choice_chunk(index: int, text: str) -> dict[str, Any]:
+    out = chunk({"content": text})
+    out["choices"][0]["index"] = index
+    return out
+
+
+@pytest.mark.parametrize("n", [2, 4, 5])
+def test_choices_taking_turns(n: int) -> None:
+    chunks = [choice_chunk(i, f"{i}:{r} ") for r in range(6) for i in range(n)]
+    result = check(stream(*chunks), len(chunks) - 2 * n if n <= 4 else 0)  # four shapes are kept
+    contents = [c["message"]["content"] for c in result[1]["choices"]]
+    assert contents == ["".join(f"{i}:{r} " for r in range(6)) for i in range(n)]
+
+
+def test_tool_calls_taking_turns() -> None:
+    calls = [
+        {"index": i, "id": f"call_{i}", "type": "function", "function": {"name": f"f{i}", "arguments": ""}}
+        for i in range(3)
+    ]
+    chunks: list[Any] = [chunk({"tool_calls": [call]}) for call in calls]
+    chunks += [chunk({"tool_calls": [{"index": i, "function": {"arguments": f"{i}{r}"}}]})
+               for r in range(5) for i in range(3)]  # fmt: skip
+    result = check(stream(*chunks), 9)
+    arguments = [c["function"]["arguments"] for c in result[1]["choices"][0]["message"]["tool_calls"]]
+    assert arguments == ["".join(f"{i}{r}" for r in range(5)) for i in range(3)]

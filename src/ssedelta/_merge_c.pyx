@@ -687,6 +687,108 @@ cdef inline Py_ssize_t nested_bound(Py_ssize_t a, Py_ssize_t b) noexcept:
     return 1 + (b - a) // 2
 
 
+cdef enum:
+    TEMPLATES = 4  # enough for the chunks of n=4 choices, or of 4 tool calls, taking turns
+
+
+@cython.final
+cdef class Template:
+    """The tape of a payload scanned in full, to serve again for a payload with the same bytes
+    but inside one text string (a content fragment, say): its tape is the same but for that
+    string's span and the spans after it. Valid while the scanner's header cache is the one the
+    tape was made with (a tape made after a header hit lacks the header's members), and made
+    only from tapes that hold no parsed object but keys."""
+
+    cdef bytes payload
+    cdef object header
+    cdef list objs
+    cdef Tok* tape
+    cdef Py_ssize_t ntape, cap, k, a, b, at
+    cdef Py_ssize_t nchoices, ntools, key_bound
+    cdef bint header_hit
+
+    def __dealloc__(self):
+        PyMem_Free(self.tape)
+
+    cdef bint take(self, Scanner sc, bytes payload, Py_ssize_t at) except -1:
+        """Become the template of the payload ``sc`` has just scanned; whether it could."""
+        cdef Py_ssize_t j, k = -1
+        cdef Tok* t
+        cdef Tok* grown
+        for j in range(sc.ntape):
+            t = &sc.tape[j]
+            if t.obj >= 0 and t.kind != T_DELTA_TEXT and t.kind != T_DELTA_NULL:
+                return False
+            if (t.kind == T_CONTENT or t.kind == T_REFUSAL or t.kind == T_TOOL_ARGS
+                    or t.kind == T_DELTA_TEXT) and t.a >= 0 and (k < 0 or t.a > sc.tape[k].a):
+                k = j
+        if k < 0:
+            return False
+        if self.cap < sc.ntape:
+            grown = <Tok*>PyMem_Realloc(self.tape, sc.captape * sizeof(Tok))
+            if grown == NULL:
+                raise MemoryError()
+            self.tape = grown
+            self.cap = sc.captape
+        memcpy(self.tape, sc.tape, sc.ntape * sizeof(Tok))
+        self.ntape = sc.ntape
+        self.k = k
+        self.a = sc.tape[k].a
+        self.b = sc.tape[k].b
+        self.at = at
+        self.nchoices = sc.nchoices
+        self.ntools = sc.ntools
+        self.key_bound = sc.key_bound
+        self.header_hit = sc.header_hit
+        self.header = sc.header
+        self.objs = sc.objs
+        self.payload = payload
+        return True
+
+    cdef Py_ssize_t replay(self, Scanner sc, bytes payload) except -2:
+        """Put the tape of ``payload`` on ``sc``'s when only the varying string differs; the
+        scan's result, or -1 (and nothing changed) when it does not apply."""
+        cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(payload)
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(payload)
+        cdef const unsigned char* tp = <const unsigned char*>PyBytes_AS_STRING(self.payload)
+        cdef Py_ssize_t tn = PyBytes_GET_SIZE(self.payload)
+        cdef Py_ssize_t a = self.a
+        cdef Py_ssize_t b = self.b
+        cdef Py_ssize_t e, shift, j
+        cdef bint esc = False
+        cdef Tok* t
+        if n - a < tn - b or memcmp(p, tp, a) != 0:
+            return -1
+        e = scan_string(p, a, n, &esc)
+        if e < 0 or n - e != tn - b or memcmp(p + e, tp + b, tn - b) != 0:
+            return -1
+        if sc.captape < self.ntape:
+            return -1
+        memcpy(sc.tape, self.tape, self.ntape * sizeof(Tok))
+        sc.ntape = self.ntape
+        shift = e - b
+        if shift:
+            for j in range(self.ntape):
+                t = &sc.tape[j]
+                if t.a > b:
+                    t.a += shift
+                    t.b += shift
+                if t.ida > b:
+                    t.ida += shift
+                    t.idb += shift
+        t = &sc.tape[self.k]
+        t.b = e
+        t.esc = esc
+        sc.p = p
+        sc.n = n
+        sc.objs = self.objs
+        sc.nchoices = self.nchoices
+        sc.ntools = self.ntools
+        sc.key_bound = self.key_bound
+        sc.header_hit = self.header_hit
+        return self.at
+
+
 @cython.final
 cdef class Scanner:
     """Scans one payload into the tape, then applies the tape to a merger's state."""
@@ -704,17 +806,10 @@ cdef class Scanner:
     cdef Keys header_keys
     cdef Keys top
     cdef Keys before_choices
-    # The last payload scanned in full whose tape can serve again: a payload with the same bytes
-    # except inside one text string (a content fragment, say) has the same tape but for that
-    # string's span and the spans after it. Its tape, which token holds that string and where,
-    # what the scan returned and counted, and the header and objects it was made with.
-    cdef bytes tpl
-    cdef Tok* tpl_tape
-    cdef Py_ssize_t tpl_ntape, tpl_cap, tpl_k, tpl_a, tpl_b, tpl_at
-    cdef Py_ssize_t tpl_nchoices, tpl_ntools, tpl_key_bound
-    cdef bint tpl_header_hit
-    cdef object tpl_header
-    cdef list tpl_objs
+    # The last payloads scanned in full whose tapes can serve again (see Template), the most
+    # recent at ``latest``.
+    cdef list templates
+    cdef Py_ssize_t latest
     #: Payloads merged by the scanner, and those handed to the twin's path; of the first, those
     #: whose tape came from the template.
     cdef public Py_ssize_t fast, slow, reused
@@ -728,10 +823,10 @@ cdef class Scanner:
         if self.tape == NULL:
             raise MemoryError()
         self.objs = []
+        self.templates = [Template() for _ in range(TEMPLATES)]
 
     def __dealloc__(self):
         PyMem_Free(self.tape)
-        PyMem_Free(self.tpl_tape)
 
     cdef Tok* push(self, int kind) except NULL:
         cdef Tok* grown
@@ -831,98 +926,24 @@ cdef class Scanner:
 
     cdef Py_ssize_t scan(self, bytes payload) except -2:
         """Scan a payload onto the tape; its top-level "choices" key offset (or 0), or -1."""
-        cdef Py_ssize_t at
-        if self.tpl is not None and self.header is self.tpl_header:
-            at = self.from_template(payload)
-            if at >= 0:
-                return at
+        cdef Py_ssize_t at, k, j
+        cdef Template tpl
+        for k in range(TEMPLATES):
+            j = (self.latest + TEMPLATES - k) % TEMPLATES
+            tpl = <Template>self.templates[j]
+            if tpl.payload is not None and tpl.header is self.header:
+                at = tpl.replay(self, payload)
+                if at >= 0:
+                    self.reused += 1
+                    return at
         at = self.scan_full(payload)
-        if at >= 0:
-            self.make_template(payload, at)
-        else:
-            self.tpl = None
+        # A payload with "choices" after a header the cache did not hold becomes the cache
+        # (see MergeSink.payload): its tape would not serve again.
+        if at == 0:
+            j = (self.latest + 1) % TEMPLATES
+            if (<Template>self.templates[j]).take(self, payload, at):
+                self.latest = j
         return at
-
-    cdef Py_ssize_t from_template(self, bytes payload) except -2:
-        """The tape of ``payload`` from the template's, when only its varying string differs
-        (the scan's result); else -1."""
-        cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(payload)
-        cdef Py_ssize_t n = PyBytes_GET_SIZE(payload)
-        cdef const unsigned char* tp = <const unsigned char*>PyBytes_AS_STRING(self.tpl)
-        cdef Py_ssize_t tn = PyBytes_GET_SIZE(self.tpl)
-        cdef Py_ssize_t a = self.tpl_a
-        cdef Py_ssize_t b = self.tpl_b
-        cdef Py_ssize_t e, shift, j
-        cdef bint esc = False
-        cdef Tok* t
-        if n - a < tn - b or memcmp(p, tp, a) != 0:
-            return -1
-        e = scan_string(p, a, n, &esc)
-        if e < 0 or n - e != tn - b or memcmp(p + e, tp + b, tn - b) != 0:
-            return -1
-        if self.captape < self.tpl_ntape:
-            return -1
-        memcpy(self.tape, self.tpl_tape, self.tpl_ntape * sizeof(Tok))
-        self.ntape = self.tpl_ntape
-        shift = e - b
-        if shift:
-            for j in range(self.ntape):
-                t = &self.tape[j]
-                if t.a > b:
-                    t.a += shift
-                    t.b += shift
-                if t.ida > b:
-                    t.ida += shift
-                    t.idb += shift
-        t = &self.tape[self.tpl_k]
-        t.b = e
-        t.esc = esc
-        self.p = p
-        self.n = n
-        self.objs = self.tpl_objs
-        self.nchoices = self.tpl_nchoices
-        self.ntools = self.tpl_ntools
-        self.key_bound = self.tpl_key_bound
-        self.header_hit = self.tpl_header_hit
-        self.reused += 1
-        return self.tpl_at
-
-    cdef int make_template(self, bytes payload, Py_ssize_t at) except -1:
-        """Keep what :meth:`from_template` needs when the tape has a text string to vary and
-        no object but keys."""
-        cdef Py_ssize_t j, k = -1
-        cdef Tok* t
-        cdef Tok* grown
-        self.tpl = None
-        for j in range(self.ntape):
-            t = &self.tape[j]
-            if t.obj >= 0 and t.kind != T_DELTA_TEXT and t.kind != T_DELTA_NULL:
-                return 0
-            if (t.kind == T_CONTENT or t.kind == T_REFUSAL or t.kind == T_TOOL_ARGS
-                    or t.kind == T_DELTA_TEXT) and t.a >= 0 and (k < 0 or t.a > self.tape[k].a):
-                k = j
-        if k < 0:
-            return 0
-        if self.tpl_cap < self.ntape:
-            grown = <Tok*>PyMem_Realloc(self.tpl_tape, self.captape * sizeof(Tok))
-            if grown == NULL:
-                raise MemoryError()
-            self.tpl_tape = grown
-            self.tpl_cap = self.captape
-        memcpy(self.tpl_tape, self.tape, self.ntape * sizeof(Tok))
-        self.tpl_ntape = self.ntape
-        self.tpl_k = k
-        self.tpl_a = self.tape[k].a
-        self.tpl_b = self.tape[k].b
-        self.tpl_at = at
-        self.tpl_nchoices = self.nchoices
-        self.tpl_ntools = self.ntools
-        self.tpl_key_bound = self.key_bound
-        self.tpl_header_hit = self.header_hit
-        self.tpl_header = self.header
-        self.tpl_objs = self.objs
-        self.tpl = payload
-        return 0
 
     cdef Py_ssize_t scan_full(self, bytes payload) except -2:
         cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(payload)
