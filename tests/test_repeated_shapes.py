@@ -1,8 +1,9 @@
-"""Chunks that repeat the previous chunk's bytes but for one text string.
+"""Chunks that repeat an earlier chunk's bytes but for one text string.
 
-The native merger reuses the scan of one of the last four such chunks for them (``reused`` counts how often); every
-stream here is also merged by the twin, whose result, computed chunk by chunk from parsed JSON,
-is the reference, and by the native merger fed in one piece and byte by byte.
+The native merger reuses the scan of one of the last four such chunks for them (``reused``
+counts how often); every stream here is also merged by the twin, whose result, computed chunk by
+chunk from parsed JSON, is the reference, and by the native merger fed in one piece and byte by
+byte.
 """
 
 from __future__ import annotations
