@@ -11,6 +11,12 @@ strings are unescaped straight from the payload into one growing byte buffer
 each, and decoded once when a completion is built. No dict and no ``str`` is
 made per delta.
 
+Most chunks of a stream repeat bytes the scanner has seen: the members before
+``"choices"`` (compared with one ``memcmp`` and skipped), and often the whole
+payload but one text string (a content fragment, a piece of tool arguments).
+For those, the tape of an earlier payload of the same shape is replayed, with
+only that string checked and its span and the spans after it moved.
+
 The scanner gives up on anything outside the usual shapes (a wrong type, a
 duplicate key, an escaped key, invalid JSON or UTF-8, a key with rules of its
 own such as ``error`` or ``audio``) before it has changed anything; that
