@@ -817,7 +817,7 @@ cdef class Scanner:
     cdef list templates
     cdef Py_ssize_t latest
     #: Payloads merged by the scanner, and those handed to the twin's path; of the first, those
-    #: whose tape came from the template.
+    #: whose tape came from a template.
     cdef public Py_ssize_t fast, slow, reused
     # For the merger's limits: the choices and tool calls of the payload scanned and an upper
     # bound of the entries its unknown keys can add; what applying it made.

@@ -226,8 +226,8 @@ def stream_stats(
     bar = _progress(sum(t.size for t in tasks), progress)
     try:
         for batch, parts in ordered_map(stats_batch, batches(tasks), _jobs(jobs)):
+            base = numbers.base(batch)
             for part in parts:
-                base = numbers.base(batch)
                 if base:
                     part["stream"] = [n + base for n in part["stream"]]
                 if columns is None:
