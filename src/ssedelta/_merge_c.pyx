@@ -1985,21 +1985,30 @@ cdef class ObjectDecoder:
     # -- logprob tokens (JSON the merge scanner has checked)
 
     cdef list token_list(self, bytes data):
-        cdef list out = []
-        cdef Py_ssize_t i
-        cdef bint go
+        cdef Py_ssize_t i = 0
         self.p = <const unsigned char*>PyBytes_AS_STRING(data)
         self.n = PyBytes_GET_SIZE(data)
-        i = self.ws(1)
-        if i < self.n and self.p[i] == 93:
+        return self.tokens(&i, True)
+
+    cdef list tokens(self, Py_ssize_t* at, bint with_top):
+        """The token objects of the JSON array whose ``[`` is at ``at[0]``, which moves past its
+        ``]``."""
+        cdef list out = []
+        cdef Py_ssize_t v = at[0]
+        cdef bint more = True
+        if v >= self.n or self.p[v] != 91:
+            raise Bail
+        v = self.ws(v + 1)
+        if v < self.n and self.p[v] == 93:
+            at[0] = v + 1
             return out
-        go = True
-        while go:
-            if i >= self.n or self.p[i] != 123:
+        while more:
+            if v >= self.n or self.p[v] != 123:
                 raise Bail
-            i += 1
-            out.append(self.token(&i, True))
-            go = self.more(&i, 93)
+            v += 1
+            out.append(self.token(&v, with_top))
+            more = self.more(&v, 93)
+        at[0] = v
         return out
 
     cdef object logprobs(self, Py_ssize_t* at):
@@ -2009,9 +2018,7 @@ cdef class ObjectDecoder:
         cdef Keys keys
         cdef Layout L = L_LOGPROBS
         cdef object obj = L.new()
-        cdef list tokens
         cdef bint go = self.start(&i, &keys)
-        cdef bint more
         cdef int which
         while go:
             v = self.key(i, &ka, &kb)
@@ -2023,21 +2030,7 @@ cdef class ObjectDecoder:
                 raise Bail
             self.seen(&keys, 1 << which)
             if not self.null(&v):
-                if v >= self.n or p[v] != 91:
-                    raise Bail
-                tokens = []
-                v = self.ws(v + 1)
-                if v < self.n and p[v] == 93:
-                    v += 1
-                else:
-                    more = True
-                    while more:
-                        if v >= self.n or p[v] != 123:
-                            raise Bail
-                        v += 1
-                        tokens.append(self.token(&v, True))
-                        more = self.more(&v, 93)
-                ssd_put(obj, L.offsets[which], tokens)
+                ssd_put(obj, L.offsets[which], self.tokens(&v, True))
             i = v
             go = self.more(&i, 125)
         ssd_put(obj, L.present_at, keys.known)
@@ -2087,7 +2080,6 @@ cdef class ObjectDecoder:
         cdef object obj = L.new()
         cdef list tops
         cdef bint go = self.start(&i, &keys)
-        cdef bint more_tops
         while go:
             v = self.key(i, &ka, &kb)
             if key_is(p, ka, kb, b"token", 5):
@@ -2102,20 +2094,7 @@ cdef class ObjectDecoder:
             elif with_top and key_is(p, ka, kb, b"top_logprobs", 12):
                 self.seen(&keys, 8)
                 if not self.null(&v):
-                    if v >= self.n or p[v] != 91:
-                        raise Bail
-                    tops = []
-                    v = self.ws(v + 1)
-                    if v < self.n and p[v] == 93:
-                        v += 1
-                    else:
-                        more_tops = True
-                        while more_tops:
-                            if v >= self.n or p[v] != 123:
-                                raise Bail
-                            v += 1
-                            tops.append(self.token(&v, False))
-                            more_tops = self.more(&v, 93)
+                    tops = self.tokens(&v, False)
                     PyObject_GC_UnTrack(tops)
                     ssd_put(obj, L.offsets[3], tops)
             else:
