@@ -221,20 +221,22 @@ def _same(what: str, native: Any, python: Any, data: bytes) -> None:
         )
 
 
-def check_tokenizer(data: bytes) -> None:
+def _same_trace(
+    what: str, run: Callable[[ssedelta.Backend, list[bytes], dict[str, int]], Any], data: bytes
+) -> None:
     if len(data) < 2:
         return
     pieces = split(data[2:], data[0])
     options = options_for(data[1], SSE_OPTIONS)
-    _same("tokenizer trace", tokenize(NATIVE, pieces, options), tokenize(PYTHON, pieces, options), data)
+    _same(what, run(NATIVE, pieces, options), run(PYTHON, pieces, options), data)
+
+
+def check_tokenizer(data: bytes) -> None:
+    _same_trace("tokenizer trace", tokenize, data)
 
 
 def check_decoder(data: bytes) -> None:
-    if len(data) < 2:
-        return
-    pieces = split(data[2:], data[0])
-    options = options_for(data[1], SSE_OPTIONS)
-    _same("decoder trace", decode(NATIVE, pieces, options), decode(PYTHON, pieces, options), data)
+    _same_trace("decoder trace", decode, data)
 
 
 def check_merger(data: bytes) -> None:
