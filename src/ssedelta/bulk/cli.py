@@ -71,8 +71,15 @@ def _add_inputs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary line")
 
 
-def _progress(args: argparse.Namespace) -> bool:
-    return not args.quiet and sys.stderr.isatty()
+def _reading(args: argparse.Namespace) -> dict[str, Any]:
+    """The options of :func:`write_merged` and :func:`stream_stats` the command line sets."""
+    return {
+        "jobs": args.jobs,
+        "format": args.format,
+        "field": args.field,
+        "backend": args.backend,
+        "progress": not args.quiet and sys.stderr.isatty(),
+    }
 
 
 def run_merge(args: argparse.Namespace) -> int:
@@ -80,16 +87,7 @@ def run_merge(args: argparse.Namespace) -> int:
     if errors is None:
         errors = sys.stderr.buffer if args.output == "-" else default_errors_path(args.output)
     try:
-        report = write_merged(
-            args.paths,
-            args.output,
-            errors=errors,
-            jobs=args.jobs,
-            format=args.format,
-            field=args.field,
-            backend=args.backend,
-            progress=_progress(args),
-        )
+        report = write_merged(args.paths, args.output, errors=errors, **_reading(args))
     except (OSError, MissingExtraError, ValueError) as exc:
         print(f"ssedelta merge: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -105,14 +103,7 @@ def run_merge(args: argparse.Namespace) -> int:
 
 def run_stats(args: argparse.Namespace) -> int:
     try:
-        stats = stream_stats(
-            args.paths,
-            jobs=args.jobs,
-            format=args.format,
-            field=args.field,
-            backend=args.backend,
-            progress=_progress(args),
-        )
+        stats = stream_stats(args.paths, **_reading(args))
     except (OSError, MissingExtraError, ValueError) as exc:
         print(f"ssedelta stats: {exc}", file=sys.stderr)
         return EXIT_FAILED
