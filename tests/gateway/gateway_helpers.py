@@ -19,7 +19,11 @@ TIMEOUT = 30.0
 
 
 def random_pieces(data: bytes, seed: object, largest: int = 300) -> list[bytes]:
-    rng = random.Random(str(seed))
+    return pieces_from(data, random.Random(str(seed)), largest)
+
+
+def pieces_from(data: bytes, rng: random.Random, largest: int) -> list[bytes]:
+    """``data`` cut into pieces of 1 to ``largest`` bytes, sizes drawn from ``rng``."""
     out = []
     at = 0
     while at < len(data):

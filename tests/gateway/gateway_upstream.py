@@ -29,19 +29,10 @@ from typing import Any
 
 import httpx2
 from aiohttp import web
+from gateway_helpers import pieces_from
 
 from real_streams import body, expected, is_upstream_error
 from ssedelta.gateway import replay_sse
-
-
-def pieces_of(data: bytes, rng: random.Random, largest: int = 1500) -> list[bytes]:
-    out = []
-    at = 0
-    while at < len(data):
-        size = rng.randint(1, largest)
-        out.append(data[at : at + size])
-        at += size
-    return out
 
 
 class FakeUpstream:
@@ -141,7 +132,7 @@ class FakeUpstream:
             await self._gathered.wait()
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8"})
         await response.prepare(request)
-        for piece in pieces_of(data, rng):
+        for piece in pieces_from(data, rng, 1500):
             await response.write(piece)
             if rng.random() < 0.2:
                 await asyncio.sleep(rng.random() * 0.002)
