@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from . import models
+from . import (
+    _usage_chat,  # noqa: F401  # registers the chat results with Usage.of
+    models,
+)
 from ._api import AsyncSource, Source
 from ._backend import Backend, get_backend, selected
 from ._env import NO_EXTENSIONS
@@ -25,6 +28,7 @@ from .errors import (
 )
 from .events import ServerSentEvent
 from .models import *  # noqa: F403
+from .usage import Usage
 
 _backend = selected()
 
@@ -74,6 +78,7 @@ __all__ = [
     "ServerSentEvent",
     "StreamFormatError",
     "UpstreamError",
+    "Usage",
     "aiter_chunks",
     "amerge",
     "get_backend",
