@@ -5,11 +5,15 @@
 A server in another process replays recorded streams on 127.0.0.1 (whole body, 4 KiB writes); the
 client reads each stream through ``openai.OpenAI`` and the process CPU time of the client alone
 (``time.process_time``: request, socket reads, decoding, merging) is divided by the chunks read.
-Three ways to read the same response:
+Three ways to read the same response, and the transport alone:
 
 ``sdk iteration``      ``for chunk in client.chat.completions.create(stream=True)`` (pydantic chunks)
 ``sdk stream helper``  ``client.chat.completions.stream()``, iterated, then ``get_final_completion()``
 ``ssedelta``           ``ssedelta.openai.stream_chat``, iterated, then ``get_final_completion()``
+``transport``          ``with_streaming_response.create(stream=True)``, the raw body read, not decoded
+                       (what the request and the socket cost; not a way to get the chunks)
+
+The streams: generated profiles of ``benchmarks.corpus`` (``profile:NAME``) and recorded ones.
 
 Every path's result is checked against ``ssedelta.merge`` of the same bytes before anything is timed.
 Run by pytest (the normal test run) it is a smoke test: one round, results checked, nothing saved.
@@ -35,14 +39,17 @@ import ssedelta
 from ssedelta.openai import stream_chat
 
 from .compare import RESULTS_DIR, machine_info, machine_slug, ssedelta_info
-from .corpus import REPO_ROOT
+from .corpus import REPO_ROOT, profile
 
 RESULTS = RESULTS_DIR / "openai-client"
 DATA = REPO_ROOT / "tests" / "data" / "real"
-#: Recorded streams of different shapes: long content, logprobs, parallel tool calls, three choices.
+#: Generated profiles (600 content deltas; the same with top-5 logprobs; 3 parallel tool calls) and
+#: recorded streams (long content, parallel tool calls, three choices).
 STREAMS = (
+    "profile:chat",
+    "profile:logprobs",
+    "profile:tools",
     "openai-python__gpt4o_json_object_long",
-    "openai-node__gpt4o_logprobs_content_usage",
     "openai-python__gpt4o_parallel_tool_calls",
     "openai-python__gpt4o_json_schema_n3_choices",
 )
@@ -123,16 +130,35 @@ def ssedelta_stream_chat(client: openai.OpenAI, name: str) -> tuple[int, Any]:
     return chunks, completion
 
 
+def transport(client: openai.OpenAI, name: str) -> tuple[int, Any]:
+    body = bytearray()
+    create: Any = client.chat.completions.with_streaming_response.create
+    with create(model=name, messages=MESSAGES, stream=True) as response:
+        for piece in response.http_response.iter_raw():
+            body += piece
+    return 0, bytes(body)
+
+
 PATHS: dict[str, Callable[[openai.OpenAI, str], tuple[int, Any]]] = {
     "sdk iteration": sdk_iteration,
     "sdk stream helper": sdk_stream_helper,
     "ssedelta": ssedelta_stream_chat,
+    "transport": transport,
 }
+
+
+def load(name: str) -> bytes:
+    if name.startswith("profile:"):
+        return profile(name.removeprefix("profile:")).data
+    return (DATA / f"{name}.sse").read_bytes()
 
 
 def check(path: str, name: str, data: bytes, got: tuple[int, Any]) -> None:
     """``got`` (chunks read, and the content or completion made) must match ssedelta's merge."""
     chunks, result = got
+    if path == "transport":
+        assert result == data, (path, name)
+        return
     want = ssedelta.merge(data)
     assert chunks == len(list(ssedelta.iter_chunks(data))), (path, name, chunks)
     if path == "ssedelta":
@@ -143,7 +169,7 @@ def check(path: str, name: str, data: bytes, got: tuple[int, Any]) -> None:
 
 def measure(rounds: int, streams: tuple[str, ...] = STREAMS) -> dict[str, Any]:
     """Client CPU per chunk of each path on each stream, best of ``rounds`` rounds."""
-    bodies = {name: (DATA / f"{name}.sse").read_bytes() for name in streams}
+    bodies = {name: load(name) for name in streams}
     server = Server(bodies)
     try:
         client = openai.OpenAI(base_url=server.url, api_key="sk-bench", max_retries=0)
@@ -166,6 +192,9 @@ def measure(rounds: int, streams: tuple[str, ...] = STREAMS) -> dict[str, Any]:
     for row in results.values():
         for path in ("sdk iteration", "sdk stream helper"):
             row[path]["vs_ssedelta"] = row[path]["us_per_chunk"] / row["ssedelta"]["us_per_chunk"]
+            floor = row["transport"]["us_per_chunk"]
+            beyond = row["ssedelta"]["us_per_chunk"] - floor
+            row[path]["vs_ssedelta_beyond_transport"] = (row[path]["us_per_chunk"] - floor) / beyond
     return results
 
 
@@ -195,9 +224,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def test_openai_client_paths() -> None:
     """One round on one stream: every path reads the right chunks and completion (no timing)."""
-    results = measure(1, STREAMS[2:3])
-    row = results[STREAMS[2]]
-    assert {"sdk iteration", "sdk stream helper", "ssedelta"} <= row.keys()
+    name = "openai-python__gpt4o_parallel_tool_calls"
+    row = measure(1, (name,))[name]
+    assert set(PATHS) <= row.keys()
     assert all(row[path]["us_per_chunk"] > 0 for path in PATHS)
 
 

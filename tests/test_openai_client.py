@@ -9,6 +9,7 @@ connections must surface as the SDK's own stream surfaces them.
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import subprocess
 import sys
@@ -33,6 +34,7 @@ from ssedelta.openai import astream_chat, stream_chat
 
 MESSAGES = [{"role": "user", "content": "Hi"}]
 PLAIN = "openai-python__gpt4o_plain_content_usage"
+TOOLS = "openai-python__gpt4o_parallel_tool_calls"
 #: A few streams of different shapes for the async client and the error cases.
 SOME = [PLAIN, "openai-python__gpt4o_parallel_tool_calls", "openai-python__gpt4o_json_schema_n3_choices"]
 
@@ -225,6 +227,61 @@ def test_bad_bytes_mid_stream(backend: ssedelta.Backend, upstream: Upstream) -> 
             chunks.append(chunk)
     assert chunks == want_chunks
     same_error(caught.value, want_error)
+
+
+def test_final_completion_after_leaving_early(backend: ssedelta.Backend, upstream: Upstream) -> None:
+    sdk = client(upstream)
+    with sdk.chat.completions.stream(model=f"replay/{PLAIN}", messages=MESSAGES) as sdk_stream:  # type: ignore[arg-type]
+        next(iter(sdk_stream))
+    with pytest.raises(openai.APIConnectionError):
+        sdk_stream.get_final_completion()
+    with stream_chat(sdk, model=f"replay/{PLAIN}", messages=MESSAGES, backend=backend) as stream:
+        first = next(stream)
+    with pytest.raises(openai.APIConnectionError, match="closed before its end"):
+        stream.get_final_completion()
+    content = stream.snapshot.choices[0].message.content
+    assert first.choices[0].delta.role == "assistant"
+    assert expected(PLAIN)["choices"][0]["message"]["content"].startswith(content)
+
+
+def test_read_timeout(backend: ssedelta.Backend, upstream: Upstream) -> None:
+    sdk = openai.OpenAI(base_url=upstream.url + "/v1", api_key="sk-test", max_retries=0, timeout=0.3)
+    hang = {"X-Fake-Hang-After": "2"}
+    with pytest.raises(openai.APITimeoutError) as from_sdk:
+        for _ in sdk.chat.completions.create(
+            model=f"replay/{PLAIN}",
+            messages=MESSAGES,
+            stream=True,
+            extra_headers=hang,  # type: ignore[arg-type]
+        ):
+            pass
+    chunks = []
+    with (
+        stream_chat(
+            sdk, model=f"replay/{PLAIN}", messages=MESSAGES, extra_headers=hang, backend=backend
+        ) as stream,
+        pytest.raises(openai.APITimeoutError) as caught,
+    ):
+        for chunk in stream:
+            chunks.append(chunk)
+    assert type(caught.value.__cause__) is type(from_sdk.value.__cause__)
+    assert chunks == reference(backend, body(PLAIN))[0][:2]
+
+
+def test_compressed_body(backend: ssedelta.Backend) -> None:
+    data = body(TOOLS)
+
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        headers = {"Content-Type": "text/event-stream", "Content-Encoding": "gzip"}
+        return httpx2.Response(200, headers=headers, content=gzip.compress(data))
+
+    http = openai.DefaultHttpxClient(transport=httpx2.MockTransport(answer))
+    sdk = openai.OpenAI(base_url="http://upstream.test/v1", api_key="sk-test", http_client=http)
+    with stream_chat(sdk, model="gpt-4o", messages=MESSAGES, backend=backend) as stream:
+        chunks = list(stream)
+        assert stream.response.headers["content-encoding"] == "gzip"
+    assert chunks == reference(backend, data)[0]
+    assert stream.get_final_completion() == backend.merge(data)
 
 
 def test_leaving_early_closes_the_connection(backend: ssedelta.Backend, upstream: Upstream) -> None:

@@ -106,6 +106,7 @@ class _Decoding:
         self._merge_error: Exception | None = None
         self._failure: BaseException | None = None
         self._final: m.CreateChatCompletionResponse | None = None
+        self._ended = False
         http = import_module(type(http_response).__module__.partition(".")[0])  # httpx or httpx2
         self._timeout_errors: tuple[type[BaseException], ...] = (http.TimeoutException,)
         self._request_errors: tuple[type[BaseException], ...] = (http.RequestError,)
@@ -152,18 +153,25 @@ class _Decoding:
     def _final_completion(self) -> m.CreateChatCompletionResponse:
         if self._failure is not None:
             raise self._failure
+        if not self._ended:  # closed before its end, as the SDK's stream says
+            message = "the stream was closed before its end (.snapshot holds what was merged)"
+            raise openai.APIConnectionError(message=message, request=self.response.request)
         if self._final is None:
             self._final = self._merger.finish()
         return self._final
 
     @property
     def snapshot(self) -> m.CreateChatCompletionResponse:
-        """The completion merged so far (``finish_reason`` may still be ``None``); never raises."""
+        """The completion merged so far (``finish_reason`` may still be ``None``); never raises.
+
+        It holds every chunk of the bytes read so far: those the loop has had, and those that
+        came in the same network read (the merger takes whole reads, its cheapest path).
+        """
         return self._merger.snapshot()  # type: ignore[no-any-return]
 
     @property
     def current_completion_snapshot(self) -> m.CreateChatCompletionResponse:
-        """The SDK's name for :attr:`snapshot`."""
+        """The SDK's name for :attr:`snapshot` (which can be ahead of the loop by part of a read)."""
         return self.snapshot
 
     @property
@@ -203,6 +211,7 @@ class ChatStream(_Decoding):
                         pass
                     break
             yield from self._close_decoder()
+            self._ended = True
         except self._timeout_errors as exc:
             raise self._failed(openai.APITimeoutError(request=self.response.request), exc) from exc
         except self._request_errors as exc:
@@ -220,7 +229,8 @@ class ChatStream(_Decoding):
 
     def get_final_completion(self) -> m.CreateChatCompletionResponse:
         """The merged completion, once the rest of the stream is read; raises what the stream
-        raised (:class:`ssedelta.UpstreamError` with ``.partial`` for an in-stream error)."""
+        raised (:class:`ssedelta.UpstreamError` with ``.partial`` for an in-stream error), and
+        :class:`openai.APIConnectionError` when it was closed before its end."""
         self.until_done()
         return self._final_completion()
 
@@ -259,6 +269,7 @@ class AsyncChatStream(_Decoding):
                     break
             for chunk in self._close_decoder():
                 yield chunk
+            self._ended = True
         except self._timeout_errors as exc:
             raise self._failed(openai.APITimeoutError(request=self.response.request), exc) from exc
         except self._request_errors as exc:
