@@ -173,36 +173,48 @@ def test_http_error_before_the_first_chunk(
     assert caught.value.message == from_sdk.value.message  # type: ignore[attr-defined]
 
 
-def test_dropped_connection(backend: ssedelta.Backend, upstream: Upstream) -> None:
+@pytest.mark.parametrize(
+    ("headers", "timeout", "error", "cause", "kept"),
+    [
+        ({"X-Fake-Die-After": "1200"}, 10.0, openai.APIConnectionError, httpx2.RemoteProtocolError, 1200),
+        ({"X-Fake-Hang-After": "2"}, 0.3, openai.APITimeoutError, httpx2.ReadTimeout, None),
+    ],
+    ids=["dropped", "timeout"],
+)
+def test_failed_read(
+    backend: ssedelta.Backend,
+    upstream: Upstream,
+    headers: dict[str, str],
+    timeout: float,
+    error: type[Exception],
+    cause: type[Exception],
+    kept: int | None,
+) -> None:
+    """A connection dropped mid-stream, or a read that times out: the SDK's error, as its own stream
+    raises it, after the chunks of what arrived."""
     data = body(PLAIN)
-    cut = len(data) // 2
-    headers = {"X-Fake-Die-After": str(cut)}
-    sdk = client(upstream)
-    with pytest.raises(openai.APIConnectionError) as from_sdk:
-        for _ in sdk.chat.completions.create(
-            model=f"replay/{PLAIN}",
-            messages=MESSAGES,
-            stream=True,
-            extra_headers=headers,  # type: ignore[arg-type]
-        ):
+    arrived = data[:kept] if kept else b"".join(b + b"\n\n" for b in data.split(b"\n\n")[:2])
+    sdk = openai.OpenAI(base_url=upstream.url + "/v1", api_key="sk-test", max_retries=0, timeout=timeout)
+    create: Any = sdk.chat.completions.create
+    with pytest.raises(error) as from_sdk:
+        for _ in create(model=f"replay/{PLAIN}", messages=MESSAGES, stream=True, extra_headers=headers):
             pass
     chunks = []
     with (
         stream_chat(
             sdk, model=f"replay/{PLAIN}", messages=MESSAGES, extra_headers=headers, backend=backend
         ) as stream,
-        pytest.raises(openai.APIConnectionError) as caught,
+        pytest.raises(error) as caught,
     ):
         for chunk in stream:
             chunks.append(chunk)
-    assert type(caught.value) is type(from_sdk.value)
-    assert isinstance(caught.value.__cause__, httpx2.RemoteProtocolError)
+    assert isinstance(caught.value.__cause__, cause)
     assert type(caught.value.__cause__) is type(from_sdk.value.__cause__)
-    assert chunks == reference(backend, data[:cut])[0]
-    with pytest.raises(openai.APIConnectionError):
+    assert chunks == reference(backend, arrived)[0]
+    with pytest.raises(error):
         stream.get_final_completion()
     merger = backend.DeltaMerger()
-    merger.feed(data[:cut])
+    merger.feed(arrived)
     assert stream.snapshot == merger.snapshot()
 
 
@@ -242,30 +254,6 @@ def test_final_completion_after_leaving_early(backend: ssedelta.Backend, upstrea
     content = stream.snapshot.choices[0].message.content
     assert first.choices[0].delta.role == "assistant"
     assert expected(PLAIN)["choices"][0]["message"]["content"].startswith(content)
-
-
-def test_read_timeout(backend: ssedelta.Backend, upstream: Upstream) -> None:
-    sdk = openai.OpenAI(base_url=upstream.url + "/v1", api_key="sk-test", max_retries=0, timeout=0.3)
-    hang = {"X-Fake-Hang-After": "2"}
-    with pytest.raises(openai.APITimeoutError) as from_sdk:
-        for _ in sdk.chat.completions.create(
-            model=f"replay/{PLAIN}",
-            messages=MESSAGES,
-            stream=True,
-            extra_headers=hang,  # type: ignore[arg-type]
-        ):
-            pass
-    chunks = []
-    with (
-        stream_chat(
-            sdk, model=f"replay/{PLAIN}", messages=MESSAGES, extra_headers=hang, backend=backend
-        ) as stream,
-        pytest.raises(openai.APITimeoutError) as caught,
-    ):
-        for chunk in stream:
-            chunks.append(chunk)
-    assert type(caught.value.__cause__) is type(from_sdk.value.__cause__)
-    assert chunks == reference(backend, body(PLAIN))[0][:2]
 
 
 def test_compressed_body(backend: ssedelta.Backend) -> None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
 from importlib import import_module
-from typing import Any
+from typing import Any, NoReturn
 
 try:
     import openai
@@ -89,10 +89,13 @@ def _resolve(backend: str | Backend | None) -> Backend:
     return get_backend(backend) if backend else selected()
 
 
-def _decoded_elsewhere(http_response: Any) -> bool:
-    """Whether the body has a content encoding the HTTP client must undo (gzip, ...)."""
+def _body(http_response: Any, asynchronous: bool) -> Any:
+    """The body's bytes as they came, or as the HTTP client decompressed them (gzip, ...)."""
     encoding = http_response.headers.get("content-encoding", "identity").strip().lower()
-    return encoding not in ("", "identity")
+    raw = encoding in ("", "identity")
+    if asynchronous:
+        return http_response.aiter_raw() if raw else http_response.aiter_bytes()
+    return http_response.iter_raw() if raw else http_response.iter_bytes()
 
 
 class _Decoding:
@@ -104,18 +107,25 @@ class _Decoding:
         self._decoder = backend.ChunkDecoder()
         self._merger = backend.DeltaMerger()
         self._merge_error: Exception | None = None
-        self._failure: BaseException | None = None
+        self._failure: Exception | None = None
         self._final: m.CreateChatCompletionResponse | None = None
         self._ended = False
         http = import_module(type(http_response).__module__.partition(".")[0])  # httpx or httpx2
-        self._timeout_errors: tuple[type[BaseException], ...] = (http.TimeoutException,)
-        self._request_errors: tuple[type[BaseException], ...] = (http.RequestError,)
+        self._timeout_errors: tuple[type[Exception], ...] = (http.TimeoutException,)
+        self._request_errors: tuple[type[Exception], ...] = (http.RequestError,)
 
-    def _failed(self, error: BaseException, cause: BaseException) -> BaseException:
-        """``error`` (the SDK's for a failed read), kept to raise again from get_final_completion."""
-        error.__cause__ = cause
+    def _fail(self, exc: Exception) -> NoReturn:
+        """Raise ``exc`` out of the loop (for a failed read, the SDK's error, raised from the HTTP
+        client's), and keep it to raise again from get_final_completion."""
+        error = exc
+        if isinstance(exc, self._timeout_errors):
+            error = openai.APITimeoutError(request=self.response.request)
+        elif isinstance(exc, self._request_errors):
+            error = openai.APIConnectionError(request=self.response.request)
         self._failure = error
-        return error
+        if error is exc:
+            raise exc
+        raise error from exc
 
     def _decode(self, piece: bytes) -> list[m.CreateChatCompletionStreamResponse]:
         """The chunks ``piece`` completes; what went wrong after them is raised by the next call.
@@ -189,10 +199,7 @@ class ChatStream(_Decoding):
 
     def __init__(self, http_response: Any, backend: Backend) -> None:
         super().__init__(http_response, backend)
-        if _decoded_elsewhere(http_response):
-            self._pieces: Iterator[bytes] = http_response.iter_bytes()
-        else:
-            self._pieces = http_response.iter_raw()
+        self._pieces: Iterator[bytes] = _body(http_response, asynchronous=False)
         self._iterator = self._chunks()
 
     def __iter__(self) -> Iterator[m.CreateChatCompletionStreamResponse]:
@@ -212,14 +219,8 @@ class ChatStream(_Decoding):
                     break
             yield from self._close_decoder()
             self._ended = True
-        except self._timeout_errors as exc:
-            raise self._failed(openai.APITimeoutError(request=self.response.request), exc) from exc
-        except self._request_errors as exc:
-            raise self._failed(openai.APIConnectionError(request=self.response.request), exc) from exc
-        except BaseException as exc:
-            if not isinstance(exc, GeneratorExit):
-                self._failure = exc
-            raise
+        except Exception as exc:
+            self._fail(exc)
 
     def until_done(self) -> ChatStream:
         """Read the stream to its end."""
@@ -245,10 +246,7 @@ class AsyncChatStream(_Decoding):
 
     def __init__(self, http_response: Any, backend: Backend) -> None:
         super().__init__(http_response, backend)
-        if _decoded_elsewhere(http_response):
-            self._pieces: AsyncIterator[bytes] = http_response.aiter_bytes()
-        else:
-            self._pieces = http_response.aiter_raw()
+        self._pieces: AsyncIterator[bytes] = _body(http_response, asynchronous=True)
         self._iterator = self._chunks()
 
     def __aiter__(self) -> AsyncIterator[m.CreateChatCompletionStreamResponse]:
@@ -270,14 +268,8 @@ class AsyncChatStream(_Decoding):
             for chunk in self._close_decoder():
                 yield chunk
             self._ended = True
-        except self._timeout_errors as exc:
-            raise self._failed(openai.APITimeoutError(request=self.response.request), exc) from exc
-        except self._request_errors as exc:
-            raise self._failed(openai.APIConnectionError(request=self.response.request), exc) from exc
-        except BaseException as exc:
-            if not isinstance(exc, GeneratorExit):
-                self._failure = exc
-            raise
+        except Exception as exc:
+            self._fail(exc)
 
     async def until_done(self) -> AsyncChatStream:
         """Read the stream to its end."""
