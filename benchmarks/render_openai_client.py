@@ -61,6 +61,14 @@ def render(doc: dict[str, Any], source: str) -> str:
         f"logprobs; three parallel tool calls), the others recorded. Short streams are dominated by the "
         f"request itself (the transport row).",
     ]
+    lines.append("")
+    calls = {"sdk iteration": "iterating the SDK", "sdk stream helper": "the SDK's stream helper"}
+    for path, call in calls.items():
+        beyond = [streams[name][path]["vs_ssedelta_beyond_transport"] for name in names]
+        lines.append(
+            f"Beyond the transport, {call} costs {min(beyond):,.0f}{TIMES} to {max(beyond):,.0f}{TIMES} "
+            "the CPU ssedelta adds."
+        )
     return "\n".join(lines) + "\n"
 
 
