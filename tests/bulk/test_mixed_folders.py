@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import shutil
 import struct
@@ -289,6 +290,17 @@ def test_a_large_file_in_no_stream_format_is_one_task(backend: ssedelta.Backend,
     assert [r.get("skipped") for r in read_task(task)] == [NOT_A_STREAM]
     stream = write(tmp_path / "big.sse", body(PLAIN) * 40)
     assert len(list(plan([str(stream)], Options(backend=backend.name), range_size=4096))) > 1
+
+
+def test_an_unreadable_file_is_bad_not_skipped(backend: ssedelta.Backend, tmp_path: Path) -> None:
+    packed = gzip.compress(body(PLAIN))
+    write(tmp_path / "header-only.sse.gz", packed[:12])
+    write(tmp_path / "corrupt.md.gz", packed[:10] + b"\xff" * 40)
+    records = list(iter_merged([str(tmp_path)], jobs=1, backend=backend))
+    assert [(Path(r["source"]["file"]).name, r["error"]["type"]) for r in records] == [
+        ("corrupt.md.gz", "ReadError"),
+        ("header-only.sse.gz", "ReadError"),
+    ]
 
 
 def test_include_and_exclude(tmp_path: Path) -> None:

@@ -149,7 +149,7 @@ def _whole_file(task: Task, guard: Guarded, backend: object) -> Iterator[Record]
     options = task.options
     fmt = options.format if options.format != formats.AUTO else formats.sniff(name, head, options.field)
     skip = formats.no_stream_reason(fmt, head)
-    if skip is not None:
+    if skip is not None and guard.error is None:  # an unreadable start is a bad file, never skipped
         yield skipped_record(task.name, skip)
         return
     produced = False
