@@ -241,6 +241,18 @@ def test_bad_bytes_mid_stream(backend: ssedelta.Backend, upstream: Upstream) -> 
     same_error(caught.value, want_error)
 
 
+def test_a_body_without_events(backend: ssedelta.Backend, upstream: Upstream) -> None:
+    """A server that answers with JSON although ``stream`` was set: an error, not an empty completion."""
+    with (
+        stream_chat(client(upstream), model=f"json/{PLAIN}", messages=MESSAGES, backend=backend) as stream,
+        pytest.raises(ssedelta.StreamFormatError, match=r"\(application/json.*\) holds no event") as caught,
+    ):
+        list(stream)
+    assert caught.value.offset == len(json.dumps(expected(PLAIN)).encode())
+    with pytest.raises(ssedelta.StreamFormatError):
+        stream.get_final_completion()
+
+
 def test_final_completion_after_leaving_early(backend: ssedelta.Backend, upstream: Upstream) -> None:
     sdk = client(upstream)
     with sdk.chat.completions.stream(model=f"replay/{PLAIN}", messages=MESSAGES) as sdk_stream:  # type: ignore[arg-type]

@@ -13,7 +13,9 @@ client's. The response body is read as raw bytes and decoded once, by ssedelta: 
 ssedelta's chunk objects (the SDK's attribute names), and the same bytes are merged as they arrive.
 
 An error the upstream reports inside the stream raises :class:`ssedelta.UpstreamError` (with ``.partial``,
-the completion merged so far) after the chunks before it; bad bytes raise ssedelta's stream errors. A
+the completion merged so far) after the chunks before it; bad bytes raise ssedelta's stream errors, and
+a body without a single event (a JSON answer from a server that ignored ``stream``) a
+:class:`ssedelta.StreamFormatError`. A
 connection dropped mid-stream raises :class:`openai.APIConnectionError` (a read that times out
 :class:`openai.APITimeoutError`), the HTTP client's error as its ``__cause__``, as the SDK's own stream
 does. The response is closed when the ``with`` block is left, however it is left.
@@ -36,7 +38,7 @@ except ImportError as exc:  # pragma: no cover  # the test environment has the S
 from . import models as m
 from ._backend import Backend, get_backend, selected
 from ._usage_chat import chat_usage
-from .errors import SSEDeltaError, UpstreamError
+from .errors import SSEDeltaError, StreamFormatError, UpstreamError
 from .usage import Usage
 
 __all__ = ["AsyncChatStream", "ChatStream", "astream_chat", "stream_chat"]
@@ -110,6 +112,7 @@ class _Decoding:
         self._failure: Exception | None = None
         self._final: m.CreateChatCompletionResponse | None = None
         self._ended = False
+        self._received = 0
         http = import_module(type(http_response).__module__.partition(".")[0])  # httpx or httpx2
         self._timeout_errors: tuple[type[Exception], ...] = (http.TimeoutException,)
         self._request_errors: tuple[type[Exception], ...] = (http.RequestError,)
@@ -133,6 +136,7 @@ class _Decoding:
         The merger sees the same bytes, so it fails where the decoder does; the decoder's error is
         the one raised, the merger's only when the decoder has none (a limit only the merger has).
         """
+        self._received += len(piece)
         pending = self._merge_error
         if pending is None and not self._merger.done:
             try:
@@ -154,6 +158,9 @@ class _Decoding:
             raise self._upstream(exc) from None
         if self._merge_error is not None:
             raise self._merge_error
+        if not self._decoder.events:
+            kind = self.response.headers.get("content-type", "no content type")
+            raise StreamFormatError(f"the response ({kind}) holds no event", self._received)
         return chunks
 
     def _upstream(self, exc: UpstreamError) -> UpstreamError:
