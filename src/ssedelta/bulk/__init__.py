@@ -107,9 +107,9 @@ def iter_merged(
 
 @dataclass
 class MergeReport:
-    """What :func:`write_merged` did: input ``files`` and their on-disk ``bytes``, the
-    ``streams`` found, how many were ``errors``, the ``seconds`` it took, and the files
-    ``skipped`` as in no stream format (``(file, reason)`` pairs, in order)."""
+    """What :func:`write_merged` did: input ``files`` (skipped ones included) and their on-disk
+    ``bytes``, the ``streams`` found, how many were ``errors``, the ``seconds`` it took, and the
+    files ``skipped`` as in no stream format (``(file, reason)`` pairs, in order)."""
 
     files: int
     bytes: int
@@ -178,7 +178,7 @@ def _write_here(
                     record["source"]["stream"] += base
                     if is_skipped(record):
                         skipped.append((record["source"]["file"], record["skipped"]))
-                        streams -= 1
+                        streams -= 1  # counted in count, but no stream
                     elif is_error(record):
                         failed += 1
                         if bad is not None:
