@@ -56,7 +56,8 @@ def read_streams(
 def to_dataframe(streams: Any) -> Any:
     """A ``dask.dataframe.DataFrame`` of the merged records of ``streams`` (a bag from
     :func:`read_streams`): the flat columns ``ssedelta merge`` writes to Parquet, one row per
-    choice. Bad streams are left out (filter the bag on ``"error" in record`` to see them)."""
+    choice. Bad streams and skipped files are left out (filter the bag on ``"error" in record``
+    or ``"skipped" in record`` to see them)."""
     pandas: Any = require("pandas", "dask", _PURPOSE)
     require("dask.dataframe", "dask", _PURPOSE)
     kinds = {"int64": "Int64", "string": "object"}
@@ -72,7 +73,7 @@ def _read_partition(tasks: Sequence[Task], fs: Any) -> list[Record]:
 
 
 def _is_merged(record: Record) -> bool:
-    return "error" not in record
+    return "completion" in record
 
 
 def _protocols(fs: Any) -> tuple[str, ...]:

@@ -62,15 +62,17 @@ def test_bad_files_next_to_good_ones(backend: ssedelta.Backend, tmp_path: Path) 
     write(tmp_path / "f-invalid.sse", invalid_json(good))
     write(tmp_path / "g-good.sse", good, ".xz")
     records = merged(backend, tmp_path)
-    kinds = [(Path(r["source"]["file"]).name, r.get("error", {}).get("type")) for r in records]
+    kinds = [
+        (Path(r["source"]["file"]).name, r.get("error", {}).get("type"), r.get("skipped")) for r in records
+    ]
     assert kinds == [
-        ("a-good.sse", None),
-        ("b-empty.sse", "NoStreamError"),
-        ("c-blank.sse", "NoStreamError"),
-        ("d-garbage.bin", "NoChunksError"),
-        ("e-truncated.sse", "TruncatedStreamError"),
-        ("f-invalid.sse", "InvalidJSONError"),
-        ("g-good.sse.xz", None),
+        ("a-good.sse", None, None),
+        ("b-empty.sse", None, "empty"),
+        ("c-blank.sse", None, "empty"),
+        ("d-garbage.bin", None, "not an event stream, chunk lines, JSON records or a HAR file"),
+        ("e-truncated.sse", "TruncatedStreamError", None),
+        ("f-invalid.sse", "InvalidJSONError", None),
+        ("g-good.sse.xz", None, None),
     ]
     cut = records[4]
     assert cut["error"]["offset"] == truncated.rindex(b"\n\n") + 2
@@ -125,7 +127,13 @@ def test_nothing_good_is_dropped(backend: ssedelta.Backend, tmp_path: Path, jobs
     write(tmp_path / "x" / "one.sse", good[3])
     write(tmp_path / "x" / "zero.sse", b"")
     records = list(iter_merged([str(tmp_path / "x")], jobs=jobs, backend=backend))
-    merged_ok = sum("error" not in r for r in records)
+    merged_ok = sum("completion" in r for r in records)
     expected_ok = sum("error" not in expected(backend, p) for p in [*parts, good[3]])
     assert merged_ok == expected_ok
     assert len(records) == len(parts) + 2
+    assert records[-1] == {
+        "source": {"file": str(tmp_path / "x" / "zero.sse"), "stream": 0},
+        "chunks": 0,
+        "bytes": 0,
+        "skipped": "empty",
+    }

@@ -61,7 +61,7 @@ def test_merge_jobs_1_and_2_write_the_same(backend: ssedelta.Backend, archive: P
     bad = read_lines(tmp_path / "merged-1.errors.jsonl")
     assert all("completion" in r for r in good) and all("error" in r and "partial" in r for r in bad)
     assert sorted(r["error"]["type"] for r in bad) == sorted(
-        ["InvalidJSONError", "TruncatedStreamError", "NoStreamError", "NoChunksError", "RecordError",
+        ["InvalidJSONError", "TruncatedStreamError", "RecordError",
          "UpstreamError", "UpstreamError"]  # the two recorded upstream errors in the concatenated file
     )  # fmt: skip
     assert len(good) == 42 - 2 + 6 + 4 + 6 + 4
@@ -87,7 +87,7 @@ def test_merge_exit_status(
     write(tmp_path / "good" / "a.sse", body("openai-python__gpt4o_refusal"))
     argv = ["merge", str(tmp_path / "good"), "-o", str(tmp_path / "o.jsonl"), "--backend", backend.name]
     assert cli.main(argv) == cli.EXIT_OK
-    assert "1 streams merged, 0 bad" in capsys.readouterr().err
+    assert "ssedelta merge: 1 merged, 0 bad, 0 skipped (1 streams from 1 files" in capsys.readouterr().err
     assert (tmp_path / "o.errors.jsonl").read_bytes() == b""
     assert (
         cli.main(["merge", str(tmp_path / "nothing-here"), "-o", str(tmp_path / "x.jsonl")])
@@ -122,8 +122,8 @@ def test_stats(backend: ssedelta.Backend, archive: Path, capsys: pytest.CaptureF
     for key in ("seconds", "throughput_mb_s"):
         summary.pop(key), again.pop(key)
     assert summary == again
-    assert summary["files"] == 13 and summary["errors"] == 7
-    assert summary["streams"] == summary["ok"] + summary["errors"] == 43 + 6 + 3 + 4 + 7 + 4
+    assert summary["files"] == 13 and summary["errors"] == 5 and summary["skipped"] == 2
+    assert summary["streams"] == summary["ok"] + summary["errors"] == 43 + 6 + 1 + 4 + 7 + 4
     assert summary["finish_reasons"]["stop"] > 10
     assert summary["usage"]["total_tokens"]["streams"] > 10
     assert cli.main(argv) == cli.EXIT_OK

@@ -9,7 +9,12 @@ every core.
 Each stream gives one record (see :mod:`ssedelta.bulk.records`), in a deterministic order: the
 files in the order the paths name them (directories walked in sorted order), the streams of a
 file in file order, whatever the number of jobs. The formats are described in
-:mod:`ssedelta.bulk.formats` and where a stream ends in :mod:`ssedelta.bulk.sse`.
+:mod:`ssedelta.bulk.formats` and where a stream ends in :mod:`ssedelta.bulk.sse`. A file in no stream
+format is skipped (:func:`ssedelta.bulk.formats.no_stream_reason`): :func:`iter_merged` gives one
+``skipped`` record for it, :func:`write_merged` and :func:`stream_stats` list it in ``skipped``.
+
+``include`` and ``exclude`` (glob patterns) choose among the files found under directories and globs
+(see :func:`ssedelta.bulk.sources.expand`).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import tempfile
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from functools import partial
 from typing import IO, Any
 
@@ -35,7 +41,7 @@ from .errors import (
     RecordError,
     TruncatedStreamError,
 )
-from .records import Record, dumps, is_error
+from .records import Record, dumps, is_error, is_skipped
 from .runner import batches, default_jobs, ordered_map
 from .sources import expand
 from .spool import BatchOutput, Spool, spool_batch
@@ -69,6 +75,8 @@ def iter_merged(
     format: str = formats.AUTO,
     field: str | None = None,
     backend: str | Backend | None = None,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
 ) -> Iterator[Record]:
     """One record per stream found under ``paths``, merged or in error, in order.
 
@@ -76,9 +84,10 @@ def iter_merged(
     default is every core, ``1`` reads in this process. ``format`` forces one of
     :data:`ssedelta.bulk.formats.FORMATS` instead of telling each file's; ``field`` is the dotted
     path of the SSE body in JSON records; ``backend`` (``"native"``, ``"python"``, or a
-    :class:`ssedelta.Backend`) defaults to the one ``import ssedelta`` selected.
+    :class:`ssedelta.Backend`) defaults to the one ``import ssedelta`` selected. A skipped file
+    gives a record with ``skipped`` (the reason) instead of ``completion`` or ``error``.
     """
-    tasks = _tasks(paths, format, field, backend)
+    tasks = _tasks(paths, format, field, backend, include, exclude)
     jobs = _jobs(jobs)
     numbers = _Numbering()
     if jobs == 1:
@@ -98,14 +107,16 @@ def iter_merged(
 
 @dataclass
 class MergeReport:
-    """What :func:`write_merged` did: input ``files`` and their on-disk ``bytes``, the
-    ``streams`` found, how many were ``errors``, and the ``seconds`` it took."""
+    """What :func:`write_merged` did: input ``files`` (skipped ones included) and their on-disk
+    ``bytes``, the ``streams`` found, how many were ``errors``, the ``seconds`` it took, and the
+    files ``skipped`` as in no stream format (``(file, reason)`` pairs, in order)."""
 
     files: int
     bytes: int
     streams: int
     errors: int
     seconds: float
+    skipped: list[tuple[str, str]] = dataclass_field(default_factory=list)
 
 
 def write_merged(
@@ -118,6 +129,8 @@ def write_merged(
     field: str | None = None,
     backend: str | Backend | None = None,
     progress: bool = False,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
 ) -> MergeReport:
     """Write the merged streams under ``paths`` to ``out`` and the bad ones to ``errors``.
 
@@ -128,26 +141,30 @@ def write_merged(
     shows a bar (tqdm). The other arguments are those of :func:`iter_merged`.
     """
     started = time.perf_counter()
-    tasks = _tasks(paths, format, field, backend)
+    tasks = _tasks(paths, format, field, backend, include, exclude)
     jobs = _jobs(jobs)
+    skipped: list[tuple[str, str]] = []
     if errors is None and not hasattr(out, "write") and os.fspath(out) != "-":
         errors = default_errors_path(os.fspath(out))
     good = _Output(out)
     bad = _Output(errors) if errors is not None else None
     try:
         if jobs == 1:
-            streams, failed = _write_here(tasks, good, bad, progress)
+            streams, failed = _write_here(tasks, good, bad, progress, skipped)
         else:
-            streams, failed = _write_from_workers(out, tasks, jobs, good, bad, progress)
+            streams, failed = _write_from_workers(out, tasks, jobs, good, bad, progress, skipped)
     finally:
         good.close()
         if bad is not None:
             bad.close()
     files = len({t.name for t in tasks})
-    return MergeReport(files, sum(t.size for t in tasks), streams, failed, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    return MergeReport(files, sum(t.size for t in tasks), streams, failed, seconds, skipped)
 
 
-def _write_here(tasks: Sequence[Task], good: _Output, bad: _Output | None, progress: bool) -> tuple[int, int]:
+def _write_here(
+    tasks: Sequence[Task], good: _Output, bad: _Output | None, progress: bool, skipped: list[tuple[str, str]]
+) -> tuple[int, int]:
     """One job: records written as they are made (no automatic cycle collection meanwhile)."""
     numbers = _Numbering()
     streams = failed = 0
@@ -159,7 +176,10 @@ def _write_here(tasks: Sequence[Task], good: _Output, bad: _Output | None, progr
                 count = 0
                 for count, record in enumerate(read_task(task), 1):  # noqa: B007
                     record["source"]["stream"] += base
-                    if is_error(record):
+                    if is_skipped(record):
+                        skipped.append((record["source"]["file"], record["skipped"]))
+                        streams -= 1  # counted in count, but no stream
+                    elif is_error(record):
                         failed += 1
                         if bad is not None:
                             bad.write(record)
@@ -180,6 +200,7 @@ def _write_from_workers(
     good: _Output,
     bad: _Output | None,
     progress: bool,
+    skipped: list[tuple[str, str]],
 ) -> tuple[int, int]:
     """Several jobs: the workers' spool files appended in order."""
     numbers = _Numbering()
@@ -197,7 +218,8 @@ def _write_from_workers(
                     bad.copy(output.errors, base)
                 else:
                     output.errors.discard()
-                streams += sum(output.counts)
+                streams += sum(output.counts) - len(output.skipped)
+                skipped.extend(output.skipped)
                 failed += output.errors.lines
                 numbers.done(batch, output.counts)
                 bar.update(sum(t.size for t in batch))
@@ -215,12 +237,15 @@ def stream_stats(
     field: str | None = None,
     backend: str | Backend | None = None,
     progress: bool = False,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
 ) -> StreamStats:
     """Per-stream statistics of every stream under ``paths``, as numpy arrays (the ``bulk``
-    extra); ``.summary()`` gives totals and percentiles. Arguments as for :func:`iter_merged`."""
+    extra); ``.summary()`` gives totals and percentiles, ``.skipped`` the files in no stream
+    format. Arguments as for :func:`iter_merged`."""
     require("numpy", "bulk", "stream statistics")
     started = time.perf_counter()
-    tasks = _tasks(paths, format, field, backend)
+    tasks = _tasks(paths, format, field, backend, include, exclude)
     columns: dict[str, list[Any]] | None = None
     numbers = _Numbering()
     bar = _progress(sum(t.size for t in tasks), progress)
@@ -256,10 +281,17 @@ def default_errors_path(out: str) -> str:
 # ------------------------------------------------------------------ helpers
 
 
-def _tasks(paths: Paths, format: str, field: str | None, backend: str | Backend | None) -> list[Task]:
+def _tasks(
+    paths: Paths,
+    format: str,
+    field: str | None,
+    backend: str | Backend | None,
+    include: Sequence[str],
+    exclude: Sequence[str],
+) -> list[Task]:
     items = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
     name = backend.name if isinstance(backend, Backend) else backend
-    return list(plan(expand(items), Options(format, field, name or "")))
+    return list(plan(expand(items, include, exclude), Options(format, field, name or "")))
 
 
 def _jobs(jobs: int | None) -> int:

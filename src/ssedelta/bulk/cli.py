@@ -2,7 +2,9 @@
 
 Exit status: 0 when every stream merged, 1 when some were bad (they are in the errors file;
 the good ones are all written), 2 when the command could not run (no such file, a missing
-extra, an unwritable output).
+extra, an unwritable output). A file in no stream format (a README, a JSON file without an event
+stream, an image: see :func:`ssedelta.bulk.formats.no_stream_reason`) is skipped: counted in the
+summary line, listed with ``-v``, and no reason for status 1.
 """
 
 from __future__ import annotations
@@ -68,7 +70,21 @@ def _add_inputs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--backend", choices=("native", "python"), default=BACKEND, help=f"(default: {BACKEND})"
     )
+    parser.add_argument(
+        "--include",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="read only the files (found in a directory or by a glob) whose path below it matches; "
+        "repeatable; fnmatch rules (* matches / too), a pattern without / also matches the file name",
+    )
+    parser.add_argument(
+        "--exclude", action="append", default=[], metavar="GLOB", help="leave out such files (as --include)"
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary line")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="list the files skipped as in no stream format"
+    )
 
 
 def _reading(args: argparse.Namespace) -> dict[str, Any]:
@@ -79,7 +95,15 @@ def _reading(args: argparse.Namespace) -> dict[str, Any]:
         "field": args.field,
         "backend": args.backend,
         "progress": not args.quiet and sys.stderr.isatty(),
+        "include": args.include,
+        "exclude": args.exclude,
     }
+
+
+def _list_skipped(args: argparse.Namespace, skipped: Sequence[tuple[str, str]]) -> None:
+    if args.verbose:
+        for file, reason in skipped:
+            print(f"skipped {file}: {reason}", file=sys.stderr)
 
 
 def run_merge(args: argparse.Namespace) -> int:
@@ -91,11 +115,13 @@ def run_merge(args: argparse.Namespace) -> int:
     except (OSError, MissingExtraError, ValueError) as exc:
         print(f"ssedelta merge: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    _list_skipped(args, report.skipped)
     if not args.quiet:
-        where = f" (see {errors})" if report.errors and isinstance(errors, str) else ""
+        where = f"; bad ones in {errors}" if report.errors and isinstance(errors, str) else ""
         print(
-            f"ssedelta merge: {report.streams - report.errors} streams merged, {report.errors} bad{where}, "
-            f"from {report.files} files in {report.seconds:.2f} s",
+            f"ssedelta merge: {report.streams - report.errors} merged, {report.errors} bad, "
+            f"{len(report.skipped)} skipped ({report.streams} streams from {report.files} files "
+            f"in {report.seconds:.2f} s{where})",
             file=sys.stderr,
         )
     return EXIT_BAD_STREAMS if report.errors else EXIT_OK
@@ -107,6 +133,7 @@ def run_stats(args: argparse.Namespace) -> int:
     except (OSError, MissingExtraError, ValueError) as exc:
         print(f"ssedelta stats: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    _list_skipped(args, stats.skipped)
     summary = stats.summary()
     if args.json:
         print(json.dumps(summary, indent=2))
@@ -121,7 +148,8 @@ def format_summary(summary: dict[str, Any]) -> str:
     speed = summary["throughput_mb_s"]
     lines = [
         f"files      {summary['files']:,}",
-        f"streams    {summary['streams']:,} ({summary['ok']:,} merged, {summary['errors']:,} bad)",
+        f"streams    {summary['streams']:,}: {summary['ok']:,} merged, {summary['errors']:,} bad, "
+        f"{summary['skipped']:,} skipped (files in no stream format)",
         f"chunks     {summary['chunks']:,}",
         f"bytes      {summary['bytes']:,} ({mb:,.1f} MB)",
         f"time       {summary['seconds']:.2f} s" + (f" ({speed:,.1f} MB/s)" if speed else ""),

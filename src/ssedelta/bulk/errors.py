@@ -11,11 +11,12 @@ class TruncatedStreamError(StreamFormatError):
 
 
 class NoChunksError(StreamFormatError):
-    """The bytes hold no chat completion chunk at all (binary data, another format, ...)."""
+    """The events of a stream hold no chat completion chunk at all (binary data, another format, ...)."""
 
 
 class NoStreamError(StreamFormatError):
-    """A file (or a record's body) holds no stream at all: it is empty or only whitespace."""
+    """A record's body, or a file that starts like a stream, holds no stream at all (a file in no
+    stream format is skipped instead: see :func:`ssedelta.bulk.formats.no_stream_reason`)."""
 
 
 class RecordError(StreamFormatError):

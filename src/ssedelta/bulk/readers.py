@@ -203,7 +203,7 @@ def _body_records(body: bytes, source: dict[str, Any], number: int, backend: Any
 def body_records(f: Reader, name: str, backend: Any, field: str | None, head: bytes) -> Iterator[Record]:
     """Records whose ``field`` (a dotted path; guessed from the records when ``None``) holds an SSE
     body: JSON Lines (``line`` numbers from 1), a JSON array (``record`` numbers from 0) or a
-    single JSON object."""
+    single JSON object. Nothing when the file holds no record (the file is then skipped)."""
     number = 0
     text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
     first_line = text.split(b"\n", 1)[0] if b"\n" in text else None
@@ -232,8 +232,6 @@ def body_records(f: Reader, name: str, backend: Any, field: str | None, head: by
         for out in _body_records(body.encode("utf-8", "surrogatepass"), source, number, backend):
             yield out
             number += 1
-    if number == 0:
-        yield error_record({"file": name, "stream": 0}, NoStreamError("no record in the file", 0))
 
 
 def _line_items(f: Reader, name: str) -> Iterator[tuple[dict[str, Any], Any]]:
@@ -261,7 +259,8 @@ def _document_items(f: Reader, name: str) -> Iterator[tuple[dict[str, Any], Any]
 
 def har_records(f: Reader, name: str, backend: Any) -> Iterator[Record]:
     """The entries of a HAR file whose response is ``text/event-stream`` (the body in
-    ``response.content.text``, base64-decoded when ``encoding`` says so), in order."""
+    ``response.content.text``, base64-decoded when ``encoding`` says so), in order; nothing when
+    there is none (the file is then skipped)."""
     number = 0
     index = -1
     try:
@@ -287,8 +286,6 @@ def har_records(f: Reader, name: str, backend: Any) -> Iterator[Record]:
     except ValueError as exc:
         yield error_record({"file": name, "stream": number, "entry": index + 1}, RecordError(str(exc), 0))
         number += 1
-    if number == 0:
-        yield error_record({"file": name, "stream": 0}, NoStreamError("no text/event-stream entry", 0))
 
 
 def _har_body(content: dict[str, Any]) -> bytes | Exception:

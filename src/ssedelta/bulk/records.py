@@ -19,6 +19,12 @@ with ``offset`` then counting inside that record's body. In ``error``, ``offset`
 stream's first byte, ``file_offset`` from the file's (when the stream is a byte range of it), and
 ``event_index`` is the event's number in the stream; an upstream error adds ``upstream_error``, the
 error object the stream sent.
+
+A file in no stream format (see :func:`ssedelta.bulk.formats.no_stream_reason`) gives one record
+that is neither, and is not a stream::
+
+    {"source": {"file": "notes/README.md", "stream": 0}, "chunks": 0, "bytes": 0,
+     "skipped": "not an event stream, chunk lines, JSON records or a HAR file"}
 """
 
 from __future__ import annotations
@@ -52,6 +58,11 @@ def error_record(source: dict[str, Any], error: Exception) -> Record:
     return {"source": source, "chunks": 0, "bytes": 0, "error": error_info(error, source), "partial": None}
 
 
+def skipped_record(name: str, reason: str) -> Record:
+    """The record of a file skipped because it holds no stream (``reason`` says why)."""
+    return {"source": {"file": name, "stream": 0}, "chunks": 0, "bytes": 0, "skipped": reason}
+
+
 def error_info(error: Exception, source: dict[str, Any]) -> dict[str, Any]:
     offset = getattr(error, "offset", None)
     if isinstance(error, UpstreamError):
@@ -76,6 +87,10 @@ def error_info(error: Exception, source: dict[str, Any]) -> dict[str, Any]:
 
 def is_error(record: Record) -> bool:
     return "error" in record
+
+
+def is_skipped(record: Record) -> bool:
+    return "skipped" in record
 
 
 def dumps(record: Record) -> bytes:

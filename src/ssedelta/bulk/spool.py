@@ -19,7 +19,7 @@ from typing import IO, Any
 
 import orjson
 
-from .records import Record, dumps, is_error
+from .records import Record, dumps, is_error, is_skipped
 from .tasks import Task, read_task
 
 #: Bytes copied through Python at a time when the kernel cannot copy between the files.
@@ -114,25 +114,30 @@ class SpoolWriter:
 @dataclass
 class BatchOutput:
     """The records of a batch of tasks (only the good ones when the bad were set apart in
-    ``errors``), and how many records each task gave."""
+    ``errors``, and the skipped files then in ``skipped``), and how many records each task gave."""
 
     records: Spool
     errors: Spool
     counts: tuple[int, ...]
+    skipped: tuple[tuple[str, str], ...] = ()
 
 
 def spool_batch(batch: Sequence[Task], directory: str | None = None, split: bool = True) -> BatchOutput:
     """Run the tasks of ``batch``; their records in spool files in ``directory``, the bad ones
-    in a file of their own when ``split``."""
+    in a file of their own and the skipped files in a list when ``split``."""
     renumbered = any(task.part for task in batch)
     good = SpoolWriter(directory, renumbered)
     bad = SpoolWriter(directory, renumbered) if split else good
     counts = []
+    skipped = []
     try:
         for task in batch:
             prefix = stream_prefix(task.name) if task.part else b""
             count = 0
             for count, record in enumerate(read_task(task), 1):  # noqa: B007
+                if split and is_skipped(record):
+                    skipped.append((record["source"]["file"], record["skipped"]))
+                    continue
                 line = dumps(record)
                 if not line.startswith(prefix):  # pragma: no cover  # the records of ranges all do
                     raise AssertionError(f"a record of {task.name!r} does not start with its source")
@@ -142,7 +147,8 @@ def spool_batch(batch: Sequence[Task], directory: str | None = None, split: bool
         good.discard()
         bad.discard()
         raise
-    return BatchOutput(good.close(), bad.close() if split else Spool(None, 0, None), tuple(counts))
+    errors = bad.close() if split else Spool(None, 0, None)
+    return BatchOutput(good.close(), errors, tuple(counts), tuple(skipped))
 
 
 # ------------------------------------------------------------------ copying

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ._optional import require
-from .records import Record
+from .records import Record, is_skipped
 from .tasks import Task, read_task
 
 if TYPE_CHECKING:
@@ -34,7 +34,8 @@ _COLUMNS = (
 
 
 def empty_columns() -> dict[str, list[Any]]:
-    return {name: [] for name in _COLUMNS}
+    """The columns, and ``skipped``: the ``(file, reason)`` of each file in no stream format."""
+    return {name: [] for name in (*_COLUMNS, "skipped")}
 
 
 def stats_batch(batch: Sequence[Task]) -> list[dict[str, list[Any]]]:
@@ -44,7 +45,10 @@ def stats_batch(batch: Sequence[Task]) -> list[dict[str, list[Any]]]:
     for task in batch:
         columns = empty_columns()
         for record in read_task(task):
-            add_record(columns, record)
+            if is_skipped(record):
+                columns["skipped"].append((record["source"]["file"], record["skipped"]))
+            else:
+                add_record(columns, record)
         out.append(columns)
     return out
 
@@ -73,7 +77,8 @@ class StreamStats:
 
     Token counts are ``NaN`` for streams that reported no usage; ``finish_reason`` is the first
     choice's; for a bad stream, usage, model and finish reason come from its partial completion.
-    ``files`` counts the input files and ``seconds`` the time the reading took.
+    ``files`` counts the input files (skipped ones included) and ``seconds`` the time the reading
+    took; ``skipped`` lists the files in no stream format, as ``(file, reason)``.
     """
 
     file: npt.NDArray[np.object_]
@@ -89,6 +94,7 @@ class StreamStats:
     error_type: npt.NDArray[np.object_]
     files: int = 0
     seconds: float = 0.0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
     @classmethod
     def from_lists(cls, columns: dict[str, list[Any]], files: int, seconds: float) -> StreamStats:
@@ -104,7 +110,8 @@ class StreamStats:
                 column = np.empty(len(columns[name]), dtype=object)
                 column[:] = columns[name]
                 arrays[name] = column
-        return cls(**arrays, files=files, seconds=seconds)
+        skipped = [tuple(item) for item in columns.get("skipped", ())]
+        return cls(**arrays, files=files, seconds=seconds, skipped=skipped)
 
     def __len__(self) -> int:
         return len(self.chunks)
@@ -123,6 +130,7 @@ class StreamStats:
             "streams": len(self),
             "ok": len(self) - errors,
             "errors": errors,
+            "skipped": len(self.skipped),
             "error_types": _counts(self.error_type[~self.ok]),
             "chunks": int(self.chunks.sum()),
             "bytes": total_bytes,

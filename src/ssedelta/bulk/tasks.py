@@ -14,7 +14,7 @@ from ._io import Guarded, Prefixed, Reader, open_binary, read_fully
 from .compression import MAGIC_SIZE, decompressed, detect, inner_name
 from .errors import NoStreamError, ReadError
 from .readers import body_records, chunk_line_records, har_records, sse_records
-from .records import Record, error_record
+from .records import Record, error_record, skipped_record
 from .sse import NON_WS, done_line_end
 
 #: A plain event-stream file larger than this is cut into ranges of about this size.
@@ -67,9 +67,11 @@ def plan(paths: Iterable[str], options: Options, range_size: int | None = None) 
         try:
             with open(path, "rb") as f:
                 head = read_fully(f, formats.SNIFF_SIZE)
-                if detect(head[:MAGIC_SIZE], path) or (
-                    options.format == formats.AUTO and formats.sniff(path, head, options.field) != formats.SSE
-                ):
+                fmt = options.format
+                if fmt == formats.AUTO:
+                    fmt = formats.sniff(path, head, options.field)
+                whole = detect(head[:MAGIC_SIZE], path) or fmt != formats.SSE
+                if whole or formats.no_stream_reason(fmt, head):
                     yield task
                     continue
                 cuts = _cuts(f, size, range_size)
@@ -146,6 +148,10 @@ def _whole_file(task: Task, guard: Guarded, backend: object) -> Iterator[Record]
     name = inner_name(task.name) if kind else task.name
     options = task.options
     fmt = options.format if options.format != formats.AUTO else formats.sniff(name, head, options.field)
+    skip = formats.no_stream_reason(fmt, head)
+    if skip is not None and guard.error is None:  # an unreadable start is a bad file, never skipped
+        yield skipped_record(task.name, skip)
+        return
     produced = False
     if fmt == formats.SSE:
         records = sse_records(reader, task.name, backend, end=task.end)
@@ -161,5 +167,9 @@ def _whole_file(task: Task, guard: Guarded, backend: object) -> Iterator[Record]
     if isinstance(f, Guarded) and f.error is not None and guard.error is None:
         guard.error = f.error
     if not produced and task.end is None and guard.error is None:
-        source = {"file": task.name, "stream": 0, "offset": 0}
-        yield error_record(source, NoStreamError("no stream in the file", 0))
+        skip = formats.no_stream_reason(fmt, head, read=True)
+        if skip is not None:
+            yield skipped_record(task.name, skip)
+        else:
+            source = {"file": task.name, "stream": 0, "offset": 0}
+            yield error_record(source, NoStreamError("no stream in the file", 0))
