@@ -242,9 +242,10 @@ class _Block:
             return self.start
         changes = {}
         for key, acc in self.acc.items():
-            if type(acc) is _Json and not acc:
-                continue
-            changes[key] = _built(acc)
+            value = _built(acc)
+            if type(acc) is _Json and not value:
+                continue  # no JSON text yet: the input content_block_start sent
+            changes[key] = value
         return replace(self.start, changes)
 
 
