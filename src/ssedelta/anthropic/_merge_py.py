@@ -221,10 +221,13 @@ class _Block:
         return self.current(key)
 
     def stop(self) -> None:
-        """Parse the JSON text of ``input`` (once): a JSON object replaces it, anything else stays text."""
+        """The block is complete: join its text (once) and parse the JSON text of ``input`` (once);
+        a JSON object replaces the text, anything else stays text."""
         self.stopped = True
         for key, acc in self.acc.items():
-            if type(acc) is _Json:
+            if type(acc) is _Concat:
+                self.acc[key] = "".join(acc)
+            elif type(acc) is _Json:
                 text = "".join(acc)
                 if not text:
                     value = self.current(key)
