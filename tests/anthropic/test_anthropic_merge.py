@@ -467,3 +467,64 @@ def test_normalised_usage_of_the_oldest_shape(backend: ssedelta.Backend) -> None
 
 def test_normalised_usage_without_usage() -> None:
     assert ssedelta.Usage.of(sa.Message()) is None
+
+
+# ------------------------------------------------------------------ the byte-level path of frequent deltas
+
+
+def api_bytes(obj: dict[str, Any], pad: int) -> bytes:
+    """``obj`` as the API writes it: compact JSON, ``pad`` spaces before the closing brace."""
+    payload = json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+    return ev(payload[:-1] + " " * pad + "}", obj["type"])
+
+
+def test_any_spelling_of_the_frequent_deltas_merges_the_same(backend: ssedelta.Backend) -> None:
+    texts = ["a", "", "}", '"}}', "\\", "\n", "é東🙂", "a} }", " " * 3]
+    fragments = ['{"k', '": "', "v}", '"}', ""]
+    objs = [
+        START,
+        start(0, {"type": "text", "text": ""}),
+        *(delta(0, type="text_delta", text=t) for t in texts),
+        stop(0),
+        start(1, {"type": "tool_use", "id": "t", "name": "f", "input": {}}),
+        *(delta(1, type="input_json_delta", partial_json=f) for f in fragments),
+        stop(1),
+        *END,
+    ]
+    compact = b"".join(api_bytes(o, pad) for pad, o in enumerate(objs))
+    spaced = b"".join(ev(json.dumps(o)) for o in objs)
+    reordered = b"".join(ev(json.dumps(dict(reversed(o.items())))) for o in objs)
+    results = [fns(backend).merge(data) for data in (compact, spaced, reordered)]
+    assert results[0].content[0].text == "".join(texts)
+    assert results[0].content[1].input == {"k": "v}"}
+    assert results[0] == results[1] == results[2]
+
+
+NEAR_MISSES = [
+    # (payload after the text block's first delta, the text it adds or None for an error)
+    (b'{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"b"}\t}', "b"),
+    (b'{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"b" }  }', "b"),
+    (b'{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"b","x":"c"}  }', "b"),
+    (b'{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"b"},"y":1}', "b"),
+    (b'{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":5}  }', None),
+    (b'{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"b}  }', None),
+    (b'{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"b"}', None),
+    (b'{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"\xff"}  }', "\ufffd"),
+    (b'{"type":"content_block_delta","index":00,"delta":{"type":"text_delta","text":"b"}  }', None),
+]
+
+
+@pytest.mark.parametrize(("payload", "adds"), NEAR_MISSES)
+def test_payloads_that_almost_look_like_the_frequent_delta(
+    backend: ssedelta.Backend, payload: bytes, adds: str | None
+) -> None:
+    head = stream(START, start(0, {"type": "text", "text": ""})) + api_bytes(
+        delta(0, type="text_delta", text="a"), 3
+    )
+    data = head + b"event: content_block_delta\ndata: " + payload + b"\n\n" + stream(stop(0), *END)
+    if adds is None:
+        with pytest.raises(ssedelta.StreamFormatError) as info:
+            fns(backend).merge(data)
+        assert info.value.offset == len(head) + len(b"event: content_block_delta\ndata: ")
+    else:
+        assert fns(backend).merge(data).content[0].text == "a" + adds
