@@ -285,12 +285,10 @@ def _anthropic_sdk() -> Callable[[list[bytes]], dict[str, Any]]:
 
 def _payloads(pieces: Iterable[bytes]) -> Iterable[bytes]:
     """The data of every ``event:`` + ``data:`` block (what Anthropic sends), split on blank lines."""
-    buf = b""
+    tail = b""
     for piece in pieces:
-        buf += piece
-        if b"\n\n" not in buf:
-            continue
-        *blocks, buf = buf.split(b"\n\n")
+        blocks = (tail + piece).split(b"\n\n")
+        tail = blocks.pop()
         for block in blocks:
             yield block[block.index(b"data: ") + 6 :]
 

@@ -50,6 +50,7 @@ __all__ = [
     "RawMessageStartEvent",
     "RawMessageStopEvent",
     "RedactedThinkingBlock",
+    "ServerToolResultBlock",
     "ServerToolUsage",
     "ServerToolUseBlock",
     "SignatureDelta",
@@ -312,75 +313,49 @@ MCPToolResultBlock._discriminator = "mcp_tool_result"  # type: ignore[attr-defin
 
 
 @model("content", "tool_use_id", "type")
-class WebSearchToolResultBlock(Model):
+class ServerToolResultBlock(Model):
+    """The shape of every server tool's result block (its ``content`` as sent, complete at start);
+    each result type below is this class under the SDK's name."""
+
     caller: dict[str, Any] | None = None
     content: Any = None
     tool_use_id: str | None = None
     type: str | None = None
 
 
-WebSearchToolResultBlock._discriminator = "web_search_tool_result"  # type: ignore[attr-defined]
+class WebSearchToolResultBlock(ServerToolResultBlock):
+    __slots__ = ()
+    _discriminator = "web_search_tool_result"
 
 
-@model("content", "tool_use_id", "type")
-class WebFetchToolResultBlock(Model):
-    caller: dict[str, Any] | None = None
-    content: Any = None
-    tool_use_id: str | None = None
-    type: str | None = None
+class WebFetchToolResultBlock(ServerToolResultBlock):
+    __slots__ = ()
+    _discriminator = "web_fetch_tool_result"
 
 
-WebFetchToolResultBlock._discriminator = "web_fetch_tool_result"  # type: ignore[attr-defined]
+class CodeExecutionToolResultBlock(ServerToolResultBlock):
+    __slots__ = ()
+    _discriminator = "code_execution_tool_result"
 
 
-@model("content", "tool_use_id", "type")
-class CodeExecutionToolResultBlock(Model):
-    content: Any = None
-    tool_use_id: str | None = None
-    type: str | None = None
+class BashCodeExecutionToolResultBlock(ServerToolResultBlock):
+    __slots__ = ()
+    _discriminator = "bash_code_execution_tool_result"
 
 
-CodeExecutionToolResultBlock._discriminator = "code_execution_tool_result"  # type: ignore[attr-defined]
+class TextEditorCodeExecutionToolResultBlock(ServerToolResultBlock):
+    __slots__ = ()
+    _discriminator = "text_editor_code_execution_tool_result"
 
 
-@model("content", "tool_use_id", "type")
-class BashCodeExecutionToolResultBlock(Model):
-    content: Any = None
-    tool_use_id: str | None = None
-    type: str | None = None
+class ToolSearchToolResultBlock(ServerToolResultBlock):
+    __slots__ = ()
+    _discriminator = "tool_search_tool_result"
 
 
-BashCodeExecutionToolResultBlock._discriminator = "bash_code_execution_tool_result"  # type: ignore[attr-defined]
-
-
-@model("content", "tool_use_id", "type")
-class TextEditorCodeExecutionToolResultBlock(Model):
-    content: Any = None
-    tool_use_id: str | None = None
-    type: str | None = None
-
-
-TextEditorCodeExecutionToolResultBlock._discriminator = "text_editor_code_execution_tool_result"  # type: ignore[attr-defined]
-
-
-@model("content", "tool_use_id", "type")
-class ToolSearchToolResultBlock(Model):
-    content: Any = None
-    tool_use_id: str | None = None
-    type: str | None = None
-
-
-ToolSearchToolResultBlock._discriminator = "tool_search_tool_result"  # type: ignore[attr-defined]
-
-
-@model("content", "tool_use_id", "type")
-class AdvisorToolResultBlock(Model):
-    content: Any = None
-    tool_use_id: str | None = None
-    type: str | None = None
-
-
-AdvisorToolResultBlock._discriminator = "advisor_tool_result"  # type: ignore[attr-defined]
+class AdvisorToolResultBlock(ServerToolResultBlock):
+    __slots__ = ()
+    _discriminator = "advisor_tool_result"
 
 
 @model("file_id", "type")
