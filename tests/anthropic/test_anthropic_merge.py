@@ -7,6 +7,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+import orjson
 import pytest
 from anthropic_corpus import STREAMS, body, payloads
 
@@ -528,3 +529,25 @@ def test_payloads_that_almost_look_like_the_frequent_delta(
         assert info.value.offset == len(head) + len(b"event: content_block_delta\ndata: ")
     else:
         assert fns(backend).merge(data).content[0].text == "a" + adds
+
+
+def test_a_long_tool_input_is_parsed_once_and_snapshots_hold_its_text(
+    backend: ssedelta.Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tool_input = {"items": [{"n": i, "s": f'value {i} \u00e9"\\'} for i in range(400)]}
+    text = json.dumps(tool_input)
+    fragments = [text[i : i + 5] for i in range(0, len(text), 5)]
+    assert len(fragments) > 2000
+    parsed: list[str] = []
+    monkeypatch.setattr(sa._merge_py, "parse_input", lambda t: parsed.append(t) or orjson.loads(t))
+    merger = fns(backend).MessagesMerger()
+    merger.feed(stream(START, start(0, {"type": "tool_use", "id": "t", "name": "f", "input": {}})))
+    for n, fragment in enumerate(fragments, 1):
+        merger.feed(api_bytes(delta(0, type="input_json_delta", partial_json=fragment), n % 9))
+        if n % 500 == 0:
+            assert merger.snapshot().content[0].input == "".join(fragments[:n])
+    assert parsed == []
+    merger.feed(stream(stop(0), *END))
+    assert parsed == [text]
+    assert merger.finish().content[0].input == tool_input
+    assert len(parsed) == 1

@@ -291,6 +291,11 @@ class MessagesMerger:
     the end of the stream) comes: until then a snapshot shows the JSON text received so far as
     ``input`` (a ``str``), and a final input that is not a JSON object stays that text.
 
+    Unknown keys of the message, its usage and its blocks are kept (a ``message_delta``'s own keys
+    other than ``delta`` and ``usage`` go to the message); keys a ``content_block_*`` event carries
+    beside ``index``, ``content_block`` and ``delta`` belong to no part of the message and are not
+    kept. ``ping`` and events of unknown types change nothing.
+
     An ``error`` event ends the stream: ``finish()`` raises :class:`UpstreamError` with ``.error``
     (the error object) and ``.partial`` (the message so far). Bad input raises
     :class:`InvalidJSONError` / :class:`InvalidChunkError` with the ``offset`` of the event's
