@@ -332,8 +332,8 @@ def check(impl: Impl, stream: AnthropicStream, result: Any) -> list[str]:
 # Runner
 
 
-def _best(fn: Callable[[], Any], min_time: float = 0.2, repeat: int = 5) -> float:
-    """Seconds per call: the best of ``repeat`` rounds of calls lasting about ``min_time`` each."""
+def _calls_for(fn: Callable[[], Any], min_time: float) -> int:
+    """How many calls of ``fn`` last about ``min_time`` seconds."""
     n = 1
     while True:
         t = time.perf_counter()
@@ -341,15 +341,24 @@ def _best(fn: Callable[[], Any], min_time: float = 0.2, repeat: int = 5) -> floa
             fn()
         elapsed = time.perf_counter() - t
         if elapsed >= min_time / 4 or n > 1 << 20:
-            break
+            return max(1, int(n * min_time / max(elapsed, 1e-9)))
         n *= 4
-    n = max(1, int(n * (min_time / max(elapsed, 1e-9)) / 4))
-    best = float("inf")
-    for _ in range(repeat):
-        t = time.perf_counter()
-        for _ in range(n):
-            fn()
-        best = min(best, (time.perf_counter() - t) / n)
+
+
+def _interleaved(
+    fns: dict[str, Callable[[], Any]], min_time: float = 0.15, rounds: int = 7
+) -> dict[str, float]:
+    """Seconds per call of each function: the best of ``rounds`` rounds, the functions taking turns
+    within each round (so a change in machine load hits them all alike)."""
+    counts = {key: _calls_for(fn, min_time) for key, fn in fns.items()}
+    best = dict.fromkeys(fns, float("inf"))
+    for _ in range(rounds):
+        for key, fn in fns.items():
+            n = counts[key]
+            t = time.perf_counter()
+            for _ in range(n):
+                fn()
+            best[key] = min(best[key], (time.perf_counter() - t) / n)
     return best
 
 
@@ -369,7 +378,7 @@ def _chat_native_per_chunk() -> float:
             merger.feed(piece)
         merger.finish()
 
-    return _best(run) / stream.ref.chunks * 1e6
+    return _interleaved({"chat": run})["chat"] / stream.ref.chunks * 1e6
 
 
 def main(argv: list[str]) -> int:
@@ -380,24 +389,23 @@ def main(argv: list[str]) -> int:
             print("\ngrowth: one tool input of N KiB in N*62.5 fragments, µs per fragment")
             for kib in (4, 8, 16, 32, 64):
                 stream = growth_stream(kib * 1024, kib * 1000 // 16)
-                row = []
+                pieces = stream.pieces
                 for impl, run in impls:
-                    pieces = stream.pieces
                     assert not check(impl, stream, run(pieces)), impl.key
-                    row.append(
-                        f"{impl.key} {_best(lambda r=run, p=pieces: r(p), 0.1, 3) / stream.events * 1e6:8.2f}"
-                    )
+                per_call = _interleaved({i.key: lambda r=run, p=pieces: r(p) for i, run in impls}, 0.1, 3)
+                row = [f"{key} {t / stream.events * 1e6:8.2f}" for key, t in per_call.items()]
                 print(f"  {kib:3d} KiB  " + "  ".join(row))
             continue
         stream = profile(name)
         pieces = stream.pieces
-        times = {}
+        runs = {}
         for impl, run in impls:
             errors = check(impl, stream, run(pieces))
             if errors:
                 print(f"  {impl.key}: WRONG: {errors[0]}")
                 continue
-            times[impl.key] = _best(lambda r=run, p=pieces: r(p)) / stream.events * 1e6
+            runs[impl.key] = lambda r=run, p=pieces: r(p)
+        times = {key: t / stream.events * 1e6 for key, t in _interleaved(runs).items()}
         print(f"\n{name}: {stream.events} events, {len(stream.data)} bytes")
         for key, us in times.items():
             print(f"  {key:16s} {us:8.3f} µs/event")
