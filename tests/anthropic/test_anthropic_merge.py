@@ -551,3 +551,40 @@ def test_a_long_tool_input_is_parsed_once_and_snapshots_hold_its_text(
     assert parsed == [text]
     assert merger.finish().content[0].input == tool_input
     assert len(parsed) == 1
+
+
+@pytest.mark.parametrize(
+    ("odd_delta", "fails"),
+    [
+        ({"type": "odd_delta", "note": "more", "tags": "x"}, True),  # text onto a list
+        ({"type": "odd_delta", "label": "more", "note": 5}, False),  # a number replaces
+        ({"type": "citations_delta", "citation": {"type": "char_location"}, "note": "s"}, False),
+        ({"type": "citations_delta", "note": "s", "label": {"type": "x"}}, False),
+        ({"type": "citations_delta", "note": "s", "citation": {"type": "x"}, "tags": 5, "label": []}, False),
+        ({"type": "citations_delta", "note": "s", "citation": "c"}, False),  # unknown block: kept as sent
+        ({"type": "text_delta", "note": "s", "text": 5}, True),
+    ],
+)
+def test_a_delta_that_fails_changes_nothing(
+    backend: ssedelta.Backend, odd_delta: dict[str, Any], fails: bool
+) -> None:
+    merger = fns(backend).MessagesMerger()
+    merger.feed(stream(START, start(0, {"type": "odd", "note": "n", "tags": [], "label": "l"})))
+    before = merger.snapshot()
+    if fails:
+        with pytest.raises(ssedelta.InvalidChunkError):
+            merger.feed(ev(delta(0, **odd_delta)))
+        assert merger.snapshot() == before
+    else:
+        merger.feed(ev(delta(0, **odd_delta)))
+        assert merger.snapshot().content[0].extras["note"] in ("ns", 5)
+
+
+def test_appending_to_a_value_that_is_not_a_list(backend: ssedelta.Backend) -> None:
+    data = stream(
+        START,
+        start(0, {"type": "odd", "citations": "l"}),
+        delta(0, type="citations_delta", citation={"type": "x"}),
+    )
+    with pytest.raises(ssedelta.InvalidChunkError):
+        fns(backend).merge(data)

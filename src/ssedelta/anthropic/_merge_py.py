@@ -173,7 +173,15 @@ class _Block:
                 raise _Bad(f"delta: {target}: expected a string, got {type(value).__name__}")
             if entry is not None and (entry[2] is not None or entry[1] not in (STR, ANY, TEXT)):
                 raise _Bad(f"delta: {target} of a {self.kind} block is not a string")
+            if action == CONCAT and type(self.acc.get(target)) is not _Concat:
+                before = self._value(target)
+                if before is not None and type(before) is not str:
+                    raise _Bad(f"delta: cannot append text to the {target} of a {self.kind} block")
             return value
+        if action == APPEND and type(self.acc.get(target)) is not _Append:
+            before = self._value(target)
+            if before is not None and type(before) is not list:
+                raise _Bad(f"delta: cannot append to the {target} of a {self.kind} block")
         if entry is None or value is None:
             return value
         _bit, kind, sub, is_list = entry
@@ -205,12 +213,9 @@ class _Block:
         if type(acc) is not kind:
             acc = kind()
             if kind is _Concat:
-                before = self._value(target)
-                if type(before) is str:
-                    if before:
-                        acc.append(before)
-                elif before is not None:
-                    raise _Bad(f"delta: cannot append text to the {target} of a {self.kind} block")
+                before = self._value(target)  # a string or None: checked by _checked
+                if before:
+                    acc.append(before)
             self.acc[target] = acc
         acc.append(value)
 
