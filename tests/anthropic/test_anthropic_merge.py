@@ -184,6 +184,8 @@ def test_unknown_block_and_delta_types_are_kept(backend: ssedelta.Backend) -> No
 
 
 def test_pings_and_events_without_an_event_line(backend: ssedelta.Backend) -> None:
+    """The SDK skips every event without an ``event:`` line (a server or proxy that sends only
+    ``data:`` lines gives it nothing); the payload's ``type`` says what an event is, so ours merges it."""
     objs = [START, *text_block(0, "a", "b"), *END]
     data = b"".join(b"data: " + json.dumps(o).encode() + b"\n\n" + ev({"type": "ping"}) for o in objs)
     assert fns(backend).merge(data).content[0].text == "ab"
@@ -227,8 +229,9 @@ def test_message_delta_replaces_and_never_adds(backend: ssedelta.Backend) -> Non
 def test_nothing_after_message_stop_is_read(backend: ssedelta.Backend) -> None:
     data = stream(START, *text_block(0, "a"), *END) + b"data: not json\n\n"
     merger = fns(backend).MessagesMerger()
-    merger.feed(data)
+    assert merger.feed(data) == 6
     assert merger.done
+    assert (merger.merged, merger.events) == (6, 7)  # the last event was read, not merged
     assert merger.feed(b"data: {}\n\n") == 0
     assert merger.finish().content[0].text == "a"
 

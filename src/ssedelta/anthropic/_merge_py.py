@@ -331,9 +331,14 @@ class MessagesMerger:
         self._error: UpstreamError | None = None
         self._failed: StreamFormatError | None = None
         #: Events merged so far (pings and other events that change nothing included).
-        self.events = 0
+        self.merged = 0
         #: ``True`` once ``message_stop``, ``[DONE]`` or an ``error`` event ended the stream.
         self.done = False
+
+    @property
+    def events(self) -> int:
+        """Events the tokenizer has dispatched so far."""
+        return self._sse.events_dispatched  # type: ignore[no-any-return]
 
     @property
     def error(self) -> UpstreamError | None:
@@ -402,7 +407,7 @@ class MessagesMerger:
             self._failed = exc
             raise
         finally:
-            self.events += merged
+            self.merged += merged
         return merged
 
     def _merge_payload(self, obj: Any, payload: bytes, event: str | None, offset: int, index: int) -> bool:
