@@ -381,20 +381,41 @@ def _chat_native_per_chunk() -> float:
     return _interleaved({"chat": run})["chat"] / stream.ref.chunks * 1e6
 
 
+GROWTH_KIB = (4, 8, 16, 32, 64)
+
+
+def growth_series_keys() -> list[str]:
+    return [impl.key for impl in IMPLS]
+
+
+def growth_series(kib_sizes: Iterable[int] = GROWTH_KIB) -> dict[str, list[tuple[int, float]]]:
+    """Per implementation, (fragments, µs per fragment) for one tool input of each size in KiB, cut in
+    62.5 fragments per KiB (64 KiB: 4,000 fragments): linear merging keeps the cost per fragment flat."""
+    impls = [(impl, impl.make()) for impl in IMPLS]
+    out: dict[str, list[tuple[int, float]]] = {impl.key: [] for impl in IMPLS}
+    for kib in kib_sizes:
+        stream = growth_stream(kib * 1024, kib * 1000 // 16)
+        pieces = stream.pieces
+        for impl, run in impls:
+            errors = check(impl, stream, run(pieces))
+            assert not errors, errors
+        timed = _interleaved({i.key: lambda r=run, p=pieces: r(p) for i, run in impls}, 0.1, 3)
+        for key, seconds in timed.items():
+            out[key].append((stream.events, seconds / stream.events * 1e6))
+    return out
+
+
 def main(argv: list[str]) -> int:
     names = argv or [*PROFILES, "growth-curve"]
     impls = [(impl, impl.make()) for impl in IMPLS]
     for name in names:
         if name == "growth-curve":
             print("\ngrowth: one tool input of N KiB in N*62.5 fragments, µs per fragment")
-            for kib in (4, 8, 16, 32, 64):
-                stream = growth_stream(kib * 1024, kib * 1000 // 16)
-                pieces = stream.pieces
-                for impl, run in impls:
-                    assert not check(impl, stream, run(pieces)), impl.key
-                per_call = _interleaved({i.key: lambda r=run, p=pieces: r(p) for i, run in impls}, 0.1, 3)
-                row = [f"{key} {t / stream.events * 1e6:8.2f}" for key, t in per_call.items()]
-                print(f"  {kib:3d} KiB  " + "  ".join(row))
+            for kib, row in zip(GROWTH_KIB, zip(*growth_series().values(), strict=True), strict=True):
+                cells = "  ".join(
+                    f"{key} {us:8.2f}" for key, (_, us) in zip(growth_series_keys(), row, strict=True)
+                )
+                print(f"  {kib:3d} KiB  {cells}")
             continue
         stream = profile(name)
         pieces = stream.pieces
