@@ -62,7 +62,7 @@ async def amerge(
 def iter_events(source: _api.Source, *, backend: Backend | None = None, **options: Any) -> Iterator[Model]:
     """The event objects of a stream, in order, up to ``[DONE]``."""
     cls = EventDecoder if backend is None else decoder_class(backend)
-    return _api.iter_chunks(source, decoder_class=cls, **options)  # type: ignore[return-value]
+    return _api.iter_chunks(source, decoder_class=cls, **options)
 
 
 def aiter_events(
@@ -70,7 +70,7 @@ def aiter_events(
 ) -> AsyncIterator[Model]:
     """The event objects of an async stream, in order, up to ``[DONE]``."""
     cls = EventDecoder if backend is None else decoder_class(backend)
-    return _api.aiter_chunks(source, decoder_class=cls, **options)  # type: ignore[return-value]
+    return _api.aiter_chunks(source, decoder_class=cls, **options)
 
 
 __all__ = [

@@ -340,7 +340,7 @@ class ResponsesMerger:
         output_index = _index(obj, "output_index")
         chain = r.SLOTS[rule.slot]
         keys = [_index(obj, key) for _, key in chain]
-        values = []
+        values: list[Any] = []
         for op in rule.ops:
             value = obj.get(op.key)
             if op.op is r.CONCAT:
@@ -349,7 +349,9 @@ class ResponsesMerger:
             elif op.op is r.PUT:
                 value = (value, _check(_SLOT_MODELS[rule.slot], value, op.key))
             elif op.op is r.CONCAT_EACH:
-                if type(value) is not dict or any(type(v) is not str for v in value.values() if v is not None):
+                if type(value) is not dict or any(
+                    type(v) is not str for v in value.values() if v is not None
+                ):
                     raise _Bad(f"{op.key}: expected an object of strings")
             elif value is None:  # a REPLACE or EXTEND without its key changes nothing
                 pass
@@ -372,13 +374,13 @@ class ResponsesMerger:
             item = items[output_index] = _Node(base)
         if item is not None:
             item.model = None
-        parent = None
-        node = item
-        for (path, _), key in zip(chain, keys):
-            parent, node = node, node.child(path, key, rule.part_type)  # type: ignore[union-attr]
-        for op, value in zip(rule.ops, values):
+        parent: _Node | None = None
+        node: Any = item
+        for (path, _), key in zip(chain, keys, strict=True):
+            parent, node = node, node.child(path, key, rule.part_type)
+        for op, value in zip(rule.ops, values, strict=True):
             if op.op is r.CONCAT:
-                node.concat(op.path, value)  # type: ignore[union-attr]
+                node.concat(op.path, value)
             elif op.op is r.PUT:
                 raw, model = value
                 new = _Node(raw, model if rule.slot is r.ITEM else None)
@@ -390,13 +392,13 @@ class ResponsesMerger:
                 pass
             elif op.op is r.EXTEND:
                 if value:
-                    node.extend(op.path, value)  # type: ignore[union-attr]
+                    node.extend(op.path, value)
             elif op.op is r.CONCAT_EACH:
                 for key, fragment in value.items():
                     if fragment is not None:
-                        node.concat((key,), fragment)  # type: ignore[union-attr]
+                        node.concat((key,), fragment)
             else:
-                node.replace(op.path, value)  # type: ignore[union-attr]
+                node.replace(op.path, value)
 
     def snapshot(self) -> m.Response:
         """The response merged so far; never raises."""

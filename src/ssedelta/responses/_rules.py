@@ -82,7 +82,9 @@ class Rule(NamedTuple):
     part_type: str | None = None
 
 
-def _text(slot: str, value_key: str, path: str, item_type: str | None, part_type: str | None) -> dict[str, Rule]:
+def _text(
+    slot: str, value_key: str, path: str, item_type: str | None, part_type: str | None
+) -> dict[str, Rule]:
     """The ``.delta`` / ``.done`` pair of a streamed string."""
     return {
         "delta": Rule(slot, (Op(CONCAT, "delta", (path,)),), item_type, part_type),
@@ -123,7 +125,9 @@ EVENT_RULES: dict[str, Rule] = {
     **_pair("response.function_call_arguments", _text(ITEM, "arguments", "arguments", "function_call", None)),
     **_pair("response.mcp_call_arguments", _text(ITEM, "arguments", "arguments", "mcp_call", None)),
     **_pair("response.custom_tool_call_input", _text(ITEM, "input", "input", "custom_tool_call", None)),
-    **_pair("response.code_interpreter_call_code", _text(ITEM, "code", "code", "code_interpreter_call", None)),
+    **_pair(
+        "response.code_interpreter_call_code", _text(ITEM, "code", "code", "code_interpreter_call", None)
+    ),
     "response.apply_patch_call_operation_diff.delta": Rule(
         ITEM, (Op(CONCAT, "delta", ("operation", "diff")),), "apply_patch_call"
     ),

@@ -19,7 +19,9 @@ def responses_usage(result: Any) -> Usage | None:
         input_tokens=count(usage.input_tokens),
         output_tokens=count(usage.output_tokens),
         cached_input_tokens=count(input_details.cached_tokens) if input_details is not None else None,
-        cache_write_input_tokens=count(input_details.cache_write_tokens) if input_details is not None else None,
+        cache_write_input_tokens=count(input_details.cache_write_tokens)
+        if input_details is not None
+        else None,
         reasoning_tokens=count(output_details.reasoning_tokens) if output_details is not None else None,
         total_tokens=count(usage.total_tokens),
         original=usage,

@@ -16,11 +16,11 @@ from typing import Any
 from .._schema import Model, SchemaError, model, resolve
 
 __all__ = [
+    "EVENT_TYPES",
     "AnnotationContainerFileCitation",
     "AnnotationFileCitation",
     "AnnotationFilePath",
     "AnnotationURLCitation",
-    "EVENT_TYPES",
     "GenericAnnotation",
     "GenericContentPart",
     "GenericEvent",
@@ -671,7 +671,9 @@ class ResponseContentPartAddedEvent(Model):
     output_index: int | None = None
     item_id: str | None = None
     content_index: int | None = None
-    part: GenericContentPart | ResponseOutputText | ResponseOutputRefusal | ResponseReasoningItemContent | None = None
+    part: (
+        GenericContentPart | ResponseOutputText | ResponseOutputRefusal | ResponseReasoningItemContent | None
+    ) = None
 
 
 @model("type")
@@ -681,7 +683,9 @@ class ResponseContentPartDoneEvent(Model):
     output_index: int | None = None
     item_id: str | None = None
     content_index: int | None = None
-    part: GenericContentPart | ResponseOutputText | ResponseOutputRefusal | ResponseReasoningItemContent | None = None
+    part: (
+        GenericContentPart | ResponseOutputText | ResponseOutputRefusal | ResponseReasoningItemContent | None
+    ) = None
 
 
 @model("type")
@@ -886,24 +890,24 @@ class ResponseOutputItemAddedEvent(Model):
     output_index: int | None = None
     item: (
         GenericOutputItem
-            | ResponseOutputMessage
-            | ResponseReasoningItem
-            | ResponseFunctionToolCall
-            | ResponseCustomToolCall
-            | ResponseFunctionWebSearch
-            | ResponseFileSearchToolCall
-            | ResponseCodeInterpreterToolCall
-            | McpListTools
-            | McpCall
-            | McpApprovalRequest
-            | ResponseToolSearchCall
-            | ResponseToolSearchOutputItem
-            | ResponseApplyPatchToolCall
-            | ResponseFunctionShellToolCall
-            | ResponseFunctionShellToolCallOutput
-            | LocalShellCall
-            | ImageGenerationCall
-            | ResponseCompactionItem
+        | ResponseOutputMessage
+        | ResponseReasoningItem
+        | ResponseFunctionToolCall
+        | ResponseCustomToolCall
+        | ResponseFunctionWebSearch
+        | ResponseFileSearchToolCall
+        | ResponseCodeInterpreterToolCall
+        | McpListTools
+        | McpCall
+        | McpApprovalRequest
+        | ResponseToolSearchCall
+        | ResponseToolSearchOutputItem
+        | ResponseApplyPatchToolCall
+        | ResponseFunctionShellToolCall
+        | ResponseFunctionShellToolCallOutput
+        | LocalShellCall
+        | ImageGenerationCall
+        | ResponseCompactionItem
         | None
     ) = None
 
@@ -915,24 +919,24 @@ class ResponseOutputItemDoneEvent(Model):
     output_index: int | None = None
     item: (
         GenericOutputItem
-            | ResponseOutputMessage
-            | ResponseReasoningItem
-            | ResponseFunctionToolCall
-            | ResponseCustomToolCall
-            | ResponseFunctionWebSearch
-            | ResponseFileSearchToolCall
-            | ResponseCodeInterpreterToolCall
-            | McpListTools
-            | McpCall
-            | McpApprovalRequest
-            | ResponseToolSearchCall
-            | ResponseToolSearchOutputItem
-            | ResponseApplyPatchToolCall
-            | ResponseFunctionShellToolCall
-            | ResponseFunctionShellToolCallOutput
-            | LocalShellCall
-            | ImageGenerationCall
-            | ResponseCompactionItem
+        | ResponseOutputMessage
+        | ResponseReasoningItem
+        | ResponseFunctionToolCall
+        | ResponseCustomToolCall
+        | ResponseFunctionWebSearch
+        | ResponseFileSearchToolCall
+        | ResponseCodeInterpreterToolCall
+        | McpListTools
+        | McpCall
+        | McpApprovalRequest
+        | ResponseToolSearchCall
+        | ResponseToolSearchOutputItem
+        | ResponseApplyPatchToolCall
+        | ResponseFunctionShellToolCall
+        | ResponseFunctionShellToolCallOutput
+        | LocalShellCall
+        | ImageGenerationCall
+        | ResponseCompactionItem
         | None
     ) = None
 
@@ -1146,12 +1150,13 @@ EVENT_TYPES: dict[str, type[Model]] = {}
 
 # Each class is told apart in a list (and among the events) by the default of its ``type``.
 for _cls in list(globals().values()):
-    if isinstance(_cls, type) and issubclass(_cls, Model) and "type" in getattr(_cls, "__dataclass_fields__", {}):
-        _type = _cls.__dataclass_fields__["type"].default
+    _fields = getattr(_cls, "__dataclass_fields__", {})
+    if isinstance(_cls, type) and issubclass(_cls, Model) and "type" in _fields:
+        _type = _fields["type"].default
         _cls._discriminator = _type  # type: ignore[attr-defined]
         if _cls.__name__.endswith("Event") and _type is not None:
             EVENT_TYPES[_type] = _cls
-del _cls, _type
+del _cls, _fields, _type
 
 resolve(__name__)
 
