@@ -233,6 +233,7 @@ class ResponsesMerger:
         self._items: dict[int, _Node] = {}
         self._error: UpstreamError | None = None
         self._rules = r.EVENT_RULES
+        self._failed: Exception | None = None
         self.done = False
 
     @property
@@ -246,9 +247,19 @@ class ResponsesMerger:
         return self._error
 
     def feed(self, piece: bytes | bytearray | memoryview) -> int:
-        """Merge the events ``piece`` completes; returns how many."""
+        """Merge the events ``piece`` completes; returns how many. A bad event raises a typed
+        error; the merger keeps what came before it (``snapshot()``) and raises it again."""
+        if self._failed is not None:
+            raise self._failed
         if self.done:
             return 0
+        try:
+            return self._feed(piece)
+        except StreamFormatError as exc:
+            self._failed = exc
+            raise
+
+    def _feed(self, piece: bytes | bytearray | memoryview) -> int:
         merged = 0
         loads = orjson.loads
         for event, payload, offset, index in self._sse.feed_payloads(piece):
@@ -415,6 +426,8 @@ class ResponsesMerger:
     def finish(self) -> m.Response:
         """The final response; raises :class:`UpstreamError` (with ``.partial``) if the stream
         reported an error."""
+        if self._failed is not None:
+            raise self._failed
         if not self.done:
             self._sse.close()
         response = self.snapshot()
