@@ -375,3 +375,45 @@ def test_unknown_event_types_change_nothing(backend: ssedelta.Backend) -> None:
         + ev("response.web_search_call.searching", output_index=0, item_id="msg_1")
     )
     assert responses.merge(data, backend=backend) == responses.merge(GOOD, backend=backend)
+
+
+def test_interleaved_deltas_go_to_their_own_places(backend: ssedelta.Backend) -> None:
+    """Runs of deltas take a shortcut; deltas that alternate between places, change kind or carry
+    logprobs must land exactly where the slow path puts them."""
+    lp = {"token": "x", "logprob": -1.0, "bytes": [120], "top_logprobs": []}
+    call = {"type": "function_call", "id": "fc", "call_id": "c", "name": "f", "arguments": ""}
+    parts = [
+        ev("response.output_item.added", output_index=0, item=call),
+        ev("response.output_item.added", output_index=1, item={**call, "id": "fc2"}),
+    ]
+    want = {0: "", 1: ""}
+    for k in range(40):
+        i = (k // 3) % 2
+        parts.append(ev("response.function_call_arguments.delta", item_id="fc", output_index=i, delta=str(k)))
+        want[i] += str(k)
+    at = {"item_id": "m", "output_index": 2, "content_index": 0}
+    for k in range(6):
+        extra = {"logprobs": [lp]} if k % 2 else {}
+        parts.append(ev("response.output_text.delta", **at, delta=f"t{k}", **extra))
+        parts.append(ev("response.output_text.delta", **{**at, "content_index": 1}, delta=f"u{k}"))
+    data = b"".join(parts)
+    for pieces in ([data], [bytes([b]) for b in data]):
+        m_ = merger(backend)
+        for piece in pieces:
+            m_.feed(piece)
+        result = m_.finish().to_dict()
+        assert [result["output"][i]["arguments"] for i in (0, 1)] == [want[0], want[1]]
+        text, other = result["output"][2]["content"]
+        assert text == {"type": "output_text", "text": "t0t1t2t3t4t5", "logprobs": [lp, lp, lp]}
+        assert other == {"type": "output_text", "text": "u0u1u2u3u4u5"}
+
+
+def test_a_bad_delta_after_a_run_of_good_ones(backend: ssedelta.Backend) -> None:
+    at = {"item_id": "msg_1", "output_index": 0, "content_index": 0}
+    good = GOOD + ev("response.output_text.delta", **at, delta="x")
+    for bad in (
+        b'{"type":"response.output_text.delta","item_id":"msg_1","output_index":true,"content_index":0,"delta":"y"}',
+        b'{"type":"response.output_text.delta",' + AT + b',"delta":null}',
+        b'{"type":"response.output_text.delta",' + AT + b',"delta":"y","logprobs":7}',
+    ):
+        _bad(backend, good, bad, ssedelta.InvalidChunkError, "not a Responses API event")

@@ -234,6 +234,9 @@ class ResponsesMerger:
         self._error: UpstreamError | None = None
         self._rules = r.EVENT_RULES
         self._failed: Exception | None = None
+        #: After a delta event: (type, output_index, key and value of the second index, the
+        #: fragments it extended, the item); the next event of the same kind and place appends.
+        self._fast: tuple[str, int, str | None, int | None, list[str], _Node] | None = None
         self.done = False
 
     @property
@@ -262,12 +265,29 @@ class ResponsesMerger:
     def _feed(self, piece: bytes | bytearray | memoryview) -> int:
         merged = 0
         loads = orjson.loads
+        fast = self._fast
         for event, payload, offset, index in self._sse.feed_payloads(piece):
             if payload[:1] == b"{":
                 try:
                     obj = loads(payload)
                 except orjson.JSONDecodeError:
                     obj = self._load(payload, event, offset, index)
+                else:
+                    # The next fragment of the string the last delta event extended (see _apply).
+                    if (
+                        fast is not None
+                        and obj.get("type") == fast[0]
+                        and obj.get("output_index") is fast[1]
+                        and obj.get(fast[2]) is fast[3]
+                        and "error" not in obj
+                    ):
+                        delta = obj.get("delta")
+                        logprobs = obj.get("logprobs")
+                        if type(delta) is str and (logprobs is None or logprobs == []):
+                            fast[4].append(delta)
+                            fast[5].model = None
+                            merged += 1
+                            continue
             else:
                 obj = self._load(payload, event, offset, index)
             if obj is _SKIP:
@@ -285,6 +305,7 @@ class ResponsesMerger:
             merged += 1
             if self.done:
                 break
+            fast = self._fast
         return merged
 
     def _load(self, payload: bytes, event: str | None, offset: int, index: int) -> Any:
@@ -309,9 +330,10 @@ class ResponsesMerger:
         kind = obj.get("type")
         if type(kind) is not str:
             raise _Bad(f"type: expected str, got {type(kind).__name__}")
+        self._fast = None
         rule = self._rules.get(kind)
         if rule is not None:
-            self._apply(rule, obj)
+            self._apply(kind, rule, obj)
         else:
             stage = r.LIFECYCLE.get(kind)
             if stage is r.ERROR:
@@ -346,7 +368,7 @@ class ResponsesMerger:
         if end:
             self.done = True
 
-    def _apply(self, rule: r.Rule, obj: dict[str, Any]) -> None:
+    def _apply(self, kind: str, rule: r.Rule, obj: dict[str, Any]) -> None:
         # Everything is checked before anything changes: a bad event leaves the state as it was.
         output_index = _index(obj, "output_index")
         chain = r.SLOTS[rule.slot]
@@ -410,6 +432,10 @@ class ResponsesMerger:
                         node.concat((key,), fragment)
             else:
                 node.replace(op.path, value)
+        first = rule.ops[0]
+        if first.op is r.CONCAT and len(chain) <= 1 and item is not None:
+            sub_key = chain[0][1] if chain else None
+            self._fast = (kind, output_index, sub_key, keys[0] if keys else None, node.texts[first.path], item)
 
     def snapshot(self) -> m.Response:
         """The response merged so far; never raises."""
