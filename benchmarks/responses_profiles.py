@@ -137,9 +137,13 @@ class _Writer:
         }
         self.event("response.output_item.added", output_index=index, item=item)
         for fragment in fragments:
-            self.event("response.function_call_arguments.delta", item_id=item_id, output_index=index, delta=fragment)
+            self.event(
+                "response.function_call_arguments.delta", item_id=item_id, output_index=index, delta=fragment
+            )
         arguments = "".join(fragments)
-        self.event("response.function_call_arguments.done", item_id=item_id, output_index=index, arguments=arguments)
+        self.event(
+            "response.function_call_arguments.done", item_id=item_id, output_index=index, arguments=arguments
+        )
         done = {**item, "status": "completed", "arguments": arguments}
         self.event("response.output_item.done", output_index=index, item=done)
         return done
@@ -151,12 +155,16 @@ class _Writer:
         summary = []
         for k, fragments in enumerate(parts):
             at = {"item_id": item_id, "output_index": index, "summary_index": k}
-            self.event("response.reasoning_summary_part.added", **at, part={"type": "summary_text", "text": ""})
+            self.event(
+                "response.reasoning_summary_part.added", **at, part={"type": "summary_text", "text": ""}
+            )
             for fragment in fragments:
                 self.event("response.reasoning_summary_text.delta", **at, delta=fragment)
             text = "".join(fragments)
             self.event("response.reasoning_summary_text.done", **at, text=text)
-            self.event("response.reasoning_summary_part.done", **at, part={"type": "summary_text", "text": text})
+            self.event(
+                "response.reasoning_summary_part.done", **at, part={"type": "summary_text", "text": text}
+            )
             summary.append({"type": "summary_text", "text": text})
         encrypted = "".join(self.rng.choices(string.ascii_letters + string.digits, k=1200))
         done = {**item, "summary": summary, "encrypted_content": "gAAAAB" + encrypted}
@@ -164,7 +172,10 @@ class _Writer:
         return done
 
 
-_WORDS = "the of flight fare Lisbon Tokyo window aisle seat layover direct price \u00e9t\u00e9 caf\u00e9 \u2014 \U0001f6eb".split()
+_WORDS = [
+    *"the of flight fare Lisbon Tokyo window aisle seat layover direct price".split(),
+    *("\u00e9t\u00e9", "caf\u00e9", "\u2014", "\U0001f6eb"),
+]
 
 
 def _tokens(rng: random.Random, n: int) -> list[str]:
@@ -177,7 +188,11 @@ def _tokens(rng: random.Random, n: int) -> list[str]:
 
 def _argument_fragments(rng: random.Random, n: int) -> list[str]:
     legs = [
-        {"from": rng.choice(["LIS", "NRT", "JFK"]), "to": rng.choice(["SFO", "CDG"]), "date": f"2026-0{k % 9 + 1}-1{k % 9}"}
+        {
+            "from": rng.choice(["LIS", "NRT", "JFK"]),
+            "to": rng.choice(["SFO", "CDG"]),
+            "date": f"2026-0{k % 9 + 1}-1{k % 9}",
+        }
         for k in range(40)
     ]
     text = orjson.dumps({"query": "cheapest direct flight, window seat", "legs": legs}).decode()
@@ -309,7 +324,9 @@ def check(key: str, result: Any, profile: Profile) -> list[str]:
     got = _summary_of(result)
     want = (profile.text, profile.arguments, profile.summary)
     names = ("text", "arguments", "summary")
-    return [f"{n}: {len(g)} chars, expected {len(w)}" for n, g, w in zip(names, got, want, strict=True) if g != w]
+    return [
+        f"{n}: {len(g)} chars, expected {len(w)}" for n, g, w in zip(names, got, want, strict=True) if g != w
+    ]
 
 
 #: key -> (label, make, needs the native core)

@@ -434,8 +434,8 @@ class ResponsesMerger:
                 node.replace(op.path, value)
         first = rule.ops[0]
         if first.op is r.CONCAT and len(chain) <= 1 and item is not None:
-            sub_key = chain[0][1] if chain else None
-            self._fast = (kind, output_index, sub_key, keys[0] if keys else None, node.texts[first.path], item)
+            sub_key, sub = (chain[0][1], keys[0]) if chain else (None, None)
+            self._fast = (kind, output_index, sub_key, sub, node.texts[first.path], item)
 
     def snapshot(self) -> m.Response:
         """The response merged so far; never raises."""
