@@ -173,7 +173,20 @@ class _Writer:
 
 
 _WORDS = [
-    *"the of flight fare Lisbon Tokyo window aisle seat layover direct price".split(),
+    *[
+        "the",
+        "of",
+        "flight",
+        "fare",
+        "Lisbon",
+        "Tokyo",
+        "window",
+        "aisle",
+        "seat",
+        "layover",
+        "direct",
+        "price",
+    ],
     *("\u00e9t\u00e9", "caf\u00e9", "\u2014", "\U0001f6eb"),
 ]
 
