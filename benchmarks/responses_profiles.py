@@ -172,23 +172,8 @@ class _Writer:
         return done
 
 
-_WORDS = [
-    *[
-        "the",
-        "of",
-        "flight",
-        "fare",
-        "Lisbon",
-        "Tokyo",
-        "window",
-        "aisle",
-        "seat",
-        "layover",
-        "direct",
-        "price",
-    ],
-    *("\u00e9t\u00e9", "caf\u00e9", "\u2014", "\U0001f6eb"),
-]
+_WORDS = ["the", "of", "flight", "fare", "Lisbon", "Tokyo", "window", "aisle", "seat", "layover", "direct"]
+_WORDS += ["price", "\u00e9t\u00e9", "caf\u00e9", "\u2014", "\U0001f6eb"]
 
 
 def _tokens(rng: random.Random, n: int) -> list[str]:
