@@ -267,3 +267,14 @@ def _is_terminal(block: bytes) -> bool:
 def _is_done_or_terminal(block: bytes) -> bool:
     kind = _kind(block)
     return kind is not None and (kind.endswith(".done") or kind in TERMINAL)
+
+
+def test_sdk_writes_whole_numbers_as_floats() -> None:
+    """The SDK's model declares ``created_at``, ``temperature`` and ``top_p`` as floats, so its dump
+    turns the wire's ``1763474589`` into ``1763474589.0``; ours keeps the number as sent."""
+    name = "vercel-ai__lmstudio_gemma_text"
+    wire = terminal(name)
+    assert wire is not None and type(wire["created_at"]) is int
+    assert type(expected(name)["created_at"]) is float
+    ours = responses.merge(body(name)).to_dict()
+    assert type(ours["created_at"]) is int and ours["created_at"] == wire["created_at"]

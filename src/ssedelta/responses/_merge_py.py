@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from .._merge_py import _SKIP, load_payload
+from .._merge_py import _SKIP, ChunkDecoder, load_payload
 from .._schema import Model, SchemaError, _one
 from .._sse_py import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_SIZE, SSEDecoder
 from ..errors import InvalidChunkError, StreamFormatError, UpstreamError
@@ -163,7 +163,7 @@ def upstream_error_of(obj: dict[str, Any]) -> Any:
     return obj
 
 
-class EventDecoder:
+class EventDecoder(ChunkDecoder):
     """Bytes in, event objects out: ``feed(piece) -> list[event]``, then ``close()``.
 
     Stops at ``[DONE]``. ``error`` events and ``response.failed`` are events like the others (the
@@ -177,40 +177,18 @@ class EventDecoder:
     def __init__(
         self, max_event_size: int = DEFAULT_MAX_EVENT_SIZE, max_line_size: int | None = DEFAULT_MAX_LINE_SIZE
     ) -> None:
-        self._sse = self._sse_class(max_event_size, max_line_size)
-        self._error: Exception | None = None
-        self.done = False
+        super().__init__(max_event_size, max_line_size)
+        if self._sse_class is not SSEDecoder:
+            self._sse = self._sse_class(max_event_size, max_line_size)
 
-    def feed(self, piece: bytes | bytearray | memoryview) -> list[Model]:
-        out: list[Model] = []
-        if self._error is not None:
-            raise self._error
-        if self.done:
-            return out
+    def _decode_payload(self, payload: bytes, event: str | None, offset: int, index: int) -> Any:
+        obj = load_payload(payload, event, offset, index)
+        if obj is _SKIP or obj is None:
+            return obj
         try:
-            for event, payload, offset, index in self._sse.feed_payloads(piece):
-                obj = load_payload(payload, event, offset, index)
-                if obj is _SKIP:
-                    continue
-                if obj is None:
-                    self.done = True
-                    break
-                try:
-                    out.append(m.event_from_dict(obj))
-                except (SchemaError, TypeError) as exc:
-                    raise InvalidChunkError(f"not a Responses API event: {exc}", offset, index) from None
-        except (StreamFormatError, UpstreamError) as exc:
-            self._error = exc
-            if not out:
-                raise
-        return out
-
-    def close(self) -> list[Model]:
-        if self._error is not None:
-            raise self._error
-        if not self.done:
-            self._sse.close()
-        return []
+            return m.event_from_dict(obj)
+        except (SchemaError, TypeError) as exc:
+            raise InvalidChunkError(f"not a Responses API event: {exc}", offset, index) from None
 
 
 class ResponsesMerger:
