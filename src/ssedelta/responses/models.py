@@ -28,6 +28,7 @@ __all__ = [
     "ImageGenerationCall",
     "IncompleteDetails",
     "InputTokensDetails",
+    "ItemStatusValues",
     "LocalShellCall",
     "Logprob",
     "LogprobTopLogprob",
@@ -110,6 +111,7 @@ __all__ = [
     "ResponseShellCallCommandDoneEvent",
     "ResponseShellCallOutputContentDeltaEvent",
     "ResponseShellCallOutputContentDoneEvent",
+    "ResponseStatusValues",
     "ResponseStreamEvent",
     "ResponseTextDeltaEvent",
     "ResponseTextDoneEvent",
@@ -122,6 +124,26 @@ __all__ = [
     "SchemaError",
     "event_from_dict",
 ]
+
+
+class ResponseStatusValues:
+    """``Response.status`` values the API documents; any other string is kept as sent."""
+
+    COMPLETED = "completed"
+    FAILED = "failed"
+    IN_PROGRESS = "in_progress"
+    CANCELLED = "cancelled"
+    QUEUED = "queued"
+    INCOMPLETE = "incomplete"
+
+
+class ItemStatusValues:
+    """``status`` values of output items the API documents (built-in tools add their own)."""
+
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    INCOMPLETE = "incomplete"
+
 
 # ---------------------------------------------------------------- usage
 
