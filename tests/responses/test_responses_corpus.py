@@ -30,6 +30,7 @@ from responses_streams import (
 
 import ssedelta
 from ssedelta import responses
+from ssedelta._env import NO_EXTENSIONS
 from ssedelta.responses import models as m
 
 SDK_OK = [name for name in STREAMS if not sdk_raised(name)]
@@ -75,6 +76,8 @@ def test_random_splits_merge_the_same(backend: ssedelta.Backend, name: str) -> N
 
 
 @pytest.mark.parametrize("name", STREAMS)
+@pytest.mark.c_extension
+@pytest.mark.skipif(NO_EXTENSIONS, reason="SSEDELTA_NO_EXTENSIONS is set")
 def test_backends_agree(name: str) -> None:
     results = {
         b: merged_dict(ssedelta.get_backend(b), random_pieces(body(name), name, 64))[0]

@@ -11,8 +11,10 @@ from responses_streams import STREAMS, body, random_pieces
 
 import ssedelta
 from ssedelta import responses
+from ssedelta._env import NO_EXTENSIONS
 
 BACKENDS = ("python", "native")
+needs_native = pytest.mark.skipif(NO_EXTENSIONS, reason="SSEDELTA_NO_EXTENSIONS is set")
 
 
 def outcome(backend: str, pieces: list[bytes]) -> Any:
@@ -42,8 +44,9 @@ def damaged(data: bytes, rng: random.Random) -> bytes:
     return bytes(out)
 
 
-@pytest.mark.c_extension
 @pytest.mark.parametrize("name", STREAMS)
+@pytest.mark.c_extension
+@needs_native
 def test_damaged_streams_agree(name: str) -> None:
     rng = random.Random(name)
     for k in range(6):
@@ -53,8 +56,9 @@ def test_damaged_streams_agree(name: str) -> None:
         assert results[0] == results[1]
 
 
-@pytest.mark.c_extension
 @pytest.mark.parametrize("name", STREAMS)
+@pytest.mark.c_extension
+@needs_native
 def test_replayed_streams_agree(name: str) -> None:
     try:
         original = responses.merge(body(name))
