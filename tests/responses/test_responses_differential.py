@@ -130,3 +130,17 @@ def test_odd_values_anywhere_give_a_result_or_a_typed_error(backend: ssedelta.Ba
                 except ssedelta.UpstreamError:
                     pass
                 merger.snapshot().to_dict()
+
+
+@pytest.mark.parametrize("name", STREAMS)
+@pytest.mark.c_extension
+@needs_native
+def test_both_tokenizers_cut_the_recorded_streams_alike(name: str) -> None:
+    """Same events (type, payload, raw bytes, offsets) from both tokenizers, whole and in pieces."""
+    for pieces in ([body(name)], random_pieces(body(name), name, 700)):
+        events = []
+        for backend in BACKENDS:
+            decoder = ssedelta.get_backend(backend).SSEDecoder()
+            events.append([e for piece in pieces for e in decoder.feed(piece)])
+        assert events[0] == events[1]
+        assert all(e.event is not None for e in events[0]) == (b"\nevent: " in body(name))
