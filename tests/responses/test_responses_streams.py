@@ -417,3 +417,8 @@ def test_a_bad_delta_after_a_run_of_good_ones(backend: ssedelta.Backend) -> None
         b'{"type":"response.output_text.delta",' + AT + b',"delta":"y","logprobs":7}',
     ):
         _bad(backend, good, bad, ssedelta.InvalidChunkError, "not a Responses API event")
+
+
+@pytest.mark.parametrize("good", [b"", ev("response.created", response=response())])
+def test_payload_without_type_before_any_delta(backend: ssedelta.Backend, good: bytes) -> None:
+    _bad(backend, good, b'{"delta":"x"}', ssedelta.InvalidChunkError, "type: expected str")

@@ -34,6 +34,7 @@ _SLOT_MODELS: dict[str, Any] = {
 #: The model of the items of a list value, per payload key.
 _LIST_MODELS: dict[str, Any] = {"logprobs": m.Logprob, "output": m.ResponseFunctionShellCallOutputContent}
 _OUTPUT_BIT = m.Response._spec["output"][0]
+_NO_KIND = object()
 
 
 class _Bad(Exception):
@@ -243,7 +244,13 @@ class ResponsesMerger:
     def _feed(self, piece: bytes | bytearray | memoryview) -> int:
         merged = 0
         loads = orjson.loads
-        fast = self._fast
+        # The place of the last delta event (see _apply): the next event of the same kind at the
+        # same place only appends its fragment.
+        fast_kind: Any = _NO_KIND  # equal to no "type" value
+        fast_at = fast_key = fast_sub = append = fast_item = None
+        if self._fast is not None:
+            fast_kind, fast_at, fast_key, fast_sub, fragments, fast_item = self._fast
+            append = fragments.append
         for event, payload, offset, index in self._sse.feed_payloads(piece):
             if payload[:1] == b"{":
                 try:
@@ -251,19 +258,17 @@ class ResponsesMerger:
                 except orjson.JSONDecodeError:
                     obj = self._load(payload, event, offset, index)
                 else:
-                    # The next fragment of the string the last delta event extended (see _apply).
                     if (
-                        fast is not None
-                        and obj.get("type") == fast[0]
-                        and obj.get("output_index") is fast[1]
-                        and obj.get(fast[2]) is fast[3]
+                        obj.get("type") == fast_kind
+                        and obj.get("output_index") is fast_at
+                        and obj.get(fast_key) is fast_sub
                         and "error" not in obj
                     ):
                         delta = obj.get("delta")
                         logprobs = obj.get("logprobs")
                         if type(delta) is str and (logprobs is None or logprobs == []):
-                            fast[4].append(delta)
-                            fast[5].model = None
+                            append(delta)  # type: ignore[misc]
+                            fast_item.model = None  # type: ignore[union-attr]
                             merged += 1
                             continue
             else:
@@ -283,7 +288,11 @@ class ResponsesMerger:
             merged += 1
             if self.done:
                 break
-            fast = self._fast
+            if self._fast is None:
+                fast_kind = _NO_KIND
+            else:
+                fast_kind, fast_at, fast_key, fast_sub, fragments, fast_item = self._fast
+                append = fragments.append
         return merged
 
     def _load(self, payload: bytes, event: str | None, offset: int, index: int) -> Any:
