@@ -307,7 +307,18 @@ class SSEDecoder:
                     self._count = count + len(payloads)
                     return end + 2
         for block in (piece[pos:] if pos else piece).split(b"\n\n")[:-1]:
-            if block[:6] != b"data: " or b"\n" in block:
+            if block[:6] == b"data: " and b"\n" not in block:
+                event = None
+                skip = 6
+            elif block[:7] == b"event: ":
+                # "event: <name>" then one "data: " line, as OpenAI and Anthropic send them
+                skip = block.find(b"\n") + 7
+                if skip < 15 or block[skip - 6 : skip] != b"data: " or block.find(b"\n", skip) >= 0:
+                    break
+                if len(block) + 2 > max_size or len(block) > self._line_limit:
+                    break  # the general path raises with the offsets of the line or block
+                event = block[7 : skip - 7].decode("utf-8", "replace")
+            else:
                 break
             end = pos + len(block) + 2
             if end - pos > max_size or len(block) > self._line_limit:
@@ -319,9 +330,10 @@ class SSEDecoder:
                 self._too_large(base + pos)
             if with_raw is True:
                 raw = piece[pos:end]
-                out.append(ServerSentEvent(None, block[6:], last_id, None, raw, base + pos, base + pos + 6))
+                data_at = base + pos + skip
+                out.append(ServerSentEvent(event, block[skip:], last_id, None, raw, base + pos, data_at))
             else:
-                out.append((None, block[6:], base + pos + 6, count))
+                out.append((event, block[skip:], base + pos + skip, count))
             count += 1
             pos = end
         if count != start_count:
