@@ -103,8 +103,12 @@ def test_created_and_token_counts_are_annotated_int() -> None:
 
 def _usage_chunk(prompt_tokens: bytes, created: bytes = b"1700000000") -> bytes:
     return (
-        b'data: {"id":"x","created":' + created + b',"choices":[],"usage":{"prompt_tokens":' + prompt_tokens
-        + b',"completion_tokens":3,"total_tokens":15,"completion_tokens_details":{"reasoning_tokens":2.0}}}\n\n'
+        b'data: {"id":"x","created":'
+        + created
+        + b',"choices":[],"usage":{"prompt_tokens":'
+        + prompt_tokens
+        + b',"completion_tokens":3,"total_tokens":15,'
+        + b'"completion_tokens_details":{"reasoning_tokens":2.0}}}\n\n'
     )
 
 
@@ -119,7 +123,9 @@ def test_whole_numbered_floats_are_read_as_ints(backend: ssedelta.Backend) -> No
 
 
 @pytest.mark.parametrize(("prompt_tokens", "created"), [(b"12.5", b"1"), (b"12", b"1.5"), (b'"12"', b"1")])
-def test_other_counts_are_typed_errors(backend: ssedelta.Backend, prompt_tokens: bytes, created: bytes) -> None:
+def test_other_counts_are_typed_errors(
+    backend: ssedelta.Backend, prompt_tokens: bytes, created: bytes
+) -> None:
     data = _usage_chunk(prompt_tokens, created)
     with pytest.raises(ssedelta.InvalidChunkError) as decoded:
         backend.ChunkDecoder().feed(data)
@@ -200,7 +206,9 @@ def test_choice_logprobs_of_chunks_and_completions(backend: ssedelta.Backend) ->
     completion = backend.merge([CHUNK])
     for logprobs in (chunk.choices[0].logprobs, completion.choices[0].logprobs):
         assert isinstance(logprobs, ssedelta.ChoiceLogprobs)
-    assert isinstance(chunk.choices[0].logprobs, models.CreateChatCompletionStreamResponseChoicesInnerLogprobs)
+    assert isinstance(
+        chunk.choices[0].logprobs, models.CreateChatCompletionStreamResponseChoicesInnerLogprobs
+    )
     assert isinstance(completion.choices[0].logprobs, models.CreateChatCompletionResponseChoicesInnerLogprobs)
     assert completion.choices[0].logprobs.content == chunk.choices[0].logprobs.content
     assert ssedelta.ChoiceLogprobs(content=[]).to_dict() == {"content": [], "refusal": None}

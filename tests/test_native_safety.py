@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import gc
 import math
+import os
+import sys
 import tracemalloc
 from typing import Any
 
@@ -13,18 +15,22 @@ import orjson
 import pytest
 
 import ssedelta
+from real_streams import STREAMS, body
 from ssedelta import _todict_py, models
 from ssedelta._env import NO_EXTENSIONS
 
-PYTHON = ssedelta.get_backend("python")
-NATIVE = ssedelta.get_backend("native") if not NO_EXTENSIONS else None
+FUZZ = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fuzz")
 
-TOKENS = b'[{"token":"a","logprob":-0.5,"bytes":[97],"top_logprobs":[{"token":"a","logprob":-0.5,"bytes":[97]}]}]'
+TOKENS = (
+    b'[{"token":"a","logprob":-0.5,"bytes":[97],"top_logprobs":[{"token":"a","logprob":-0.5,"bytes":[97]}]}]'
+)
 
 
 def logprob_stream(count: int = 3) -> bytes:
     events = b"".join(
-        b'data: {"id":"x","choices":[{"index":0,"delta":{"content":"a"},"logprobs":{"content":' + TOKENS + b"}}]}\n\n"
+        b'data: {"id":"x","choices":[{"index":0,"delta":{"content":"a"},"logprobs":{"content":'
+        + TOKENS
+        + b"}}]}\n\n"
         for _ in range(count)
     )
     return events + b"data: [DONE]\n\n"
@@ -130,8 +136,16 @@ def _token() -> models.ChatCompletionTokenLogprob:
 
 #: (field, a maker of the value put there, the to_dict value expected for that field, or an exception)
 ASSIGNMENTS: list[tuple[str, Any, Any]] = [
-    ("top_logprobs", lambda: tuple(_token().top_logprobs or ()), [{"token": "a", "logprob": -0.5, "bytes": [97]}]),
-    ("top_logprobs", lambda: (t for t in _token().top_logprobs or ()), [{"token": "a", "logprob": -0.5, "bytes": [97]}]),
+    (
+        "top_logprobs",
+        lambda: tuple(_token().top_logprobs or ()),
+        [{"token": "a", "logprob": -0.5, "bytes": [97]}],
+    ),
+    (
+        "top_logprobs",
+        lambda: (t for t in _token().top_logprobs or ()),
+        [{"token": "a", "logprob": -0.5, "bytes": [97]}],
+    ),
     ("top_logprobs", lambda: "ab", ["a", "b"]),
     ("top_logprobs", lambda: 7, TypeError),
     ("top_logprobs", lambda: _List([1]), ["from", "iter"]),
@@ -154,7 +168,9 @@ ASSIGNMENTS: list[tuple[str, Any, Any]] = [
 
 
 @pytest.mark.parametrize(("field", "make", "expected"), ASSIGNMENTS)
-def test_any_value_python_allows_in_a_field(backend: ssedelta.Backend, field: str, make: Any, expected: Any) -> None:
+def test_any_value_python_allows_in_a_field(
+    backend: ssedelta.Backend, field: str, make: Any, expected: Any
+) -> None:
     def build() -> models.ChatCompletionTokenLogprob:
         token = _token()
         setattr(token, field, make())
@@ -172,7 +188,7 @@ def test_a_tuple_of_tokens_in_decoded_logprobs(backend: ssedelta.Backend) -> Non
     chunk = next(iter(backend.ChunkDecoder().feed(logprob_stream(1))))
     logprobs = chunk.choices[0].logprobs  # type: ignore[index]
     assert logprobs is not None and logprobs.content is not None
-    logprobs.content = tuple(logprobs.content) + (None, "x")  # type: ignore[assignment]
+    logprobs.content = (*logprobs.content, None, "x")  # type: ignore[assignment]
     assert backend.to_dict(logprobs)["content"][1:] == [None, "x"]
 
 
@@ -181,8 +197,12 @@ def test_a_model_field_holding_a_dict_or_a_list_of_models(backend: ssedelta.Back
     chunk.usage = {"raw": True}  # type: ignore[assignment]
     chunk.choices = _List()  # type: ignore[assignment]
     chunk.moderation = [chunk.usage]  # type: ignore[assignment]
-    assert backend.to_dict(chunk) == {"id": "x", "choices": ["from", "iter"], "usage": {"raw": True},
-                                      "moderation": [{"raw": True}]}
+    assert backend.to_dict(chunk) == {
+        "id": "x",
+        "choices": ["from", "iter"],
+        "usage": {"raw": True},
+        "moderation": [{"raw": True}],
+    }
 
 
 def test_an_unset_slot_is_the_attribute_error_getattr_gives(backend: ssedelta.Backend) -> None:
@@ -353,3 +373,21 @@ def test_a_decoder_keeps_no_large_header(backend: ssedelta.Backend) -> None:
     finally:
         tracemalloc.stop()
     assert kept < MiB
+
+
+# ---------------------------------------------------------------- the fuzz target, on the corpus
+
+
+@pytest.mark.c_extension
+@pytest.mark.skipif(NO_EXTENSIONS, reason="SSEDELTA_NO_EXTENSIONS is set")
+@pytest.mark.parametrize("name", STREAMS)
+def test_to_dict_of_changed_models_is_the_twins(name: str) -> None:
+    """The ``todict`` fuzz target (``tests/fuzz/todict_mutations.py``) on each real stream, with
+    eight different sets of changes."""
+    sys.path.insert(0, FUZZ)
+    try:
+        import todict_mutations
+    finally:
+        sys.path.remove(FUZZ)
+    for seed in range(8):
+        todict_mutations.check_todict(bytes([seed * 31 % 256, seed * 5]) + body(name))

@@ -119,8 +119,9 @@ class Model:
                     if kind == COUNT and type(value) is float and value.is_integer():
                         value = int(value)
                     else:
-                            raise SchemaError(
-                            f"expected {INT if kind == COUNT else kind}, got {_json_type(value)}", f"{_path}.{key}" if _path else key
+                        raise SchemaError(
+                            f"expected {INT if kind == COUNT else kind}, got {_json_type(value)}",
+                            f"{_path}.{key}" if _path else key,
                         )
             values[key] = value
         return cls(**values, extras=extras, _present=present)  # type: ignore[call-arg]
