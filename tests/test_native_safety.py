@@ -304,6 +304,31 @@ def test_parsing_leaves_the_collector_on(backend: ssedelta.Backend) -> None:
     assert gc.isenabled()
 
 
+def test_tokens_made_again_from_a_collection_callback(backend: ssedelta.Backend) -> None:
+    """Code a collection runs (a finalizer, a gc callback) may merge another stream while tokens
+    are being made: both results are right."""
+    inner: list[Any] = []
+
+    def merge_again(phase: str, info: dict[str, int]) -> None:
+        if phase == "start" and len(inner) < 20:
+            inner.append(None)  # before merging: the merge below collects too
+            inner[-1] = backend.merge([logprob_stream(2)]).choices[0].logprobs.content
+
+    merger = backend.DeltaMerger()
+    merger.feed(logprob_stream(500))
+    threshold = gc.get_threshold()
+    gc.callbacks.append(merge_again)
+    gc.set_threshold(10)
+    try:
+        merged = merger.finish()
+    finally:
+        gc.set_threshold(*threshold)
+        gc.callbacks.remove(merge_again)
+    expected = backend.merge([logprob_stream(1)]).choices[0].logprobs.content[0]
+    assert merged.choices[0].logprobs.content == [expected] * 500
+    assert inner and all(tokens == [expected] * 2 for tokens in inner if tokens is not None)
+
+
 # ---------------------------------------------------------------- memory kept between payloads
 
 MiB = 1 << 20
