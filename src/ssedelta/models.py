@@ -5,7 +5,8 @@ know are aliases at the bottom. Every class is a slotted dataclass whose
 fields are the known JSON keys (``None`` when absent), plus ``extras`` for the
 keys it does not know. ``from_json(s).to_dict()`` gives back the parsed JSON.
 String enums are open: any string is kept; the ``*Values`` classes list the
-values the specification names.
+values the specification names. Timestamps and token counts are ``Count``, an
+``int`` that a whole-numbered float in the source (``12.0``) is read as.
 """
 
 from __future__ import annotations
