@@ -27,9 +27,9 @@ which also raises the same errors at the same offsets.
 cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
+from cpython.ref cimport PyObject
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.math cimport isinf
-from libc.stdlib cimport strtod
 from libc.string cimport memcmp, memcpy
 
 import orjson
@@ -44,9 +44,7 @@ from .errors import StreamFormatError as _StreamFormatError, UpstreamError as _U
 
 cdef extern from "Python.h":
     Py_ssize_t PyDict_GET_SIZE(object o)
-    int PyGC_Disable()
-    int PyGC_Enable()
-    void PyObject_GC_UnTrack(object o)
+    double PyOS_string_to_double(const char* s, char** endptr, PyObject* overflow_exception) except? -1.0
 
 cdef object _loads = orjson.loads
 cdef object JSONDecodeError = orjson.JSONDecodeError
@@ -62,6 +60,14 @@ cdef object _LAST = _py.LAST
 
 
 # ------------------------------------------------------------------ text buffers
+
+# What is kept between payloads is bounded: buffers above these sizes are given back once the
+# payload that needed them is done, and larger payloads are not remembered for the next one.
+cdef enum:
+    KEPT_BYTES = 1 << 20      # a reusable byte buffer
+    KEPT_TOKS = 8192          # the scanner's tape, in entries (about 640 KiB)
+    KEPT_PAYLOAD = 1 << 16    # a payload kept as a template, or a remembered header
+    KEPT_TEMPLATE_TOKS = 256  # a template's tape
 
 
 @cython.final
@@ -109,6 +115,14 @@ cdef class TextBuf:
         self.reserve(b - a)  # unescaping never makes it longer
         self.length += unescape(p, a, b, self.data + self.length)
         return 0
+
+    cdef void clear(self) noexcept:
+        """Empty the buffer, giving back a large one's memory."""
+        self.length = 0
+        if self.cap > KEPT_BYTES:
+            PyMem_Free(self.data)
+            self.data = NULL
+            self.cap = 0
 
     def append(self, str value):
         cdef bytes raw = value.encode("utf-8", "surrogatepass")
@@ -173,8 +187,11 @@ cdef class Choice:
         cdef TextBuf raw = self._raw0 if which == 0 else self._raw1
         cdef object tokens = self._lp0 if which == 0 else self._lp1
         if raw is not None and raw.length:
-            (<list>tokens).extend(tokens_of(raw))
-            raw.length = 0
+            if type(tokens) is list:
+                (<list>tokens).extend(tokens_of(raw))
+            else:
+                tokens.extend(tokens_of(raw))  # set from Python: its own extend, or AttributeError
+            raw.clear()
         return tokens
 
     @property
@@ -488,12 +505,13 @@ for _i in range(1, 23):
     POW10[_i] = POW10[_i - 1] * 10.0
 
 
-cdef double parse_double(const unsigned char* p, Py_ssize_t a, Py_ssize_t b) noexcept:
+cdef double parse_double(const unsigned char* p, Py_ssize_t a, Py_ssize_t b) except? -1.0:
     """The double nearest to the (valid) JSON number ``p[a:b]``.
 
     Exact when the digits fit in 53 bits and the decimal exponent is small (both
     operands are then exact doubles, and one IEEE division or product rounds
-    correctly); ``strtod`` otherwise."""
+    correctly); otherwise CPython's correctly rounded, locale-independent ``PyOS_string_to_double``
+    (the C library's ``strtod`` reads the decimal point of the process locale)."""
     cdef unsigned long long mantissa = 0
     cdef int digits = 0, scale = 0, exponent = 0, esign = 1
     cdef bint neg = False, frac = False
@@ -538,10 +556,10 @@ cdef double parse_double(const unsigned char* p, Py_ssize_t a, Py_ssize_t b) noe
         return 1e999
     memcpy(buf, p + a, b - a)
     buf[b - a] = 0
-    return strtod(buf, NULL)
+    return PyOS_string_to_double(buf, NULL, NULL)  # +-inf when out of range
 
 
-cdef bint finite_number(const unsigned char* p, Py_ssize_t a, Py_ssize_t b) noexcept:
+cdef int finite_number(const unsigned char* p, Py_ssize_t a, Py_ssize_t b) except -1:
     """Whether the (valid) JSON number ``p[a:b]`` is finite as a double."""
     cdef Py_ssize_t i
     cdef int int_digits = 0
@@ -680,6 +698,13 @@ cdef inline str decode_span(const unsigned char* p, Py_ssize_t a, Py_ssize_t b, 
         PyMem_Free(tmp)
 
 
+cdef inline Py_ssize_t dict_size(object acc) except -1:
+    """``len(acc)``, read directly when ``acc`` is a dict (merge state Python code can replace)."""
+    if type(acc) is dict:
+        return PyDict_GET_SIZE(acc)
+    return len(acc)
+
+
 cdef inline int add_text(object acc, const unsigned char* p, Tok* t) except -1:
     if type(acc) is TextBuf:
         return (<TextBuf>acc).add_json(p, t.a, t.b, t.esc)
@@ -721,6 +746,8 @@ cdef class Template:
         cdef Py_ssize_t j, k = -1
         cdef Tok* t
         cdef Tok* grown
+        if PyBytes_GET_SIZE(payload) > KEPT_PAYLOAD or sc.ntape > KEPT_TEMPLATE_TOKS:
+            return False
         for j in range(sc.ntape):
             t = &sc.tape[j]
             if t.obj >= 0 and t.kind != T_DELTA_TEXT and t.kind != T_DELTA_NULL:
@@ -731,11 +758,11 @@ cdef class Template:
         if k < 0:
             return False
         if self.cap < sc.ntape:
-            grown = <Tok*>PyMem_Realloc(self.tape, sc.captape * sizeof(Tok))
+            grown = <Tok*>PyMem_Realloc(self.tape, sc.ntape * sizeof(Tok))
             if grown == NULL:
                 raise MemoryError()
             self.tape = grown
-            self.cap = sc.captape
+            self.cap = sc.ntape
         memcpy(self.tape, sc.tape, sc.ntape * sizeof(Tok))
         self.ntape = sc.ntape
         self.k = k
@@ -768,8 +795,7 @@ cdef class Template:
         e = scan_string(p, a, n, &esc)
         if e < 0 or n - e != tn - b or memcmp(p + e, tp + b, tn - b) != 0:
             return -1
-        if sc.captape < self.ntape:
-            return -1
+        sc.reserve(self.ntape)
         memcpy(sc.tape, self.tape, self.ntape * sizeof(Tok))
         sc.ntape = self.ntape
         shift = e - b
@@ -788,6 +814,7 @@ cdef class Template:
         sc.p = p
         sc.n = n
         sc.objs = self.objs
+        sc.objs_borrowed = True
         sc.nchoices = self.nchoices
         sc.ntools = self.ntools
         sc.key_bound = self.key_bound
@@ -803,6 +830,7 @@ cdef class Scanner:
     cdef Py_ssize_t ntape
     cdef Py_ssize_t captape
     cdef list objs
+    cdef bint objs_borrowed  # ``objs`` is a template's: a new scan starts a list of its own
     cdef const unsigned char* p
     cdef Py_ssize_t n
     # The last fully scanned chunk's bytes before its top-level "choices" key, while no chunk
@@ -834,15 +862,39 @@ cdef class Scanner:
     def __dealloc__(self):
         PyMem_Free(self.tape)
 
-    cdef Tok* push(self, int kind) except NULL:
+    cdef int reserve(self, Py_ssize_t need) except -1:
         cdef Tok* grown
+        cdef Py_ssize_t cap = self.captape
+        if need <= cap:
+            return 0
+        while cap < need:
+            cap *= 2
+        grown = <Tok*>PyMem_Realloc(self.tape, cap * sizeof(Tok))
+        if grown == NULL:
+            raise MemoryError()
+        self.tape = grown
+        self.captape = cap
+        return 0
+
+    cdef int release(self) except -1:
+        """Forget the last payload's tape and objects, giving back a large tape's memory."""
+        cdef Tok* smaller
+        self.ntape = 0
+        if self.objs:
+            self.objs = []
+            self.objs_borrowed = False
+        if self.captape > KEPT_TOKS:
+            smaller = <Tok*>PyMem_Realloc(self.tape, 64 * sizeof(Tok))
+            if smaller == NULL:
+                raise MemoryError()
+            self.tape = smaller
+            self.captape = 64
+        return 0
+
+    cdef Tok* push(self, int kind) except NULL:
         cdef Tok* t
         if self.ntape == self.captape:
-            grown = <Tok*>PyMem_Realloc(self.tape, 2 * self.captape * sizeof(Tok))
-            if grown == NULL:
-                raise MemoryError()
-            self.tape = grown
-            self.captape *= 2
+            self.reserve(self.ntape + 1)
         t = &self.tape[self.ntape]
         self.ntape += 1
         t.kind = kind
@@ -942,7 +994,12 @@ cdef class Scanner:
                 if at >= 0:
                     self.reused += 1
                     return at
+        if self.captape > KEPT_TOKS:
+            self.release()  # a large tape no applied payload gave back
         at = self.scan_full(payload)
+        if at < 0:
+            self.release()
+            return at
         # A payload with "choices" after a header the cache did not hold becomes the cache
         # (see MergeSink.payload): its tape would not serve again.
         if at == 0:
@@ -964,8 +1021,9 @@ cdef class Scanner:
         self.nchoices = 0
         self.ntools = 0
         self.key_bound = 0
-        if self.objs:
+        if self.objs or self.objs_borrowed:
             self.objs = []
+            self.objs_borrowed = False
         self.top.known = 0
         self.top.nunknown = 0
         self.header_hit = False
@@ -1393,6 +1451,7 @@ cdef class Scanner:
         keys.known = 0
         keys.nunknown = 0
         id_tok.a = -1
+        id_tok.b = -1
         id_tok.esc = False
         self.push(T_TOOL)
         self.ntools += 1
@@ -1544,7 +1603,7 @@ cdef class Scanner:
             elif t.kind == T_DELTA_TEXT:
                 key = objs[t.obj]
                 acc = state.message_extras
-                size = PyDict_GET_SIZE(acc)
+                size = dict_size(acc)
                 if rules.get(key) == _LAST:
                     acc[key] = decode_span(p, t.a, t.b, t.esc)
                 else:
@@ -1557,7 +1616,7 @@ cdef class Scanner:
                         buf = TextBuf()
                         buf.add_json(p, t.a, t.b, t.esc)
                         acc[key] = buf
-                self.new_keys += PyDict_GET_SIZE(acc) - size
+                self.new_keys += dict_size(acc) - size
             elif t.kind == T_DELTA_NULL:
                 key = objs[t.obj]
                 if key not in state.message_extras:
@@ -1587,11 +1646,12 @@ cdef class Scanner:
                 value = objs[t.obj]
                 key = objs[t.obj + 1]
                 if value is not None or key not in state.extras:
-                    size = PyDict_GET_SIZE(state.extras)
+                    size = dict_size(state.extras)
                     state.extras[key] = value
-                    self.new_keys += PyDict_GET_SIZE(state.extras) - size
+                    self.new_keys += dict_size(state.extras) - size
             else:
                 self.apply_top(merger, t)
+        self.release()
         return 0
 
     cdef Tool select_tool(self, Choice state, Tok* t):
@@ -1637,12 +1697,15 @@ cdef class Scanner:
             key = self.objs[t.obj + 1]
             extras = merger._extras
             if value is not None or key not in extras:
-                size = PyDict_GET_SIZE(extras)
+                size = dict_size(extras)
                 extras[key] = value
-                self.new_keys += PyDict_GET_SIZE(extras) - size
+                self.new_keys += dict_size(extras) - size
         return 0
 
     cdef void remember_header(self, bytes payload, Py_ssize_t choices_at):
+        if choices_at > KEPT_PAYLOAD:
+            self.header = None
+            return
         self.header = payload[:choices_at]
         self.header_keys = self.before_choices
         self.header_keys.known &= ~B_CHOICES
@@ -1812,7 +1875,11 @@ cdef class Layout:
         self.present_at = self.slot("_present")
 
     cdef Py_ssize_t slot(self, str name) except -1:
-        cdef Py_ssize_t at = ssd_slot_offset(self.cls.__dict__[name], self.cls)
+        cdef Py_ssize_t at = -1
+        for klass in self.cls.__mro__:
+            if name in klass.__dict__:
+                at = ssd_slot_offset(klass.__dict__[name], klass)
+                break
         if at < 0:
             raise TypeError(f"{self.cls.__name__}.{name} is not a plain slot")
         return at
@@ -1861,12 +1928,19 @@ cdef class ObjectDecoder:
 
     cdef object decode(self, bytes payload):
         """The chunk object, or ``None`` when the payload needs the general path."""
+        cdef const unsigned char* outer_p = self.p
+        cdef Py_ssize_t outer_n = self.n
         self.p = <const unsigned char*>PyBytes_AS_STRING(payload)
         self.n = PyBytes_GET_SIZE(payload)
         try:
             return self.chunk()
         except _Bail:
             return None
+        finally:
+            # Building objects can run Python code (a collection's finalizers) that decodes
+            # with this decoder again: the caller's bytes are read on after it returns.
+            self.p = outer_p
+            self.n = outer_n
 
     # -- pieces
 
@@ -1966,7 +2040,7 @@ cdef class ObjectDecoder:
         if not unknown_once(keys, self.p, ka, kb):
             raise Bail
         key = PyUnicode_DecodeUTF8(<const char*>self.p + ka, kb - ka, NULL)
-        (<dict>getattr(obj, "extras"))[key] = self.value(i)
+        (<dict?>getattr(obj, "extras"))[key] = self.value(i)
 
     cdef inline void seen(self, Keys* keys, int bit) except *:
         if keys.known & bit:
@@ -1986,9 +2060,15 @@ cdef class ObjectDecoder:
 
     cdef list token_list(self, bytes data):
         cdef Py_ssize_t i = 0
+        cdef const unsigned char* outer_p = self.p
+        cdef Py_ssize_t outer_n = self.n
         self.p = <const unsigned char*>PyBytes_AS_STRING(data)
         self.n = PyBytes_GET_SIZE(data)
-        return self.tokens(&i, True)
+        try:
+            return self.tokens(&i, True)
+        finally:
+            self.p = outer_p  # as in decode
+            self.n = outer_n
 
     cdef list tokens(self, Py_ssize_t* at, bint with_top):
         """The token objects of the JSON array whose ``[`` is at ``at[0]``, which moves past its
@@ -2069,7 +2149,6 @@ cdef class ObjectDecoder:
         while go:
             out.append(self.integer(i))
             go = self.more(i, 93)
-        PyObject_GC_UnTrack(out)
         return out
 
     cdef object token(self, Py_ssize_t* at, bint with_top):
@@ -2078,7 +2157,6 @@ cdef class ObjectDecoder:
         cdef Keys keys
         cdef Layout L = L_TOKEN if with_top else L_TOP
         cdef object obj = L.new()
-        cdef list tops
         cdef bint go = self.start(&i, &keys)
         while go:
             v = self.key(i, &ka, &kb)
@@ -2094,18 +2172,13 @@ cdef class ObjectDecoder:
             elif with_top and key_is(p, ka, kb, b"top_logprobs", 12):
                 self.seen(&keys, 8)
                 if not self.null(&v):
-                    tops = self.tokens(&v, False)
-                    PyObject_GC_UnTrack(tops)
-                    ssd_put(obj, L.offsets[3], tops)
+                    ssd_put(obj, L.offsets[3], self.tokens(&v, False))
             else:
                 raise Bail
             i = v
             go = self.more(&i, 125)
         ssd_put(obj, L.present_at, keys.known)
         at[0] = i
-        # Only strings, numbers and lists of them: no cycle can pass through a token
-        # the merger made, so the cyclic collector need not scan thousands of them.
-        PyObject_GC_UnTrack(obj)
         return obj
 
     # -- the chunk and its parts
@@ -2183,6 +2256,8 @@ cdef class ObjectDecoder:
 
     cdef void remember(self, object chunk, Py_ssize_t end, int known):
         """Keep the header of a chunk that decoded up to its "choices" key."""
+        if end > KEPT_PAYLOAD:
+            return
         self.header = PyBytes_FromStringAndSize(<const char*>self.p, end)
         self.header_values = [getattr(chunk, name) for name in L_CHUNK_KEYS[:7]]
         self.header_known = known
@@ -2348,15 +2423,10 @@ cdef ObjectDecoder TOKENS = ObjectDecoder()
 cdef list tokens_of(TextBuf raw):
     """The logprob token objects of comma-separated token JSON."""
     cdef bytes data = b"[" + PyBytes_FromStringAndSize(raw.data, raw.length) + b"]"
-    # Thousands of new objects at once: collecting in between would only rescan them.
-    cdef int was_enabled = PyGC_Disable()
     try:
         return TOKENS.token_list(data)
     except _Bail:
         return [_Token.from_dict(item) for item in _loads(data)]
-    finally:
-        if was_enabled:
-            PyGC_Enable()
 
 
 class ChunkDecoder(_py.ChunkDecoder):

@@ -697,8 +697,10 @@ class DeltaMerger:
                 _want(value, str, "object")
             elif key == "created":
                 if value is not None:
-                    if type(value) is not int and type(value) is not float:
-                        raise _Bad(f"created: expected number, got {type(value).__name__}")
+                    if type(value) is not int:
+                        if type(value) is not float or not value.is_integer():
+                            raise _Bad(f"created: expected int, got {type(value).__name__}")
+                        value = int(value)  # as the models read a Count
                     if not self._created:
                         self._created = value
             elif key == "model":

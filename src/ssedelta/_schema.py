@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import sys
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias, TypeVar
 
 if TYPE_CHECKING:
     from typing_extensions import dataclass_transform
@@ -27,12 +27,22 @@ from .errors import SSEDeltaError
 
 T = TypeVar("T", bound="Model")
 
+#: The annotation of timestamps and token counts: an ``int``, read from a whole-numbered float too
+#: (a provider's ``12.0`` becomes ``12``; ``12.5`` is a :class:`SchemaError`).
+Count: TypeAlias = int
+
 # Kinds of a field's value (besides None, which every field accepts).
 STR, INT, NUM, BOOL, DICT, LIST, ANY, TEXT = "str", "int", "num", "bool", "dict", "list", "any", "text"
+# An int that is read from a whole-numbered float too (``12.0`` -> ``12``): timestamps and token counts.
+COUNT = "count"
+
+#: Models nested deeper than this in ``to_dict`` are taken for a model that contains itself.
+MAX_DEPTH = 100
 
 _SCALAR_CHECKS: dict[str, Any] = {
     STR: lambda v: type(v) is str,
     INT: lambda v: type(v) is int,
+    COUNT: lambda v: type(v) is int,
     NUM: lambda v: type(v) is int or type(v) is float,
     BOOL: lambda v: type(v) is bool,
     DICT: lambda v: type(v) is dict,
@@ -44,6 +54,7 @@ _SCALAR_CHECKS: dict[str, Any] = {
 _KIND_OF_ANNOTATION = {
     "str": STR,
     "int": INT,
+    "Count": COUNT,
     "float": NUM,
     "bool": BOOL,
     "Any": ANY,
@@ -63,7 +74,17 @@ class SchemaError(SSEDeltaError, ValueError):
 
 
 class Model:
-    """Base of every model: ``from_dict`` / ``to_dict`` / ``from_json`` / ``to_json``."""
+    """Base of every model: ``from_dict`` / ``to_dict`` / ``from_json`` / ``to_json``.
+
+    ``to_dict()`` writes a known field when its value is not ``None``, when the source had the
+    key (a ``null`` the source sent is kept), and, for an object built in code, when the field
+    is required. So an assignment after decoding (``chunk.model = "gpt-4o"``, or through
+    ``dataclasses.replace``) shows in ``to_dict``/``to_json``/``to_sse``. ``==`` compares the
+    field values and ``extras``, not which keys the source had: an object decoded from
+    ``{"id": "x", "model": null}`` equals one decoded from ``{"id": "x"}``, while their
+    ``to_dict()`` differ by the ``null``. A model that contains itself (a cycle made in code)
+    raises ``ValueError`` in ``to_dict``.
+    """
 
     __slots__ = ()
 
@@ -95,15 +116,19 @@ class Model:
                 if sub is not None:
                     value = _convert(sub, is_list, value, f"{_path}.{key}" if _path else key)
                 elif not _SCALAR_CHECKS[kind](value):
-                    raise SchemaError(
-                        f"expected {kind}, got {_json_type(value)}", f"{_path}.{key}" if _path else key
-                    )
+                    if kind == COUNT and type(value) is float and value.is_integer():
+                        value = int(value)
+                    else:
+                        raise SchemaError(
+                            f"expected {INT if kind == COUNT else kind}, got {_json_type(value)}",
+                            f"{_path}.{key}" if _path else key,
+                        )
             values[key] = value
         return cls(**values, extras=extras, _present=present)  # type: ignore[call-arg]
 
     def to_dict(self) -> dict[str, Any]:
-        """The plain JSON value: the known fields the source had (or, built in code, the
-        required ones and those not ``None``), models inside converted too, then ``extras``."""
+        """The plain JSON value: the known fields not ``None``, those the source had and (built in
+        code) the required ones, models inside converted too, then ``extras``."""
         return _to_dict(self)
 
     @classmethod
@@ -119,11 +144,12 @@ class Model:
 
     @property
     def fields_set(self) -> frozenset[str]:
-        """The known keys present in the source object (all non-``None`` ones when built in code)."""
+        """The known keys ``to_dict`` writes: those not ``None``, those the source had and (built in
+        code) the required ones."""
         present = self._present
         if present is None:
             return frozenset(k for k in self._keys if getattr(self, k) is not None or k in self._required)
-        return frozenset(k for k in self._keys if present & self._spec[k][0])
+        return frozenset(k for k in self._keys if getattr(self, k) is not None or present & self._spec[k][0])
 
 
 def _convert(sub: Any, is_list: bool, value: Any, path: str) -> Any:

@@ -3,20 +3,24 @@ as :mod:`ssedelta._todict_py`)."""
 
 cimport cython
 from cpython.dict cimport PyDict_GetItem, PyDict_SetItem
-from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE, PyList_New, PyList_SET_ITEM
+from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
 from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_CheckExact
-from cpython.ref cimport Py_INCREF, PyObject
+from cpython.ref cimport PyObject
 
 from . import _todict_py
-from ._schema import Model
+from ._schema import MAX_DEPTH, Model
 from ._slots cimport ssd_get, ssd_slot_offset
 
 
 cdef extern from "Python.h":
     dict _PyDict_NewPresized(Py_ssize_t minused)
+    int Py_EnterRecursiveCall(const char* where) except -1
+    void Py_LeaveRecursiveCall()
 
 cdef enum:
     MAX_FIELDS = 62
+
+cdef int MAX_DEPTH_C = MAX_DEPTH
 
 cdef enum Nested:
     SCALAR = 0
@@ -86,65 +90,80 @@ cdef object _fields_of(type cls):
 
 
 cpdef dict to_dict(obj):
-    """The known fields the source had (or, built in code, the required ones and those not
-    ``None``) in field order, models inside converted too, then ``extras``."""
-    cdef object fields = _fields_of(type(obj))
-    if fields is None:
-        return _todict_py.to_dict(obj)
-    cdef Fields f = <Fields>fields
+    """The known fields not ``None``, those the source had and (built in code) the required ones,
+    in field order, models inside converted too, then ``extras``. ``ValueError`` for models nested
+    deeper than ``MAX_DEPTH`` (a model that contains itself)."""
+    return convert(obj, 0)
+
+
+cdef dict convert(object obj, int depth):
+    # Field values are user-settable: each is read as an owned reference and checked before
+    # any cast, and lists are re-measured after every call that can run Python code.
+    cdef object fields
+    cdef Fields f
     cdef void* slot
-    cdef void* present_slot = ssd_get(obj, f.present_at)
-    cdef void* extras_slot = ssd_get(obj, f.extras_at)
     cdef bint from_source
     cdef long long present = 0
     cdef int overflow = 0
     cdef Py_ssize_t k
+    cdef Nested nested
     cdef dict out
-    cdef object value
-    if present_slot is NULL or extras_slot is NULL:
-        return _todict_py.to_dict(obj)  # a field never set: the twin raises what getattr does
-    out = _PyDict_NewPresized(f.n)
-    from_source = <object>present_slot is not None
+    cdef object value, extras
+    if depth >= MAX_DEPTH_C:
+        raise _todict_py.too_deep()
+    fields = _fields_of(type(obj))
+    if fields is None:
+        return _todict_py.convert(obj, depth)
+    f = <Fields>fields
+    slot = ssd_get(obj, f.present_at)
+    if slot is NULL:
+        return _todict_py.convert(obj, depth)  # the twin raises what getattr does
+    from_source = <object>slot is not None
     if from_source:
-        if not PyLong_CheckExact(<object>present_slot):
-            return _todict_py.to_dict(obj)
-        present = PyLong_AsLongLongAndOverflow(<object>present_slot, &overflow)
+        if not PyLong_CheckExact(<object>slot):
+            return _todict_py.convert(obj, depth)
+        present = PyLong_AsLongLongAndOverflow(<object>slot, &overflow)
         if overflow or present < 0:
-            return _todict_py.to_dict(obj)
-    for k in range(f.n):
-        slot = ssd_get(obj, f.offsets[k])
-        if slot is NULL:
-            return _todict_py.to_dict(obj)
-        value = <object>slot
-        if from_source:
-            if not present & f.bits[k]:
-                continue
-        elif value is None and not f.required[k]:
-            continue
-        if value is not None and f.nested[k] != SCALAR:
-            if f.nested[k] == LIST:
-                value = _list(value)
-            elif isinstance(value, Model):
-                value = to_dict(value)
-        PyDict_SetItem(out, f.keys[k], value)
-    extras = <object>extras_slot
-    if extras:
-        out.update(extras)
-    return out
+            return _todict_py.convert(obj, depth)
+    Py_EnterRecursiveCall(" in to_dict")
+    try:
+        out = _PyDict_NewPresized(f.n)
+        for k in range(f.n):
+            slot = ssd_get(obj, f.offsets[k])
+            value = getattr(obj, f.keys[k]) if slot is NULL else <object>slot
+            if value is None:
+                if from_source:
+                    if not present & f.bits[k]:
+                        continue
+                elif not f.required[k]:
+                    continue
+            else:
+                nested = f.nested[k]
+                if nested == LIST:
+                    value = _list(value, depth + 1)
+                elif nested == ONE and isinstance(value, Model):
+                    value = convert(value, depth + 1)
+            PyDict_SetItem(out, f.keys[k], value)
+        slot = ssd_get(obj, f.extras_at)
+        extras = getattr(obj, "extras") if slot is NULL else <object>slot
+        if extras:
+            out.update(extras)
+        return out
+    finally:
+        Py_LeaveRecursiveCall()
 
 
-cdef list _list(value):
-    cdef Py_ssize_t i, n
+cdef list _list(object value, int depth):
+    cdef Py_ssize_t i = 0
     cdef list out
     cdef object item
     if type(value) is not list:
-        return [to_dict(v) if isinstance(v, Model) else v for v in value]
-    n = PyList_GET_SIZE(value)
-    out = PyList_New(n)
-    for i in range(n):
+        return [convert(v, depth) if isinstance(v, Model) else v for v in value]
+    out = []
+    while i < PyList_GET_SIZE(value):
         item = <object>PyList_GET_ITEM(value, i)
         if isinstance(item, Model):
-            item = to_dict(item)
-        Py_INCREF(item)
-        PyList_SET_ITEM(out, i, item)
+            item = convert(item, depth)
+        out.append(item)
+        i += 1
     return out

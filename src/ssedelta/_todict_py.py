@@ -4,28 +4,42 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._schema import Model
+from ._schema import MAX_DEPTH, Model
 
 
 def to_dict(obj: Model) -> dict[str, Any]:
-    """The known fields the source had (or, built in code, the required ones and those not
-    ``None``) in field order, models inside converted too, then ``extras``."""
+    """The known fields not ``None``, those the source had and (built in code) the required ones,
+    in field order, models inside converted too, then ``extras``. ``ValueError`` for models nested
+    deeper than ``MAX_DEPTH`` (a model that contains itself)."""
+    return convert(obj, 0)
+
+
+def too_deep() -> ValueError:
+    return ValueError(f"to_dict: models nested more than {MAX_DEPTH} deep (a model that contains itself?)")
+
+
+def convert(obj: Model, depth: int) -> dict[str, Any]:
+    if depth >= MAX_DEPTH:
+        raise too_deep()
+    depth += 1
     present = obj._present
     required = obj._required
     out: dict[str, Any] = {}
     for key, (bit, _kind, sub, is_list) in obj._spec.items():
         value = getattr(obj, key)
-        if present is None:
-            if value is None and key not in required:
+        if value is None:
+            if present is None:
+                if key not in required:
+                    continue
+            elif not present & bit:
                 continue
-        elif not present & bit:
-            continue
-        if value is not None and sub is not None:
+        elif sub is not None:
             if is_list:
-                value = [to_dict(v) if isinstance(v, Model) else v for v in value]
+                value = [convert(v, depth) if isinstance(v, Model) else v for v in value]
             elif isinstance(value, Model):
-                value = to_dict(value)
+                value = convert(value, depth)
         out[key] = value
-    if obj.extras:
-        out.update(obj.extras)
+    extras = obj.extras
+    if extras:
+        out.update(extras)
     return out

@@ -5,14 +5,15 @@ know are aliases at the bottom. Every class is a slotted dataclass whose
 fields are the known JSON keys (``None`` when absent), plus ``extras`` for the
 keys it does not know. ``from_json(s).to_dict()`` gives back the parsed JSON.
 String enums are open: any string is kept; the ``*Values`` classes list the
-values the specification names.
+values the specification names. Timestamps and token counts are ``Count``, an
+``int`` that a whole-numbered float in the source (``12.0``) is read as.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ._schema import Model, SchemaError, model, resolve
+from ._schema import Count, Model, SchemaError, model, resolve
 
 __all__ = [
     "ChatCompletion",
@@ -98,27 +99,27 @@ class ServiceTierValues:
 
 @model()
 class CompletionUsageCompletionTokensDetails(Model):
-    accepted_prediction_tokens: int | None = None
-    audio_tokens: int | None = None
-    reasoning_tokens: int | None = None
-    rejected_prediction_tokens: int | None = None
-    text_tokens: int | None = None
+    accepted_prediction_tokens: Count | None = None
+    audio_tokens: Count | None = None
+    reasoning_tokens: Count | None = None
+    rejected_prediction_tokens: Count | None = None
+    text_tokens: Count | None = None
 
 
 @model()
 class CompletionUsagePromptTokensDetails(Model):
-    audio_tokens: int | None = None
-    cached_tokens: int | None = None
-    cache_write_tokens: int | None = None
-    image_tokens: int | None = None
-    text_tokens: int | None = None
+    audio_tokens: Count | None = None
+    cached_tokens: Count | None = None
+    cache_write_tokens: Count | None = None
+    image_tokens: Count | None = None
+    text_tokens: Count | None = None
 
 
 @model("prompt_tokens", "completion_tokens", "total_tokens")
 class CompletionUsage(Model):
-    prompt_tokens: float | None = None
-    completion_tokens: float | None = None
-    total_tokens: float | None = None
+    prompt_tokens: Count | None = None
+    completion_tokens: Count | None = None
+    total_tokens: Count | None = None
     completion_tokens_details: CompletionUsageCompletionTokensDetails | None = None
     prompt_tokens_details: CompletionUsagePromptTokensDetails | None = None
 
@@ -142,13 +143,22 @@ class ChatCompletionTokenLogprob(Model):
 
 
 @model("content", "refusal")
-class CreateChatCompletionStreamResponseChoicesInnerLogprobs(Model):
+class ChoiceLogprobs(Model):
+    """A choice's logprobs, on either side: the official SDK has a ``ChoiceLogprobs`` in its chunk
+    module and another in its completion module; both of ours are instances of this class."""
+
     content: list[ChatCompletionTokenLogprob] | None = None
     refusal: list[ChatCompletionTokenLogprob] | None = None
 
 
 @model("content", "refusal")
-class CreateChatCompletionResponseChoicesInnerLogprobs(Model):
+class CreateChatCompletionStreamResponseChoicesInnerLogprobs(ChoiceLogprobs):
+    content: list[ChatCompletionTokenLogprob] | None = None
+    refusal: list[ChatCompletionTokenLogprob] | None = None
+
+
+@model("content", "refusal")
+class CreateChatCompletionResponseChoicesInnerLogprobs(ChoiceLogprobs):
     content: list[ChatCompletionTokenLogprob] | None = None
     refusal: list[ChatCompletionTokenLogprob] | None = None
 
@@ -249,7 +259,7 @@ class CreateChatCompletionStreamResponse(Model):
 
     id: str | None = None
     object: str | None = None
-    created: float | None = None
+    created: Count | None = None
     model: str | None = None
     choices: list[CreateChatCompletionStreamResponseChoicesInner] | None = None
     service_tier: str | None = None
@@ -347,7 +357,7 @@ class CreateChatCompletionResponse(Model):
 
     id: str | None = None
     object: str | None = None
-    created: float | None = None
+    created: Count | None = None
     model: str | None = None
     choices: list[CreateChatCompletionResponseChoicesInner] | None = None
     service_tier: str | None = None
@@ -367,7 +377,6 @@ ChoiceDeltaToolCall = ChatCompletionMessageToolCallChunk
 ChoiceDeltaToolCallFunction = ChatCompletionMessageToolCallChunkFunction
 ChoiceDeltaFunctionCall = ChatCompletionStreamResponseDeltaFunctionCall
 ChoiceDeltaAudio = ChatCompletionStreamResponseDeltaAudio
-ChoiceLogprobs = CreateChatCompletionResponseChoicesInnerLogprobs
 TopLogprob = ChatCompletionTokenLogprobTopLogprobsInner
 ChatCompletionMessage = ChatCompletionResponseMessage
 ChatCompletionMessageFunctionToolCall = ChatCompletionMessageToolCall

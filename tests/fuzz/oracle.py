@@ -257,6 +257,10 @@ TARGETS: dict[str, Callable[[bytes], None]] = {
     "merger": check_merger,
 }
 
+from todict_mutations import check_todict  # noqa: E402  # to_dict on changed models
+
+TARGETS["todict"] = check_todict
+
 
 def check(target: str, data: bytes) -> None:
     TARGETS[target](data)

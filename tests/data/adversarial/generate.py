@@ -244,6 +244,42 @@ FILES: dict[str, bytes] = {
 }
 
 
+# Huge, tiny and fractional numbers in every numeric field (one file per field and number, as the
+# first error ends a stream): timestamps, indexes, logprobs and their bytes, token counts,
+# expires_at, unknown keys.
+HUGE_NUMBERS = [
+    b"123456789012345678901234567890",
+    b"-9223372036854775809",
+    b"18446744073709551616",
+    b"1e308",
+    b"1e309",
+    b"4.9e-324",
+    b"99999999999999999999.5",
+    b"12.0",
+    b"-0",
+    b"1" + b"0" * 4300,
+]
+NUMBER_FIELDS: dict[str, bytes] = {
+    "created": b'{"id":"a","created":N,"choices":[{"index":0,"delta":{"content":"x"}}]}',
+    "index": b'{"id":"a","choices":[{"index":N,"delta":{"content":"x"}}]}',
+    "tool-index": b'{"id":"a","choices":[{"index":0,"delta":{"tool_calls":[{"index":N,"id":"c",'
+    b'"function":{"name":"f","arguments":"{}"}}]}}]}',
+    "logprob": b'{"id":"a","choices":[{"index":0,"delta":{"content":"x"},"logprobs":{"content":[{"token":"t",'
+    b'"logprob":N,"bytes":[N],"top_logprobs":[{"token":"t","logprob":N,"bytes":[1,N]}]}]}}]}',
+    "usage": b'{"id":"a","choices":[],"usage":{"prompt_tokens":N,"completion_tokens":N,"total_tokens":N,'
+    b'"completion_tokens_details":{"reasoning_tokens":N},"prompt_tokens_details":{"cached_tokens":N}}}',
+    "expires-at": b'{"id":"a","choices":[{"index":0,"delta":{"audio":{"id":"au","expires_at":N}}}]}',
+    "unknown": b'{"id":"a","n":N,"choices":[{"index":0,"m":N,"delta":{"content":"x","k":N}}]}',
+}
+FILES.update(
+    {
+        f"numbers-huge-{field}-{k}.sse": stream(template.replace(b"N", number))
+        for field, template in NUMBER_FIELDS.items()
+        for k, number in enumerate(HUGE_NUMBERS)
+    }
+)
+
+
 def main() -> None:
     for name, data in FILES.items():
         with open(os.path.join(HERE, name), "wb") as f:
