@@ -192,6 +192,14 @@ class StreamObserver:
         self.decode_error = self._last_error = exc
         return ERROR
 
+    def settle(self) -> int:
+        """At the end of the stream: an error the merger found after the chunks of the last piece
+        is raised by its next feed; take it now. Returns the hooks due, as :meth:`observe`."""
+        if self._ended or not self._merging:
+            return 0
+        fired = self.flush()
+        return fired | self.observe(b"") if self._merging else fired
+
     def source_failed(self, exc: Exception) -> None:
         self.transport_error = self._last_error = exc
 

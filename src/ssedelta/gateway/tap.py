@@ -151,7 +151,7 @@ class Tap(StreamObserver):
                 try:
                     piece = pull()
                 except StopIteration:
-                    self.exhausted = True
+                    self._exhausted()
                     return
                 except Exception as exc:
                     self._source_failed(exc)
@@ -172,7 +172,7 @@ class Tap(StreamObserver):
                 try:
                     piece: Any = pull()
                 except StopIteration:
-                    self.exhausted = True
+                    self._exhausted()
                     break
                 except Exception as exc:
                     self._source_failed(exc)
@@ -197,6 +197,12 @@ class Tap(StreamObserver):
             _call(hooks.on_usage, self)
         if fired & ERROR and hooks.on_error is not None:
             _call(hooks.on_error, self, self._last_error)
+
+    def _exhausted(self) -> None:
+        fired = self.settle()
+        self.exhausted = True
+        if fired:
+            self._fire(fired)
 
     def _source_failed(self, exc: Exception) -> None:
         self.source_failed(exc)
@@ -292,7 +298,7 @@ class AsyncTap(StreamObserver):
                 try:
                     piece = await pull()
                 except StopAsyncIteration:
-                    self.exhausted = True
+                    await self._exhausted()
                     return
                 except Exception as exc:
                     await self._source_failed(exc)
@@ -312,7 +318,7 @@ class AsyncTap(StreamObserver):
                 try:
                     piece: Any = await pull()
                 except StopAsyncIteration:
-                    self.exhausted = True
+                    await self._exhausted()
                     break
                 except Exception as exc:
                     await self._source_failed(exc)
@@ -339,6 +345,12 @@ class AsyncTap(StreamObserver):
             await _acall(hooks.on_usage, self)
         if fired & ERROR and hooks.on_error is not None:
             await _acall(hooks.on_error, self, self._last_error)
+
+    async def _exhausted(self) -> None:
+        fired = self.settle()
+        self.exhausted = True
+        if fired:
+            await self._fire(fired)
 
     async def _source_failed(self, exc: Exception) -> None:
         self.source_failed(exc)
