@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
+import sys
 import threading
 from typing import Any
 
@@ -647,3 +649,26 @@ def test_any_stream_any_split_failed_after_an_error_on_both_backends(split, opti
 BACKENDS = [ssedelta.get_backend("python")]
 if not ssedelta.NO_EXTENSIONS:
     BACKENDS.insert(0, ssedelta.get_backend("native"))
+
+
+# ---------------------------------------------------------------------------------------------
+# The fuzzers' keep-feeding oracle over the adversarial corpus
+
+
+ADVERSARIAL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "adversarial")
+#: (split selector, limit profile): one piece, random cuts, byte at a time, 29-byte pieces, and
+#: random cuts under each limit profile of the oracle.
+HEADERS = [(0, 0), (1, 0), (3, 0), (2 + 4 * 28, 0)] + [(1 + 4 * k, k) for k in range(1, 8)]
+
+
+@NATIVE_ONLY
+@pytest.mark.c_extension
+@pytest.mark.parametrize("name", sorted(n for n in os.listdir(ADVERSARIAL) if n.endswith(".sse")))
+def test_feeding_on_after_errors_in_the_adversarial_corpus(name):
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "fuzz"))
+    import oracle
+
+    with open(os.path.join(ADVERSARIAL, name), "rb") as f:
+        data = f.read()
+    for selector, profile in HEADERS:
+        oracle.check("refeed", bytes([selector, profile]) + data)

@@ -39,7 +39,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-TARGETS = ("tokenizer", "decoder", "merger")
+TARGETS = ("tokenizer", "decoder", "merger", "refeed")
 MAX_LEN = 64 * 1024
 #: Header bytes each seed is given: (split selector, limit profile).
 HEADERS = [(0, 0), (1, 0), (2 + 4 * 12, 0), (3, 0), (1, 1), (5, 2), (9, 3), (13, 4), (17, 5), (21, 6), (6, 7)]
