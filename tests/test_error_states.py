@@ -355,16 +355,22 @@ class Boom(Exception):
     pass
 
 
+def failing_on(cls: type, method: str) -> Any:
+    """A subclass of ``cls`` whose ``method`` (called with a payload first) raises on ``[1]``."""
+
+    def override(self: Any, payload: bytes, *args: Any) -> Any:
+        if payload == b"[1]":
+            raise Boom("midway")
+        return getattr(super(subclass, self), method)(payload, *args)
+
+    subclass = type("Failing", (cls,), {method: override})
+    return subclass
+
+
 def test_any_exception_midway_fails_the_merger_and_its_tokenizer(backend):
     # A payload that is not an object takes the general path on both backends; an exception
     # from there stops the tokenizer in the middle of the piece.
-    class Failing(backend.DeltaMerger):
-        def _merge_payload(self, payload, event, offset, index):
-            if payload == b"[1]":
-                raise Boom("midway")
-            return super()._merge_payload(payload, event, offset, index)
-
-    merger = Failing()
+    merger = failing_on(backend.DeltaMerger, "_merge_payload")()
     stream = PREFIX + ev(b"[1]") + GOOD_2 + b"data: " + b"B" * 300
     with pytest.raises(Boom) as info:
         merger.feed(stream)
@@ -373,13 +379,7 @@ def test_any_exception_midway_fails_the_merger_and_its_tokenizer(backend):
 
 
 def test_any_exception_midway_fails_the_chunk_decoder(backend):
-    class Failing(backend.ChunkDecoder):
-        def _decode_payload(self, payload, event, offset, index):
-            if payload == b"[1]":
-                raise Boom("midway")
-            return super()._decode_payload(payload, event, offset, index)
-
-    decoder = Failing()
+    decoder = failing_on(backend.ChunkDecoder, "_decode_payload")()
     with pytest.raises(Boom) as info:
         decoder.feed(PREFIX + ev(b"[1]") + GOOD_2)
     assert_failed([lambda: decoder.feed(GOOD_2), decoder.close], info.value)

@@ -2415,42 +2415,26 @@ class ChunkDecoder(_py.ChunkDecoder):
         self._sse = SSEDecoder(max_event_size, max_line_size)
         self._objects = ObjectDecoder()
 
-    def feed(self, piece):
-        cdef list out = []
+    def _decode(self, data, list out):
         cdef ObjectDecoder objects = self._objects
         cdef SSEDecoder sse = sse_of(self)
         cdef bytes payload
         cdef object chunk
         if objects is None:
             raise TypeError("ChunkDecoder._objects must be an ObjectDecoder, not None")
-        piece = readable(piece)
-        if self._error is not None:
-            raise self._error
-        if self.done:
-            return out
-        with self._guard:
-            try:
-                for event, payload, offset, index in sse.feed_payloads(piece):
-                    if event is None and PyBytes_GET_SIZE(payload) and PyBytes_AS_STRING(payload)[0] == 123:
-                        chunk = objects.decode(payload)
-                        if chunk is not None:
-                            out.append(chunk)
-                            continue
-                    chunk = self._decode_payload(payload, event, offset, index)
-                    if chunk is _SKIP:
-                        continue
-                    if chunk is None:
-                        self.done = True
-                        break
+        for event, payload, offset, index in sse.feed_payloads(data):
+            if event is None and PyBytes_GET_SIZE(payload) and PyBytes_AS_STRING(payload)[0] == 123:
+                chunk = objects.decode(payload)
+                if chunk is not None:
                     out.append(chunk)
-            except (_StreamFormatError, _UpstreamError) as exc:
-                self._error = exc
-                if not out:
-                    raise
-            except BaseException as exc:
-                self._error = exc
-                raise
-        return out
+                    continue
+            chunk = self._decode_payload(payload, event, offset, index)
+            if chunk is _SKIP:
+                continue
+            if chunk is None:
+                self.done = True
+                break
+            out.append(chunk)
 
 
 def _tokens_from_json(bytes data):

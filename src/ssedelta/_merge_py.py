@@ -153,17 +153,9 @@ class ChunkDecoder:
             raise self._error
         if self.done:
             return out
-        decode = self._decode_payload
         with self._guard:
             try:
-                for event, payload, offset, index in self._sse.feed_payloads(data):
-                    chunk = decode(payload, event, offset, index)
-                    if chunk is _SKIP:
-                        continue
-                    if chunk is None:
-                        self.done = True
-                        break
-                    out.append(chunk)
+                self._decode(data, out)
             except (StreamFormatError, UpstreamError) as exc:
                 self._error = exc
                 if not out:
@@ -172,6 +164,18 @@ class ChunkDecoder:
                 self._error = exc
                 raise
         return out
+
+    def _decode(self, data: bytes, out: list[m.CreateChatCompletionStreamResponse]) -> None:
+        """Append the chunks ``data`` completes to ``out`` (the native core reads objects itself)."""
+        decode = self._decode_payload
+        for event, payload, offset, index in self._sse.feed_payloads(data):
+            chunk = decode(payload, event, offset, index)
+            if chunk is _SKIP:
+                continue
+            if chunk is None:
+                self.done = True
+                break
+            out.append(chunk)
 
     def close(self) -> list[m.CreateChatCompletionStreamResponse]:
         if self._error is not None:

@@ -176,6 +176,8 @@ def committed_inputs(folder: str, target: str) -> None:
         with open(path, "rb") as f:
             data = f.read()
         selector, profile = HEADERS[k % len(HEADERS)]
+        if len(data) > 8192 and selector & 3 >= 2:
+            selector = 1  # a few cuts: thousands of tiny pieces of a large file take minutes here
         with open(os.path.join(folder, os.path.basename(path)), "wb") as f:
             f.write(bytes([selector, profile]) + data)
 
