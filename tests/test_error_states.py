@@ -672,3 +672,44 @@ def test_feeding_on_after_errors_in_the_adversarial_corpus(name):
         data = f.read()
     for selector, profile in HEADERS:
         oracle.check("refeed", bytes([selector, profile]) + data)
+
+
+FRAGMENTS = st.sampled_from(
+    [
+        b'{"id":"c","choices":[{"index":0,"delta":{"content":"a"}}]}',
+        b'{"choices":[{"index":1,"delta":{"tool_calls":[{"index":0,"id":"t","function":{"arguments":"{"}}]}}]}',
+        b'{"choices":[{"index":0,"delta":{"x":' + b"[" * 1100 + b"]" * 1100 + b"}}]}",
+        b'{"choices":[{"index":99999999999999999999,"delta":{}}]}',
+        b'{"created":1e999,"choices":[]}',
+        b'{"usage":{"prompt_tokens":' + b"9" * 5000 + b"}}",
+        b'{"error":{"message":"boom"}}',
+        b'{"a":1,"b":2,"c":3,"d":4}',
+        b"{nope",
+        b"[1]",
+        b"[DONE]",
+        b": ping",
+        b'{"choices":[{"index":0,"delta":{"content":"\xff\xfe"}}]}',
+    ]
+)
+
+
+@st.composite
+def payload_streams(draw: Any) -> bytes:
+    parts = []
+    for payload in draw(st.lists(FRAGMENTS, max_size=8)):
+        head = draw(st.sampled_from([b"", b"retry: " + b"9" * 5000 + b"\n", b"id: " + b"i" * 200 + b"\n"]))
+        parts.append(head + b"data: " + payload + b"\n\n")
+    return b"".join(parts)
+
+
+@NATIVE_ONLY
+@pytest.mark.c_extension
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(payload_streams(), st.integers(0, 255), st.integers(0, 7))
+def test_any_payloads_any_limits_fed_on_after_errors(stream, selector, profile):
+    # Any exception that is not an SSEDeltaError, a backend difference, or a failed object that
+    # does not raise its own error again fails the oracle.
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "fuzz"))
+    import oracle
+
+    oracle.check("refeed", bytes([selector, profile]) + stream)
