@@ -140,6 +140,7 @@ class ChunkDecoder:
         self._sse = SSEDecoder(max_event_size, max_line_size)
         self._error: BaseException | None = None
         self._guard = ReentryGuard("ChunkDecoder")
+        self._lock = self._guard.lock  # taken without a with block in feed(): per piece, that counts
         self.done = False
 
     @property
@@ -153,16 +154,19 @@ class ChunkDecoder:
             raise self._error
         if self.done:
             return out
-        with self._guard:
-            try:
-                self._decode(data, out)
-            except (StreamFormatError, UpstreamError) as exc:
-                self._error = exc
-                if not out:
-                    raise
-            except BaseException as exc:
-                self._error = exc
+        if not self._lock.acquire(False):
+            self._guard.refuse()
+        try:
+            self._decode(data, out)
+        except (StreamFormatError, UpstreamError) as exc:
+            self._error = exc
+            if not out:
                 raise
+        except BaseException as exc:
+            self._error = exc
+            raise
+        finally:
+            self._lock.release()
         return out
 
     def _decode(self, data: bytes, out: list[m.CreateChatCompletionStreamResponse]) -> None:

@@ -67,18 +67,21 @@ class PayloadRun(list):  # type: ignore[type-arg]
 class ReentryGuard:
     """Refuses a call into an object while another call into it runs (see :class:`ReentrantCallError`)."""
 
-    __slots__ = ("_lock", "_what")
+    __slots__ = ("_what", "lock")
 
     def __init__(self, what: str) -> None:
-        self._lock = threading.Lock()
+        self.lock = threading.Lock()
         self._what = what
 
+    def refuse(self) -> None:
+        raise ReentrantCallError(f"{self._what} called while one of its calls was running")
+
     def __enter__(self) -> None:
-        if not self._lock.acquire(False):
-            raise ReentrantCallError(f"{self._what} called while one of its calls was running")
+        if not self.lock.acquire(False):
+            self.refuse()
 
     def __exit__(self, *exc: object) -> None:
-        self._lock.release()
+        self.lock.release()
 
 
 class SSEDecoder:
