@@ -569,6 +569,28 @@ def test_native_merger_checks_the_attributes_it_reads_as_c_types(name, value):
 
 
 @NATIVE_ONLY
+def test_the_native_tokenizer_refuses_a_call_while_it_hands_a_payload_over():
+    # While the native merger merges a payload, its tokenizer is in the middle of the piece: a
+    # read then would move the buffer the running scan points into.
+    refused: list[BaseException] = []
+
+    class Reentrant(ssedelta.get_backend("native").DeltaMerger):
+        def _merge_payload(self, payload, event, offset, index):
+            for call in (lambda: self._sse.feed(b"data: " + b"x" * 5000), self._sse.close):
+                try:
+                    call()
+                except ReentrantCallError as exc:
+                    refused.append(exc)
+            return super()._merge_payload(payload, event, offset, index)
+
+    merger = Reentrant()
+    merger.feed(GOOD_1 + ev(b": keep-alive") + b'data: {"choices":[],"x":"' + b"B" * 3000)
+    merger.feed(b'"}\n\n' + GOOD_2)
+    assert len(refused) == 2
+    assert merger.events == 4 and merger.finish().choices[0].message.content == "Hi there"
+
+
+@NATIVE_ONLY
 def test_merge_sink_attributes_are_typed():
     merger = ssedelta.get_backend("native").DeltaMerger()
     with pytest.raises(AttributeError):

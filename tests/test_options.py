@@ -86,6 +86,13 @@ def test_good_limits_are_kept(backend, cls, name):
         getattr(backend, cls)(**{name: value})
 
 
+def test_the_event_limit_is_read_only(backend):
+    decoder = backend.SSEDecoder(max_event_size=100)
+    with pytest.raises(AttributeError):
+        decoder.max_event_size = None
+    assert decoder.max_event_size == 100
+
+
 def test_unknown_options_are_refused(backend):
     for make in (backend.SSEDecoder, backend.ChunkDecoder, backend.DeltaMerger):
         with pytest.raises(TypeError, match="max_events_size"):
