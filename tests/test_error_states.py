@@ -181,6 +181,15 @@ def feed_until_error(feed: Any, pieces: list[bytes]) -> tuple[list[Any], BaseExc
     raise AssertionError("no error")
 
 
+def first_error(feed: Any, kind: Any, how: str) -> tuple[list[Any], BaseException, list[bytes]]:
+    """Feed the stream of ``kind`` cut ``how`` to its first error, checked; what ``feed`` returned
+    before it, the error, and pieces to feed after it (the rest of the stream and more)."""
+    pieces = pieces_of(stream_of(kind), how)
+    got, exc, used = feed_until_error(feed, pieces)
+    check_error(exc, kind)
+    return got, exc, [*pieces[used:], GOOD_2, b""]
+
+
 def assert_failed(calls: list[Any], exc: BaseException) -> None:
     """Each call raises ``exc`` itself."""
     for call in calls:
@@ -283,14 +292,10 @@ def test_huge_fields_count_against_the_event_size(backend, field):
 @pytest.mark.parametrize("how", SPLITS)
 @pytest.mark.parametrize("kind", [*TOKENIZER_KINDS, *PAYLOAD_KINDS, UPSTREAM], ids=repr)
 def test_chunk_decoder_is_failed_after_each_error(backend, kind, how):
-    stream = stream_of(kind)
-    pieces = pieces_of(stream, how)
     decoder = backend.ChunkDecoder(**kind.options)
-    got, exc, used = feed_until_error(decoder.feed, pieces)
-    check_error(exc, kind)
+    got, exc, later = first_error(decoder.feed, kind, how)
     assert [c.choices[0].delta.content for batch in got for c in batch] == ["Hi"]
     events = decoder.events
-    later = [*pieces[used:], GOOD_2, b""]
     assert_failed([lambda p=p: decoder.feed(p) for p in later] + [decoder.close, decoder.close], exc)
     assert decoder.events == events and not decoder.done
 
@@ -302,15 +307,11 @@ def test_chunk_decoder_is_failed_after_each_error(backend, kind, how):
 @pytest.mark.parametrize("how", SPLITS)
 @pytest.mark.parametrize("kind", [*TOKENIZER_KINDS, *PAYLOAD_KINDS, *MERGER_KINDS], ids=repr)
 def test_merger_is_failed_after_each_error(backend, kind, how):
-    stream = stream_of(kind)
-    pieces = pieces_of(stream, how)
     merger = backend.DeltaMerger(**kind.options)
-    _, exc, used = feed_until_error(merger.feed, pieces)
-    check_error(exc, kind)
+    _, exc, later = first_error(merger.feed, kind, how)
     snapshot = merger.snapshot().to_dict()
     chunks, events = merger.chunks, merger.events
     assert snapshot["choices"][0]["message"]["content"] == "Hi"
-    later = [*pieces[used:], GOOD_2, b""]
     assert_failed(
         [lambda p=p: merger.feed(p) for p in later]
         + [merger.finish, lambda: merger.add({"choices": []}), merger.finish],
@@ -319,7 +320,7 @@ def test_merger_is_failed_after_each_error(backend, kind, how):
     assert merger.snapshot().to_dict() == snapshot
     assert (merger.chunks, merger.events, merger.done) == (chunks, events, False)
     with pytest.raises(type(exc)) as through_merge:
-        backend.merge(pieces, **kind.options)
+        backend.merge(pieces_of(stream_of(kind), how), **kind.options)
     check_error(through_merge.value, kind)
 
 
@@ -444,61 +445,76 @@ def test_tap_events_after_an_error_are_the_bytes_as_they_came(backend):
 # Re-entrant calls
 
 
-def test_feeding_a_merger_from_inside_its_feed(backend):
+def reentering(cls: type, method: str, calls_of: Any) -> tuple[Any, list[BaseException]]:
+    """A subclass of ``cls`` whose ``method`` (called with a payload first) makes the calls
+    ``calls_of(self)`` gives when it meets the keep-alive payload (both backends route that one
+    through it), and the list of the ``ReentrantCallError`` they raise."""
     refused: list[BaseException] = []
 
-    class Reentrant(backend.DeltaMerger):
-        def _merge_payload(self, payload, event, offset, index):
-            for call in (lambda: self.feed(GOOD_2), lambda: self.add({"choices": []})):
+    def override(self: Any, payload: bytes, *args: Any) -> Any:
+        if payload == b": keep-alive":
+            for call in calls_of(self):
                 try:
                     call()
                 except ReentrantCallError as exc:
                     refused.append(exc)
-            return super()._merge_payload(payload, event, offset, index)
+        return getattr(super(subclass, self), method)(payload, *args)
 
-    merger = Reentrant()
-    assert merger.feed(GOOD_1 + ev(b": keep-alive") + GOOD_2) == 2
+    subclass = type("Reentrant", (cls,), {method: override})
+    return subclass, refused
+
+
+def in_thread(call: Any) -> Any:
+    """``call`` made in another thread, while this one waits; its exception is raised here."""
+
+    def run() -> None:
+        errors: list[BaseException] = []
+
+        def target() -> None:
+            try:
+                call()
+            except BaseException as exc:
+                errors.append(exc)
+
+        thread = threading.Thread(target=target)
+        thread.start()
+        thread.join()
+        if errors:
+            raise errors[0]
+
+    return run
+
+
+KEEPALIVE_STREAM = GOOD_1 + ev(b": keep-alive") + GOOD_2
+
+
+def test_feeding_a_merger_from_inside_its_feed(backend):
+    cls, refused = reentering(
+        backend.DeltaMerger,
+        "_merge_payload",
+        lambda m: [lambda: m.feed(GOOD_2), lambda: m.add({"choices": []})],
+    )
+    merger = cls()
+    assert merger.feed(KEEPALIVE_STREAM) == 2
     assert len(refused) == 2 and all(isinstance(e, (SSEDeltaError, RuntimeError)) for e in refused)
     assert merger.finish().choices[0].message.content == "Hi there"
 
 
 def test_feeding_a_merger_from_another_thread_while_it_feeds(backend):
-    refused: list[BaseException] = []
-
-    class Blocking(backend.DeltaMerger):
-        def _merge_payload(self, payload, event, offset, index):
-            def other() -> None:
-                try:
-                    self.feed(GOOD_2)
-                except ReentrantCallError as exc:
-                    refused.append(exc)
-
-            thread = threading.Thread(target=other)
-            thread.start()
-            thread.join()
-            return super()._merge_payload(payload, event, offset, index)
-
-    merger = Blocking()
-    merger.feed(GOOD_1 + ev(b": keep-alive") + GOOD_2)
+    cls, refused = reentering(
+        backend.DeltaMerger, "_merge_payload", lambda m: [in_thread(lambda: m.feed(GOOD_2))]
+    )
+    merger = cls()
+    merger.feed(KEEPALIVE_STREAM)
     assert len(refused) == 1
     assert merger.finish().choices[0].message.content == "Hi there"
 
 
 def test_feeding_a_chunk_decoder_from_inside_its_feed(backend):
-    refused: list[BaseException] = []
-
-    class Reentrant(backend.ChunkDecoder):
-        def _decode_payload(self, payload, event, offset, index):
-            if payload == b": keep-alive":  # both backends decode this one here
-                for call in (lambda: self.feed(GOOD_2), self.close):
-                    try:
-                        call()
-                    except ReentrantCallError as exc:
-                        refused.append(exc)
-            return super()._decode_payload(payload, event, offset, index)
-
-    decoder = Reentrant()
-    chunks = decoder.feed(GOOD_1 + ev(b": keep-alive") + GOOD_2)
+    cls, refused = reentering(
+        backend.ChunkDecoder, "_decode_payload", lambda d: [lambda: d.feed(GOOD_2), d.close]
+    )
+    chunks = cls().feed(KEEPALIVE_STREAM)
     assert [c.choices[0].delta.content for c in chunks] == ["Hi", " there"]
     assert len(refused) == 2
 
@@ -572,21 +588,15 @@ def test_native_merger_checks_the_attributes_it_reads_as_c_types(name, value):
 def test_the_native_tokenizer_refuses_a_call_while_it_hands_a_payload_over():
     # While the native merger merges a payload, its tokenizer is in the middle of the piece: a
     # read then would move the buffer the running scan points into.
-    refused: list[BaseException] = []
-
-    class Reentrant(ssedelta.get_backend("native").DeltaMerger):
-        def _merge_payload(self, payload, event, offset, index):
-            for call in (lambda: self._sse.feed(b"data: " + b"x" * 5000), self._sse.close):
-                try:
-                    call()
-                except ReentrantCallError as exc:
-                    refused.append(exc)
-            return super()._merge_payload(payload, event, offset, index)
-
-    merger = Reentrant()
+    cls, refused = reentering(
+        ssedelta.get_backend("native").DeltaMerger,
+        "_merge_payload",
+        lambda m: [lambda: m._sse.feed(b"data: " + b"x" * 5000), m._sse.close, in_thread(m._sse.close)],
+    )
+    merger = cls()
     merger.feed(GOOD_1 + ev(b": keep-alive") + b'data: {"choices":[],"x":"' + b"B" * 3000)
     merger.feed(b'"}\n\n' + GOOD_2)
-    assert len(refused) == 2
+    assert len(refused) == 3
     assert merger.events == 4 and merger.finish().choices[0].message.content == "Hi there"
 
 
