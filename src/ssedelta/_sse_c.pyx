@@ -219,11 +219,13 @@ cdef class SSEDecoder:
         bounded by ``max_event_size`` only); a longer one raises :class:`LimitExceededError`
         (``limit="max_line_size"``, ``offset`` where the line starts) as soon as it is seen.
         Each is an ``int >= 0`` or ``None`` (else ``TypeError`` or ``ValueError``)."""
+        cdef Py_ssize_t limit = _limit_value("max_event_size", max_event_size)
+        cdef Py_ssize_t line_limit = _limit_value("max_line_size", max_line_size)
         if self._busy:
             raise ReentrantCallError("SSEDecoder called while one of its calls was running")
-        self._limit = _limit_value("max_event_size", max_event_size)
+        self._limit = limit
         self._max_obj = max_event_size
-        self._line_limit = _limit_value("max_line_size", max_line_size)
+        self._line_limit = line_limit
         self._max_line_obj = max_line_size
         self.last_event_id = None
         self.retry = None
