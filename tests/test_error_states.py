@@ -492,11 +492,11 @@ def test_feeding_a_merger_from_inside_its_feed(backend):
     cls, refused = reentering(
         backend.DeltaMerger,
         "_merge_payload",
-        lambda m: [lambda: m.feed(GOOD_2), lambda: m.add({"choices": []})],
+        lambda m: [lambda: m.feed(GOOD_2), lambda: m.add({"choices": []}), m.finish, in_thread(m.finish)],
     )
     merger = cls()
     assert merger.feed(KEEPALIVE_STREAM) == 2
-    assert len(refused) == 2 and all(isinstance(e, (SSEDeltaError, RuntimeError)) for e in refused)
+    assert len(refused) == 4 and all(isinstance(e, (SSEDeltaError, RuntimeError)) for e in refused)
     assert merger.finish().choices[0].message.content == "Hi there"
 
 

@@ -1669,6 +1669,15 @@ cdef MergeSink sink_of(object merger):
     return <MergeSink>sink
 
 
+cdef MergeSink enter(object merger):
+    """The merger's sink, marked busy: refuses a call into a merger while another runs."""
+    cdef MergeSink sink = sink_of(merger)
+    if sink.busy:
+        raise ReentrantCallError("DeltaMerger called while one of its calls was running")
+    sink.busy = True
+    return sink
+
+
 cdef SSEDecoder sse_of(object owner):
     sse = owner._sse
     if type(sse) is not SSEDecoder:
@@ -1717,11 +1726,21 @@ class DeltaMerger(_py.DeltaMerger):
 
     def add(self, chunk):
         """Merge one decoded chunk (a chunk object or its dict)."""
-        cdef MergeSink sink = sink_of(self)
-        if sink.busy:
-            raise ReentrantCallError("DeltaMerger called while one of its calls was running")
-        sink.scanner.header = None  # the chunk may change what the header set
-        super().add(chunk)
+        cdef MergeSink sink = enter(self)
+        try:
+            sink.scanner.header = None  # the chunk may change what the header set
+            super().add(chunk)
+        finally:
+            sink.busy = False
+
+    def finish(self):
+        """The final completion; raises :class:`UpstreamError` (with ``.partial``) if the
+        stream reported one, and the error of a failed merger."""
+        cdef MergeSink sink = enter(self)
+        try:
+            return super().finish()
+        finally:
+            sink.busy = False
 
     def _new_choice(self, index):
         return Choice(index)
@@ -1735,16 +1754,14 @@ class DeltaMerger(_py.DeltaMerger):
     def feed(self, piece):
         """Merge the chunks ``piece`` completes; returns how many. Nothing is read after
         ``[DONE]`` or an upstream error."""
-        cdef MergeSink sink = sink_of(self)
+        cdef MergeSink sink
         cdef SSEDecoder sse = sse_of(self)
         piece = readable(piece)
         if self._failed is not None:
             raise self._failed
         if self.done:
             return 0
-        if sink.busy:
-            raise ReentrantCallError("DeltaMerger called while one of its calls was running")
-        sink.busy = True
+        sink = enter(self)
         sink.merged = 0
         sink.stopped = False
         sink.merger = self  # only while feeding: a lasting reference would be a cycle
