@@ -160,7 +160,12 @@ SPEC = [
         id="retry-per-block",
     ),
     pytest.param([b"retry: 007\ndata: a\n\n"], [(E, "a", None, 7)], None, 7, id="retry-leading-zeros"),
-    pytest.param([b"retry: 99999999999999999999999\n\n"], [], None, 99999999999999999999999, id="retry-big"),
+    # More than 18 digits (ssedelta's bound, so that a value fits a C long long): ignored.
+    pytest.param([b"retry: 999999999999999999\n\n"], [], None, 999999999999999999, id="retry-18-digits"),
+    pytest.param([b"retry: 5\n\nretry: 1000000000000000000\n\n"], [], None, 5, id="retry-19-digits-ignored"),
+    pytest.param(
+        [b"retry: 7\n\nretry: " + b"9" * 5000 + b"\n\n"], [], None, 7, id="retry-5000-digits-ignored"
+    ),
     pytest.param(
         [
             b"retry: 3\n\nretry: +1\nretry: 1_0\nretry: \xd9\xa3\nretry:  10\nretry:\nretry\n"

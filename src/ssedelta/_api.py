@@ -42,7 +42,11 @@ async def apieces(source: AsyncSource) -> AsyncIterator[bytes]:
 def iter_chunks(
     source: Source, *, decoder_class: Any, **options: Any
 ) -> Iterator[m.CreateChatCompletionStreamResponse]:
-    decoder = decoder_class(**options)
+    """The decoder is made at once, so that a bad option raises here, not at the first chunk."""
+    return _iter_chunks(source, decoder_class(**options))
+
+
+def _iter_chunks(source: Source, decoder: Any) -> Iterator[m.CreateChatCompletionStreamResponse]:
     for piece in pieces(source):
         yield from decoder.feed(piece)
         if decoder.done:
@@ -50,10 +54,16 @@ def iter_chunks(
     yield from decoder.close()
 
 
-async def aiter_chunks(
+def aiter_chunks(
     source: AsyncSource, *, decoder_class: Any, **options: Any
 ) -> AsyncIterator[m.CreateChatCompletionStreamResponse]:
-    decoder = decoder_class(**options)
+    """The decoder is made at once, as in :func:`iter_chunks`."""
+    return _aiter_chunks(source, decoder_class(**options))
+
+
+async def _aiter_chunks(
+    source: AsyncSource, decoder: Any
+) -> AsyncIterator[m.CreateChatCompletionStreamResponse]:
     async for piece in apieces(source):
         for chunk in decoder.feed(piece):
             yield chunk

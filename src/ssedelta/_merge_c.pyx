@@ -1713,6 +1713,47 @@ cdef class Scanner:
 
 # ------------------------------------------------------------------ the public classes
 
+from .errors import ReentrantCallError as _ReentrantCallError
+
+cdef extern from "Python.h":
+    bint PyBytes_CheckExact(object o)
+    bint PyByteArray_CheckExact(object o)
+    bint PyMemoryView_Check(object o)
+
+cdef object ReentrantCallError = _ReentrantCallError
+
+
+# The public classes are Python classes, whose attributes any code may replace: each
+# attribute the native code reads as a C type is checked before it is used.
+cdef MergeSink sink_of(object merger):
+    sink = merger._sink
+    if type(sink) is not MergeSink:
+        raise TypeError(f"DeltaMerger._sink must be the merger's own MergeSink, not {type(sink).__name__}")
+    return <MergeSink>sink
+
+
+cdef MergeSink enter(object merger):
+    """The merger's sink, marked busy: refuses a call into a merger while another runs."""
+    cdef MergeSink sink = sink_of(merger)
+    if sink.busy:
+        raise ReentrantCallError("DeltaMerger called while one of its calls was running")
+    sink.busy = True
+    return sink
+
+
+cdef SSEDecoder sse_of(object owner):
+    sse = owner._sse
+    if type(sse) is not SSEDecoder:
+        raise TypeError(f"{type(owner).__name__}._sse must be a native SSEDecoder, not {type(sse).__name__}")
+    return <SSEDecoder>sse
+
+
+cdef object readable(object piece):
+    """``piece``, or its bytes when it is not bytes-like: a wrong type raises before anything is read."""
+    if PyBytes_CheckExact(piece) or PyByteArray_CheckExact(piece) or PyMemoryView_Check(piece):
+        return piece
+    return bytes(piece)
+
 
 class DeltaMerger(_py.DeltaMerger):
     __doc__ = _py.DeltaMerger.__doc__
@@ -1727,29 +1768,42 @@ class DeltaMerger(_py.DeltaMerger):
             max_tool_calls=max_tool_calls, max_merged_size=max_merged_size, max_extras_keys=max_extras_keys,
         )
         self._sse = SSEDecoder(max_event_size, max_line_size)
-        (<MergeSink>self._sink).attach(self)
+        sink_of(self).attach(self)
 
     # The twin's counters, kept as C integers by the sink (both paths update them).
     @property
     def _tool_count(self):
-        return (<MergeSink>self._sink).ntools
+        return sink_of(self).ntools
 
     @_tool_count.setter
     def _tool_count(self, value):
-        (<MergeSink>self._sink).ntools = value
+        sink_of(self).ntools = value
 
     @property
     def _extras_keys(self):
-        return (<MergeSink>self._sink).nkeys
+        return sink_of(self).nkeys
 
     @_extras_keys.setter
     def _extras_keys(self, value):
-        (<MergeSink>self._sink).nkeys = value
+        sink_of(self).nkeys = value
 
     def add(self, chunk):
         """Merge one decoded chunk (a chunk object or its dict)."""
-        (<MergeSink>self._sink).scanner.header = None  # the chunk may change what the header set
-        super().add(chunk)
+        cdef MergeSink sink = enter(self)
+        try:
+            sink.scanner.header = None  # the chunk may change what the header set
+            super().add(chunk)
+        finally:
+            sink.busy = False
+
+    def finish(self):
+        """The final completion; raises :class:`UpstreamError` (with ``.partial``) if the
+        stream reported one, and the error of a failed merger."""
+        cdef MergeSink sink = enter(self)
+        try:
+            return super().finish()
+        finally:
+            sink.busy = False
 
     def _new_choice(self, index):
         return Choice(index)
@@ -1763,20 +1817,30 @@ class DeltaMerger(_py.DeltaMerger):
     def feed(self, piece):
         """Merge the chunks ``piece`` completes; returns how many. Nothing is read after
         ``[DONE]`` or an upstream error."""
-        cdef MergeSink sink = self._sink
+        cdef MergeSink sink
+        cdef SSEDecoder sse = sse_of(self)
+        piece = readable(piece)
+        if self._failed is not None:
+            raise self._failed
         if self.done:
             return 0
+        sink = enter(self)
         sink.merged = 0
         sink.stopped = False
         sink.merger = self  # only while feeding: a lasting reference would be a cycle
         try:
-            (<SSEDecoder>self._sse).feed_into(piece, sink)
+            sse.feed_into(piece, sink)
+        except BaseException as exc:
+            self._failed = exc
+            raise
         finally:
+            sink.busy = False
             sink.merger = None
             self.chunks += sink.merged
         if sink.error is not None:
             error = sink.error
             sink.error = None
+            self._failed = error
             raise error
         return sink.merged
 
@@ -1786,7 +1850,8 @@ cdef class MergeSink(PayloadSink):
     """Merges each payload as the tokenizer completes it."""
 
     cdef object merger  # the merger being fed, during a feed
-    cdef public Scanner scanner
+    cdef bint busy  # a feed is running
+    cdef readonly Scanner scanner
     cdef dict choices
     cdef dict rules
     cdef Py_ssize_t merged
@@ -2437,34 +2502,26 @@ class ChunkDecoder(_py.ChunkDecoder):
         self._sse = SSEDecoder(max_event_size, max_line_size)
         self._objects = ObjectDecoder()
 
-    def feed(self, piece):
-        cdef list out = []
+    def _decode(self, data, list out):
         cdef ObjectDecoder objects = self._objects
+        cdef SSEDecoder sse = sse_of(self)
         cdef bytes payload
         cdef object chunk
-        if self._error is not None:
-            raise self._error
-        if self.done:
-            return out
-        try:
-            for event, payload, offset, index in self._sse.feed_payloads(piece):
-                if event is None and PyBytes_GET_SIZE(payload) and PyBytes_AS_STRING(payload)[0] == 123:
-                    chunk = objects.decode(payload)
-                    if chunk is not None:
-                        out.append(chunk)
-                        continue
-                chunk = self._decode_payload(payload, event, offset, index)
-                if chunk is _SKIP:
+        if objects is None:
+            raise TypeError("ChunkDecoder._objects must be an ObjectDecoder, not None")
+        for event, payload, offset, index in sse.feed_payloads(data):
+            if event is None and PyBytes_GET_SIZE(payload) and PyBytes_AS_STRING(payload)[0] == 123:
+                chunk = objects.decode(payload)
+                if chunk is not None:
+                    out.append(chunk)
                     continue
-                if chunk is None:
-                    self.done = True
-                    break
-                out.append(chunk)
-        except (_StreamFormatError, _UpstreamError) as exc:
-            self._error = exc
-            if not out:
-                raise
-        return out
+            chunk = self._decode_payload(payload, event, offset, index)
+            if chunk is _SKIP:
+                continue
+            if chunk is None:
+                self.done = True
+                break
+            out.append(chunk)
 
 
 def _tokens_from_json(bytes data):

@@ -14,7 +14,14 @@ import orjson
 
 from . import models as m
 from ._schema import SchemaError
-from ._sse_py import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_SIZE, PayloadRun, SSEDecoder, limit_value
+from ._sse_py import (
+    DEFAULT_MAX_EVENT_SIZE,
+    DEFAULT_MAX_LINE_SIZE,
+    PayloadRun,
+    ReentryGuard,
+    SSEDecoder,
+    limit_value,
+)
 from .errors import InvalidChunkError, InvalidJSONError, LimitExceededError, StreamFormatError, UpstreamError
 
 LAST, APPEND = "last", "append"
@@ -99,12 +106,27 @@ def upstream_error_of(obj: dict[str, Any], event: str | None) -> Any:
     return None
 
 
+def key_option(name: str, keys: Any) -> tuple[str, ...]:
+    """The keys of a ``scalar_keys``/``append_keys`` option: an iterable of ``str`` (not one ``str``)."""
+    if isinstance(keys, (str, bytes, bytearray, memoryview)) or not isinstance(keys, Iterable):
+        raise TypeError(f"{name} must be an iterable of str, not {type(keys).__name__}")
+    out = tuple(keys)
+    for key in out:
+        if type(key) is not str:
+            raise TypeError(f"{name} must hold only str keys, not {type(key).__name__}")
+    return out
+
+
 class ChunkDecoder:
     """Bytes in, chunk objects out: ``feed(piece) -> list[chunk]``, then ``close()``.
 
     Stops at ``[DONE]``. An error (invalid JSON, a non-chunk payload, an
-    upstream error) is raised after the chunks before it have been returned:
-    at once when none were, else by the next call, and by every call after.
+    upstream error, a limit) is raised after the chunks before it have been
+    returned: at once when none were, else by the next call. The decoder is
+    then failed: every later ``feed`` and ``close`` raises the same exception
+    again (any other exception that stops a ``feed``, a :exc:`MemoryError`
+    say, is raised at once and fails it the same way). A call made while
+    another call into the same decoder runs raises :class:`ReentrantCallError`.
 
     ``max_event_size`` and ``max_line_size`` bound what is buffered (see
     :class:`SSEDecoder`); the objects of one chunk are made from one event,
@@ -116,7 +138,9 @@ class ChunkDecoder:
         self, max_event_size: int = DEFAULT_MAX_EVENT_SIZE, max_line_size: int | None = DEFAULT_MAX_LINE_SIZE
     ) -> None:
         self._sse = SSEDecoder(max_event_size, max_line_size)
-        self._error: Exception | None = None
+        self._error: BaseException | None = None
+        self._guard = ReentryGuard("ChunkDecoder")
+        self._lock = self._guard.lock  # taken without a with block in feed(): per piece, that counts
         self.done = False
 
     @property
@@ -125,31 +149,44 @@ class ChunkDecoder:
 
     def feed(self, piece: bytes | bytearray | memoryview) -> list[m.CreateChatCompletionStreamResponse]:
         out: list[m.CreateChatCompletionStreamResponse] = []
+        data = piece if type(piece) is bytes else bytes(piece)  # a wrong type fails nothing
         if self._error is not None:
             raise self._error
         if self.done:
             return out
-        decode = self._decode_payload
+        if not self._lock.acquire(False):
+            self._guard.refuse()
         try:
-            for event, payload, offset, index in self._sse.feed_payloads(piece):
-                chunk = decode(payload, event, offset, index)
-                if chunk is _SKIP:
-                    continue
-                if chunk is None:
-                    self.done = True
-                    break
-                out.append(chunk)
+            self._decode(data, out)
         except (StreamFormatError, UpstreamError) as exc:
             self._error = exc
             if not out:
                 raise
+        except BaseException as exc:
+            self._error = exc
+            raise
+        finally:
+            self._lock.release()
         return out
+
+    def _decode(self, data: bytes, out: list[m.CreateChatCompletionStreamResponse]) -> None:
+        """Append the chunks ``data`` completes to ``out`` (the native core reads objects itself)."""
+        decode = self._decode_payload
+        for event, payload, offset, index in self._sse.feed_payloads(data):
+            chunk = decode(payload, event, offset, index)
+            if chunk is _SKIP:
+                continue
+            if chunk is None:
+                self.done = True
+                break
+            out.append(chunk)
 
     def close(self) -> list[m.CreateChatCompletionStreamResponse]:
         if self._error is not None:
             raise self._error
         if not self.done:  # what came after [DONE] was not read, and cannot fail
-            self._sse.close()
+            with self._guard:
+                self._sse.close()
         return []
 
     def _decode_payload(self, payload: bytes, event: str | None, offset: int, index: int) -> Any:
@@ -447,6 +484,17 @@ class DeltaMerger:
     wrong type is); ``snapshot()`` still returns what was merged. Index values
     are map keys (an ``index`` of 10**12 allocates nothing), and merging
     objects inside a delta stops at ``MAX_MERGE_DEPTH`` levels.
+
+    After an error raised by ``feed`` (invalid JSON, a payload that is not a
+    chunk, a limit, or any other exception that stops it midway) the merger
+    is failed: every later ``feed``, ``add`` and ``finish`` raises the same
+    exception again, while ``snapshot()`` keeps returning what was merged
+    before it. An upstream error in the stream is no failure: the stream
+    ended there (``done``) and ``finish()`` raises it with the partial result.
+    An error raised by ``add`` concerns the chunk given: the merger stays
+    usable. A call made while another call into the same merger runs raises
+    :class:`ReentrantCallError` and changes nothing. Every option is checked
+    when the merger is made (``TypeError``/``ValueError`` naming it).
     """
 
     def __init__(
@@ -462,6 +510,8 @@ class DeltaMerger:
         max_extras_keys: int | None = DEFAULT_MAX_EXTRAS_KEYS,
     ) -> None:
         self._sse = SSEDecoder(max_event_size, max_line_size)
+        self._guard = ReentryGuard("DeltaMerger")
+        self._failed: BaseException | None = None
         self._max_choices = limit_value("max_choices", max_choices)
         self._max_tool_calls = limit_value("max_tool_calls", max_tool_calls)
         self._max_merged_size = limit_value("max_merged_size", max_merged_size)
@@ -469,8 +519,10 @@ class DeltaMerger:
         self._tool_count = 0
         self._extras_keys = 0
         self._read_size = 0
-        self._rules = {key: LAST for key in (*DEFAULT_SCALAR_KEYS, *scalar_keys)}
-        self._rules.update((key, APPEND) for key in (*DEFAULT_APPEND_KEYS, *append_keys))
+        self._rules = {key: LAST for key in (*DEFAULT_SCALAR_KEYS, *key_option("scalar_keys", scalar_keys))}
+        self._rules.update(
+            (key, APPEND) for key in (*DEFAULT_APPEND_KEYS, *key_option("append_keys", append_keys))
+        )
         self._choices: dict[int, _Choice] = {}
         self._id: str | None = None
         self._model: str | None = None
@@ -504,8 +556,19 @@ class DeltaMerger:
     def feed(self, piece: bytes | bytearray | memoryview) -> int:
         """Merge the chunks ``piece`` completes; returns how many. Nothing is read after
         ``[DONE]`` or an upstream error."""
+        data = piece if type(piece) is bytes else bytes(piece)  # a wrong type fails nothing
+        if self._failed is not None:
+            raise self._failed
         if self.done:
             return 0
+        with self._guard:
+            try:
+                return self._feed(data)
+            except BaseException as exc:
+                self._failed = exc
+                raise
+
+    def _feed(self, piece: bytes | bytearray | memoryview) -> int:
         merged = 0
         loads = orjson.loads
         # Every payload the tokenizer completes counts toward max_merged_size, merged or not
@@ -648,13 +711,16 @@ class DeltaMerger:
 
     def add(self, chunk: m.CreateChatCompletionStreamResponse | dict[str, Any]) -> None:
         """Merge one decoded chunk (a chunk object or its dict)."""
+        if self._failed is not None:
+            raise self._failed
         obj = chunk.to_dict() if isinstance(chunk, m.Model) else chunk
         if type(obj) is not dict:
             raise InvalidChunkError("a chunk must be a chunk object or a dict", -1, None)
-        self._merge_obj(obj, -1, None)
-        error = upstream_error_of(obj, None)
-        if error is not None and self._error is None:
-            self._error = UpstreamError(error, -1, None)
+        with self._guard:
+            self._merge_obj(obj, -1, None)
+            error = upstream_error_of(obj, None)
+            if error is not None and self._error is None:
+                self._error = UpstreamError(error, -1, None)
 
     # -- state factories (the native core substitutes its own types)
 
@@ -959,9 +1025,12 @@ class DeltaMerger:
 
     def finish(self) -> m.CreateChatCompletionResponse:
         """The final completion; raises :class:`UpstreamError` (with ``.partial``) if the
-        stream reported one."""
+        stream reported one, and the error of a failed merger."""
+        if self._failed is not None:
+            raise self._failed
         if not self.done:
-            self._sse.close()
+            with self._guard:
+                self._sse.close()
         completion = self.snapshot()
         if self._error is not None:
             error = self._error

@@ -19,13 +19,13 @@ cdef class SSEDecoder:
     cdef public object retry
 
     cdef object _max_obj
-    cdef Py_ssize_t _limit  # a block larger than this may be too large
-    cdef bint _limit_exact  # and is too large, without asking Python
+    cdef Py_ssize_t _limit  # a block larger than this is too large
     cdef object _max_line_obj
     cdef Py_ssize_t _line_limit  # a line longer than this is too long
     cdef Py_ssize_t _base  # stream offset of the first byte of the next piece
     cdef Py_ssize_t _count
     cdef object _failed
+    cdef bint _busy  # a read is running: another call now would see its half-done state
     cdef PayloadSink _sink  # set while feed_into runs
 
     # The unfinished block carried over from earlier reads: its bytes, the
@@ -65,6 +65,7 @@ cdef class SSEDecoder:
     cdef void _reset_block(self) noexcept
     cdef void _end_carry(self) noexcept
     cdef int _feed(self, object piece, list out, bint with_raw) except -1
+    cdef int _read(self, const char* p, Py_ssize_t n, list out, bint with_raw) except -1
     cdef int _begin(self, const char* p, Py_ssize_t n, list out, bint with_raw) except -1
     cdef int _scan(self, const char* p, Py_ssize_t n, Py_ssize_t start, list out, bint with_raw) except -1
     cdef int _field(self, const char* blockp, Py_ssize_t rel, Py_ssize_t size) except -1

@@ -8,7 +8,9 @@ read is sliced straight out of it; only the unfinished block at the end of a
 read is copied, into one growing buffer owned by the decoder. Each byte is
 copied at most once into that buffer, so any read size gives linear time.
 
-One decoder per stream: a decoder is not safe to share between threads.
+One decoder per stream. A call made while another call into the same decoder
+runs (from another thread, or from code a sink runs) raises
+:class:`ReentrantCallError` and changes nothing.
 """
 
 cimport cython
@@ -19,8 +21,12 @@ from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.string cimport memchr, memcmp, memcpy
 
-from ._sse_py import DEFAULT_MAX_LINE_SIZE, limit_value as _limit_value
-from .errors import EventTooLargeError as _EventTooLargeError, LimitExceededError as _LimitExceededError
+from ._sse_py import DEFAULT_MAX_LINE_SIZE, MAX_RETRY_DIGITS as _MAX_RETRY_DIGITS, limit_value as _limit_value
+from .errors import (
+    EventTooLargeError as _EventTooLargeError,
+    LimitExceededError as _LimitExceededError,
+    ReentrantCallError as _ReentrantCallError,
+)
 from .events import ServerSentEvent as _ServerSentEvent
 
 cdef extern from "Python.h":
@@ -89,6 +95,9 @@ DEFAULT_MAX_EVENT_SIZE = 16 * 1024 * 1024
 cdef object ServerSentEvent = _ServerSentEvent
 cdef object EventTooLargeError = _EventTooLargeError
 cdef object LimitExceededError = _LimitExceededError
+cdef object ReentrantCallError = _ReentrantCallError
+cdef Py_ssize_t MAX_RETRY_DIGITS = _MAX_RETRY_DIGITS
+assert MAX_RETRY_DIGITS <= 18  # the digits are summed in a long long
 cdef const char* BOM = b"\xef\xbb\xbf"
 cdef Py_ssize_t SHRINK_ABOVE = 1 << 20  # free a buffer this large once its block is done
 
@@ -175,7 +184,14 @@ cdef class PayloadSink:
 
 @cython.final
 cdef class SSEDecoder:
-    """Incremental event-stream tokenizer: ``feed(piece)`` returns the events it completes."""
+    """Incremental event-stream tokenizer: ``feed(piece)`` returns the events it completes.
+
+    After an error the decoder is failed: every later ``feed``, ``feed_payloads`` and
+    ``close`` raises the same exception again. That is so for the limit errors and for any
+    other exception that stops a read midway (a :exc:`MemoryError`, say). A call made while
+    another call into the same decoder runs raises :class:`ReentrantCallError` and changes
+    nothing.
+    """
 
     def __cinit__(self):
         self._buf.ptr = NULL
@@ -196,13 +212,20 @@ cdef class SSEDecoder:
 
     def __init__(self, max_event_size=DEFAULT_MAX_EVENT_SIZE, max_line_size=DEFAULT_MAX_LINE_SIZE):
         """``max_event_size``: the largest event block accepted, in bytes (from its first byte
-        through its blank line; comments and other fields count); a larger one raises
+        through its blank line; comments and every field, ``id``, ``event`` and ``retry``
+        included, count; ``None``: no limit); a larger one raises
         :class:`EventTooLargeError` as soon as it is seen to be too large, before it ends.
         ``max_line_size``: the longest line accepted, in bytes without its line end (``None``:
         bounded by ``max_event_size`` only); a longer one raises :class:`LimitExceededError`
-        (``limit="max_line_size"``, ``offset`` where the line starts) as soon as it is seen."""
-        self.max_event_size = max_event_size
-        self._line_limit = _limit_value("max_line_size", max_line_size)
+        (``limit="max_line_size"``, ``offset`` where the line starts) as soon as it is seen.
+        Each is an ``int >= 0`` or ``None`` (else ``TypeError`` or ``ValueError``)."""
+        cdef Py_ssize_t limit = _limit_value("max_event_size", max_event_size)
+        cdef Py_ssize_t line_limit = _limit_value("max_line_size", max_line_size)
+        if self._busy:
+            raise ReentrantCallError("SSEDecoder called while one of its calls was running")
+        self._limit = limit
+        self._max_obj = max_event_size
+        self._line_limit = line_limit
         self._max_line_obj = max_line_size
         self.last_event_id = None
         self.retry = None
@@ -224,22 +247,6 @@ cdef class SSEDecoder:
     @property
     def max_event_size(self):
         return self._max_obj
-
-    @max_event_size.setter
-    def max_event_size(self, value):
-        self._max_obj = value
-        if isinstance(value, int):
-            if value > PY_SSIZE_T_MAX:
-                self._limit = PY_SSIZE_T_MAX
-            elif value < -1:
-                self._limit = -1
-            else:
-                self._limit = value
-            self._limit_exact = True
-        else:
-            # Anything else is compared by Python at every check, as the twin does.
-            self._limit = -1
-            self._limit_exact = False
 
     @property
     def max_line_size(self):
@@ -263,21 +270,13 @@ cdef class SSEDecoder:
         call (and by every call after it).
         """
         cdef list out = []
-        try:
-            self._feed(piece, out, True)
-        except LimitExceededError:
-            if not out:
-                raise
+        self._feed(piece, out, True)
         return out
 
     cpdef list feed_payloads(self, object piece):
         """Like :meth:`feed` but returns only what a chunk decoder needs, without raw bytes."""
         cdef list out = []
-        try:
-            self._feed(piece, out, False)
-        except LimitExceededError:
-            if not out:
-                raise
+        self._feed(piece, out, False)
         return out
 
     cdef int feed_into(self, object piece, PayloadSink sink) except -1:
@@ -286,6 +285,8 @@ cdef class SSEDecoder:
         Returns how many payloads it handed over; an over-size block is raised
         at once only when there were none."""
         cdef Py_ssize_t before = self._count
+        if self._busy:  # checked here too: _sink belongs to the running call
+            raise ReentrantCallError("SSEDecoder called while one of its calls was running")
         self._sink = sink
         try:
             self._feed(piece, None, False)
@@ -300,6 +301,8 @@ cdef class SSEDecoder:
         """End of stream: an unterminated event is discarded, as WHATWG says."""
         if self._failed is not None:
             raise self._failed
+        if self._busy:
+            raise ReentrantCallError("SSEDecoder called while one of its calls was running")
         self._reset_block()
         self._end_carry()
         self._line_rel = 0
@@ -330,17 +333,36 @@ cdef class SSEDecoder:
                     pass  # e.g. a strided view: bytes() below copies it, or raises as the twin does
                 else:
                     try:
-                        if self._failed is not None:
-                            raise self._failed
-                        self._begin(<const char*>view.buf, view.len, out, with_raw)
+                        self._read(<const char*>view.buf, view.len, out, with_raw)
                     finally:
                         PyBuffer_Release(&view)
                     return 0
             piece = bytes(piece)
         data = <bytes>piece
+        return self._read(PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data), out, with_raw)
+
+    cdef int _read(self, const char* p, Py_ssize_t n, list out, bint with_raw) except -1:
+        """Scan ``p[:n]``. A limit error with events before it is left for the next call
+        (in ``out``, or counted by ``feed_into``); any exception that stops the scan
+        fails the decoder, whose carried block may then be half-updated."""
+        cdef Py_ssize_t before = self._count
         if self._failed is not None:
             raise self._failed
-        return self._begin(PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data), out, with_raw)
+        if self._busy:
+            raise ReentrantCallError("SSEDecoder called while one of its calls was running")
+        self._busy = True
+        try:
+            self._begin(p, n, out, with_raw)
+        except LimitExceededError:
+            if self._count == before:
+                raise
+        except BaseException as exc:
+            if self._failed is None:
+                self._failed = exc
+            raise
+        finally:
+            self._busy = False
+        return 0
 
     cdef int _begin(self, const char* p, Py_ssize_t n, list out, bint with_raw) except -1:
         """Hold back a possible BOM prefix, skip one whole BOM, then scan."""
@@ -553,18 +575,14 @@ cdef class SSEDecoder:
             if memchr(value, 0, <size_t>vlen) == NULL:
                 self._id_buffer = PyUnicode_DecodeUTF8(value, vlen, "replace")
         elif name_len == 5 and memcmp(line, b"retry", 5) == 0:
-            if vlen == 0:
+            if vlen == 0 or vlen > MAX_RETRY_DIGITS:
                 return 0
+            number = 0
             for i in range(vlen):
                 if value[i] < b'0' or value[i] > b'9':
                     return 0
-            if vlen <= 18:
-                number = 0
-                for i in range(vlen):
-                    number = number * 10 + (value[i] - 48)
-                self._block_retry = PyLong_FromLongLong(number)
-            else:
-                self._block_retry = int(PyBytes_FromStringAndSize(value, vlen))
+                number = number * 10 + (value[i] - 48)
+            self._block_retry = PyLong_FromLongLong(number)
             self.retry = self._block_retry
         return 0
 
@@ -650,8 +668,6 @@ cdef class SSEDecoder:
         return raw
 
     cdef int _too_large(self, Py_ssize_t size, Py_ssize_t offset) except -1:
-        if not self._limit_exact and not (size > self._max_obj):
-            return 0
         self._failed = EventTooLargeError(
             f"event block larger than max_event_size={self._max_obj} bytes", offset, self._count,
             "max_event_size", self._max_obj,
@@ -663,7 +679,7 @@ cdef class SSEDecoder:
         """An over-long line at ``offset``. When its block (``block_size`` bytes so far) is
         over ``max_event_size`` too, the limit passed first in the stream is the error raised
         (the event's on a tie), so that the error does not depend on how the stream is split."""
-        if block_size > self._max_obj and block_offset + self._max_obj <= offset + self._line_limit:
+        if block_size > self._limit and block_offset + self._limit <= offset + self._line_limit:
             self._too_large(block_size, block_offset)
         self._failed = LimitExceededError(
             f"line longer than max_line_size={self._max_line_obj} bytes", offset, self._count,

@@ -10,9 +10,10 @@ line split over many reads is kept as a list of parts and joined once.
 from __future__ import annotations
 
 import sys
+import threading
 from typing import Any
 
-from .errors import EventTooLargeError, LimitExceededError
+from .errors import EventTooLargeError, LimitExceededError, ReentrantCallError
 from .events import ServerSentEvent
 
 DEFAULT_MAX_EVENT_SIZE = 16 * 1024 * 1024
@@ -26,9 +27,16 @@ Payload = tuple[str | None, bytes, int, int]
 
 RUNS = 2  # the third output mode of _scan, besides events (True) and payload tuples (False)
 
+#: A ``retry`` value is used only when it is 1 to this many ASCII digits (so it fits a C
+#: ``long long``); any other value is ignored, as WHATWG ignores one with a non-digit.
+MAX_RETRY_DIGITS = 18
+
 
 def limit_value(name: str, value: Any) -> int:
-    """The setting of a resource limit option: an int >= 0, or ``None`` for no limit."""
+    """The setting of a resource limit option: an int >= 0, or ``None`` for no limit.
+
+    Only a plain ``int`` is accepted (not ``bool`` nor a subclass), so that reading a limit
+    never runs code of the caller's."""
     if value is None:
         return sys.maxsize
     if type(value) is not int:
@@ -56,8 +64,35 @@ class PayloadRun(list):  # type: ignore[type-arg]
         return self.first_offset + sum(len(p) + 8 for p in self[:k]) + 6, self.first_index + k
 
 
+class ReentryGuard:
+    """Refuses a call into an object while another call into it runs (see :class:`ReentrantCallError`)."""
+
+    __slots__ = ("_what", "lock")
+
+    def __init__(self, what: str) -> None:
+        self.lock = threading.Lock()
+        self._what = what
+
+    def refuse(self) -> None:
+        raise ReentrantCallError(f"{self._what} called while one of its calls was running")
+
+    def __enter__(self) -> None:
+        if not self.lock.acquire(False):
+            self.refuse()
+
+    def __exit__(self, *exc: object) -> None:
+        self.lock.release()
+
+
 class SSEDecoder:
-    """Incremental event-stream tokenizer: ``feed(piece)`` returns the events it completes."""
+    """Incremental event-stream tokenizer: ``feed(piece)`` returns the events it completes.
+
+    After an error the decoder is failed: every later ``feed``, ``feed_payloads`` and
+    ``close`` raises the same exception again. That is so for the limit errors and for any
+    other exception that stops a read midway (a :exc:`MemoryError`, say). A call made while
+    another call into the same decoder runs raises :class:`ReentrantCallError` and changes
+    nothing.
+    """
 
     __slots__ = (
         "_base",
@@ -70,28 +105,36 @@ class SSEDecoder:
         "_data",
         "_data_offset",
         "_event",
+        "_event_limit",
         "_failed",
+        "_guard",
         "_id_buffer",
         "_line_limit",
         "_line_parts",
         "_line_size",
+        "_max_event_size",
         "_max_line_size",
         "_skip_lf",
         "last_event_id",
-        "max_event_size",
         "retry",
     )
 
     def __init__(
-        self, max_event_size: int = DEFAULT_MAX_EVENT_SIZE, max_line_size: int | None = DEFAULT_MAX_LINE_SIZE
+        self,
+        max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE,
+        max_line_size: int | None = DEFAULT_MAX_LINE_SIZE,
     ) -> None:
         """``max_event_size``: the largest event block accepted, in bytes (from its first byte
-        through its blank line; comments and other fields count); a larger one raises
+        through its blank line; comments and every field, ``id``, ``event`` and ``retry``
+        included, count; ``None``: no limit); a larger one raises
         :class:`EventTooLargeError` as soon as it is seen to be too large, before it ends.
         ``max_line_size``: the longest line accepted, in bytes without its line end (``None``:
         bounded by ``max_event_size`` only); a longer one raises :class:`LimitExceededError`
-        (``limit="max_line_size"``, ``offset`` where the line starts) as soon as it is seen."""
-        self.max_event_size = max_event_size
+        (``limit="max_line_size"``, ``offset`` where the line starts) as soon as it is seen.
+        Each is an ``int >= 0`` or ``None`` (else ``TypeError`` or ``ValueError``)."""
+        self._event_limit = limit_value("max_event_size", max_event_size)
+        self._max_event_size = max_event_size
+        self._guard = ReentryGuard("SSEDecoder")
         self._line_limit = limit_value("max_line_size", max_line_size)
         self._max_line_size = max_line_size
         #: The last event id string (set at each blank line), ``None`` before any ``id`` field.
@@ -112,7 +155,11 @@ class SSEDecoder:
         self._block_retry: int | None = None
         self._id_buffer: str | None = None
         self._count = 0
-        self._failed: LimitExceededError | None = None
+        self._failed: BaseException | None = None
+
+    @property
+    def max_event_size(self) -> int | None:
+        return self._max_event_size
 
     @property
     def max_line_size(self) -> int | None:
@@ -136,45 +183,54 @@ class SSEDecoder:
         call (and by every call after it).
         """
         out: list[ServerSentEvent] = []
-        try:
-            self._scan(bytes(piece), out, True)
-        except LimitExceededError:
-            if not out:
-                raise
+        self._read(piece, out, True)
         return out
 
     def close(self) -> list[ServerSentEvent]:
         """End of stream: an unterminated event is discarded, as WHATWG says."""
         if self._failed is not None:
             raise self._failed
+        with self._guard:
+            self._close()
+        return []
+
+    def _close(self) -> None:
         self._reset_block()
         self._line_parts = []
         self._line_size = 0
         self._block_parts = []
         self._block_size = 0
         self._skip_lf = False
-        return []
 
     def feed_payloads(self, piece: bytes | bytearray | memoryview) -> list[Payload]:
         """Like :meth:`feed` but returns only what a chunk decoder needs, without raw bytes."""
         out: list[Payload] = []
-        try:
-            self._scan(bytes(piece), out, False)
-        except LimitExceededError:
-            if not out:
-                raise
+        self._read(piece, out, False)
         return out
 
     def feed_runs(self, piece: bytes | bytearray | memoryview) -> list[Payload | PayloadRun]:
         """Like :meth:`feed_payloads`, but a run of one-line ``data: `` blocks comes as one
         :class:`PayloadRun` (the pure-Python merger's fast path)."""
         out: list[Payload | PayloadRun] = []
-        try:
-            self._scan(bytes(piece), out, RUNS)
-        except LimitExceededError:
-            if not out:
-                raise
+        self._read(piece, out, RUNS)
         return out
+
+    def _read(self, piece: bytes | bytearray | memoryview, out: list, with_raw: bool | int) -> None:  # type: ignore[type-arg]
+        """Scan ``piece`` into ``out``. A limit error with events before it in ``out`` is
+        left for the next call; any exception that stops the scan fails the decoder."""
+        data = bytes(piece)
+        if self._failed is not None:
+            raise self._failed
+        with self._guard:
+            try:
+                self._scan(data, out, with_raw)
+            except LimitExceededError:
+                if not out:
+                    raise
+            except BaseException as exc:
+                if self._failed is None:
+                    self._failed = exc
+                raise
 
     def _reset_block(self) -> None:
         self._data = None
@@ -182,8 +238,6 @@ class SSEDecoder:
         self._block_retry = None
 
     def _scan(self, piece: bytes, out: list, with_raw: bool | int) -> None:  # type: ignore[type-arg]
-        if self._failed is not None:
-            raise self._failed
         if self._bom_pending is not None:
             if self._bom_pending:
                 piece = self._bom_pending + piece
@@ -251,7 +305,7 @@ class SSEDecoder:
             if not line:
                 self.last_event_id = self._id_buffer
                 size = self._block_size + nxt - block_start
-                if size > self.max_event_size:
+                if size > self._event_limit:
                     self._too_large(base + block_start - self._block_size)
                 if self._data is not None:
                     raw = b""
@@ -283,7 +337,7 @@ class SSEDecoder:
             self._block_size += tail
             if self._line_size > self._line_limit:
                 self._line_too_long(base + n - self._line_size, self._block_size, base + n - self._block_size)
-            if self._block_size > self.max_event_size:
+            if self._block_size > self._event_limit:
                 self._too_large(base + n - self._block_size)
         self._base = base + n
 
@@ -291,7 +345,7 @@ class SSEDecoder:
         """Dispatch the run of one-line ``data: `` blocks at ``pos`` with one split.
 
         Returns where the run stopped."""
-        max_size = self.max_event_size
+        max_size = self._event_limit
         count = start_count = self._count
         last_id = self._id_buffer
         if with_raw is RUNS:
@@ -355,10 +409,7 @@ class SSEDecoder:
         """An over-long line at ``offset``. When its block (``block_size`` bytes so far) is
         over ``max_event_size`` too, the limit passed first in the stream is the error raised
         (the event's on a tie), so that the error does not depend on how the stream is split."""
-        if (
-            block_size > self.max_event_size
-            and block_offset + self.max_event_size <= offset + self._line_limit
-        ):
+        if block_size > self._event_limit and block_offset + self._event_limit <= offset + self._line_limit:
             self._too_large(block_offset)
         self._failed = LimitExceededError(
             f"line longer than max_line_size={self.max_line_size} bytes",
@@ -395,7 +446,7 @@ class SSEDecoder:
         elif name == b"id":
             if b"\x00" not in value:
                 self._id_buffer = value.decode("utf-8", "replace")
-        elif name == b"retry" and value and value.isdigit():
+        elif name == b"retry" and 0 < len(value) <= MAX_RETRY_DIGITS and value.isdigit():
             self.retry = self._block_retry = int(value)
 
     def _dispatch(self, out: list, raw: bytes, raw_offset: int, with_raw: bool | int) -> None:  # type: ignore[type-arg]

@@ -70,6 +70,12 @@ class InvalidChunkError(StreamFormatError):
     """A payload is valid JSON but not a chat completion chunk (wrong type, not an object, ...)."""
 
 
+class ReentrantCallError(SSEDeltaError, RuntimeError):
+    """A decoder or merger was called while one of its calls was still running: from a
+    callback or method it called, or from another thread. The running call is not
+    disturbed; one object is meant for one stream, read by one caller at a time."""
+
+
 class UpstreamError(SSEDeltaError):
     """The upstream reported an error inside the stream.
 

@@ -1,6 +1,6 @@
 """atheris entry point: ``python tests/fuzz/fuzz_target.py TARGET [libFuzzer options] [CORPUS ...]``.
 
-TARGET is ``tokenizer``, ``decoder`` or ``merger`` (see ``oracle.py``). The
+TARGET is ``tokenizer``, ``decoder``, ``merger`` or ``refeed`` (see ``oracle.py``). The
 pure-Python twin, the models and the oracle are instrumented, so the twin's
 branches guide the search; the native core runs under the sanitizers when it
 was built with ``SSEDELTA_SANITIZE=1`` and the interpreter started with the

@@ -9,6 +9,12 @@ error class with the same ``offset``, ``event_index`` and limit name, and
 the same state afterwards. The merger is also fed the whole stream in one
 piece, which must give the same outcome as the split feed.
 
+The ``refeed`` target keeps calling every object after its first error, with
+the rest of the pieces and more bytes: each later call must raise that very
+exception again on each backend (a failed object), the merger's snapshot must
+stay what it was at the error, no event may hold a byte that was not fed at
+the offsets it names, and both backends must agree on every call.
+
 Runs without atheris: ``check(target, data)`` raises ``AssertionError`` on a
 difference. Importing it needs the native core built.
 """
@@ -204,6 +210,100 @@ def merge(backend: ssedelta.Backend, pieces: list[bytes], options: dict[str, int
     return first, (later, done, canon(backend.to_dict(merger.snapshot())), merger.chunks)
 
 
+#: Fed after the stream by the refeed target: an event, a blank line, nothing.
+MORE = [b"data: {}\n\n", b"\n\n", b""]
+
+
+class _Failed:
+    """The first error an object raised; every later call must raise the same object."""
+
+    def __init__(self) -> None:
+        self.exc: BaseException | None = None
+
+    def saw(self, exc: BaseException, to_dict: Callable[[Any], Any] = PYTHON.to_dict) -> tuple[Any, ...]:
+        if self.exc is None:
+            self.exc = exc
+            return ("error", *error_key(exc, to_dict))
+        assert exc is self.exc, f"a failed object raised {exc!r}, not its error {self.exc!r}"
+        return ("again",)
+
+    def returned(self) -> None:
+        assert self.exc is None, f"a failed object returned instead of raising {self.exc!r}"
+
+
+def _fed_bytes(event: Any, fed: bytes) -> None:
+    assert fed[event.offset : event.offset + len(event.raw)] == event.raw, "an event holds bytes not fed"
+    for line in event.payload.split(b"\n"):
+        assert line in event.raw, "a payload holds bytes not in its event"
+
+
+def refeed(backend: ssedelta.Backend, pieces: list[bytes], options: dict[str, int]) -> list[Any]:
+    """Each call's outcome when every object is fed on after its first error."""
+    sse_options = {k: v for k, v in options.items() if k in SSE_OPTIONS}
+    fed = b"".join([*pieces, *MORE])
+    trace: list[Any] = []
+    for method in ("feed", "feed_payloads"):
+        decoder = backend.SSEDecoder(**sse_options)
+        failed = _Failed()
+        for piece in [*pieces, *MORE]:
+            try:
+                got = getattr(decoder, method)(piece)
+            except StreamFormatError as exc:
+                trace.append(failed.saw(exc))
+                continue
+            failed.returned()
+            if method == "feed":
+                for event in got:
+                    _fed_bytes(event, fed)
+                got = [(e.event, e.payload, e.id, e.retry, e.offset) for e in got]
+            trace.append(got)
+        for _ in range(2):
+            try:
+                trace.append(decoder.close())
+            except StreamFormatError as exc:
+                trace.append(failed.saw(exc))
+    # The chunks themselves are the decoder target's to compare: here, how many each call gives.
+    chunks = backend.ChunkDecoder(**sse_options)
+    failed = _Failed()
+    for piece in [*pieces, *MORE]:
+        try:
+            trace.append(len(chunks.feed(piece)))
+        except (StreamFormatError, UpstreamError) as exc:
+            trace.append(failed.saw(exc, backend.to_dict))
+    merger = backend.DeltaMerger(**{k: v for k, v in options.items() if k in MERGER_OPTIONS})
+    failed = _Failed()
+    at_error: Any = None
+    for piece in [*pieces, *MORE]:
+        try:
+            trace.append(merger.feed(piece))
+        except (StreamFormatError, UpstreamError) as exc:
+            trace.append(failed.saw(exc))
+            if at_error is None:
+                at_error = (canon(backend.to_dict(merger.snapshot())), merger.chunks)
+    for _ in range(2):
+        try:
+            merger.finish()
+            trace.append("ok")
+        except UpstreamError as exc:
+            assert failed.exc is None or exc is failed.exc
+            trace.append(("UpstreamError", exc.offset, exc.event_index))
+        except StreamFormatError as exc:
+            trace.append(failed.saw(exc))
+    end = (canon(backend.to_dict(merger.snapshot())), merger.chunks)
+    if at_error is not None:
+        assert end == at_error, "the merger merged after its error"
+    trace.append(end)
+    return trace
+
+
+def check_refeed(data: bytes) -> None:
+    if len(data) < 2:
+        return
+    pieces = split(data[2:], data[0])
+    options = options_for(data[1], MERGER_OPTIONS)
+    _same("refeed trace", refeed(NATIVE, pieces, options), refeed(PYTHON, pieces, options), data)
+
+
 def merge_counts(backend: ssedelta.Backend, pieces: list[bytes], options: dict[str, int]) -> tuple[Any, ...]:
     merger = backend.DeltaMerger(**options)
     try:
@@ -255,6 +355,7 @@ TARGETS: dict[str, Callable[[bytes], None]] = {
     "tokenizer": check_tokenizer,
     "decoder": check_decoder,
     "merger": check_merger,
+    "refeed": check_refeed,
 }
 
 from todict_mutations import check_todict  # noqa: E402  # to_dict on changed models

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import models as m
 from .._backend import Backend, get_backend, selected
+from .._sse_py import DEFAULT_MAX_EVENT_SIZE, limit_value
 
 if TYPE_CHECKING:
     from .._merge_py import DeltaMerger
@@ -32,7 +33,24 @@ def resolve_backend(backend: Backend | str | None) -> Backend:
         return selected()
     if isinstance(backend, str):
         return get_backend(backend)
+    if not isinstance(backend, Backend):
+        raise TypeError(
+            f"backend must be 'native', 'python', a Backend or None, not {type(backend).__name__}"
+        )
     return backend
+
+
+def check_options(merger: Any, started_at: Any, max_event_size: Any) -> None:
+    """``TypeError``/``ValueError`` naming the first option of an observer that is not valid."""
+    if merger is not None and not (
+        callable(getattr(merger, "feed", None)) and callable(getattr(merger, "snapshot", None))
+    ):
+        raise TypeError(f"merger must be a DeltaMerger or None, not {type(merger).__name__}")
+    if started_at is not None and (type(started_at) is not float and type(started_at) is not int):
+        raise TypeError(
+            f"started_at must be a time.monotonic() reading (float) or None, not {type(started_at).__name__}"
+        )
+    limit_value("max_event_size", max_event_size)
 
 
 def has_output(completion: m.CreateChatCompletionResponse) -> bool:
@@ -57,6 +75,11 @@ class StreamObserver:
 
     Times are :func:`time.monotonic` readings. ``started_at`` defaults to the moment the
     observer was made; pass the time the request arrived to measure from there.
+    ``max_event_size`` (``None``: no limit) is the merger's when it makes one.
+
+    An observer never raises for the stream's bytes: the first exception the merger raises
+    is kept in :attr:`decode_error` and merging stops there; later pieces are counted, not
+    merged, and :attr:`completion` stays what was merged before the error.
     """
 
     def __init__(
@@ -64,13 +87,13 @@ class StreamObserver:
         backend: Backend | str | None = None,
         merger: DeltaMerger | None = None,
         started_at: float | None = None,
-        max_event_size: int | None = None,
+        max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE,
     ) -> None:
         self.backend = resolve_backend(backend)
+        check_options(merger, started_at, max_event_size)
         self.max_event_size = max_event_size
         if merger is None:
-            options = {} if max_event_size is None else {"max_event_size": max_event_size}
-            merger = self.backend.DeltaMerger(**options)
+            merger = self.backend.DeltaMerger(max_event_size=max_event_size)
         self.merger: DeltaMerger = merger
         self._feed: Callable[[Any], int] = self.merger.feed
         #: When the observer was made (or the ``started_at`` given).
@@ -168,6 +191,14 @@ class StreamObserver:
         self._merging = False
         self.decode_error = self._last_error = exc
         return ERROR
+
+    def settle(self) -> int:
+        """At the end of the stream: an error the merger found after the chunks of the last piece
+        is raised by its next feed; take it now. Returns the hooks due, as :meth:`observe`."""
+        if self._ended or not self._merging:
+            return 0
+        fired = self.flush()
+        return fired | self.observe(b"") if self._merging else fired
 
     def source_failed(self, exc: Exception) -> None:
         self.transport_error = self._last_error = exc

@@ -13,6 +13,7 @@ from typing import Any
 
 from .. import models as m
 from .._backend import Backend
+from .._sse_py import DEFAULT_MAX_EVENT_SIZE
 from ..errors import UpstreamError
 
 Segment = tuple[bytes, "m.CreateChatCompletionStreamResponse | None"]
@@ -22,10 +23,9 @@ _BLOCK_ENDS = (b"\n\n", b"\r\r", b"\r\n\r\n")
 
 
 class EventSplitter:
-    def __init__(self, backend: Backend, max_event_size: int | None = None) -> None:
-        options = {} if max_event_size is None else {"max_event_size": max_event_size}
-        self._sse: Any = backend.SSEDecoder(**options)
-        self._chunks: Any = backend.ChunkDecoder(**options)
+    def __init__(self, backend: Backend, max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE) -> None:
+        self._sse: Any = backend.SSEDecoder(max_event_size)
+        self._chunks: Any = backend.ChunkDecoder(max_event_size)
         self._decoding = True
         self._failed = False
         self._pending = bytearray()  # stream bytes not yet handed out

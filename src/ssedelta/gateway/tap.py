@@ -23,6 +23,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._backend import Backend
+from .._sse_py import DEFAULT_MAX_EVENT_SIZE
 from ._observer import ERROR, FIRST_CONTENT, USAGE, StreamObserver
 from ._split import EventSplitter, Segment
 
@@ -38,6 +39,14 @@ class _Hooks:
     __slots__ = ("on_end", "on_error", "on_first_content", "on_usage")
 
     def __init__(self, on_first_content: Any, on_usage: Any, on_error: Any, on_end: Any) -> None:
+        for name, hook in (
+            ("on_first_content", on_first_content),
+            ("on_usage", on_usage),
+            ("on_error", on_error),
+            ("on_end", on_end),
+        ):
+            if hook is not None and not callable(hook):
+                raise TypeError(f"{name} must be callable or None, not {type(hook).__name__}")
         self.on_first_content = on_first_content
         self.on_usage = on_usage
         self.on_error = on_error
@@ -65,8 +74,14 @@ class Tap(StreamObserver):
 
     ``merger`` is the :class:`~ssedelta.DeltaMerger` fed (default: a new one of ``backend``,
     which defaults to the selected backend). ``max_event_size`` caps the size of one event (16 MiB
-    by default): a larger one stops the merging, not the pieces. ``started_at`` is the
-    :func:`time.monotonic` time the request began (default: when the tap is made).
+    by default, ``None``: no limit): a larger one stops the merging, not the pieces. ``started_at``
+    is the :func:`time.monotonic` time the request began (default: when the tap is made). Every
+    option is checked when the tap is made (``TypeError``/``ValueError`` naming it).
+
+    A tap never raises for the stream's bytes: whatever the merger raises (invalid JSON, a
+    payload that is no chunk, a limit) is kept in ``decode_error`` and passed to ``on_error``
+    once, and merging stops there; the later pieces still pass unchanged and are counted, and
+    ``completion`` stays what was merged before the error.
     """
 
     def __init__(
@@ -76,12 +91,13 @@ class Tap(StreamObserver):
         backend: Backend | str | None = None,
         merger: DeltaMerger | None = None,
         started_at: float | None = None,
-        max_event_size: int | None = None,
+        max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE,
         on_first_content: Callable[[Tap], object] | None = None,
         on_usage: Callable[[Tap], object] | None = None,
         on_error: Callable[[Tap, BaseException], object] | None = None,
         on_end: Callable[[Tap], object] | None = None,
     ) -> None:
+        _check_source(source, Iterable)
         super().__init__(backend, merger, started_at, max_event_size)
         self._source = source
         self._source_iterator: Iterator[bytes] | None = None
@@ -135,7 +151,7 @@ class Tap(StreamObserver):
                 try:
                     piece = pull()
                 except StopIteration:
-                    self.exhausted = True
+                    self._exhausted()
                     return
                 except Exception as exc:
                     self._source_failed(exc)
@@ -156,7 +172,7 @@ class Tap(StreamObserver):
                 try:
                     piece: Any = pull()
                 except StopIteration:
-                    self.exhausted = True
+                    self._exhausted()
                     break
                 except Exception as exc:
                     self._source_failed(exc)
@@ -181,6 +197,12 @@ class Tap(StreamObserver):
             _call(hooks.on_usage, self)
         if fired & ERROR and hooks.on_error is not None:
             _call(hooks.on_error, self, self._last_error)
+
+    def _exhausted(self) -> None:
+        fired = self.settle()
+        self.exhausted = True
+        if fired:
+            self._fire(fired)
 
     def _source_failed(self, exc: Exception) -> None:
         self.source_failed(exc)
@@ -218,12 +240,13 @@ class AsyncTap(StreamObserver):
         backend: Backend | str | None = None,
         merger: DeltaMerger | None = None,
         started_at: float | None = None,
-        max_event_size: int | None = None,
+        max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE,
         on_first_content: Callable[[AsyncTap], object] | None = None,
         on_usage: Callable[[AsyncTap], object] | None = None,
         on_error: Callable[[AsyncTap, BaseException], object] | None = None,
         on_end: Callable[[AsyncTap], object] | None = None,
     ) -> None:
+        _check_source(source, (AsyncIterable, Iterable))
         super().__init__(backend, merger, started_at, max_event_size)
         self._source = source
         self._source_iterator: AsyncIterator[bytes] | None = None
@@ -275,7 +298,7 @@ class AsyncTap(StreamObserver):
                 try:
                     piece = await pull()
                 except StopAsyncIteration:
-                    self.exhausted = True
+                    await self._exhausted()
                     return
                 except Exception as exc:
                     await self._source_failed(exc)
@@ -295,7 +318,7 @@ class AsyncTap(StreamObserver):
                 try:
                     piece: Any = await pull()
                 except StopAsyncIteration:
-                    self.exhausted = True
+                    await self._exhausted()
                     break
                 except Exception as exc:
                     await self._source_failed(exc)
@@ -323,6 +346,12 @@ class AsyncTap(StreamObserver):
         if fired & ERROR and hooks.on_error is not None:
             await _acall(hooks.on_error, self, self._last_error)
 
+    async def _exhausted(self) -> None:
+        fired = self.settle()
+        self.exhausted = True
+        if fired:
+            await self._fire(fired)
+
     async def _source_failed(self, exc: Exception) -> None:
         self.source_failed(exc)
         if self._hooks.on_error is not None:
@@ -340,6 +369,13 @@ class AsyncTap(StreamObserver):
         finally:
             if self._hooks.on_end is not None:
                 await _acall(self._hooks.on_end, self)
+
+
+def _check_source(source: Any, kinds: Any) -> None:
+    if isinstance(source, (bytes, bytearray, memoryview, str)) or not isinstance(source, kinds):
+        raise TypeError(
+            f"source must be an iterable of byte pieces (a list of bytes, say), not {type(source).__name__}"
+        )
 
 
 async def _from_sync(source: Iterable[bytes]) -> AsyncGenerator[bytes, None]:

@@ -210,6 +210,62 @@ FILES: dict[str, bytes] = {
     + chunk(b'"content":"a"')
     + b"\n\n"
     + DONE,
+    # Long and huge retry/id/event fields: a retry of more than 18 digits is ignored (past
+    # CPython's 4,300-digit int() limit too), and every field counts toward max_event_size.
+    "retry-long.sse": b"retry: 999999999999999999\n"
+    + ev(chunk(b'"content":"a"'))
+    + b"retry: 1000000000000000000\n"
+    + ev(chunk(b'"content":"b"'))
+    + b"data: "
+    + chunk(b'"content":"c"')
+    + b"\nretry: "
+    + b"9" * 4301
+    + b"\n\n"
+    + b"retry: "
+    + b"8" * 30000
+    + b"\n\n"
+    + DONE,
+    "id-huge.sse": b"id: "
+    + b"i" * 40000
+    + b"\n"
+    + ev(chunk(b'"content":"a"'))
+    + b"id: j\n"
+    + stream(chunk(b'"content":"b"')),
+    "event-huge.sse": b"event: "
+    + b"e" * 40000
+    + b"\n"
+    + ev(chunk(b'"content":"a"'))
+    + stream(chunk(b'"content":"b"')),
+    "fields-huge-without-data.sse": b"id: "
+    + b"i" * 9000
+    + b"\nevent: "
+    + b"e" * 9000
+    + b"\nretry: "
+    + b"7" * 9000
+    + b"\n\n"
+    + stream(chunk(b'"content":"a"')),
+    # An error of each kind with events after it: what feeding goes on to do after the error.
+    "after-invalid-json.sse": stream(chunk(b'"content":"a"'), b"{nope", chunk(b'"content":"b"')),
+    "after-invalid-chunk.sse": stream(chunk(b'"content":"a"'), b'{"choices":5}', chunk(b'"content":"b"')),
+    "after-not-object.sse": stream(chunk(b'"content":"a"'), b"[1]", chunk(b'"content":"b"')),
+    "after-deep-nesting.sse": stream(
+        chunk(b'"content":"a"'), chunk(b'"x":' + b"[" * 1100 + b"]" * 1100), chunk(b'"content":"b"')
+    ),
+    "after-upstream-error.sse": stream(
+        chunk(b'"content":"a"'), b'{"error":{"message":"boom"}}', chunk(b'"content":"b"')
+    ),
+    "after-event-too-large.sse": stream(
+        chunk(b'"content":"a"'), chunk(b'"content":"' + b"x" * 400 + b'"'), chunk(b'"content":"b"')
+    ),
+    "after-line-too-long.sse": START + b": " + b"c" * 400 + b"\n\n" + stream(chunk(b'"content":"b"')),
+    "after-count-limits.sse": stream(
+        chunk(b'"content":"a"'),
+        b'{"id":"a","a":1,"b":2,"c":3,"d":4,"choices":[{"index":1,"delta":{"content":"x"}},'
+        b'{"index":2,"delta":{"content":"y"}},{"index":3,"delta":{"tool_calls":[{"index":0},{"index":1},'
+        b'{"index":2},{"index":3}]}}]}',
+        chunk(b'"content":"b"'),
+    ),
+    "after-merged-size.sse": stream(*[chunk(b'"content":"' + b"m" * 60 + b'"') for _ in range(40)]),
     # Escapes.
     "escapes-invalid.sse": stream(
         chunk(b'"content":"\\x41"'),
