@@ -101,7 +101,10 @@ def adversarial(rng: random.Random, top: list[tuple[str, str]], delta: list[tupl
         top[1] = ("index", value)
     elif pick == 5:
         other = rng.choice([b for b in BLOCKS.values()])
-        delta[0] = ("type", f'"{other[1]}"')  # the key of one kind with the type of another
+        if rng.random() < 0.5:
+            delta[0] = ("type", f'"{other[1]}"')  # the key of one kind with the type of another
+        else:
+            delta[1] = (other[2], delta[1][1])
     elif pick == 6:
         (top if rng.random() < 0.5 else delta).pop(rng.randrange(2))
     elif pick == 7:
