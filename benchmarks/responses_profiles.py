@@ -185,13 +185,14 @@ def _tokens(rng: random.Random, n: int) -> list[str]:
 
 
 def _argument_fragments(rng: random.Random, n: int) -> list[str]:
+    """About 2 KiB of arguments in ``n`` fragments, more past 200 fragments (16 bytes a fragment)."""
     legs = [
         {
             "from": rng.choice(["LIS", "NRT", "JFK"]),
             "to": rng.choice(["SFO", "CDG"]),
             "date": f"2026-0{k % 9 + 1}-1{k % 9}",
         }
-        for k in range(40)
+        for k in range(40 if n <= 200 else n // 3)
     ]
     text = orjson.dumps({"query": "cheapest direct flight, window seat", "legs": legs}).decode()
     cuts = sorted(rng.sample(range(1, len(text)), n - 1))
