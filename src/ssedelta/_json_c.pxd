@@ -32,4 +32,8 @@ cdef Py_ssize_t scan_number(const unsigned char* p, Py_ssize_t i, Py_ssize_t n, 
 cdef double parse_double(const unsigned char* p, Py_ssize_t a, Py_ssize_t b) except? -1.0
 cdef bint finite_number(const unsigned char* p, Py_ssize_t a, Py_ssize_t b) except -1
 cdef Py_ssize_t int_array(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept
+cdef Py_ssize_t member_key(const unsigned char* p, Py_ssize_t i, Py_ssize_t n, Py_ssize_t* ka,
+                           Py_ssize_t* kb) noexcept
+cdef Py_ssize_t next_member(const unsigned char* p, Py_ssize_t i, Py_ssize_t n, bint* last) noexcept
+cdef Py_ssize_t plain_string(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept
 cdef Py_ssize_t empty_array(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept

@@ -407,6 +407,49 @@ cdef Py_ssize_t int_array(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) no
         i = skip_ws(p, i + 1, n)
 
 
+cdef Py_ssize_t member_key(const unsigned char* p, Py_ssize_t i, Py_ssize_t n, Py_ssize_t* ka,
+                           Py_ssize_t* kb) noexcept:
+    """The member of an object at ``p[i]``: sets ``p[ka:kb]`` to its key and returns where its
+    value starts (whitespace skipped), or -1 (not a member, or a key with escapes)."""
+    cdef bint esc = False
+    if i >= n or p[i] != 34:
+        return -1
+    ka[0] = i + 1
+    kb[0] = scan_string(p, i + 1, n, &esc)
+    if kb[0] < 0 or esc:
+        return -1
+    i = skip_ws(p, kb[0] + 1, n)
+    if i >= n or p[i] != 58:
+        return -1
+    i = skip_ws(p, i + 1, n)
+    return i if i < n else -1
+
+
+cdef Py_ssize_t next_member(const unsigned char* p, Py_ssize_t i, Py_ssize_t n, bint* last) noexcept:
+    """After a member's value, at ``p[i]``: the start of the next member (after a comma), or,
+    with ``last`` set, the index after the closing brace; -1 otherwise."""
+    i = skip_ws(p, i, n)
+    if i >= n:
+        return -1
+    if p[i] == 44:
+        last[0] = False
+        return skip_ws(p, i + 1, n)
+    if p[i] == 125:
+        last[0] = True
+        return i + 1
+    return -1
+
+
+cdef Py_ssize_t plain_string(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept:
+    """A string without escapes at ``p[i]`` (its opening quote): the index of its closing quote,
+    or -1."""
+    cdef bint esc = False
+    if i >= n or p[i] != 34:
+        return -1
+    i = scan_string(p, i + 1, n, &esc)
+    return -1 if esc else i
+
+
 cdef Py_ssize_t empty_array(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept:
     """``[]`` (whitespace inside allowed) at ``p[i]``: its end, or -1."""
     if i >= n or p[i] != 91:

@@ -8,8 +8,8 @@
 from __future__ import annotations
 
 import functools
-from importlib import import_module
 from collections.abc import AsyncIterator, Iterator
+from importlib import import_module
 from typing import Any, cast
 
 from .. import _api

@@ -16,7 +16,9 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes
 from cpython.list cimport PyList_Append
 from libc.string cimport memcmp
 
-from .._json_c cimport decode_string, key_is, scan_int, scan_string, skip_ws
+from .._json_c cimport (
+    decode_string, key_is, member_key, next_member, plain_string, scan_int, scan_string, skip_ws,
+)
 from .._sse_c cimport PayloadSink, SSEDecoder
 
 import orjson
@@ -112,7 +114,7 @@ cdef class DeltaSink(PayloadSink):
         cdef const unsigned char* h
         cdef Py_ssize_t hn, i = 0, j, ka, kb, va = 0, vb = 0, sa = 0, sb = 0, hdr_end = -1
         cdef int top = 0, dseen = 0, key, rule = -1, hdr_top = 0
-        cdef bint esc, sesc = False, resume = False, resumed = False
+        cdef bint sesc = False, resume = False, resumed = False, last = False
         cdef long long idx = 0, v
         cdef bytes word
         cdef str text
@@ -134,12 +136,8 @@ cdef class DeltaSink(PayloadSink):
             if resume:
                 key = T_DELTA
             else:
-                if i >= n or p[i] != 34:
-                    return False
-                ka = i + 1
-                esc = False
-                kb = scan_string(p, ka, n, &esc)
-                if kb < 0 or esc:
+                i = member_key(p, i, n, &ka, &kb)
+                if i < 0:
                     return False
                 if key_is(p, ka, kb, "type", 4):
                     key = T_TYPE
@@ -149,20 +147,11 @@ cdef class DeltaSink(PayloadSink):
                     key = T_DELTA
                 else:
                     return False
-                i = skip_ws(p, kb + 1, n)
-                if i >= n or p[i] != 58:
-                    return False
-                i = skip_ws(p, i + 1, n)
-                if i >= n:
-                    return False
                 if top & key:
                     return False  # a duplicate key: the parser keeps the last
             if key == T_TYPE:
-                if p[i] != 34:
-                    return False
-                esc = False
-                j = scan_string(p, i + 1, n, &esc)
-                if j < 0 or esc or not key_is(p, i + 1, j, "content_block_delta", 19):
+                j = plain_string(p, i, n)
+                if j < 0 or not key_is(p, i + 1, j, "content_block_delta", 19):
                     return False
                 i = j + 1
             elif key == T_INDEX:
@@ -181,26 +170,17 @@ cdef class DeltaSink(PayloadSink):
                         if p[i] != 34:
                             return False
                     else:
-                        if i >= n or p[i] != 34:
-                            return False
-                        ka = i + 1
-                        esc = False
-                        kb = scan_string(p, ka, n, &esc)
-                        if kb < 0 or esc:
+                        i = member_key(p, i, n, &ka, &kb)
+                        if i < 0:
                             return False
                         key = D_TYPE if key_is(p, ka, kb, "type", 4) else D_VALUE
-                        i = skip_ws(p, kb + 1, n)
-                        if i >= n or p[i] != 58:
-                            return False
-                        i = skip_ws(p, i + 1, n)
-                        if i >= n or p[i] != 34 or dseen & key:
+                        if p[i] != 34 or dseen & key:
                             return False
                         if key == D_VALUE:
                             sa, sb = ka, kb
                     if key == D_TYPE:
-                        esc = False
-                        j = scan_string(p, i + 1, n, &esc)
-                        if j < 0 or esc:
+                        j = plain_string(p, i, n)
+                        if j < 0:
                             return False
                         rule = delta_type(p, i + 1, j)
                         if rule < 0:
@@ -216,31 +196,22 @@ cdef class DeltaSink(PayloadSink):
                             return False
                         i = vb + 1
                     dseen |= key
-                    i = skip_ws(p, i, n)
-                    if i >= n:
+                    i = next_member(p, i, n, &last)
+                    if i < 0:
                         return False
-                    if p[i] == 44:
-                        i = skip_ws(p, i + 1, n)
-                    elif p[i] == 125:
-                        i += 1
+                    if last:
                         break
-                    else:
-                        return False
                 if dseen != D_TYPE | D_VALUE:
                     return False
                 key = T_DELTA
             top |= key
-            i = skip_ws(p, i, n)
-            if i >= n:
+            i = next_member(p, i, n, &last)
+            if i < 0:
                 return False
-            if p[i] == 44:
-                i = skip_ws(p, i + 1, n)
-            elif p[i] == 125:
-                if skip_ws(p, i + 1, n) != n:
+            if last:
+                if skip_ws(p, i, n) != n:
                     return False
                 break
-            else:
-                return False
         if top != T_TYPE | T_INDEX | T_DELTA:
             return False
         word = <bytes>DELTA_KEYS[rule]

@@ -19,7 +19,10 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes
 from cpython.list cimport PyList_Append
 from libc.string cimport memcmp
 
-from .._json_c cimport decode_string, empty_array, key_is, scan_int, scan_string, skip_ws
+from .._json_c cimport (
+    decode_string, empty_array, key_is, member_key, next_member, plain_string, scan_int, scan_string,
+    skip_ws,
+)
 from .._sse_c cimport PayloadSink, SSEDecoder
 
 from .._sse_py import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_SIZE
@@ -148,7 +151,7 @@ cdef class DeltaSink(PayloadSink):
         cdef const unsigned char* h
         cdef Py_ssize_t hn, i, j, ka, kb, da = 0, db = 0, hdr_end = -1, seq_a = -1, seq_b = -1
         cdef int seen = 0, hdr_seen = 0, key
-        cdef bint esc, desc = False, resume = False
+        cdef bint esc, desc = False, resume = False, last = False
         cdef long long v
         if n < 2 or p[0] != 123:
             return False
@@ -173,12 +176,8 @@ cdef class DeltaSink(PayloadSink):
                 key = K_DELTA
                 resume = False
             else:
-                if i >= n or p[i] != 34:
-                    return False
-                ka = i + 1
-                esc = False
-                kb = scan_string(p, ka, n, &esc)
-                if kb < 0 or esc:
+                i = member_key(p, i, n, &ka, &kb)
+                if i < 0:
                     return False
                 if key_is(p, ka, kb, "type", 4):
                     key = K_TYPE
@@ -198,12 +197,6 @@ cdef class DeltaSink(PayloadSink):
                     key = K_OBF
                 else:
                     return False
-                i = skip_ws(p, kb + 1, n)
-                if i >= n or p[i] != 58:
-                    return False
-                i = skip_ws(p, i + 1, n)
-                if i >= n:
-                    return False
             if seen & key:
                 return False  # a duplicate key: the parser keeps the last
             if key == K_DELTA:
@@ -217,11 +210,8 @@ cdef class DeltaSink(PayloadSink):
                     return False
                 i = db + 1
             elif key == K_TYPE:
-                if p[i] != 34:
-                    return False
-                esc = False
-                j = scan_string(p, i + 1, n, &esc)
-                if j < 0 or esc or not key_is(p, i + 1, j, self.kind, len(self.kind)):
+                j = plain_string(p, i, n)
+                if j < 0 or not key_is(p, i + 1, j, self.kind, len(self.kind)):
                     return False
                 i = j + 1
             elif key == K_ITEM or key == K_OBF:
@@ -257,17 +247,13 @@ cdef class DeltaSink(PayloadSink):
                     if i < 0:
                         return False
             seen |= key
-            i = skip_ws(p, i, n)
-            if i >= n:
+            i = next_member(p, i, n, &last)
+            if i < 0:
                 return False
-            if p[i] == 44:
-                i = skip_ws(p, i + 1, n)
-            elif p[i] == 125:
-                if skip_ws(p, i + 1, n) != n:
+            if last:
+                if skip_ws(p, i, n) != n:
                     return False
                 break
-            else:
-                return False
         key = K_TYPE | K_OUT | K_DELTA
         if self.sub_key is not None:
             key |= K_SUB
