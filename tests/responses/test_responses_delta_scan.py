@@ -262,3 +262,27 @@ def test_frequent_deltas_skip_the_general_path(monkeypatch: pytest.MonkeyPatch, 
         merger = responses.merger_class(ssedelta.get_backend("native"))()
         assert merger.feed(data) == len(events)
         assert len(calls) == len(opening()) + 1, order
+
+
+@pytest.mark.parametrize("seed", range(60))
+@pytest.mark.parametrize("mark", [pytest.param(0, marks=needs_native)])
+def test_add_between_feeds_agrees_with_the_twin(seed: int, mark: int) -> None:
+    """Events given to ``add`` between fed ones (and snapshots between them) move the place a
+    following fed delta appends to, on both backends alike."""
+    rng = random.Random(f"add{seed}")
+    data, _ = stream(rng, 0.0)
+    events = [e + b"\n\n" for e in data.split(b"\n\n") if e]
+    plan = [rng.random() < 0.2 for _ in events]
+
+    def run(backend: str) -> Any:
+        merger = responses.merger_class(ssedelta.get_backend(backend))()
+        snapshots = []
+        for event, add in zip(events, plan, strict=True):
+            if add:
+                merger.add(orjson.loads(event[event.index(b"data: ") + 6 :]))
+            else:
+                merger.feed(event)
+            snapshots.append(merger.snapshot().to_dict())
+        return merger.finish().to_dict(), snapshots
+
+    assert run("native") == run("python")
