@@ -45,7 +45,7 @@ else:
     except ImportError as exc:
         raise SystemExit(f"Cython is needed to build ssedelta's native core.\n\n{HINT}") from exc
     print("**********************\n* Accelerated build *\n**********************")
-    sources = sorted(glob.glob("src/ssedelta/*.pyx"))
+    sources = sorted(glob.glob("src/ssedelta/**/*.pyx", recursive=True))
     extensions = cythonize(
         sources,
         compiler_directives={
@@ -55,6 +55,7 @@ else:
             "wraparound": False,
             "cdivision": True,
         },
+        include_path=["src"],
         annotate=ANNOTATE,
         force=True,
     )

@@ -362,8 +362,9 @@ def _interleaved(
     return best
 
 
-def _chat_native_per_chunk() -> float:
-    """µs per chunk of the native chat merge on the chat profile (600 content deltas)."""
+def chat_native_runner() -> tuple[Callable[[], None], int]:
+    """The native chat merge of the chat profile (600 content deltas) fed in 4 KiB pieces, and its
+    chunk count: the yardstick the other formats' native merge per event is held against."""
     import ssedelta
 
     from .corpus import profile as chat_profile
@@ -378,7 +379,14 @@ def _chat_native_per_chunk() -> float:
             merger.feed(piece)
         merger.finish()
 
-    return _interleaved({"chat": run})["chat"] / stream.ref.chunks * 1e6
+    return run, stream.ref.chunks
+
+
+def interleaved(
+    fns: dict[str, Callable[[], Any]], min_time: float = 0.15, rounds: int = 7
+) -> dict[str, float]:
+    """Seconds per call of each function (see ``_interleaved``)."""
+    return _interleaved(fns, min_time, rounds)
 
 
 GROWTH_KIB = (4, 8, 16, 32, 64)
@@ -426,7 +434,12 @@ def main(argv: list[str]) -> int:
                 print(f"  {impl.key}: WRONG: {errors[0]}")
                 continue
             runs[impl.key] = lambda r=run, p=pieces: r(p)
-        times = {key: t / stream.events * 1e6 for key, t in _interleaved(runs).items()}
+        chat_chunks = 0
+        if name == "text" and "ssedelta-native" in runs:
+            runs["chat"], chat_chunks = chat_native_runner()
+        timed = _interleaved(runs)
+        chat = timed.pop("chat", 0.0) / max(chat_chunks, 1) * 1e6
+        times = {key: t / stream.events * 1e6 for key, t in timed.items()}
         print(f"\n{name}: {stream.events} events, {len(stream.data)} bytes")
         for key, us in times.items():
             print(f"  {key:16s} {us:8.3f} µs/event")
@@ -437,8 +450,7 @@ def main(argv: list[str]) -> int:
             print(f"  SDK / twin    {times['anthropic-sdk'] / twin:8.1f}x")
         if twin and "split-orjson" in times:
             print(f"  twin / split+orjson {twin / times['split-orjson']:6.2f}x")
-        if native and name == "text":
-            chat = _chat_native_per_chunk()
+        if native and chat:
             print(f"  native chat merge {chat:.3f} µs/chunk; Anthropic native / chat {native / chat:.2f}x")
     return 0
 

@@ -185,13 +185,14 @@ def _tokens(rng: random.Random, n: int) -> list[str]:
 
 
 def _argument_fragments(rng: random.Random, n: int) -> list[str]:
+    """About 2 KiB of arguments in ``n`` fragments, more past 200 fragments (16 bytes a fragment)."""
     legs = [
         {
             "from": rng.choice(["LIS", "NRT", "JFK"]),
             "to": rng.choice(["SFO", "CDG"]),
             "date": f"2026-0{k % 9 + 1}-1{k % 9}",
         }
-        for k in range(40)
+        for k in range(40 if n <= 200 else n // 3)
     ]
     text = orjson.dumps({"query": "cheapest direct flight, window seat", "legs": legs}).decode()
     cuts = sorted(rng.sample(range(1, len(text)), n - 1))
@@ -350,17 +351,48 @@ def measure(run: Callable[[], Any], seconds: float = 0.5) -> float:
     return min(timeit.repeat(run, number=number, repeat=5)) / number
 
 
+GROWTH_FRAGMENTS = (250, 500, 1000, 2000, 4000)
+
+
+def growth_series(sizes: Iterable[int] = GROWTH_FRAGMENTS) -> dict[str, list[tuple[int, float]]]:
+    """Per implementation, (fragments, µs per event) for one function call whose arguments come in
+    that many fragments (4,000 fragments: about 64 KiB of arguments): linear merging keeps it flat."""
+    from .anthropic_profiles import interleaved
+
+    keys = [k for k in IMPLS if k != "bare"]
+    out: dict[str, list[tuple[int, float]]] = {k: [] for k in keys}
+    for n in sizes:
+        profile = tool_profile(n)
+        timed = interleaved({k: checked(k, profile) for k in keys}, 0.1, 3)
+        for key, seconds in timed.items():
+            out[key].append((n, seconds / profile.events * 1e6))
+    return out
+
+
 def main() -> None:
+    from .anthropic_profiles import chat_native_runner, interleaved
+
+    chat_run, chat_chunks = chat_native_runner()
     print(f"{'profile':<10} {'events':>6}  " + "  ".join(f"{k:>16}" for k in IMPLS) + "   (µs per event)")
     for profile in profiles():
-        times = {key: measure(checked(key, profile)) / profile.events * 1e6 for key in IMPLS}
+        runs: dict[str, Callable[[], Any]] = {key: checked(key, profile) for key in IMPLS}
+        runs["chat"] = chat_run
+        timed = interleaved(runs)
+        chat = timed.pop("chat") / chat_chunks * 1e6
+        times = {key: t / profile.events * 1e6 for key, t in timed.items()}
         print(f"{profile.name:<10} {profile.events:>6}  " + "  ".join(f"{times[k]:>16.3f}" for k in IMPLS))
         print(
             f"{'':<10} {'':>6}  SDK / native = {times['openai-sdk'] / times['ssedelta-native']:.0f}x, "
             f"SDK / python = {times['openai-sdk'] / times['ssedelta-python']:.0f}x, "
             f"python / bare = {times['ssedelta-python'] / times['bare']:.2f}x, "
-            f"native / bare = {times['ssedelta-native'] / times['bare']:.2f}x"
+            f"native / bare = {times['ssedelta-native'] / times['bare']:.2f}x, "
+            f"native / chat per chunk = {times['ssedelta-native'] / chat:.2f}x (chat {chat:.3f})"
         )
+    print("\ngrowth: one function call's arguments in N fragments, µs per event")
+    series = growth_series()
+    for row in zip(*series.values(), strict=True):
+        cells = "  ".join(f"{key} {us:8.3f}" for key, (_, us) in zip(series, row, strict=True))
+        print(f"  {row[0][0]:5d}  {cells}")
 
 
 if __name__ == "__main__":

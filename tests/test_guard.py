@@ -58,3 +58,53 @@ def test_selectors_agree_with_the_backend() -> None:
     assert _sse.SSEDecoder is ssedelta.SSEDecoder
     assert _merge.DeltaMerger is ssedelta.DeltaMerger
     assert _merge.ChunkDecoder is ssedelta.ChunkDecoder
+
+
+FORMATS_PROBE = (
+    "from ssedelta import anthropic, responses; "
+    "print(*(next(c.__module__ for c in cls.__mro__ if c.__module__.endswith(('_c', '_py'))) "
+    "for cls in (responses.ResponsesMerger, anthropic.MessagesMerger)))"
+)
+
+
+def merger_module(cls: type) -> str:
+    """The module of the merger ``cls`` is (or that it binds to a tokenizer)."""
+    return next(c.__module__ for c in cls.__mro__ if c.__module__.endswith(("_c", "_py")))
+
+
+def probe_formats(**env: str) -> list[str]:
+    environ = {k: v for k, v in os.environ.items() if k != "SSEDELTA_NO_EXTENSIONS"}
+    environ.update(env)
+    out = subprocess.run(
+        [sys.executable, "-W", "error", "-c", FORMATS_PROBE],
+        env=environ,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout.split()
+
+
+@pytest.mark.c_extension
+@pytest.mark.skipif(NO_EXTENSIONS, reason="SSEDELTA_NO_EXTENSIONS is set")
+def test_native_format_mergers_are_loaded_by_default() -> None:
+    assert probe_formats() == ["ssedelta.responses._merge_c", "ssedelta.anthropic._merge_c"]
+
+
+def test_variable_selects_the_format_twins() -> None:
+    assert probe_formats(SSEDELTA_NO_EXTENSIONS="1") == [
+        "ssedelta.responses._merge_py",
+        "ssedelta.anthropic._merge_py",
+    ]
+
+
+@pytest.mark.c_extension
+@pytest.mark.skipif(NO_EXTENSIONS, reason="SSEDELTA_NO_EXTENSIONS is set")
+def test_format_merger_classes_follow_the_backend() -> None:
+    from ssedelta import anthropic, responses
+
+    native, python = ssedelta.get_backend("native"), ssedelta.get_backend("python")
+    assert merger_module(responses.merger_class(native)) == "ssedelta.responses._merge_c"
+    assert merger_module(anthropic.merger_class(native)) == "ssedelta.anthropic._merge_c"
+    assert merger_module(responses.merger_class(python)) == "ssedelta.responses._merge_py"
+    assert merger_module(anthropic.merger_class(python)) == "ssedelta.anthropic._merge_py"

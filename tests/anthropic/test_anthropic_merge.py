@@ -542,7 +542,7 @@ def test_a_long_tool_input_is_parsed_once_and_snapshots_hold_its_text(
     fragments = [text[i : i + 5] for i in range(0, len(text), 5)]
     assert len(fragments) > 2000
     parsed: list[str] = []
-    monkeypatch.setattr(sa._merge_py, "parse_input", lambda t: parsed.append(t) or orjson.loads(t))
+    monkeypatch.setattr(sa._state, "parse_input", lambda t: parsed.append(t) or orjson.loads(t))
     merger = fns(backend).MessagesMerger()
     merger.feed(stream(START, start(0, {"type": "tool_use", "id": "t", "name": "f", "input": {}})))
     for n, fragment in enumerate(fragments, 1):

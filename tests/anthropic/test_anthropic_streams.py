@@ -171,7 +171,7 @@ def test_tool_input_is_parsed_once_per_block(
         parsed.append(text)
         return orjson.loads(text)
 
-    monkeypatch.setattr(sa._merge_py, "parse_input", counting)
+    monkeypatch.setattr(sa._state, "parse_input", counting)
     merger = fns(backend).MessagesMerger()
     for _, payload, _ in events(body(name)):  # one event per piece, a snapshot after each
         merger.feed(b"data: " + payload + b"\n\n")

@@ -39,15 +39,20 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-TARGETS = ("tokenizer", "decoder", "merger", "refeed", "todict")
+TARGETS = ("tokenizer", "decoder", "merger", "refeed", "todict", "responses", "anthropic")
+#: Targets of fuzz_formats.py, seeded with their format's recorded streams.
+FORMAT_TARGETS = ("responses", "anthropic")
 MAX_LEN = 64 * 1024
 #: Header bytes each seed is given: (split selector, limit profile).
 HEADERS = [(0, 0), (1, 0), (2 + 4 * 12, 0), (3, 0), (1, 1), (5, 2), (9, 3), (13, 4), (17, 5), (21, 6), (6, 7)]
 
 
-def seed_streams() -> list[bytes]:
-    paths = sorted(glob.glob(os.path.join(ROOT, "tests", "data", "real", "*.sse")))
-    paths += sorted(glob.glob(os.path.join(ROOT, "tests", "data", "adversarial", "*")))
+def seed_streams(target: str = "merger") -> list[bytes]:
+    if target in FORMAT_TARGETS:
+        paths = sorted(glob.glob(os.path.join(ROOT, "tests", "data", target, "*.sse")))
+    else:
+        paths = sorted(glob.glob(os.path.join(ROOT, "tests", "data", "real", "*.sse")))
+        paths += sorted(glob.glob(os.path.join(ROOT, "tests", "data", "adversarial", "*")))
     out = []
     for path in paths:
         if os.path.basename(path).endswith((".py", ".md")):
@@ -67,7 +72,7 @@ def write_seeds(corpus: str, target: str) -> int:
     for path in glob.glob(os.path.join(HERE, "crashes", target + "-*")):  # framed already
         shutil.copy(path, corpus)
     count = 0
-    for k, stream in enumerate(seed_streams()):
+    for k, stream in enumerate(seed_streams(target)):
         # Every seed with the plain framing; a rotating few with the other header bytes.
         for h, (selector, profile) in enumerate(HEADERS):
             if h and (k + h) % 4:
@@ -126,7 +131,7 @@ def run_target(
     options = [f"-max_total_time={seconds}"] if seconds > 0 else ["-runs=0"]
     command = [
         sys.executable,
-        os.path.join(HERE, "fuzz_target.py"),
+        os.path.join(HERE, "fuzz_formats.py" if target in FORMAT_TARGETS else "fuzz_target.py"),
         target,
         *options,
         f"-max_len={MAX_LEN}",

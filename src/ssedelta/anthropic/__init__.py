@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import AsyncIterator, Iterator
+from importlib import import_module
 from typing import Any, cast
 
 from .. import _api
@@ -28,6 +29,8 @@ _classes: dict[str, type[_PyMessagesMerger]] = {}
 def merger_class(backend: Backend) -> type[_PyMessagesMerger]:
     """The ``MessagesMerger`` that reads its events with ``backend``'s tokenizer."""
     cls = _classes.get(backend.name)
+    if cls is None and backend.name == "native":
+        cls = _classes[backend.name] = import_module(f"{__name__}._merge_c").MessagesMerger
     if cls is None:
         cls = type("MessagesMerger", (_PyMessagesMerger,), {"sse_class": backend.SSEDecoder})
         cls.__module__ = __name__

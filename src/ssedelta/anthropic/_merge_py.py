@@ -1,9 +1,8 @@
 """Messages stream merger and event decoder, pure Python (orjson on the payload bytes).
 
-State is kept per block ``index`` in plain lists and dicts: string fragments are appended and
-joined once when a message is built, tool input JSON is parsed once, when its block stops. Every
-event is checked before it changes anything, so after an error the merger holds exactly the events
-before it.
+The merger reads the events with the tokenizer and applies them to the shared
+:class:`~._state.MessagesState`; a string delta of the block and kind of the one before only
+appends its string.
 """
 
 from __future__ import annotations
@@ -14,280 +13,17 @@ from typing import Any
 import orjson
 
 from .._api import AsyncSource, Source, apieces, pieces
-from .._schema import _SCALAR_CHECKS, ANY, STR, TEXT, Model, SchemaError, _convert
+from .._schema import Model
 from .._sse_py import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_SIZE, SSEDecoder
-from ..errors import InvalidChunkError, InvalidJSONError, StreamFormatError, UpstreamError
+from ..errors import StreamFormatError, UpstreamError
 from . import models as m
-from ._rules import (
-    APPEND,
-    CONCAT,
-    DELTAS,
-    JSON,
-    MESSAGE_DELTA_ASSIGNED,
-    MESSAGE_DELTA_OWN_KEYS,
-    REPLACE,
-    STRING_DELTAS,
-)
+from ._rules import STRING_DELTAS
+from ._state import _SKIP, MessagesState, _Concat, _Json, decode_event, error_of, load_event
 
 __all__ = ["MessagesMerger", "aiter_events", "iter_events"]
 
-_SKIP = object()
-_DONE = b"[DONE]"
 
-#: Parses a tool-use block's JSON text (once per block; a module global so it can be observed).
-parse_input = orjson.loads
-
-
-class _Bad(Exception):
-    """An event that is valid JSON but not a Messages event (becomes InvalidChunkError)."""
-
-
-class _Concat(list):  # type: ignore[type-arg]
-    """String fragments of a block key."""
-
-
-class _Append(list):  # type: ignore[type-arg]
-    """Items appended to a block key's list."""
-
-
-class _Json(list):  # type: ignore[type-arg]
-    """The JSON text fragments of a block's ``input``, not parsed yet."""
-
-
-# ------------------------------------------------------------------ payloads
-
-
-def load_event(payload: bytes, event: str | None, offset: int, index: int) -> Any:
-    """The JSON object of one event's payload, ``_SKIP`` for an empty one, ``None`` for ``[DONE]``.
-
-    Raises the typed stream errors for anything else that is not a JSON object, and
-    :class:`UpstreamError` for an ``event: error`` whose payload is not one.
-    """
-    try:
-        obj = orjson.loads(payload)
-    except orjson.JSONDecodeError as exc:
-        stripped = payload.strip()
-        if not stripped:
-            return _SKIP
-        if stripped == _DONE:
-            return None
-        obj = _load_replacing(payload, exc, event, offset, index)
-    if type(obj) is not dict:
-        if event == "error":
-            raise UpstreamError({"message": payload.decode("utf-8", REPLACE)}, offset, index)
-        raise InvalidChunkError(f"event payload is not a JSON object but {_json_kind(obj)}", offset, index)
-    return obj
-
-
-def _load_replacing(payload: bytes, exc: Exception, event: str | None, offset: int, index: int) -> Any:
-    try:
-        payload.decode("utf-8")
-    except UnicodeDecodeError:
-        # Invalid UTF-8 in an otherwise valid payload: read with U+FFFD, as the tokenizer does.
-        try:
-            return orjson.loads(payload.decode("utf-8", REPLACE))
-        except orjson.JSONDecodeError as exc2:
-            exc = exc2
-    if event == "error":
-        raise UpstreamError({"message": payload.decode("utf-8", REPLACE)}, offset, index) from None
-    raise InvalidJSONError(f"invalid JSON in data payload: {exc}", offset, index) from None
-
-
-def _json_kind(obj: Any) -> str:
-    return {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
-        type(obj), "a number"
-    )
-
-
-def error_of(obj: dict[str, Any], event: str | None) -> Any:
-    """The error object an ``error`` event reports, else ``None``."""
-    if event != "error" and obj.get("type") != "error":
-        return None
-    error = obj.get("error")
-    return error if error else obj
-
-
-def decode_event(obj: dict[str, Any], offset: int, index: int) -> Model:
-    """The event model of a payload object."""
-    try:
-        return m.event_class(obj.get("type")).from_dict(obj)
-    except SchemaError as exc:
-        raise InvalidChunkError(f"not a Messages stream event: {exc}", offset, index) from None
-
-
-def block_index(obj: dict[str, Any]) -> Any:
-    return obj.get("index")
-
-
-def _error_response(obj: dict[str, Any]) -> m.ErrorResponse | None:
-    try:
-        return m.ErrorResponse.from_dict(obj)
-    except SchemaError:
-        return None
-
-
-# ------------------------------------------------------------------ blocks
-
-
-class _Block:
-    """One content block: the object ``content_block_start`` sent, and what deltas added per key."""
-
-    __slots__ = ("acc", "start", "stopped")
-
-    def __init__(self, start: Model, stopped: bool = False) -> None:
-        self.start = start
-        self.acc: dict[str, Any] = {}
-        self.stopped = stopped
-
-    @property
-    def kind(self) -> Any:
-        return getattr(self.start, "type", None)
-
-    def current(self, key: str) -> Any:
-        """The value ``key`` had at ``content_block_start``."""
-        if key in self.start._spec:
-            return getattr(self.start, key)
-        return self.start.extras.get(key)
-
-    def plan(self, delta: dict[str, Any]) -> list[tuple[str, str, Any]]:
-        """(block key, action, value) for each key of ``delta``; raises ``_Bad`` before any change."""
-        rules = DELTAS.get(delta.get("type"))  # type: ignore[arg-type]
-        out = []
-        for key, value in delta.items():
-            if key == "type":
-                continue
-            rule = rules.get(key) if rules is not None else None
-            if rule is None:
-                target, action = key, CONCAT if type(value) is str else REPLACE
-            else:
-                target, action = rule
-            if value is None and action != REPLACE:
-                continue
-            out.append((target, action, self._checked(target, action, value)))
-        return out
-
-    def _checked(self, target: str, action: str, value: Any) -> Any:
-        entry = self.start._spec.get(target)
-        if action in (CONCAT, JSON):
-            if type(value) is not str:
-                raise _Bad(f"delta: {target}: expected a string, got {type(value).__name__}")
-            if entry is not None and (entry[2] is not None or entry[1] not in (STR, ANY, TEXT)):
-                raise _Bad(f"delta: {target} of a {self.kind} block is not a string")
-            if action == CONCAT and type(self.acc.get(target)) is not _Concat:
-                before = self._value(target)
-                if before is not None and type(before) is not str:
-                    raise _Bad(f"delta: cannot append text to the {target} of a {self.kind} block")
-            return value
-        if action == APPEND and type(self.acc.get(target)) is not _Append:
-            before = self._value(target)
-            if before is not None and type(before) is not list:
-                raise _Bad(f"delta: cannot append to the {target} of a {self.kind} block")
-        if entry is None or value is None:
-            return value
-        _bit, kind, sub, is_list = entry
-        try:
-            if action == APPEND:
-                if not is_list:
-                    raise _Bad(f"delta: {target} of a {self.kind} block is not a list")
-                return _convert(sub, False, value, target) if sub is not None else value
-            if sub is not None:
-                return _convert(sub, is_list, value, target)
-        except SchemaError as exc:
-            raise _Bad(f"delta: {exc}") from None
-        if not _SCALAR_CHECKS[kind](value):
-            raise _Bad(f"delta: {target}: expected {kind}, got {type(value).__name__}")
-        return value
-
-    def apply(self, target: str, action: str, value: Any) -> None:
-        acc = self.acc.get(target)
-        if action == REPLACE:
-            self.acc[target] = value
-            return
-        if action == APPEND:
-            if type(acc) is not _Append:
-                acc = _Append(self._value(target) or ())
-                self.acc[target] = acc
-            acc.append(value)
-            return
-        kind = _Json if action == JSON else _Concat
-        if type(acc) is not kind:
-            acc = kind()
-            if kind is _Concat:
-                before = self._value(target)  # a string or None: checked by _checked
-                if before:
-                    acc.append(before)
-            self.acc[target] = acc
-        acc.append(value)
-
-    def _value(self, key: str) -> Any:
-        """The value of ``key`` as merged so far."""
-        if key in self.acc:
-            return _built(self.acc[key])
-        return self.current(key)
-
-    def stop(self) -> None:
-        """The block is complete: join its text (once) and parse the JSON text of ``input`` (once);
-        a JSON object replaces the text, anything else stays text."""
-        self.stopped = True
-        for key, acc in self.acc.items():
-            if type(acc) is _Concat:
-                self.acc[key] = "".join(acc)
-            elif type(acc) is _Json:
-                text = "".join(acc)
-                if not text:
-                    value = self.current(key)
-                else:
-                    try:
-                        value = parse_input(text)
-                    except orjson.JSONDecodeError:
-                        value = text
-                    if type(value) is not dict:
-                        value = text
-                self.acc[key] = value
-
-    def build(self) -> Model:
-        if not self.acc:
-            return self.start
-        changes = {}
-        for key, acc in self.acc.items():
-            value = _built(acc)
-            if type(acc) is _Json and not value:
-                continue  # no JSON text yet: the input content_block_start sent
-            changes[key] = value
-        return replace(self.start, changes)
-
-
-def _built(acc: Any) -> Any:
-    tp = type(acc)
-    if tp is _Concat or tp is _Json:
-        return "".join(acc)
-    if tp is _Append:
-        return list(acc)
-    return acc
-
-
-def replace(obj: Model, changes: dict[str, Any]) -> Model:
-    """A copy of ``obj`` with ``changes`` (known keys as fields, marked present; others in extras)."""
-    cls = type(obj)
-    spec = cls._spec
-    values = {key: getattr(obj, key) for key in cls._keys}
-    extras = dict(obj.extras)
-    present = obj._present
-    for key, value in changes.items():
-        entry = spec.get(key)
-        if entry is None:
-            extras[key] = value
-        else:
-            values[key] = value
-            if present is not None:
-                present |= entry[0]
-    return cls(**values, extras=extras, _present=present)  # type: ignore[call-arg]
-
-
-# ------------------------------------------------------------------ the merger
-
-
-class MessagesMerger:
+class MessagesMerger(MessagesState):
     """Folds a Messages stream into one :class:`~ssedelta.anthropic.Message`.
 
     ``feed(piece)`` any number of times, ``snapshot()`` at any moment (never raises), ``finish()``
@@ -318,37 +54,14 @@ class MessagesMerger:
         *,
         max_line_size: int | None = DEFAULT_MAX_LINE_SIZE,
     ) -> None:
+        super().__init__()
         self._sse = self.sse_class(max_event_size, max_line_size)
-        self._started = False
-        self._head: dict[str, Any] = {}
-        self._message = m.Message.from_dict({})
-        self._usage_dict: dict[str, Any] | None = None
-        self._usage: m.Usage | None = None
-        self._blocks: dict[int, _Block] = {}
-        #: (the bytes before the string of the last string delta, as the API writes them; the
-        #: fragment list it went to): ``feed`` parses only the string of a delta that starts so.
-        self._fast: tuple[bytes, list[str]] | None = None
-        self._error: UpstreamError | None = None
         self._failed: StreamFormatError | None = None
-        #: Events merged so far (pings and other events that change nothing included).
-        self.merged = 0
-        #: ``True`` once ``message_stop``, ``[DONE]`` or an ``error`` event ended the stream.
-        self.done = False
 
     @property
     def events(self) -> int:
         """Events the tokenizer has dispatched so far."""
         return self._sse.events_dispatched  # type: ignore[no-any-return]
-
-    @property
-    def error(self) -> UpstreamError | None:
-        """The upstream error the stream reported, if any (``finish()`` raises it)."""
-        return self._error
-
-    @property
-    def usage(self) -> m.Usage | None:
-        """The usage merged so far."""
-        return self._usage
 
     # -- input
 
@@ -398,7 +111,7 @@ class MessagesMerger:
                                 merged += 1
                                 continue
                 self._fast = None
-                if self._merge_payload(obj, payload, event, offset, index):
+                if self.merge_payload(obj, payload, event, offset, index):
                     merged += 1
                 fast = self._fast
                 if self.done:
@@ -410,130 +123,6 @@ class MessagesMerger:
             self.merged += merged
         return merged
 
-    def _merge_payload(self, obj: Any, payload: bytes, event: str | None, offset: int, index: int) -> bool:
-        if obj is None:
-            try:
-                obj = load_event(payload, event, offset, index)
-            except UpstreamError as exc:
-                self._error = exc
-                self.done = True
-                return True
-            if obj is _SKIP:
-                return False
-            if obj is None:
-                self.done = True
-                return False
-        elif type(obj) is not dict:
-            if event == "error":
-                self._error = UpstreamError({"message": payload.decode("utf-8", REPLACE)}, offset, index)
-                self.done = True
-                return True
-            raise InvalidChunkError(
-                f"event payload is not a JSON object but {_json_kind(obj)}", offset, index
-            )
-        error = error_of(obj, event)
-        if error is not None:
-            self._error = UpstreamError(error, offset, index, chunk=_error_response(obj))
-            self.done = True
-            return True
-        try:
-            self._merge_event(obj)
-        except _Bad as exc:
-            raise InvalidChunkError(f"not a Messages stream event: {exc}", offset, index) from None
-        except SchemaError as exc:
-            raise InvalidChunkError(f"not a Messages stream event: {exc}", offset, index) from None
-        return True
-
-    def _merge_event(self, obj: dict[str, Any]) -> None:
-        kind = obj.get("type")
-        if kind == "content_block_delta":
-            block = self._block_at(obj.get("index"), kind)
-            if block.stopped:
-                raise _Bad(f"content_block_delta for index {block_index(obj)} after its content_block_stop")
-            delta = obj.get("delta")
-            if type(delta) is not dict:
-                raise _Bad(f"delta: expected an object, got {type(delta).__name__}")
-            for target, action, value in block.plan(delta):
-                block.apply(target, action, value)
-            rule = STRING_DELTAS.get(delta.get("type"))  # type: ignore[arg-type]
-            if rule is not None and len(delta) == 2:
-                acc = block.acc.get(rule[1])
-                if type(acc) is _Concat or type(acc) is _Json:
-                    head = b'{"type":"content_block_delta","index":%d,"delta":{"type":"%s","%s":' % (
-                        obj["index"],
-                        delta["type"].encode(),
-                        rule[0].encode(),
-                    )
-                    self._fast = (head, acc)
-        elif kind == "content_block_start":
-            start = m.RawContentBlockStartEvent.from_dict(obj)
-            index = start.index
-            if type(index) is not int or start.content_block is None:
-                raise _Bad("content_block_start needs an integer index and a content_block")
-            if index in self._blocks:
-                raise _Bad(f"a second content_block_start for index {index}")
-            self._blocks[index] = _Block(start.content_block)
-        elif kind == "content_block_stop":
-            self._block_at(obj.get("index"), kind).stop()
-        elif kind == "message_start":
-            self._message_start(obj)
-        elif kind == "message_delta":
-            self._message_delta(obj)
-        elif kind == "message_stop":
-            self.done = True
-        # ping and unknown event types change nothing
-
-    def _block_at(self, index: Any, kind: str) -> _Block:
-        block = self._blocks.get(index) if type(index) is int else None
-        if block is None:
-            raise _Bad(f"{kind} for index {index!r}, which no content_block_start opened")
-        return block
-
-    def _message_start(self, obj: dict[str, Any]) -> None:
-        message = obj.get("message")
-        if type(message) is not dict:
-            raise _Bad(f"message_start: message: expected an object, got {type(message).__name__}")
-        if self._started:
-            raise _Bad("a second message_start")
-        head = dict(message)
-        content = head.pop("content", None)
-        usage = head.pop("usage", None)
-        parsed = m.Message.from_dict({**head, "content": content, "usage": usage})
-        self._started = True
-        self._head = head
-        self._message = m.Message.from_dict(head)
-        self._usage_dict = usage
-        self._usage = parsed.usage
-        for i, block in enumerate(parsed.content or ()):
-            self._blocks[i] = _Block(block, stopped=True)
-
-    def _message_delta(self, obj: dict[str, Any]) -> None:
-        event = m.RawMessageDeltaEvent.from_dict(obj)  # checks the types
-        head = dict(self._head)
-        delta = obj.get("delta") or {}
-        for key in MESSAGE_DELTA_ASSIGNED:
-            head[key] = delta.get(key)
-        head.update((k, v) for k, v in delta.items() if v is not None and k not in MESSAGE_DELTA_ASSIGNED)
-        head.update((k, v) for k, v in obj.items() if v is not None and k not in MESSAGE_DELTA_OWN_KEYS)
-        message = m.Message.from_dict(head)
-        usage, usage_dict = self._usage, self._usage_dict
-        if event.usage is not None:
-            usage_dict = dict(usage_dict or {})
-            usage_dict.update((k, v) for k, v in obj["usage"].items() if v is not None)
-            usage = m.Usage.from_dict(usage_dict)
-        self._head, self._message = head, message
-        self._usage, self._usage_dict = usage, usage_dict
-
-    # -- output
-
-    def snapshot(self) -> m.Message:
-        """The message merged so far; never raises."""
-        blocks = self._blocks
-        changes: dict[str, Any] = {"content": [blocks[i].build() for i in sorted(blocks)]}
-        if self._usage is not None:
-            changes["usage"] = self._usage
-        return replace(self._message, changes)  # type: ignore[return-value]
-
     def finish(self) -> m.Message:
         """The final message (the JSON of blocks left open is parsed too); raises
         :class:`UpstreamError` (with ``.partial``) if the stream reported one."""
@@ -541,13 +130,7 @@ class MessagesMerger:
             raise self._failed
         if not self.done:
             self._sse.close()
-        for block in self._blocks.values():
-            block.stop()
-        message = self.snapshot()
-        if self._error is not None:
-            e = self._error
-            raise UpstreamError(e.error, e.offset, e.event_index, partial=message, chunk=e.chunk)
-        return message
+        return self.result()
 
 
 # ------------------------------------------------------------------ events

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from importlib import import_module
 from typing import Any
 
 from .. import _api
@@ -31,7 +32,10 @@ def _bound(base: Any, backend: Backend) -> Any:
 
 
 def merger_class(backend: Backend) -> type[_merge_py.ResponsesMerger]:
-    """The :class:`ResponsesMerger` of ``backend`` (its SSE tokenizer reads the bytes)."""
+    """The :class:`ResponsesMerger` of ``backend``: the compiled one for ``"native"``, the twin
+    over ``backend``'s tokenizer otherwise."""
+    if backend.name == "native":
+        return import_module(f"{__name__}._merge_c").ResponsesMerger  # type: ignore[no-any-return]
     return _bound(_merge_py.ResponsesMerger, backend)  # type: ignore[no-any-return]
 
 

@@ -19,7 +19,7 @@ import orjson
 from .._schema import Model
 from . import _rules as r
 from . import models as m
-from ._merge_py import _get, _with
+from ._state import _get, _with
 
 __all__ = ["replay_dicts", "replay_sse"]
 

@@ -1,0 +1,39 @@
+# Native JSON primitives shared by the format cores: strict string scanning, unescaping and
+# decoding, integers and numbers (parsed without the C locale), whitespace and value skipping.
+# Every function works on a raw pointer into bytes the caller keeps a reference to.
+
+
+cdef inline Py_ssize_t skip_ws(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept:
+    while i < n and (p[i] == 32 or p[i] == 10 or p[i] == 13 or p[i] == 9):
+        i += 1
+    return i
+
+
+cdef inline bint key_is(const unsigned char* p, Py_ssize_t a, Py_ssize_t b, const char* word,
+                        Py_ssize_t k) noexcept:
+    """Whether the span ``p[a:b]`` is the ``k`` bytes of ``word``."""
+    cdef Py_ssize_t j
+    if b - a != k:
+        return False
+    for j in range(k):
+        if p[a + j] != <unsigned char>word[j]:
+            return False
+    return True
+
+
+cdef int hex4(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept
+cdef Py_ssize_t utf8_seq(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept
+cdef Py_ssize_t scan_string(const unsigned char* p, Py_ssize_t i, Py_ssize_t n, bint* esc) noexcept
+cdef Py_ssize_t unescape(const unsigned char* p, Py_ssize_t a, Py_ssize_t b, char* out) noexcept
+cdef str decode_string(const unsigned char* p, Py_ssize_t a, Py_ssize_t b, bint esc)
+cdef Py_ssize_t skip_value(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept
+cdef Py_ssize_t scan_int(const unsigned char* p, Py_ssize_t i, Py_ssize_t n, long long* out) noexcept
+cdef Py_ssize_t scan_number(const unsigned char* p, Py_ssize_t i, Py_ssize_t n, bint* is_float) noexcept
+cdef double parse_double(const unsigned char* p, Py_ssize_t a, Py_ssize_t b) except? -1.0
+cdef bint finite_number(const unsigned char* p, Py_ssize_t a, Py_ssize_t b) except -1
+cdef Py_ssize_t int_array(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept
+cdef Py_ssize_t member_key(const unsigned char* p, Py_ssize_t i, Py_ssize_t n, Py_ssize_t* ka,
+                           Py_ssize_t* kb) noexcept
+cdef Py_ssize_t next_member(const unsigned char* p, Py_ssize_t i, Py_ssize_t n, bint* last) noexcept
+cdef Py_ssize_t plain_string(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept
+cdef Py_ssize_t empty_array(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept

@@ -1,0 +1,287 @@
+# cython: language_level=3
+"""Messages stream merger, compiled.
+
+The merged state is the twin's :class:`~._state.MessagesState`. What is compiled is the frequent
+event: a ``content_block_delta`` carrying one string (``text_delta``, ``thinking_delta``,
+``input_json_delta``: the string deltas of the rule table) is recognised from the payload's bytes,
+in any key order and spacing (the API pads objects with spaces before ``}``), its keys and values
+checked as strictly as a JSON parser checks them, and only the string is decoded and appended to
+the fragments of its block. The bytes before the string are remembered and compared with the next
+payload's, so a repeated header is not scanned again. Anything else takes the shared state's
+general path (``orjson`` and the rule table), which also raises the errors at their offsets.
+"""
+
+cimport cython
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.list cimport PyList_Append
+from libc.string cimport memcmp
+
+from .._json_c cimport (
+    decode_string, key_is, member_key, next_member, plain_string, scan_int, scan_string, skip_ws,
+)
+from .._sse_c cimport PayloadSink, SSEDecoder
+
+import orjson
+
+from .._sse_py import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_SIZE
+from ..errors import StreamFormatError
+from ._rules import STRING_DELTAS
+from ._state import MessagesState
+
+cdef object _StreamFormatError = StreamFormatError
+cdef object _loads = orjson.loads
+cdef object _JSONDecodeError = orjson.JSONDecodeError
+
+#: Compiled from :data:`._rules.STRING_DELTAS` when the module loads: per string delta, its
+#: ``type`` and the key of its string, as bytes, and the ``type`` as ``str``.
+cdef tuple DELTA_TYPES = tuple(kind.encode() for kind in STRING_DELTAS)
+cdef tuple DELTA_KEYS = tuple(rule[0].encode() for rule in STRING_DELTAS.values())
+cdef tuple DELTA_NAMES = tuple(STRING_DELTAS)
+cdef Py_ssize_t NDELTAS = len(DELTA_TYPES)
+
+cdef enum:
+    T_TYPE = 1
+    T_INDEX = 2
+    T_DELTA = 4
+    D_TYPE = 1
+    D_VALUE = 2
+
+
+cdef inline int delta_type(const unsigned char* p, Py_ssize_t a, Py_ssize_t b) except -2:
+    """The number of the string delta whose ``type`` is ``p[a:b]``, or -1."""
+    cdef Py_ssize_t k
+    cdef bytes word
+    for k in range(NDELTAS):
+        word = <bytes>DELTA_TYPES[k]
+        if key_is(p, a, b, word, PyBytes_GET_SIZE(word)):
+            return <int>k
+    return -1
+
+
+@cython.final
+cdef class DeltaSink(PayloadSink):
+    """Merges each payload as the tokenizer completes it."""
+
+    cdef object state
+    cdef public Py_ssize_t merged
+    cdef bint stopped
+    cdef object error  # raised once the tokenizer is done with the piece
+    # The fragments of the last string delta's block and kind.
+    cdef object acc  # a list (subclass)
+    cdef long long acc_index
+    cdef int acc_rule
+    # The bytes before the string of the last delta taken, and the scan's state there.
+    cdef bytes header
+    cdef int hdr_top, hdr_rule
+    cdef long long hdr_index
+
+    def __init__(self, state):
+        self.state = state
+
+    cdef void reset(self) noexcept:
+        self.acc = None
+        self.header = None
+
+    cdef int payload(self, object event, bytes payload, Py_ssize_t data_offset, Py_ssize_t index) except -1:
+        if self.stopped:
+            return 0
+        if (event is None or event != "error") and self.take(payload):
+            self.merged += 1
+            return 0
+        self.reset()
+        state = self.state
+        try:
+            obj = _loads(payload)
+        except _JSONDecodeError:
+            obj = None
+        try:
+            if state.merge_payload(obj, payload, event, data_offset, index):
+                self.merged += 1
+        except _StreamFormatError as exc:
+            self.error = exc
+            self.stopped = True
+            return 0
+        if state.done:
+            self.stopped = True
+        return 0
+
+    cdef bint take(self, bytes payload) except -1:
+        """Append the string of ``payload`` when it is a string ``content_block_delta`` of a
+        block that has its fragments, in a shape this scan knows; False (nothing changed)
+        otherwise."""
+        cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(payload)
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(payload)
+        cdef const unsigned char* h
+        cdef Py_ssize_t hn, i = 0, j, ka, kb, va = 0, vb = 0, sa = 0, sb = 0, hdr_end = -1
+        cdef int top = 0, dseen = 0, key, rule = -1, hdr_top = 0
+        cdef bint sesc = False, resume = False, resumed = False, last = False
+        cdef long long idx = 0, v
+        cdef bytes word
+        cdef str text
+        if n < 2 or p[0] != 123:
+            return False
+        if self.header is not None:
+            h = <const unsigned char*>PyBytes_AS_STRING(self.header)
+            hn = PyBytes_GET_SIZE(self.header)
+            if n > hn and memcmp(p, h, hn) == 0:
+                i = hn
+                top = self.hdr_top
+                rule = self.hdr_rule
+                idx = self.hdr_index
+                dseen = D_TYPE
+                resume = resumed = True
+        if not resume:
+            i = skip_ws(p, 1, n)
+        while True:  # the members of the event
+            if resume:
+                key = T_DELTA
+            else:
+                i = member_key(p, i, n, &ka, &kb)
+                if i < 0:
+                    return False
+                if key_is(p, ka, kb, "type", 4):
+                    key = T_TYPE
+                elif key_is(p, ka, kb, "index", 5):
+                    key = T_INDEX
+                elif key_is(p, ka, kb, "delta", 5):
+                    key = T_DELTA
+                else:
+                    return False
+                if top & key:
+                    return False  # a duplicate key: the parser keeps the last
+            if key == T_TYPE:
+                j = plain_string(p, i, n)
+                if j < 0 or not key_is(p, i + 1, j, "content_block_delta", 19):
+                    return False
+                i = j + 1
+            elif key == T_INDEX:
+                i = scan_int(p, i, n, &idx)
+                if i < 0:
+                    return False
+            else:
+                if not resume:
+                    if p[i] != 123:
+                        return False
+                    i = skip_ws(p, i + 1, n)
+                while True:  # the members of the delta
+                    if resume:
+                        key = D_VALUE
+                        resume = False
+                        if p[i] != 34:
+                            return False
+                    else:
+                        i = member_key(p, i, n, &ka, &kb)
+                        if i < 0:
+                            return False
+                        key = D_TYPE if key_is(p, ka, kb, "type", 4) else D_VALUE
+                        if p[i] != 34 or dseen & key:
+                            return False
+                        if key == D_VALUE:
+                            sa, sb = ka, kb
+                    if key == D_TYPE:
+                        j = plain_string(p, i, n)
+                        if j < 0:
+                            return False
+                        rule = delta_type(p, i + 1, j)
+                        if rule < 0:
+                            return False
+                        i = j + 1
+                    else:
+                        if dseen & D_TYPE:
+                            hdr_end = i
+                            hdr_top = top
+                        va = i + 1
+                        vb = scan_string(p, va, n, &sesc)
+                        if vb < 0:
+                            return False
+                        i = vb + 1
+                    dseen |= key
+                    i = next_member(p, i, n, &last)
+                    if i < 0:
+                        return False
+                    if last:
+                        break
+                if dseen != D_TYPE | D_VALUE:
+                    return False
+                key = T_DELTA
+            top |= key
+            i = next_member(p, i, n, &last)
+            if i < 0:
+                return False
+            if last:
+                if skip_ws(p, i, n) != n:
+                    return False
+                break
+        if top != T_TYPE | T_INDEX | T_DELTA:
+            return False
+        word = <bytes>DELTA_KEYS[rule]
+        if not resumed and not key_is(p, sa, sb, word, PyBytes_GET_SIZE(word)):
+            return False
+        text = decode_string(p, va, vb, sesc)
+        # No pointer into the payload is used after this point: the state may run Python code.
+        if self.acc is None or self.acc_index != idx or self.acc_rule != rule:
+            self.header = None
+            acc = self.state.fragments(idx, DELTA_NAMES[rule])
+            if acc is None:
+                self.acc = None
+                return False
+            self.acc = acc
+            self.acc_index = idx
+            self.acc_rule = rule
+        PyList_Append(self.acc, text)
+        if self.header is None and hdr_end >= 0:
+            self.header = PyBytes_FromStringAndSize(PyBytes_AS_STRING(payload), hdr_end)
+            self.hdr_top = hdr_top
+            self.hdr_rule = rule
+            self.hdr_index = idx
+        return True
+
+
+class MessagesMerger(MessagesState):
+    """Folds a Messages stream into one :class:`~ssedelta.anthropic.Message` (see the twin,
+    :class:`ssedelta.anthropic._merge_py.MessagesMerger`, for the rules: they are the same)."""
+
+    #: The tokenizer class.
+    sse_class = SSEDecoder
+
+    def __init__(self, max_event_size=DEFAULT_MAX_EVENT_SIZE, *, max_line_size=DEFAULT_MAX_LINE_SIZE):
+        MessagesState.__init__(self)
+        self._sse = SSEDecoder(max_event_size, max_line_size)
+        self._sink = DeltaSink(self)
+        self._failed = None
+
+    @property
+    def events(self):
+        """Events the tokenizer has dispatched so far."""
+        return self._sse.events_dispatched
+
+    def feed(self, piece):
+        """Merge the events ``piece`` completes; returns how many. Nothing is read after
+        ``message_stop`` or an ``error`` event."""
+        cdef SSEDecoder sse = self._sse
+        cdef DeltaSink sink = self._sink
+        if self._failed is not None:
+            raise self._failed
+        if self.done:
+            return 0
+        sink.merged = 0
+        try:
+            sse.feed_into(piece, sink)
+        except _StreamFormatError as exc:
+            self._failed = exc
+            raise
+        finally:
+            self.merged += sink.merged
+        if sink.error is not None:
+            self._failed = sink.error
+            raise sink.error
+        return sink.merged
+
+    def finish(self):
+        """The final message (the JSON of blocks left open is parsed too); raises
+        :class:`UpstreamError` (with ``.partial``) if the stream reported one."""
+        if self._failed is not None:
+            raise self._failed
+        if not self.done:
+            self._sse.close()
+        return self.result()

@@ -1,0 +1,334 @@
+# cython: language_level=3
+"""Responses API stream merger, compiled.
+
+The merged state is the twin's :class:`~._state.ResponsesState` (the rule table applied to each
+decoded payload). What is compiled is the frequent case: after a delta event
+(``response.output_text.delta``, ``response.function_call_arguments.delta``,
+``response.reasoning_summary_text.delta``, ...), the next delta of the same kind at the same place
+is recognised from the payload's bytes, in any key order and spacing, its keys and values checked
+as strictly as a JSON parser checks them, and only its ``delta`` string is decoded and appended to
+the fragments of its place: no dict and no event object. The bytes before the ``delta`` string are
+remembered and compared with the next payload's (a differing ``sequence_number`` allowed), so a
+repeated header is not scanned again. Anything else (another key, an escape in a key, a wrong
+type, invalid JSON or UTF-8) takes the shared state's general path (``orjson`` and the rule table),
+which also raises the errors at their offsets.
+"""
+
+cimport cython
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.list cimport PyList_Append
+from libc.string cimport memcmp
+
+from .._json_c cimport (
+    decode_string, empty_array, key_is, member_key, next_member, plain_string, scan_int, scan_string,
+    skip_ws,
+)
+from .._sse_c cimport PayloadSink, SSEDecoder
+
+from .._sse_py import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_SIZE
+from ..errors import StreamFormatError
+from . import _rules as r
+from ._state import ResponsesState
+
+cdef object _StreamFormatError = StreamFormatError
+
+
+def _fast_rules():
+    """The rule table's delta events a payload scan may take: event type -> (key of the
+    string, key of a list that must be empty, or ``None``)."""
+    out = {}
+    for kind, rule in r.EVENT_RULES.items():
+        first, rest = rule.ops[0], rule.ops[1:]
+        if first.op != r.CONCAT or len(r.SLOTS[rule.slot]) > 1:
+            continue
+        if any(op.op != r.EXTEND for op in rest) or len(rest) > 1:
+            continue
+        out[kind] = (first.key.encode(), rest[0].key.encode() if rest else None)
+    return out
+
+
+#: Compiled from :data:`._rules.EVENT_RULES` when the module loads.
+cdef dict FAST_RULES = _fast_rules()
+
+# Keys of a delta payload.
+cdef enum:
+    K_TYPE = 1
+    K_SEQ = 2
+    K_ITEM = 4
+    K_OUT = 8
+    K_SUB = 16
+    K_DELTA = 32
+    K_LIST = 64
+    K_OBF = 128
+
+
+@cython.final
+cdef class DeltaSink(PayloadSink):
+    """Merges each payload as the tokenizer completes it."""
+
+    cdef object state
+    cdef public Py_ssize_t merged
+    cdef bint stopped
+    cdef object error  # raised once the tokenizer is done with the piece
+    cdef bint dirty  # fragments appended since the state's item was last touched
+    # The place of the last delta event (the state's ``fast``).
+    cdef bint has_fast
+    cdef bytes kind
+    cdef long long at
+    cdef bytes sub_key
+    cdef long long sub
+    cdef bytes delta_key
+    cdef bytes list_key
+    cdef list fragments
+    # The bytes before the delta string of the last event taken, the keys seen there, and the
+    # span of its sequence_number digits (-1: none before the string).
+    cdef bytes header
+    cdef int header_seen
+    cdef Py_ssize_t seq_a, seq_b
+
+    def __init__(self, state):
+        self.state = state
+
+    cdef void reset(self) noexcept:
+        self.has_fast = False
+        self.fragments = None
+        self.header = None
+
+    cdef int load_fast(self) except -1:
+        """Take the place the state's last event names, when a payload scan can follow it."""
+        cdef object fast = self.state.fast
+        self.reset()
+        if fast is None:
+            return 0
+        rule = FAST_RULES.get(fast.kind)
+        if rule is None:
+            return 0
+        at, sub = fast.output_index, fast.sub
+        if type(at) is not int or not (-(1 << 62) < at < (1 << 62)):
+            return 0
+        if fast.sub_key is not None and (type(sub) is not int or not (-(1 << 62) < sub < (1 << 62))):
+            return 0
+        self.kind = fast.kind.encode()
+        self.at = at
+        self.sub_key = fast.sub_key.encode() if fast.sub_key is not None else None
+        self.sub = sub if fast.sub_key is not None else 0
+        self.delta_key, self.list_key = rule
+        self.fragments = fast.fragments
+        self.has_fast = True
+        return 0
+
+    cdef int flush(self) except -1:
+        if self.dirty:
+            self.dirty = False
+            self.state.touch()
+        return 0
+
+    cdef int payload(self, object event, bytes payload, Py_ssize_t data_offset, Py_ssize_t index) except -1:
+        if self.stopped:
+            return 0
+        if self.has_fast and self.take(payload):
+            self.merged += 1
+            return 0
+        state = self.state
+        self.flush()
+        try:
+            self.merged += state.merge_payload(payload, event, data_offset, index)
+        except _StreamFormatError as exc:
+            self.error = exc
+            self.stopped = True
+            self.reset()
+            return 0
+        if state.done:
+            self.stopped = True
+        self.load_fast()
+        return 0
+
+    cdef bint take(self, bytes payload) except -1:
+        """Append the delta string of ``payload`` when it is a delta event at the place of the
+        last one, in a shape this scan knows; False (nothing changed) otherwise."""
+        cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(payload)
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(payload)
+        cdef const unsigned char* h
+        cdef Py_ssize_t hn, i, j, ka, kb, da = 0, db = 0, hdr_end = -1, seq_a = -1, seq_b = -1
+        cdef int seen = 0, hdr_seen = 0, key
+        cdef bint esc, desc = False, resume = False, last = False
+        cdef long long v
+        if n < 2 or p[0] != 123:
+            return False
+        if self.header is not None:
+            h = <const unsigned char*>PyBytes_AS_STRING(self.header)
+            hn = PyBytes_GET_SIZE(self.header)
+            if self.seq_a < 0:
+                if n > hn and memcmp(p, h, hn) == 0:
+                    i = hn
+                    resume = True
+            elif n > hn and memcmp(p, h, self.seq_a) == 0:
+                j = scan_int(p, self.seq_a, n, &v)
+                if j >= 0 and n > j + hn - self.seq_b and memcmp(p + j, h + self.seq_b, hn - self.seq_b) == 0:
+                    i = j + hn - self.seq_b
+                    resume = True
+            if resume:
+                seen = self.header_seen
+        if not resume:
+            i = skip_ws(p, 1, n)
+        while True:
+            if resume:
+                key = K_DELTA
+                resume = False
+            else:
+                i = member_key(p, i, n, &ka, &kb)
+                if i < 0:
+                    return False
+                if key_is(p, ka, kb, "type", 4):
+                    key = K_TYPE
+                elif key_is(p, ka, kb, "sequence_number", 15):
+                    key = K_SEQ
+                elif key_is(p, ka, kb, "item_id", 7):
+                    key = K_ITEM
+                elif key_is(p, ka, kb, "output_index", 12):
+                    key = K_OUT
+                elif self.sub_key is not None and key_is(p, ka, kb, self.sub_key, len(self.sub_key)):
+                    key = K_SUB
+                elif key_is(p, ka, kb, self.delta_key, len(self.delta_key)):
+                    key = K_DELTA
+                elif self.list_key is not None and key_is(p, ka, kb, self.list_key, len(self.list_key)):
+                    key = K_LIST
+                elif key_is(p, ka, kb, "obfuscation", 11):
+                    key = K_OBF
+                else:
+                    return False
+            if seen & key:
+                return False  # a duplicate key: the parser keeps the last
+            if key == K_DELTA:
+                if p[i] != 34:
+                    return False
+                hdr_end = i
+                hdr_seen = seen
+                da = i + 1
+                db = scan_string(p, da, n, &desc)
+                if db < 0:
+                    return False
+                i = db + 1
+            elif key == K_TYPE:
+                j = plain_string(p, i, n)
+                if j < 0 or not key_is(p, i + 1, j, self.kind, len(self.kind)):
+                    return False
+                i = j + 1
+            elif key == K_ITEM or key == K_OBF:
+                if p[i] != 34:
+                    return False
+                esc = False
+                j = scan_string(p, i + 1, n, &esc)
+                if j < 0:
+                    return False
+                i = j + 1
+            elif key == K_SEQ:
+                j = scan_int(p, i, n, &v)
+                if j < 0:
+                    return False
+                if not (seen & K_DELTA):
+                    seq_a, seq_b = i, j
+                i = j
+            elif key == K_OUT:
+                i = scan_int(p, i, n, &v)
+                if i < 0 or v != self.at:
+                    return False
+            elif key == K_SUB:
+                i = scan_int(p, i, n, &v)
+                if i < 0 or v != self.sub:
+                    return False
+            else:  # K_LIST: empty or null
+                if p[i] == 110:
+                    if i + 4 > n or memcmp(p + i, b"null", 4) != 0:
+                        return False
+                    i += 4
+                else:
+                    i = empty_array(p, i, n)
+                    if i < 0:
+                        return False
+            seen |= key
+            i = next_member(p, i, n, &last)
+            if i < 0:
+                return False
+            if last:
+                if skip_ws(p, i, n) != n:
+                    return False
+                break
+        key = K_TYPE | K_OUT | K_DELTA
+        if self.sub_key is not None:
+            key |= K_SUB
+        if seen & key != key:
+            return False
+        PyList_Append(self.fragments, decode_string(p, da, db, desc))
+        self.dirty = True
+        if self.header is None:
+            self.header = PyBytes_FromStringAndSize(<const char*>p, hdr_end)
+            self.header_seen = hdr_seen
+            self.seq_a, self.seq_b = seq_a, seq_b
+        return True
+
+
+class ResponsesMerger(ResponsesState):
+    """Folds a Responses API stream into one :class:`~ssedelta.responses.models.Response`.
+
+    ``feed`` bytes (or ``add`` events), then ``finish()``; ``snapshot()`` is valid at any moment
+    and never raises. The stream ends at ``response.completed``, ``response.incomplete`` (a result
+    with ``status: "incomplete"``), ``response.failed`` or ``[DONE]``; nothing after is read. An
+    ``error`` event or ``response.failed`` makes ``finish()`` raise :class:`UpstreamError` with
+    ``.error`` (the first error reported) and ``.partial`` (the response merged so far).
+    """
+
+    def __init__(self, max_event_size=DEFAULT_MAX_EVENT_SIZE, max_line_size=DEFAULT_MAX_LINE_SIZE):
+        ResponsesState.__init__(self)
+        self._sse = SSEDecoder(max_event_size, max_line_size)
+        self._sink = DeltaSink(self)
+        self._failed = None
+
+    @property
+    def events(self):
+        """Events read from the stream so far."""
+        return self._sse.events_dispatched
+
+    def feed(self, piece):
+        """Merge the events ``piece`` completes; returns how many. A bad event raises a typed
+        error; the merger keeps what came before it (``snapshot()``) and raises it again."""
+        cdef SSEDecoder sse = self._sse
+        cdef DeltaSink sink = self._sink
+        if self._failed is not None:
+            raise self._failed
+        if self.done:
+            return 0
+        sink.merged = 0
+        try:
+            sse.feed_into(piece, sink)
+        except _StreamFormatError as exc:
+            self._failed = exc
+            raise
+        if sink.error is not None:
+            self._failed = sink.error
+            raise sink.error
+        return sink.merged
+
+    def add(self, event):
+        """Merge one event (an event object or its dict)."""
+        cdef DeltaSink sink = self._sink
+        sink.flush()
+        try:
+            ResponsesState.add(self, event)
+        finally:
+            sink.load_fast()
+
+    def snapshot(self):
+        """The response merged so far; never raises."""
+        (<DeltaSink>self._sink).flush()
+        return ResponsesState.snapshot(self)
+
+    def finish(self):
+        """The final response; raises :class:`UpstreamError` (with ``.partial``) if the stream
+        reported an error."""
+        if self._failed is not None:
+            raise self._failed
+        if not self.done:
+            self._sse.close()
+        (<DeltaSink>self._sink).flush()
+        return self.result()

@@ -1,0 +1,390 @@
+"""The merged state of a Responses API stream, shared by the mergers of both backends.
+
+:class:`ResponsesState` applies the rule table of :mod:`._rules` to each decoded payload. Each
+output item is a :class:`Node`: the object as last put, plus what the events merged into it since
+(string fragments per path, appended list items, the nodes of keyed list elements). Fragments are
+joined only when a snapshot is built, and a node's object is never changed in place (a change
+copies the dicts on its path), so a snapshot shares nothing that a later event changes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, NamedTuple
+
+import orjson
+
+from .._merge_py import _SKIP, load_payload
+from .._schema import Model, SchemaError, _one
+from ..errors import InvalidChunkError, UpstreamError
+from . import _rules as r
+from . import models as m
+
+_ITEM_UNION = m.Response._spec["output"][2]
+#: What a PUT value must be, per slot: a model (or a union of models by ``type``), or ``str``.
+_SLOT_MODELS: dict[str, Any] = {
+    r.ITEM: _ITEM_UNION,
+    r.CONTENT: m.ResponseOutputMessage._spec["content"][2],
+    r.SUMMARY: m.ResponseReasoningItemSummary,
+    r.ANNOTATION: m.ResponseOutputText._spec["annotations"][2],
+    r.COMMAND: str,
+    r.SHELL_OUTPUT: m.ResponseFunctionShellCallOutputContent,
+}
+#: The model of the items of a list value, per payload key.
+_LIST_MODELS: dict[str, Any] = {"logprobs": m.Logprob, "output": m.ResponseFunctionShellCallOutputContent}
+_OUTPUT_BIT = m.Response._spec["output"][0]
+
+
+class _Bad(Exception):
+    """A payload that is not a valid event (turned into :class:`InvalidChunkError`)."""
+
+
+def _check(model: Any, value: Any, where: str) -> Any:
+    """``value`` converted by ``model`` (a model, a union of models, or ``str``); raises :class:`_Bad`."""
+    if model is str:
+        if type(value) is not str:
+            raise _Bad(f"{where}: expected str, got {type(value).__name__}")
+        return value
+    try:
+        return _one(model, value, where)
+    except SchemaError as exc:
+        raise _Bad(str(exc)) from None
+    except TypeError:  # a "type" that cannot be a dict key
+        raise _Bad(f"{where}.type: expected str") from None
+
+
+def _get(obj: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        if type(obj) is not dict:
+            return None
+        obj = obj.get(key)
+    return obj
+
+
+def _with(obj: Any, path: tuple[str, ...], value: Any) -> Any:
+    """A copy of ``obj`` (made a dict if it is not one) with ``value`` at ``path``."""
+    if not path:
+        return value
+    out = dict(obj) if type(obj) is dict else {}
+    key = path[0]
+    out[key] = value if len(path) == 1 else _with(out.get(key), path[1:], value)
+    return out
+
+
+class Node:
+    """One item (or keyed list element) and what was merged into it since it was put."""
+
+    __slots__ = ("base", "extended", "lists", "model", "texts")
+
+    def __init__(self, base: Any, model: Any = None) -> None:
+        self.base = base
+        self.model = model  # the built object, while nothing changed since
+        self.texts: dict[tuple[str, ...], list[str]] = {}
+        self.extended: dict[tuple[str, ...], list[Any]] = {}
+        self.lists: dict[tuple[str, ...], dict[int, Node]] = {}
+
+    def build(self) -> Any:
+        """The merged value (a dict, or a string for a string element); shares nothing that changes."""
+        base = self.base
+        if not (self.texts or self.lists or self.extended):
+            return base
+        texts = self.texts
+        if () in texts:
+            return _joined(texts[()])
+        out = dict(base) if type(base) is dict else {}
+        for path, fragments in texts.items():
+            out = _with(out, path, _joined(fragments))
+        for path, items in self.extended.items():
+            out = _with(out, path, list(items))
+        for path, children in self.lists.items():
+            existing = _get(base, path)
+            merged = dict(enumerate(existing)) if type(existing) is list else {}
+            for index, child in children.items():
+                merged[index] = child.build()
+            out = _with(out, path, [merged[i] for i in sorted(merged)])
+        return out
+
+    def child(self, path: tuple[str, ...], index: int, part_type: str | None) -> Node:
+        children = self.lists.get(path)
+        if children is None:
+            children = self.lists[path] = {}
+        node = children.get(index)
+        if node is None:
+            existing = _get(self.base, path)
+            if type(existing) is list and 0 <= index < len(existing):
+                node = Node(existing[index])
+            else:
+                node = Node({"type": part_type} if part_type is not None else {})
+            children[index] = node
+        return node
+
+    def concat(self, path: tuple[str, ...], fragment: str) -> None:
+        fragments = self.texts.get(path)
+        if fragments is None:
+            start = _get(self.base, path) if path else self.base
+            fragments = self.texts[path] = [start] if type(start) is str and start else []
+        fragments.append(fragment)
+
+    def extend(self, path: tuple[str, ...], items: list[Any]) -> None:
+        existing = self.extended.get(path)
+        if existing is None:
+            start = _get(self.base, path)
+            existing = self.extended[path] = list(start) if type(start) is list else []
+        existing.extend(items)
+
+    def replace(self, path: tuple[str, ...], value: Any) -> None:
+        self.base = _with(self.base, path, value)
+        for store in (self.texts, self.extended, self.lists):
+            store.pop(path, None)
+
+
+def _joined(fragments: list[str]) -> str:
+    if len(fragments) == 1:
+        return fragments[0]
+    text = "".join(fragments)
+    fragments[:] = [text]  # the next snapshot joins only what came since
+    return text
+
+
+def _index(obj: dict[str, Any], key: str) -> int:
+    value = obj.get(key)
+    if type(value) is not int:
+        raise _Bad(f"{key}: expected int, got {type(value).__name__}")
+    return value
+
+
+def upstream_error_of(obj: dict[str, Any]) -> Any:
+    """The error an ``error`` event reports: its nested ``error`` object (as servers send it) or,
+    in the SDK's shape, the event itself."""
+    error = obj.get("error")
+    if type(error) is dict and error:
+        return error
+    return obj
+
+
+class Fast(NamedTuple):
+    """Where the last delta event went: the next event of the same ``kind`` at the same place
+    (``output_index``, and ``sub_key`` = ``sub`` when the slot has a second index) only appends
+    its string to ``fragments`` (and must :meth:`ResponsesState.touch` the item)."""
+
+    kind: str
+    output_index: int
+    sub_key: str | None
+    sub: int | None
+    fragments: list[str]
+    item: Node
+
+
+class ResponsesState:
+    """The response merged from the events applied so far.
+
+    :meth:`merge_payload` applies one payload (its bytes, as the tokenizer gives them) by the
+    rule table; :attr:`fast` then says where a following delta event of the same kind may
+    append its string directly. Every event is checked before it changes anything.
+    """
+
+    def __init__(self) -> None:
+        self._response: m.Response | None = None
+        self._items: dict[int, Node] = {}
+        self._error: UpstreamError | None = None
+        self._rules = r.EVENT_RULES
+        #: Set after a delta event (see :class:`Fast`); ``None`` after any other.
+        self.fast: Fast | None = None
+        #: ``True`` once the stream ended (a terminal event or ``[DONE]``): nothing more is read.
+        self.done = False
+
+    @property
+    def error(self) -> UpstreamError | None:
+        """The upstream error the stream reported, if any (``finish()`` raises it)."""
+        return self._error
+
+    def touch(self) -> None:
+        """Fragments were appended to :attr:`fast`: its item's object must be built again."""
+        if self.fast is not None:
+            self.fast.item.model = None
+
+    def merge_payload(self, payload: bytes, event: str | None, offset: int, index: int) -> int:
+        """Apply one event's payload; 1 when it was an event, 0 when it was skipped (an empty
+        payload, an error in no event shape) or ended the stream (``[DONE]``).
+        Raises the typed stream error for a payload that is not a Responses API event."""
+        if payload[:1] == b"{":
+            try:
+                obj = orjson.loads(payload)
+            except orjson.JSONDecodeError:
+                obj = self._load(payload, event, offset, index)
+        else:
+            obj = self._load(payload, event, offset, index)
+        if obj is _SKIP:
+            return 0
+        if obj is None:
+            self.done = True
+            return 0
+        return self.merge_object(obj, event, offset, index)
+
+    def merge_object(self, obj: dict[str, Any], event: str | None, offset: int, index: int) -> int:
+        """Apply one decoded payload object (see :meth:`merge_payload`)."""
+        if event == "error" and type(obj.get("type")) is not str:  # an error in no event shape
+            self._report(upstream_error_of(obj), offset, index)
+            return 0
+        try:
+            self._merge(obj, offset, index)
+        except _Bad as exc:
+            raise InvalidChunkError(f"not a Responses API event: {exc}", offset, index) from None
+        return 1
+
+    def _load(self, payload: bytes, event: str | None, offset: int, index: int) -> Any:
+        try:
+            return load_payload(payload, event, offset, index)
+        except UpstreamError as exc:  # an ``event: error`` without a JSON object
+            if self._error is None:
+                self._error = exc
+            return _SKIP
+
+    def add(self, event: Model | dict[str, Any]) -> None:
+        """Merge one event (an event object or its dict)."""
+        obj = event.to_dict() if isinstance(event, Model) else event
+        if type(obj) is not dict:
+            raise InvalidChunkError("an event must be an event object or a dict", -1, None)
+        try:
+            self._merge(obj, -1, None)
+        except _Bad as exc:
+            raise InvalidChunkError(f"not a Responses API event: {exc}", -1, None) from None
+
+    def _merge(self, obj: dict[str, Any], offset: int, index: int | None) -> None:
+        kind = obj.get("type")
+        if type(kind) is not str:
+            raise _Bad(f"type: expected str, got {type(kind).__name__}")
+        self.fast = None
+        rule = self._rules.get(kind)
+        if rule is not None:
+            self._apply(kind, rule, obj)
+        else:
+            stage = r.LIFECYCLE.get(kind)
+            if stage is r.ERROR:
+                self._report(upstream_error_of(obj), offset, index)
+            elif stage is not None:
+                self._lifecycle(obj, stage is r.END)
+                if kind == "response.failed":
+                    error = obj["response"].get("error")
+                    self._report(error or {"message": "response failed"}, offset, index)
+        if kind != "error" and obj.get("error"):  # a payload reporting an error in any other shape
+            self._report(obj["error"], offset, index)
+
+    def _report(self, error: Any, offset: int, index: int | None) -> None:
+        if self._error is None:
+            self._error = UpstreamError(error, offset, index)
+
+    def _lifecycle(self, obj: dict[str, Any], end: bool) -> None:
+        response = obj.get("response")
+        if type(response) is not dict:
+            raise _Bad(f"response: expected dict, got {type(response).__name__}")
+        try:
+            model = m.Response.from_dict(response, "response")
+        except SchemaError as exc:
+            raise _Bad(str(exc)) from None
+        except TypeError:
+            raise _Bad("response.output[].type: expected str") from None
+        items = self._items
+        for i, item in enumerate(model.output or ()):
+            if end or i not in items:
+                items[i] = Node(response["output"][i], item)
+        self._response = model
+        if end:
+            self.done = True
+
+    def _apply(self, kind: str, rule: r.Rule, obj: dict[str, Any]) -> None:
+        # Everything is checked before anything changes: a bad event leaves the state as it was.
+        output_index = _index(obj, "output_index")
+        chain = r.SLOTS[rule.slot]
+        keys = [_index(obj, key) for _, key in chain]
+        values: list[Any] = []
+        for op in rule.ops:
+            value = obj.get(op.key)
+            if op.op is r.CONCAT:
+                if type(value) is not str:
+                    raise _Bad(f"{op.key}: expected str, got {type(value).__name__}")
+            elif op.op is r.PUT:
+                value = (value, _check(_SLOT_MODELS[rule.slot], value, op.key))
+            elif op.op is r.CONCAT_EACH:
+                if type(value) is not dict or any(
+                    type(v) is not str for v in value.values() if v is not None
+                ):
+                    raise _Bad(f"{op.key}: expected an object of strings")
+            elif value is None:  # a REPLACE or EXTEND without its key changes nothing
+                pass
+            elif op.kind is r.LIST:
+                if type(value) is not list:
+                    raise _Bad(f"{op.key}: expected list, got {type(value).__name__}")
+                model = _LIST_MODELS[op.key]
+                for k, v in enumerate(value):
+                    _check(model, v, f"{op.key}[{k}]")
+            elif type(value) is not str:
+                raise _Bad(f"{op.key}: expected str, got {type(value).__name__}")
+            values.append(value)
+
+        items = self._items
+        item = items.get(output_index)
+        if item is None and not (rule.slot is r.ITEM and rule.ops[0].op is r.PUT):
+            base: dict[str, Any] = {"type": rule.item_type} if rule.item_type is not None else {}
+            if type(obj.get("item_id")) is str:
+                base["id"] = obj["item_id"]
+            item = items[output_index] = Node(base)
+        if item is not None:
+            item.model = None
+        parent: Node | None = None
+        node: Any = item
+        for (path, _), key in zip(chain, keys, strict=True):
+            parent, node = node, node.child(path, key, rule.part_type)
+        for op, value in zip(rule.ops, values, strict=True):
+            if op.op is r.CONCAT:
+                node.concat(op.path, value)
+            elif op.op is r.PUT:
+                raw, model = value
+                new = Node(raw, model if rule.slot is r.ITEM else None)
+                if parent is None:
+                    items[output_index] = new
+                else:
+                    parent.lists[chain[-1][0]][keys[-1]] = new
+            elif value is None:
+                pass
+            elif op.op is r.EXTEND:
+                if value:
+                    node.extend(op.path, value)
+            elif op.op is r.CONCAT_EACH:
+                for key, fragment in value.items():
+                    if fragment is not None:
+                        node.concat((key,), fragment)
+            else:
+                node.replace(op.path, value)
+        first = rule.ops[0]
+        if first.op is r.CONCAT and len(chain) <= 1 and item is not None:
+            sub_key, sub = (chain[0][1], keys[0]) if chain else (None, None)
+            self.fast = Fast(kind, output_index, sub_key, sub, node.texts[first.path], item)
+
+    def snapshot(self) -> m.Response:
+        """The response merged so far; never raises."""
+        items = self._items
+        output = [_build_item(items[i]) for i in sorted(items)]
+        top = self._response
+        if top is None:
+            return m.Response(output=output)
+        response = dataclasses.replace(top, output=output)
+        if response._present is not None:
+            response._present |= _OUTPUT_BIT
+        return response
+
+    def result(self) -> m.Response:
+        """The final response; raises :class:`UpstreamError` (with ``.partial``) if the stream
+        reported an error."""
+        response = self.snapshot()
+        error = self._error
+        if error is not None:
+            raise UpstreamError(error.error, error.offset, error.event_index, partial=response)
+        return response
+
+
+def _build_item(node: Node) -> Any:
+    model = node.model
+    if model is None:
+        model = node.model = _one(_ITEM_UNION, node.build(), "output[]")
+    return model
