@@ -271,7 +271,4 @@ def _item_has_output(item: Any) -> bool:
 
 
 def _block_has_output(block: Any) -> bool:
-    for key in ("text", "thinking", "input"):
-        if getattr(block, key, None):
-            return True
-    return False
+    return any(getattr(block, key, None) for key in ("text", "thinking", "input"))

@@ -19,7 +19,6 @@ from .._sse_py import DEFAULT_MAX_EVENT_SIZE, limit_value
 from ..errors import UpstreamError
 from ..usage import Usage
 
-
 #: Bits returned by :meth:`StreamObserver.observe`: which hooks are due.
 FIRST_CONTENT, USAGE, ERROR = 1, 2, 4
 
@@ -233,7 +232,7 @@ class StreamObserver:
         piece is raised by its next feed; take it now. Returns the hooks due, as :meth:`observe`."""
         if self._ended or not self._merging:
             return 0
-        fired = self._decide(sf.format_of_stream(self._head, final=True)) if self.merger is None else 0
+        fired = self._decide(sf.format_of_stream(self._head or b"", final=True)) if self.merger is None else 0
         fired |= self.flush()
         if not self._merging:
             return fired
@@ -253,7 +252,7 @@ class StreamObserver:
         if self._ended:
             return False
         if self.merger is None:
-            self._decide(sf.format_of_stream(self._head, final=True))  # type: ignore[arg-type]
+            self._decide(sf.format_of_stream(self._head or b"", final=True))
         self.flush()
         self._ended = True
         if not self.complete and self.transport_error is None:

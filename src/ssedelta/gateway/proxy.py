@@ -33,8 +33,8 @@ import aiohttp
 from aiohttp import web
 from yarl import URL
 
-from .._backend import Backend
 from .. import stream_format as sf
+from .._backend import Backend
 from ..errors import UpstreamError
 from ..usage import Usage
 from ._http import inspect_request, is_event_stream, json_body, request_headers, response_headers
