@@ -258,16 +258,41 @@ def _chat_has_output(completion: chat_models.CreateChatCompletionResponse) -> bo
     return False
 
 
+#: Keys of Responses output items that deltas build: arguments, tool input, code, a patch's
+#: diff, shell commands and output.
+_ITEM_OUTPUT_KEYS = frozenset({"arguments", "input", "code", "diff", "commands", "stdout", "stderr"})
+
+
 def _item_has_output(item: Any) -> bool:
-    for key in ("arguments", "input"):
-        if getattr(item, key, None):
-            return True
     content = getattr(item, "content", None)
     if isinstance(content, list):
         for part in content:
             if getattr(part, "text", None) or getattr(part, "refusal", None):
                 return True
-    return any(getattr(part, "text", None) for part in getattr(item, "summary", None) or ())
+    if any(getattr(part, "text", None) for part in getattr(item, "summary", None) or ()):
+        return True
+    if item.type in ("message", "reasoning"):
+        return False
+    return _built_by_deltas(item.to_dict())
+
+
+def _built_by_deltas(value: Any, depth: int = 0) -> bool:
+    """Whether ``value`` (an item's dict) holds a non-empty string under a key deltas build."""
+    if depth > 4:
+        return False
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if key in _ITEM_OUTPUT_KEYS and inner and (isinstance(inner, str) or _has_text(inner)):
+                return True
+            if isinstance(inner, (dict, list)) and _built_by_deltas(inner, depth + 1):
+                return True
+    elif isinstance(value, list):
+        return any(_built_by_deltas(inner, depth + 1) for inner in value)
+    return False
+
+
+def _has_text(value: Any) -> bool:
+    return isinstance(value, list) and any(isinstance(v, str) and v for v in value)
 
 
 def _block_has_output(block: Any) -> bool:
