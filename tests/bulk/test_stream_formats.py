@@ -205,3 +205,19 @@ def test_parquet_rows_carry_the_format_and_the_merged_object(
         else:
             assert row["finish_reason"] == result.status
     assert not any(isinstance(v, float) and math.isnan(v) for row in table for v in row.values())
+
+
+def test_dask_frame_has_the_format_and_the_merged_object(backend: ssedelta.Backend, archive: Any) -> None:
+    dask = pytest.importorskip("dask")
+    import ssedelta.dask
+
+    root, streams = archive
+    with dask.config.set(scheduler="synchronous"):
+        bag = ssedelta.dask.read_streams(str(root), backend=backend)
+        records = bag.compute()
+        frame = ssedelta.dask.to_dataframe(bag).compute()
+    assert [r["format"] for r in records] == [fmt for fmt, _ in streams]
+    merged = [r for r in records if "completion" in r]
+    per_stream = frame.drop_duplicates(["source_file", "source_stream", "source_line", "source_record"])
+    assert per_stream["format"].tolist() == [r["format"] for r in merged]
+    assert [json.loads(text) for text in per_stream["result"]] == [r["completion"] for r in merged]
