@@ -1,4 +1,4 @@
-"""A logging reverse proxy for OpenAI-compatible APIs, on aiohttp (``ssedelta proxy``).
+"""A logging reverse proxy for OpenAI-compatible and Anthropic APIs, on aiohttp (``ssedelta proxy``).
 
 Every request goes to the upstream as it came: method, path and query (appended to the upstream
 URL's path), headers and body. Only these change: hop-by-hop headers are dropped, ``Host`` names
@@ -7,9 +7,9 @@ the upstream, and a request whose JSON body asks for a stream (``"stream": true`
 
 Responses go back as the upstream sent them (status, headers, body bytes), piece by piece as they
 arrive. A ``text/event-stream`` body goes through the tap: what :class:`~ssedelta.gateway.AsyncTap`
-does, without its iterator layer, and with the pieces after the first content merged 16 KiB at a
-time (the log is written at the end; the time to first content is taken as it arrives). Any other
-body passes untouched.
+does (in the format the request path names, else the first event), without its iterator layer,
+and with the pieces after the first content merged 16 KiB at a time (the log is written at the
+end; the time to first content is taken as it arrives). Any other body passes untouched.
 When the upstream connection breaks mid-body, the client's connection is closed the same way,
 after the bytes that did arrive.
 
