@@ -17,7 +17,7 @@ import pytest
 from archive import har, records_jsonl, write
 
 import ssedelta
-from ssedelta.bulk import cli, iter_merged
+from ssedelta.bulk import cli, eventstreams, iter_merged
 
 _spec = importlib.util.spec_from_file_location(
     "format_streams", Path(__file__).resolve().parent.parent / "gateway" / "format_streams.py"
@@ -221,3 +221,39 @@ def test_dask_frame_has_the_format_and_the_merged_object(backend: ssedelta.Backe
     per_stream = frame.drop_duplicates(["source_file", "source_stream", "source_line", "source_record"])
     assert per_stream["format"].tolist() == [r["format"] for r in merged]
     assert [json.loads(text) for text in per_stream["result"]] == [r["completion"] for r in merged]
+
+
+@pytest.mark.parametrize("read_size", [1, 7, 4096])
+def test_streams_split_alike_whatever_the_read_size(
+    backend: ssedelta.Backend, archive: Any, monkeypatch: pytest.MonkeyPatch, read_size: int
+) -> None:
+    root, _ = archive
+    paths = [str(root / "joined" / "responses.sse"), str(root / "joined" / "anthropic.sse.gz")]
+    whole = list(iter_merged(paths, jobs=1, backend=backend))
+    monkeypatch.setattr(eventstreams, "READ_SIZE", read_size)
+    assert list(iter_merged(paths, jobs=1, backend=backend)) == whole
+    assert [r["format"] for r in whole] == ["responses"] * 3 + ["anthropic"] * 3
+
+
+def test_done_after_a_stream_and_a_bad_event_inside_one(backend: ssedelta.Backend, tmp_path: Path) -> None:
+    first = fs.body("responses", RESPONSES[1]) + b"data: [DONE]\n\n"
+    second = fs.body("anthropic", ANTHROPIC[1])
+    at = second.index(b"event: content_block_delta")
+    broken = second[:at] + b"data: {broken\n\n" + second[at:]
+    third = fs.body("anthropic", ANTHROPIC[2])
+    write(tmp_path / "mixed.sse", first + broken + third)
+    records = list(iter_merged([str(tmp_path)], jobs=1, backend=backend))
+    assert [(r["format"], r["source"]["offset"], r["bytes"]) for r in records] == [
+        ("responses", 0, len(first)),
+        ("anthropic", len(first), len(broken)),
+        ("anthropic", len(first) + len(broken), len(third)),
+    ]
+    assert "error" not in records[0] and "error" not in records[2]
+    error = records[1]["error"]
+    assert error["type"] == "InvalidJSONError" and error["offset"] == at + len(b"data: ")
+    merger = ssedelta.anthropic.merger_class(backend)()
+    merger.feed(second[:at])
+    assert records[1]["partial"] == orjson.loads(orjson.dumps(merger.snapshot().to_dict()))
+    assert records[2]["completion"] == orjson.loads(
+        orjson.dumps(fs.reference(backend, "anthropic", third)[0].to_dict())
+    )
