@@ -61,9 +61,11 @@ class Tap(StreamObserver):
     boundaries instead (see :meth:`iter_events`). A tap is iterated once.
 
     Hooks are plain callables, each called with the tap: ``on_first_content`` when the first
-    event carrying output arrives (text, refusal, reasoning, a tool or function call, audio; not
-    the role-only chunk), ``on_usage`` each time a piece brings a new usage value (once, for
-    OpenAI's usage chunk), ``on_error(tap, exc)`` for an error the upstream reported in the stream
+    event carrying output arrives (text, refusal, reasoning or thinking, a tool or function call
+    and its arguments, audio; not the role-only chunk nor an empty block), ``on_usage`` each time
+    a piece brings a new usage value (once for OpenAI's usage chunk and for the terminal event of
+    a Responses stream; for Anthropic ``message_start`` and each ``message_delta`` with usage),
+    ``on_error(tap, exc)`` for an error the upstream reported in the stream
     (:class:`~ssedelta.UpstreamError`), bytes that cannot be decoded (merging stops, the pieces
     keep flowing) and an exception raised by the source (re-raised afterwards), and ``on_end``
     exactly once when the stream ends for the tap: the source is exhausted or failed, or the
