@@ -140,7 +140,11 @@ class StreamObserver:
         assert head is not None
         head += piece
         self.nbytes += len(piece)
-        fmt = sf.format_of_stream(head)
+        # An event is complete only at a line end: a long first event arriving in many pieces
+        # is read once, not once per piece.
+        new = len(head) - len(piece)
+        ends = head.find(b"\n", new) >= 0 or head.find(b"\r", new) >= 0
+        fmt = sf.format_of_stream(head) if ends else None
         if fmt is None and len(head) <= (self.max_event_size or DEFAULT_MAX_EVENT_SIZE):
             return 0
         return self._decide(fmt)
