@@ -233,3 +233,17 @@ def test_replay_sse_streams_each_result_type_again(backend: Any, fmt: str, name:
         list(tap)
         assert tap.format == fmt
         assert orjson.loads(orjson.dumps(tap.result.to_dict())) == result.to_dict()
+
+
+def test_memoryview_and_str_pieces_before_the_first_event(backend: Any) -> None:
+    data = body("anthropic", "traceloop-openllmetry__sonnet37_thinking")
+    views = [memoryview(data[i : i + 3]) for i in range(0, len(data), 3)]
+    tap = Tap(views, backend=backend)  # type: ignore[arg-type]
+    assert sum(len(piece) for piece in tap) == len(data)
+    assert tap.format == "anthropic"
+    assert tap.result.to_dict() == reference(backend, "anthropic", data)[0].to_dict()
+    text = body("responses", "Mirascope-mirascope__gpt4o_two_messages").decode()
+    tap = Tap([text[i : i + 50] for i in range(0, len(text), 50)], backend=backend)  # type: ignore[arg-type]
+    list(tap.iter_events())
+    assert tap.format == "responses" and tap.nbytes == len(text.encode())
+    assert tap.result.to_dict() == reference(backend, "responses", text.encode())[0].to_dict()
