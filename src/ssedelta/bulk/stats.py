@@ -154,7 +154,9 @@ class StreamStats:
         return len(self.chunks)
 
     def summary(self) -> dict[str, Any]:
-        """Totals, counts and percentiles, as plain JSON-ready values."""
+        """Totals, counts and percentiles, as plain JSON-ready values: ``tokens`` sums each
+        normalised count over every stream, ``formats`` gives per stream format its streams,
+        ``ok``, ``errors`` and ``tokens``."""
         np: Any = require("numpy", "bulk", "stream statistics")
         total_bytes = int(self.nbytes.sum())
         errors = int((~self.ok).sum())
