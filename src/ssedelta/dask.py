@@ -56,8 +56,9 @@ def read_streams(
 def to_dataframe(streams: Any) -> Any:
     """A ``dask.dataframe.DataFrame`` of the merged records of ``streams`` (a bag from
     :func:`read_streams`): the flat columns ``ssedelta merge`` writes to Parquet, one row per
-    choice. Bad streams and skipped files are left out (filter the bag on ``"error" in record``
-    or ``"skipped" in record`` to see them)."""
+    choice of a chat stream and one per Responses or Anthropic stream, with its ``format`` and
+    its merged object as JSON (``result``). Bad streams and skipped files are left out (filter
+    the bag on ``"error" in record`` or ``"skipped" in record`` to see them)."""
     pandas: Any = require("pandas", "dask", _PURPOSE)
     require("dask.dataframe", "dask", _PURPOSE)
     kinds = {"int64": "Int64", "string": "object"}

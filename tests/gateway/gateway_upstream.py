@@ -14,6 +14,11 @@ The request's ``model`` picks what the upstream answers:
                    (gzip-compressed when the request accepts gzip)
 ``cached/<name>``  the expected merged completion of ``<name>`` streamed again (``replay_sse``)
 ``sse/raw``        the request's ``x_sse`` field (text) as the ``text/event-stream`` body
+``responses/<name>``, ``anthropic/<name>``
+                   ``tests/data/<format>/<name>.sse`` as ``text/event-stream``, in pieces of random sizes
+                   (1 to 1500 bytes, seeded by the name)
+``responses-json/<name>``, ``anthropic-json/<name>``
+                   that stream's merged result as a non-streamed ``application/json`` body
 ``status/<code>``  an OpenAI-style error body with that status
 anything else      the request echoed back as JSON: method, path with query, headers, body (base64)
 """
@@ -29,9 +34,12 @@ from typing import Any
 
 import httpx2
 from aiohttp import web
+from format_streams import body as format_body
+from format_streams import reference as format_reference
 from gateway_helpers import pieces_from
 
 from real_streams import body, expected, is_upstream_error
+from ssedelta import get_backend
 from ssedelta.gateway import replay_sse
 
 
@@ -83,6 +91,18 @@ class FakeUpstream:
                 return await self.replay(request, name)
             finally:
                 self.in_progress -= 1
+        if kind in ("responses", "anthropic"):
+            response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+            await response.prepare(request)
+            for piece in pieces_from(format_body(kind, name), random.Random(name), 1500):
+                await response.write(piece)
+                await asyncio.sleep(0)
+            await response.write_eof()
+            return response
+        if kind in ("responses-json", "anthropic-json"):
+            fmt = kind.partition("-")[0]
+            result, _ = format_reference(get_backend("python"), fmt, format_body(fmt, name))
+            return web.json_response(result.to_dict())
         if kind in ("cached", "sse"):
             response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
             await response.prepare(request)

@@ -9,7 +9,10 @@ every core.
 Each stream gives one record (see :mod:`ssedelta.bulk.records`), in a deterministic order: the
 files in the order the paths name them (directories walked in sorted order), the streams of a
 file in file order, whatever the number of jobs. The formats are described in
-:mod:`ssedelta.bulk.formats` and where a stream ends in :mod:`ssedelta.bulk.sse`. A file in no stream
+:mod:`ssedelta.bulk.formats` and where a stream ends in :mod:`ssedelta.bulk.sse`. Each stream is
+merged in the stream format its first event names (chat, Responses API or Anthropic Messages; see
+:mod:`ssedelta.stream_format` and :mod:`ssedelta.bulk.eventstreams`), which its record's
+``format`` says. A file in no stream
 format is skipped (:func:`ssedelta.bulk.formats.no_stream_reason`): :func:`iter_merged` gives one
 ``skipped`` record for it, :func:`write_merged` and :func:`stream_stats` list it in ``skipped``.
 

@@ -155,14 +155,18 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"time       {summary['seconds']:.2f} s" + (f" ({speed:,.1f} MB/s)" if speed else ""),
         f"models     {_counts(summary['models'])}",
         f"finish     {_counts(summary['finish_reasons'])}",
+        "formats    "
+        + (", ".join(f"{name}: {f['streams']:,}" for name, f in summary["formats"].items()) or "-"),
     ]
     if summary["errors"]:
         lines.append(f"errors     {_counts(summary['error_types'])}")
     header = ("", "streams", "total", "mean", "p50", "p90", "p99", "max")
     table: list[tuple[str, ...]] = [header]
     for key, label in (
-        ("prompt_tokens", "prompt tokens"),
-        ("completion_tokens", "completion tokens"),
+        ("input_tokens", "input tokens"),
+        ("cached_input_tokens", "cached input tokens"),
+        ("output_tokens", "output tokens"),
+        ("reasoning_tokens", "reasoning tokens"),
         ("total_tokens", "total tokens"),
     ):
         table.append(_row(label, summary["usage"][key]))

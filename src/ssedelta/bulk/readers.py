@@ -11,20 +11,38 @@ from typing import Any
 import orjson
 
 from ..errors import InvalidChunkError, InvalidJSONError, StreamFormatError
-from ._io import Reader
+from ..stream_format import ANTHROPIC, RESPONSES, format_of_stream
+from ._io import Prefixed, Reader, read_fully
 from .errors import NoStreamError, RecordError
+from .eventstreams import EventStreamReader
+from .formats import SNIFF_SIZE
 from .jsonvalues import READ_SIZE, JSONCursor
 from .records import Record, error_record, stream_record
-from .sse import SSEReader, finish_stream
+from .sse import SSEReader, StreamResult, finish_stream
 
 
 def sse_records(
     f: Reader, name: str, backend: Any, *, start: int = 0, end: int | None = None
 ) -> Iterator[Record]:
-    """The streams of an event-stream file (see :mod:`ssedelta.bulk.sse` for where each ends)."""
-    reader = SSEReader(f, backend, start=start, end=end, done_seen=start > 0)
-    for number, result in enumerate(reader):
+    """The streams of an event-stream file (see :mod:`ssedelta.bulk.sse` for where each ends, and
+    :mod:`ssedelta.bulk.eventstreams` for a file that starts with a Responses or Anthropic stream)."""
+    for number, result in enumerate(stream_results(f, backend, start=start, end=end)):
         yield stream_record({"file": name, "stream": number, "offset": result.start}, result, backend)
+
+
+def stream_results(
+    f: Reader, backend: Any, *, start: int = 0, end: int | None = None
+) -> Iterator[StreamResult]:
+    """The streams of event-stream bytes, read by the reader of the first event's format."""
+    want = SNIFF_SIZE if end is None else min(SNIFF_SIZE, end - start)
+    head = read_fully(f, want) if want > 0 else b""
+    fmt = format_of_stream(head, final=len(head) < want or want <= 0)
+    reader: Iterator[StreamResult]
+    if fmt in (RESPONSES, ANTHROPIC):
+        reader = iter(EventStreamReader(Prefixed(head, f), backend, start=start, end=end))
+    else:
+        reader = iter(SSEReader(Prefixed(head, f), backend, start=start, end=end, done_seen=start > 0))
+    return reader
 
 
 def _lines(f: Reader) -> Iterator[tuple[int, bytes]]:
@@ -193,7 +211,7 @@ def guess_field(record: Any, prefix: str = "") -> str | None:
 
 def _body_records(body: bytes, source: dict[str, Any], number: int, backend: Any) -> Iterator[Record]:
     count = 0
-    for result in SSEReader(io.BytesIO(body), backend):
+    for result in stream_results(io.BytesIO(body), backend):
         yield stream_record({**source, "stream": number + count, "offset": result.start}, result, backend)
         count += 1
     if not count:

@@ -30,7 +30,6 @@ from typing import Any
 
 import orjson
 
-from .. import models
 from ..errors import StreamFormatError, UpstreamError
 from ._io import Reader
 from .errors import NoChunksError, ReadError, TruncatedStreamError
@@ -57,14 +56,16 @@ Part = tuple[bytes, int, int, int]
 
 @dataclass(slots=True)
 class StreamResult:
-    """One stream: where it starts, its size, its chunks and its completion (the partial one when
-    ``error`` is set)."""
+    """One stream: where it starts, its size, its chunks (events for the formats other than chat)
+    and its completion, the merged result of its ``format`` (the partial one when ``error`` is
+    set)."""
 
     start: int
     size: int
     chunks: int
-    completion: models.CreateChatCompletionResponse | None
+    completion: Any
     error: Exception | None
+    format: str = "chat"
 
 
 # ------------------------------------------------------------------ [DONE] lines

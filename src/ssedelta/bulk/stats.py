@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..stream_format import ANTHROPIC, CHAT, RESPONSES, usage_of_body
 from ._optional import require
 from .records import Record, is_skipped
 from .tasks import Task, read_task
@@ -21,16 +22,24 @@ PERCENTILES = (50, 90, 99)
 _COLUMNS = (
     "file",
     "stream",
+    "format",
     "ok",
     "chunks",
     "nbytes",
     "prompt_tokens",
     "completion_tokens",
     "total_tokens",
+    "input_tokens",
+    "output_tokens",
+    "cached_input_tokens",
+    "reasoning_tokens",
     "finish_reason",
     "model",
     "error_type",
 )
+
+#: The normalised token counts (:class:`ssedelta.Usage`) summed per format.
+TOKENS = ("input_tokens", "output_tokens", "cached_input_tokens", "reasoning_tokens", "total_tokens")
 
 
 def empty_columns() -> dict[str, list[Any]]:
@@ -56,39 +65,67 @@ def stats_batch(batch: Sequence[Task]) -> list[dict[str, list[Any]]]:
 def add_record(out: dict[str, list[Any]], record: Record) -> None:
     completion = record.get("completion") or record.get("partial") or {}
     usage = completion.get("usage") or {}
-    choices = completion.get("choices") or []
+    fmt = record.get("format")
     error = record.get("error")
     out["file"].append(record["source"]["file"])
     out["stream"].append(record["source"]["stream"])
+    out["format"].append(fmt)
     out["ok"].append(error is None)
     out["chunks"].append(record["chunks"])
     out["nbytes"].append(record["bytes"])
-    for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
-        value = usage.get(key)
-        out[key].append(float(value) if isinstance(value, (int, float)) else float("nan"))
-    out["finish_reason"].append(choices[0].get("finish_reason") if choices else None)
+    for key in ("prompt_tokens", "completion_tokens"):
+        out[key].append(_number(usage.get(key) if fmt == CHAT else None))
+    normalized = usage_of_body(fmt, completion) if fmt is not None else None
+    for key in TOKENS:
+        out[key].append(_number(getattr(normalized, key) if normalized is not None else None))
+    out["finish_reason"].append(_finish_reason(fmt, completion))
     out["model"].append(completion.get("model"))
     out["error_type"].append(error["type"] if error else None)
+
+
+def _number(value: Any) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else float("nan")
+
+
+def _finish_reason(fmt: str | None, completion: dict[str, Any]) -> Any:
+    """Why the stream's output stopped: the first choice's ``finish_reason`` (chat), the
+    response's ``status`` (Responses), the message's ``stop_reason`` (Anthropic)."""
+    if fmt == RESPONSES:
+        return completion.get("status")
+    if fmt == ANTHROPIC:
+        return completion.get("stop_reason")
+    choices = completion.get("choices") or []
+    return choices[0].get("finish_reason") if choices and isinstance(choices[0], dict) else None
 
 
 @dataclass
 class StreamStats:
     """One entry per stream (bad ones included, see ``ok``) in every array.
 
-    Token counts are ``NaN`` for streams that reported no usage; ``finish_reason`` is the first
-    choice's; for a bad stream, usage, model and finish reason come from its partial completion.
+    ``format`` is the stream format (``chat``, ``responses``, ``anthropic``; ``None`` for a
+    problem that is no stream's). Token counts are ``NaN`` for streams that reported no usage:
+    ``prompt_tokens`` and ``completion_tokens`` are chat's own; ``input_tokens``,
+    ``output_tokens``, ``cached_input_tokens``, ``reasoning_tokens`` and ``total_tokens`` the
+    usage normalised across formats (:class:`ssedelta.Usage`). ``finish_reason`` is the first
+    choice's (chat), the response's ``status`` (Responses) or the ``stop_reason`` (Anthropic);
+    for a bad stream, usage, model and finish reason come from its partial result.
     ``files`` counts the input files (skipped ones included) and ``seconds`` the time the reading
     took; ``skipped`` lists the files in no stream format, as ``(file, reason)``.
     """
 
     file: npt.NDArray[np.object_]
     stream: npt.NDArray[np.int64]
+    format: npt.NDArray[np.object_]
     ok: npt.NDArray[np.bool_]
     chunks: npt.NDArray[np.int64]
     nbytes: npt.NDArray[np.int64]
     prompt_tokens: npt.NDArray[np.float64]
     completion_tokens: npt.NDArray[np.float64]
     total_tokens: npt.NDArray[np.float64]
+    input_tokens: npt.NDArray[np.float64]
+    output_tokens: npt.NDArray[np.float64]
+    cached_input_tokens: npt.NDArray[np.float64]
+    reasoning_tokens: npt.NDArray[np.float64]
     finish_reason: npt.NDArray[np.object_]
     model: npt.NDArray[np.object_]
     error_type: npt.NDArray[np.object_]
@@ -117,12 +154,14 @@ class StreamStats:
         return len(self.chunks)
 
     def summary(self) -> dict[str, Any]:
-        """Totals, counts and percentiles, as plain JSON-ready values."""
+        """Totals, counts and percentiles, as plain JSON-ready values: ``tokens`` sums each
+        normalised count over every stream, ``formats`` gives per stream format its streams,
+        ``ok``, ``errors`` and ``tokens``."""
         np: Any = require("numpy", "bulk", "stream statistics")
         total_bytes = int(self.nbytes.sum())
         errors = int((~self.ok).sum())
         usage = {}
-        for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
+        for key in ("prompt_tokens", "completion_tokens", *TOKENS):
             values = getattr(self, key)
             usage[key] = _distribution(np, values[~np.isnan(values)])
         return {
@@ -139,9 +178,30 @@ class StreamStats:
             "models": _counts(self.model),
             "finish_reasons": _counts(self.finish_reason),
             "usage": usage,
+            "tokens": _token_sums(np, self, slice(None)),
+            "formats": self._formats(np),
             "chunks_per_stream": _distribution(np, self.chunks),
             "bytes_per_stream": _distribution(np, self.nbytes),
         }
+
+    def _formats(self, np: Any) -> dict[str, Any]:
+        out = {}
+        for fmt in sorted({f for f in self.format if f is not None}):
+            rows = self.format == fmt
+            ok = int((rows & self.ok).sum())
+            count = int(rows.sum())
+            out[fmt] = {
+                "streams": count,
+                "ok": ok,
+                "errors": count - ok,
+                "tokens": _token_sums(np, self, rows),
+            }
+        return out
+
+
+def _token_sums(np: Any, stats: StreamStats, rows: Any) -> dict[str, int | float]:
+    """The sum of each normalised count over ``rows`` (streams that reported none left out)."""
+    return {key: _plain(np.nansum(getattr(stats, key)[rows])) for key in TOKENS}
 
 
 def _counts(values: Any) -> dict[str, int]:

@@ -3,27 +3,34 @@
 :class:`EventSplitter` turns pieces into consecutive segments: the raw block of each dispatched
 event, and the bytes between events (comment blocks such as keep-alives, blocks without data, a
 byte order mark). Joined, the segments give back the stream. Each event segment comes with its
-decoded chunk, or ``None`` when the event is not a chunk (``[DONE]``, a keep-alive, an error
-event that is no chunk, anything after the stream ended or failed to decode).
+decoded chunk (for Responses and Anthropic streams, the event object), or ``None`` when the
+event is not one (``[DONE]``, a keep-alive, an error event that is no chunk, anything after the
+stream ended or failed to decode).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .. import models as m
+from .. import anthropic, responses
+from .. import stream_format as sf
 from .._backend import Backend
+from .._schema import Model
 from .._sse_py import DEFAULT_MAX_EVENT_SIZE
 from ..errors import UpstreamError
 
-Segment = tuple[bytes, "m.CreateChatCompletionStreamResponse | None"]
+Segment = tuple[bytes, "Model | None"]
 
 #: Byte pairs that end a block: a line end followed by an empty line.
 _BLOCK_ENDS = (b"\n\n", b"\r\r", b"\r\n\r\n")
 
 
 class EventSplitter:
-    def __init__(self, backend: Backend, max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE) -> None:
+    def __init__(
+        self, backend: Backend, max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE, observer: Any = None
+    ) -> None:
+        """``observer`` (its ``format``) says the stream format; chat without it."""
+        self._observer = observer
         self._sse: Any = backend.SSEDecoder(max_event_size)
         self._chunks: Any = backend.ChunkDecoder(max_event_size)
         self._decoding = True
@@ -76,6 +83,9 @@ class EventSplitter:
     def _segment(self, raw: bytes) -> Segment:
         if not self._decoding:
             return raw, None
+        fmt = self._observer.format if self._observer is not None else sf.CHAT
+        if fmt == sf.RESPONSES or fmt == sf.ANTHROPIC:
+            return raw, _event_of(responses if fmt == sf.RESPONSES else anthropic, raw)
         try:
             chunks = self._chunks.feed(raw)
         except UpstreamError as exc:
@@ -87,6 +97,19 @@ class EventSplitter:
         if self._chunks.done:
             self._decoding = False
         return raw, chunks[0] if chunks else None
+
+
+def _event_of(package: Any, raw: bytes) -> Model | None:
+    """The event object of one event block (``None`` for ``[DONE]`` or an event that cannot be
+    decoded; an ``error`` event's own object when the format has one)."""
+    try:
+        for event in package.iter_events(raw):
+            return event  # type: ignore[no-any-return]
+    except UpstreamError as exc:
+        return exc.chunk  # type: ignore[no-any-return]
+    except Exception:
+        return None
+    return None
 
 
 def _last_block_end(buffer: bytearray, start: int) -> int:

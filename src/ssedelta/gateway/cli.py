@@ -10,18 +10,19 @@ from typing import Any
 DEFAULT_LISTEN = "127.0.0.1:8080"
 
 DESCRIPTION = """\
-Forward every request to an OpenAI-compatible API unchanged, stream the responses back byte for
-byte, and append one JSON line per request to the log: request id, model, status, the merged
-completion (partial when a stream was cut), usage, time to first content, total time, bytes, and
-whether the client disconnected or the upstream failed. Stops cleanly on SIGINT or SIGTERM.
-Needs aiohttp: pip install 'ssedelta[proxy]'."""
+Forward every request to an OpenAI-compatible or Anthropic API unchanged, stream the responses back
+byte for byte, and append one JSON line per request to the log: request id, model, status, the
+stream format (chat, responses or anthropic: from the request path, else the first event), the
+merged result (partial when a stream was cut), usage as sent and normalised, time to first
+content, total time, bytes, and whether the client disconnected or the upstream failed. Stops
+cleanly on SIGINT or SIGTERM. Needs aiohttp: pip install 'ssedelta[proxy]'."""
 
 
 def register(commands: Any) -> None:
     """Add the ``proxy`` command to the ``ssedelta`` command's subparsers."""
     parser = commands.add_parser(
         "proxy",
-        help="run a logging proxy for an OpenAI-compatible API",
+        help="run a logging proxy for an OpenAI-compatible or Anthropic API",
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

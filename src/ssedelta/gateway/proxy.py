@@ -1,4 +1,4 @@
-"""A logging reverse proxy for OpenAI-compatible APIs, on aiohttp (``ssedelta proxy``).
+"""A logging reverse proxy for OpenAI-compatible and Anthropic APIs, on aiohttp (``ssedelta proxy``).
 
 Every request goes to the upstream as it came: method, path and query (appended to the upstream
 URL's path), headers and body. Only these change: hop-by-hop headers are dropped, ``Host`` names
@@ -7,9 +7,9 @@ the upstream, and a request whose JSON body asks for a stream (``"stream": true`
 
 Responses go back as the upstream sent them (status, headers, body bytes), piece by piece as they
 arrive. A ``text/event-stream`` body goes through the tap: what :class:`~ssedelta.gateway.AsyncTap`
-does, without its iterator layer, and with the pieces after the first content merged 16 KiB at a
-time (the log is written at the end; the time to first content is taken as it arrives). Any other
-body passes untouched.
+does (in the format the request path names, else the first event), without its iterator layer,
+and with the pieces after the first content merged 16 KiB at a time (the log is written at the
+end; the time to first content is taken as it arrives). Any other body passes untouched.
 When the upstream connection breaks mid-body, the client's connection is closed the same way,
 after the bytes that did arrive.
 
@@ -33,8 +33,10 @@ import aiohttp
 from aiohttp import web
 from yarl import URL
 
+from .. import stream_format as sf
 from .._backend import Backend
 from ..errors import UpstreamError
+from ..usage import Usage
 from ._http import inspect_request, is_event_stream, json_body, request_headers, response_headers
 from ._observer import StreamObserver, resolve_backend
 from .log import RequestLog
@@ -49,8 +51,14 @@ _NO_AUTO_HEADERS = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
 class Exchange:
     """One request through the proxy: what its log line says.
 
-    ``completion`` is the merged completion of a stream (partial when the stream was cut), or
-    the JSON body of a non-streamed ``chat.completion``; ``usage`` its usage. ``ttft_ms`` is the
+    ``format`` is the stream format (``chat``, ``responses`` or ``anthropic``: from the request
+    path, else from the first event; for a non-streamed body, from its shape). ``completion`` is
+    the merged result of a stream as a dict (a chat completion, a Responses ``response``, an
+    Anthropic ``message``; partial when the stream was cut), or the JSON body of a non-streamed
+    one; ``usage`` its usage as the format has it, ``normalized_usage`` the same normalised
+    across formats (``ssedelta.Usage.to_dict()``: ``format``, ``input_tokens``,
+    ``output_tokens``, ``cached_input_tokens``, ``cache_write_input_tokens``,
+    ``reasoning_tokens``, ``total_tokens``). ``ttft_ms`` is the
     time from the request's arrival to the first event that carried output, ``total_ms`` to the
     end of the response. ``request_bytes`` is the size of the request body, ``bytes_in`` what
     the upstream sent of the response body, ``bytes_out`` what was written to the client.
@@ -66,8 +74,10 @@ class Exchange:
     model: str | None = None
     status: int | None = None
     stream: bool = False
+    format: str | None = None
     completion: dict[str, Any] | None = None
     usage: dict[str, Any] | None = None
+    normalized_usage: dict[str, Any] | None = None
     ttft_ms: float | None = None
     total_ms: float | None = None
     request_bytes: int = 0
@@ -259,7 +269,7 @@ class Proxy:
             if is_event_stream(upstream.headers):
                 exchange.stream = True
                 if self.tap:
-                    observer = StreamObserver(self.backend, started_at=started)
+                    observer = StreamObserver(self.backend, started_at=started, path=request.path)
                     observer.track_usage = False
             try:
                 await self._relay(request, upstream, response, exchange, observer)
@@ -360,8 +370,13 @@ def _log_stream(exchange: Exchange, observer: StreamObserver, started: float) ->
     exchange.bytes_in = observer.nbytes
     exchange.done_seen = observer.done_seen
     exchange.events = observer.events
-    exchange.completion = observer.completion.to_dict()
-    exchange.usage = exchange.completion.get("usage")
+    exchange.format = observer.format
+    result = observer.result
+    exchange.completion = result.to_dict()
+    usage = exchange.completion.get("usage")
+    exchange.usage = usage if isinstance(usage, dict) else None
+    normalized = Usage.of(result)
+    exchange.normalized_usage = normalized.to_dict() if normalized is not None else None
     if observer.first_content_at is not None:
         exchange.ttft_ms = _ms(observer.first_content_at - started)
     error = observer.error
@@ -377,10 +392,16 @@ def _log_body(exchange: Exchange, body: Any) -> None:
         message = error.get("message") if isinstance(error, dict) else error
         if isinstance(message, str) and message:
             exchange.upstream_error = message
-    elif isinstance(body.get("choices"), list):
+    else:
+        fmt = sf.format_of_body(body)
+        if fmt is None:
+            return
+        exchange.format = fmt
         exchange.completion = body
         usage = body.get("usage")
         exchange.usage = usage if isinstance(usage, dict) else None
+        normalized = sf.usage_of_body(fmt, body)
+        exchange.normalized_usage = normalized.to_dict() if normalized is not None else None
 
 
 def _abort(request: web.Request) -> None:

@@ -16,7 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from .. import anthropic, responses
 from .. import models as m
+from .. import stream_format as sf
 from .._schema import Model
 from .encode import DONE_EVENT, encode_sse
 
@@ -83,14 +85,29 @@ def replay_chunks(
 
 
 def replay_sse(
-    completion: m.CreateChatCompletionResponse | dict[str, Any],
+    completion: m.CreateChatCompletionResponse | responses.Response | anthropic.Message | dict[str, Any],
     *,
     usage: bool = True,
     fragment_chars: int | None = None,
 ) -> Iterator[bytes]:
-    """The stream of ``completion`` as server-sent events, one ``bytes`` per event, ending with
-    ``data: [DONE]``. ``usage=False`` leaves the usage chunk out (as for a request without
-    ``stream_options.include_usage``)."""
+    """The stream of ``completion`` as server-sent events, one ``bytes`` per event.
+
+    A chat completion gives chunks ending with ``data: [DONE]``; ``usage=False`` leaves the
+    usage chunk out (as for a request without ``stream_options.include_usage``). A Responses
+    ``Response`` or an Anthropic ``Message`` (or its dict: ``"object": "response"``,
+    ``"type": "message"``) gives that format's events (:func:`ssedelta.responses.replay_sse`,
+    :func:`ssedelta.anthropic.replay_sse`), whose usage is always sent."""
+    fmt = sf.format_of_result(completion)
+    if fmt == sf.RESPONSES:
+        return responses.replay_sse(completion, fragment_chars=fragment_chars)  # type: ignore[arg-type]
+    if fmt == sf.ANTHROPIC:
+        return anthropic.replay_sse(completion, fragment_chars=fragment_chars)  # type: ignore[arg-type]
+    return _chat_sse(completion, usage, fragment_chars)  # type: ignore[arg-type]
+
+
+def _chat_sse(
+    completion: m.CreateChatCompletionResponse | dict[str, Any], usage: bool, fragment_chars: int | None
+) -> Iterator[bytes]:
     for d in replay_dicts(completion, usage=usage, fragment_chars=fragment_chars):
         yield encode_sse(d)
     yield DONE_EVENT

@@ -61,9 +61,11 @@ class Tap(StreamObserver):
     boundaries instead (see :meth:`iter_events`). A tap is iterated once.
 
     Hooks are plain callables, each called with the tap: ``on_first_content`` when the first
-    event carrying output arrives (text, refusal, reasoning, a tool or function call, audio; not
-    the role-only chunk), ``on_usage`` each time a piece brings a new usage value (once, for
-    OpenAI's usage chunk), ``on_error(tap, exc)`` for an error the upstream reported in the stream
+    event carrying output arrives (text, refusal, reasoning or thinking, a tool or function call
+    and its arguments, audio; not the role-only chunk nor an empty block), ``on_usage`` each time
+    a piece brings a new usage value (once for OpenAI's usage chunk and for the terminal event of
+    a Responses stream; for Anthropic ``message_start`` and each ``message_delta`` with usage),
+    ``on_error(tap, exc)`` for an error the upstream reported in the stream
     (:class:`~ssedelta.UpstreamError`), bytes that cannot be decoded (merging stops, the pieces
     keep flowing) and an exception raised by the source (re-raised afterwards), and ``on_end``
     exactly once when the stream ends for the tap: the source is exhausted or failed, or the
@@ -72,8 +74,17 @@ class Tap(StreamObserver):
     When the consumer stops early the source is closed if it has ``close()``. Exceptions raised
     by hooks propagate to the consumer.
 
-    ``merger`` is the :class:`~ssedelta.DeltaMerger` fed (default: a new one of ``backend``,
-    which defaults to the selected backend). ``max_event_size`` caps the size of one event (16 MiB
+    The stream format (``tap.format``: ``"chat"``, ``"responses"`` or ``"anthropic"``) is
+    ``format`` when given, else the one the request ``path`` names (``/v1/chat/completions``,
+    ``/v1/responses``, ``/v1/messages``, with any prefix), else the one the first event says
+    (chat when it says none); until then the pieces before the first event are held (and merged
+    once it is known). ``tap.result`` is the merged result of the format (a chat completion, a
+    Responses ``Response``, an Anthropic ``Message``; ``tap.completion`` is the same), and
+    ``tap.usage`` its usage normalised as :class:`ssedelta.Usage`.
+
+    ``merger`` is the merger fed (default: a new one of the format on ``backend``, which
+    defaults to the selected backend; a merger given without ``format`` is taken for a chat
+    :class:`~ssedelta.DeltaMerger`). ``max_event_size`` caps the size of one event (16 MiB
     by default, ``None``: no limit): a larger one stops the merging, not the pieces. ``started_at``
     is the :func:`time.monotonic` time the request began (default: when the tap is made). Every
     option is checked when the tap is made (``TypeError``/``ValueError`` naming it).
@@ -81,7 +92,7 @@ class Tap(StreamObserver):
     A tap never raises for the stream's bytes: whatever the merger raises (invalid JSON, a
     payload that is no chunk, a limit) is kept in ``decode_error`` and passed to ``on_error``
     once, and merging stops there; the later pieces still pass unchanged and are counted, and
-    ``completion`` stays what was merged before the error.
+    ``result`` stays what was merged before the error.
     """
 
     def __init__(
@@ -90,6 +101,8 @@ class Tap(StreamObserver):
         *,
         backend: Backend | str | None = None,
         merger: DeltaMerger | None = None,
+        format: str | None = None,
+        path: str | None = None,
         started_at: float | None = None,
         max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE,
         on_first_content: Callable[[Tap], object] | None = None,
@@ -98,7 +111,7 @@ class Tap(StreamObserver):
         on_end: Callable[[Tap], object] | None = None,
     ) -> None:
         _check_source(source, Iterable)
-        super().__init__(backend, merger, started_at, max_event_size)
+        super().__init__(backend, merger, started_at, max_event_size, format, path)
         self._source = source
         self._source_iterator: Iterator[bytes] | None = None
         self._runner: weakref.ref[Generator[Any, None, None]] | None = None
@@ -110,7 +123,8 @@ class Tap(StreamObserver):
 
     def iter_events(self) -> Iterator[Segment]:
         """``(raw, chunk)`` for each event: ``raw`` the exact bytes of the event block, ``chunk``
-        the decoded chunk or ``None`` (``[DONE]``, keep-alives, comment blocks, bytes between
+        the decoded chunk (for Responses and Anthropic streams, the event object) or ``None``
+        (``[DONE]``, keep-alives, comment blocks, bytes between
         events, anything after the end). Joining every ``raw`` gives back the stream, so a gateway
         can write ``raw`` to pass an event through verbatim, skip it to drop it, or write
         ``chunk.to_sse()`` (after changing the chunk) to replace it. The merger reads the stream
@@ -164,7 +178,7 @@ class Tap(StreamObserver):
             self._end()
 
     def _run_events(self) -> Generator[Segment, None, None]:
-        splitter = EventSplitter(self.backend, self.max_event_size)
+        splitter = EventSplitter(self.backend, self.max_event_size, self)
         source = self._source_iterator = iter(self._source)
         pull = source.__next__
         try:
@@ -239,6 +253,8 @@ class AsyncTap(StreamObserver):
         *,
         backend: Backend | str | None = None,
         merger: DeltaMerger | None = None,
+        format: str | None = None,
+        path: str | None = None,
         started_at: float | None = None,
         max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE,
         on_first_content: Callable[[AsyncTap], object] | None = None,
@@ -247,7 +263,7 @@ class AsyncTap(StreamObserver):
         on_end: Callable[[AsyncTap], object] | None = None,
     ) -> None:
         _check_source(source, (AsyncIterable, Iterable))
-        super().__init__(backend, merger, started_at, max_event_size)
+        super().__init__(backend, merger, started_at, max_event_size, format, path)
         self._source = source
         self._source_iterator: AsyncIterator[bytes] | None = None
         self._runner: weakref.ref[AsyncGenerator[Any, None]] | None = None
@@ -311,7 +327,7 @@ class AsyncTap(StreamObserver):
             await self._end()
 
     async def _run_events(self) -> AsyncGenerator[Segment, None]:
-        splitter = EventSplitter(self.backend, self.max_event_size)
+        splitter = EventSplitter(self.backend, self.max_event_size, self)
         pull = self._open_source().__anext__
         try:
             while True:
