@@ -15,6 +15,7 @@ import ssedelta
 from ssedelta.bulk import write_merged
 
 from .bulk_archive import write_archive
+from .bulk_throughput import run_merge
 
 
 def test_bulk_merge(benchmark: Any, tmp_path: Path) -> None:
@@ -25,3 +26,10 @@ def test_bulk_merge(benchmark: Any, tmp_path: Path) -> None:
     first = orjson.loads(out.read_bytes().split(b"\n", 1)[0])
     body = archive.files[0].read_bytes()[: first["bytes"]]
     assert first["completion"] == ssedelta.merge(body).to_dict()
+
+
+def test_throughput_run_reads_the_cli_summary(tmp_path: Path) -> None:
+    """``bulk_throughput`` reads its counts from the CLI's summary line; a change of wording fails here."""
+    archive = write_archive(tmp_path / "archive", 1 << 20, large_files=1, small=True)
+    result = run_merge(archive.root, tmp_path / "merged.jsonl", jobs=1)
+    assert (result["streams"], result["bad"]) == (archive.streams, 0)

@@ -133,13 +133,13 @@ def run_merge(archive: Path, out: Path, jobs: int) -> dict[str, Any]:
     peak = sampler.stop()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-    match = re.search(r"(\d+) streams merged, (\d+) bad.* in ([\d.]+) s", err)
+    match = re.search(r"\d+ merged, (\d+) bad, \d+ skipped \((\d+) streams from .* in ([\d.]+) s", err)
     if process.returncode != 0 or match is None:
         raise RuntimeError(f"ssedelta merge failed ({process.returncode}): {err}")
     return {
         "jobs": jobs,
-        "streams": int(match[1]),
-        "bad": int(match[2]),
+        "streams": int(match[2]),
+        "bad": int(match[1]),
         "seconds": float(match[3]),
         "wall_seconds": round(wall, 3),
         "peak_rss_mb": round(peak / 1e6, 1),
