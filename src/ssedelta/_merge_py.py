@@ -244,7 +244,18 @@ def join_text(parts: Any) -> str:
 
 
 class _Indexed(dict):  # type: ignore[type-arg]
-    """List items merged by their ``index``, kept in first-seen order until finished."""
+    """List items merged by (``index``, ``type``), kept in first-seen order until finished.
+
+    Keys are ``(index, type)`` (``type`` is ``None`` for an item started by a fragment
+    without a string ``type``) and ``("append", n)`` for items without an ``index``
+    appended later; ``last`` maps each index to the key of the item its latest
+    fragment went to."""
+
+    __slots__ = ("last",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.last: dict[int, tuple[Any, Any]] = {}
 
 
 class _Merged(dict):  # type: ignore[type-arg]
@@ -263,7 +274,7 @@ def merge_generic(acc: dict[str, Any], delta: dict[str, Any], rules: dict[str, s
     """Merge an unknown part of a delta into ``acc`` with the rule table of the design.
 
     Returns how many entries it added (keys of ``acc`` and of the objects merged inside
-    it, and items of lists merged by ``index``): what ``max_extras_keys`` counts."""
+    it, and items of lists merged by (``index``, ``type``)): what ``max_extras_keys`` counts."""
     added = 0
     for key, value in delta.items():
         if value is None:
@@ -313,11 +324,7 @@ def merge_list(acc: dict[str, Any], key: str, value: list[Any], rules: dict[str,
         if type(old) is not _Indexed:
             old = acc[key] = _Indexed()
         for item in value:
-            slot = old.get(item["index"])
-            if slot is None:
-                slot = old[item["index"]] = _Merged()
-                added += 1
-            added += merge_generic(slot, item, rules, depth + 1)
+            added += merge_indexed_item(old, item, rules, depth)
     elif type(old) is _Indexed:
         for item in value:
             old[("append", len(old))] = item
@@ -327,6 +334,22 @@ def merge_list(acc: dict[str, Any], key: str, value: list[Any], rules: dict[str,
     else:
         acc[key] = list(value)
     return added
+
+
+def merge_indexed_item(acc: _Indexed, item: dict[str, Any], rules: dict[str, str], depth: int) -> int:
+    """Merge one item of a list keyed by (``index``, ``type``): a new ``type`` at an index
+    starts a new item; a fragment without a string ``type`` continues the item the latest
+    fragment at its index went to (or starts one)."""
+    index = item["index"]
+    kind = item.get("type")
+    key = (index, kind) if type(kind) is str else acc.last.get(index, (index, None))
+    acc.last[index] = key
+    slot = acc.get(key)
+    added = 0
+    if slot is None:
+        slot = acc[key] = _Merged()
+        added = 1
+    return added + merge_generic(slot, item, rules, depth + 1)
 
 
 def merge_parts(acc: list[Any], parts: list[Any], rules: dict[str, str], depth: int = 0) -> int:
@@ -363,9 +386,10 @@ def finish_value(value: Any) -> Any:
     if kind is _Merged:
         return {k: finish_value(v) for k, v in value.items()}
     if kind is _Indexed:
-        ints = sorted(k for k in value if type(k) is int)
-        rest = [k for k in value if type(k) is not int]
-        return [finish_value(value[k]) for k in ints] + [value[k] for k in rest]
+        # Sorted by index; the items at one index stay in arrival order (the sort is stable).
+        keyed = sorted((k for k in value if type(k[0]) is int), key=lambda k: k[0])
+        rest = [k for k in value if type(k[0]) is not int]
+        return [finish_value(value[k]) for k in keyed] + [value[k] for k in rest]
     if kind is _PartList:
         return [finish_value(v) for v in value]
     if kind is list:
@@ -461,7 +485,7 @@ class DeltaMerger:
     ``snapshot()`` is valid at any moment. ``scalar_keys`` extends the set of
     unknown delta keys whose values replace the previous one instead of
     concatenating; ``append_keys`` the set of keys whose lists are appended
-    instead of merged by ``index``.
+    instead of merged by (``index``, ``type``).
 
     Resource limits (``None`` turns one off); going past one raises
     :class:`LimitExceededError` naming it in ``limit``, with the ``offset`` and
@@ -478,7 +502,7 @@ class DeltaMerger:
     - ``max_extras_keys`` (10,000): entries kept for unknown keys, all
       together: the keys of every extras mapping (top level, choice, message,
       tool call, function), of the objects merged inside them and the items of
-      lists merged by ``index``.
+      lists merged by (``index``, ``type``).
 
     A chunk that goes past a count limit may be partly merged (as one with a
     wrong type is); ``snapshot()`` still returns what was merged. Index values
