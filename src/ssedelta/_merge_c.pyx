@@ -1713,6 +1713,8 @@ cdef class Scanner:
 
 # ------------------------------------------------------------------ the public classes
 
+from contextlib import nullcontext as _nullcontext
+
 from .errors import ReentrantCallError as _ReentrantCallError
 
 cdef extern from "Python.h":
@@ -1762,13 +1764,16 @@ class DeltaMerger(_py.DeltaMerger):
                  max_line_size=DEFAULT_MAX_LINE_SIZE, max_choices=_py.DEFAULT_MAX_CHOICES,
                  max_tool_calls=_py.DEFAULT_MAX_TOOL_CALLS, max_merged_size=_py.DEFAULT_MAX_MERGED_SIZE,
                  max_extras_keys=_py.DEFAULT_MAX_EXTRAS_KEYS):
-        self._sink = MergeSink()  # first: it holds the counters the twin's __init__ sets
-        super().__init__(
-            max_event_size, scalar_keys, append_keys, max_line_size=max_line_size, max_choices=max_choices,
-            max_tool_calls=max_tool_calls, max_merged_size=max_merged_size, max_extras_keys=max_extras_keys,
-        )
+        # The twin's __init__ but for its guard: the sink's busy flag refuses re-entry here.
+        cdef MergeSink sink
         self._sse = SSEDecoder(max_event_size, max_line_size)
-        sink_of(self).attach(self)
+        self._set_options(scalar_keys, append_keys, max_choices, max_tool_calls, max_merged_size, max_extras_keys)
+        self._choices = {}
+        self._extras = {}
+        self._sink = sink = MergeSink()
+        sink.attach(self)
+
+    _guard = _nullcontext()  # add and finish run inside the sink's busy flag
 
     # The twin's counters, kept as C integers by the sink (both paths update them).
     @property
@@ -2497,9 +2502,10 @@ cdef list tokens_of(TextBuf raw):
 class ChunkDecoder(_py.ChunkDecoder):
     __doc__ = _py.ChunkDecoder.__doc__
 
+    _sse_class = SSEDecoder
+
     def __init__(self, max_event_size=_py.DEFAULT_MAX_EVENT_SIZE, max_line_size=DEFAULT_MAX_LINE_SIZE):
         super().__init__(max_event_size, max_line_size)
-        self._sse = SSEDecoder(max_event_size, max_line_size)
         self._objects = ObjectDecoder()
 
     def _decode(self, data, list out):

@@ -117,6 +117,16 @@ def key_option(name: str, keys: Any) -> tuple[str, ...]:
     return out
 
 
+def merge_rules(scalar_keys: Iterable[str] = (), append_keys: Iterable[str] = ()) -> dict[str, str]:
+    """The rule table of unknown delta keys: the defaults and the keys of the options."""
+    rules = {key: LAST for key in (*DEFAULT_SCALAR_KEYS, *key_option("scalar_keys", scalar_keys))}
+    rules.update((key, APPEND) for key in (*DEFAULT_APPEND_KEYS, *key_option("append_keys", append_keys)))
+    return rules
+
+
+DEFAULT_RULES = merge_rules()
+
+
 class ChunkDecoder:
     """Bytes in, chunk objects out: ``feed(piece) -> list[chunk]``, then ``close()``.
 
@@ -137,11 +147,13 @@ class ChunkDecoder:
     def __init__(
         self, max_event_size: int = DEFAULT_MAX_EVENT_SIZE, max_line_size: int | None = DEFAULT_MAX_LINE_SIZE
     ) -> None:
-        self._sse = SSEDecoder(max_event_size, max_line_size)
-        self._error: BaseException | None = None
+        self._sse = self._sse_class(max_event_size, max_line_size)
         self._guard = ReentryGuard("ChunkDecoder")
         self._lock = self._guard.lock  # taken without a with block in feed(): per piece, that counts
-        self.done = False
+
+    _sse_class: type[SSEDecoder] = SSEDecoder
+    _error: BaseException | None = None
+    done = False
 
     @property
     def events(self) -> int:
@@ -533,34 +545,61 @@ class DeltaMerger:
         max_merged_size: int | None = DEFAULT_MAX_MERGED_SIZE,
         max_extras_keys: int | None = DEFAULT_MAX_EXTRAS_KEYS,
     ) -> None:
-        self._sse = SSEDecoder(max_event_size, max_line_size)
+        self._sse = self._sse_class(max_event_size, max_line_size)
         self._guard = ReentryGuard("DeltaMerger")
-        self._failed: BaseException | None = None
-        self._max_choices = limit_value("max_choices", max_choices)
-        self._max_tool_calls = limit_value("max_tool_calls", max_tool_calls)
-        self._max_merged_size = limit_value("max_merged_size", max_merged_size)
-        self._max_extras_keys = limit_value("max_extras_keys", max_extras_keys)
-        self._tool_count = 0
-        self._extras_keys = 0
-        self._read_size = 0
-        self._rules = {key: LAST for key in (*DEFAULT_SCALAR_KEYS, *key_option("scalar_keys", scalar_keys))}
-        self._rules.update(
-            (key, APPEND) for key in (*DEFAULT_APPEND_KEYS, *key_option("append_keys", append_keys))
+        self._set_options(
+            scalar_keys, append_keys, max_choices, max_tool_calls, max_merged_size, max_extras_keys
         )
         self._choices: dict[int, _Choice] = {}
-        self._id: str | None = None
-        self._model: str | None = None
-        self._created: Any = None
-        self._service_tier: str | None = None
-        self._fingerprint: str | None = None
-        self._usage: m.CompletionUsage | None = None
-        self._groq_usage: m.CompletionUsage | None = None
-        self._moderation: m.ChatCompletionModeration | None = None
         self._extras: dict[str, Any] = {}
-        self._error: UpstreamError | None = None
-        self._header: bytes | None = None
-        self.chunks = 0
-        self.done = False
+
+    # A merger is made per stream: what starts at a default is a class attribute until it is
+    # first set, so that making one sets only what it needs of its own.
+    _sse_class: type[SSEDecoder] = SSEDecoder
+    _failed: BaseException | None = None
+    _max_choices = DEFAULT_MAX_CHOICES
+    _max_tool_calls = DEFAULT_MAX_TOOL_CALLS
+    _max_merged_size = DEFAULT_MAX_MERGED_SIZE
+    _max_extras_keys = DEFAULT_MAX_EXTRAS_KEYS
+    _rules: dict[str, str] = DEFAULT_RULES  # never changed: a merger with other keys has its own
+    _tool_count = 0
+    _extras_keys = 0
+    _read_size = 0
+    _id: str | None = None
+    _model: str | None = None
+    _created: Any = None
+    _service_tier: str | None = None
+    _fingerprint: str | None = None
+    _usage: m.CompletionUsage | None = None
+    _groq_usage: m.CompletionUsage | None = None
+    _moderation: m.ChatCompletionModeration | None = None
+    _error: UpstreamError | None = None
+    _header: bytes | None = None
+    chunks = 0
+    done = False
+
+    def _set_options(
+        self,
+        scalar_keys: Iterable[str],
+        append_keys: Iterable[str],
+        max_choices: int | None,
+        max_tool_calls: int | None,
+        max_merged_size: int | None,
+        max_extras_keys: int | None,
+    ) -> None:
+        """Check the merge options and set those that differ from the class defaults."""
+        if not (
+            max_choices is DEFAULT_MAX_CHOICES
+            and max_tool_calls is DEFAULT_MAX_TOOL_CALLS
+            and max_merged_size is DEFAULT_MAX_MERGED_SIZE
+            and max_extras_keys is DEFAULT_MAX_EXTRAS_KEYS
+        ):
+            self._max_choices = limit_value("max_choices", max_choices)
+            self._max_tool_calls = limit_value("max_tool_calls", max_tool_calls)
+            self._max_merged_size = limit_value("max_merged_size", max_merged_size)
+            self._max_extras_keys = limit_value("max_extras_keys", max_extras_keys)
+        if type(scalar_keys) is not tuple or type(append_keys) is not tuple or scalar_keys or append_keys:
+            self._rules = merge_rules(scalar_keys, append_keys)
 
     # -- input
 
