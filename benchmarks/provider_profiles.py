@@ -356,6 +356,7 @@ def measure() -> dict[str, Any]:
             ("native", "ssedelta-native", "merge"),
             ("twin", "ssedelta-python", "merge"),
             ("bare", "orjson", "decode"),
+            ("decode", "ssedelta-native", "decode"),
         ):
             row[label] = _per_call(_runner(key, group, stream)) / stream.chunks * 1e6
         out["profiles"][stream.name] = row
@@ -366,6 +367,8 @@ def measure() -> dict[str, Any]:
     two = out["profiles"]["two-chunk"]
     out["two_chunk_us"] = two["native"] * 2
     out["two_chunk_in_plain_chunks"] = two["native"] * 2 / base
+    out["two_chunk_decode_us"] = two["decode"] * 2
+    out["two_chunk_decode_in_plain_chunks"] = two["decode"] * 2 / out["profiles"]["chat"]["decode"]
     real = load_real("real")
     groups: dict[str, list[Stream]] = {}
     for stream in real:
@@ -402,7 +405,9 @@ def table(result: dict[str, Any]) -> str:
     lines += [
         "",
         f"two-chunk stream: {result['two_chunk_us']:.2f} µs = "
-        f"{result['two_chunk_in_plain_chunks']:.1f} plain chunks",
+        f"{result['two_chunk_in_plain_chunks']:.1f} plain chunks merged; decoded (iter_chunks): "
+        f"{result['two_chunk_decode_us']:.2f} µs = "
+        f"{result['two_chunk_decode_in_plain_chunks']:.1f} plain chunks",
         "",
         "| recorded streams | streams | chunks | native µs/chunk | bytes.count µs/chunk "
         "| \u00d7 bytes.count |",
