@@ -857,7 +857,7 @@ cdef class Scanner:
         if self.tape == NULL:
             raise MemoryError()
         self.objs = []
-        self.templates = [Template() for _ in range(TEMPLATES)]
+        self.templates = [None] * TEMPLATES  # made when first taken: most streams are short
 
     def __dealloc__(self):
         PyMem_Free(self.tape)
@@ -988,6 +988,8 @@ cdef class Scanner:
         cdef Template tpl
         for k in range(TEMPLATES):
             j = (self.latest + TEMPLATES - k) % TEMPLATES
+            if self.templates[j] is None:
+                continue
             tpl = <Template>self.templates[j]
             if tpl.payload is not None and tpl.header is self.header:
                 at = tpl.replay(self, payload)
@@ -1004,6 +1006,8 @@ cdef class Scanner:
         # (see MergeSink.payload): its tape would not serve again.
         if at == 0:
             j = (self.latest + 1) % TEMPLATES
+            if self.templates[j] is None:
+                self.templates[j] = Template()
             if (<Template>self.templates[j]).take(self, payload, at):
                 self.latest = j
         return at
@@ -1767,7 +1771,13 @@ class DeltaMerger(_py.DeltaMerger):
         # The twin's __init__ but for its guard: the sink's busy flag refuses re-entry here.
         cdef MergeSink sink
         self._sse = SSEDecoder(max_event_size, max_line_size)
-        self._set_options(scalar_keys, append_keys, max_choices, max_tool_calls, max_merged_size, max_extras_keys)
+        if (type(scalar_keys) is not tuple or type(append_keys) is not tuple or scalar_keys or append_keys
+                or max_choices is not _py.DEFAULT_MAX_CHOICES or max_tool_calls is not _py.DEFAULT_MAX_TOOL_CALLS
+                or max_merged_size is not _py.DEFAULT_MAX_MERGED_SIZE
+                or max_extras_keys is not _py.DEFAULT_MAX_EXTRAS_KEYS):
+            self._set_options(
+                scalar_keys, append_keys, max_choices, max_tool_calls, max_merged_size, max_extras_keys
+            )
         self._choices = {}
         self._extras = {}
         self._sink = sink = MergeSink()
