@@ -39,6 +39,7 @@ __all__ = [
     "CASES",
     "PIECE_SIZE",
     "PROFILES",
+    "PROVIDER_PROFILES",
     "REAL_SUBSETS",
     "Case",
     "Reference",
@@ -71,6 +72,17 @@ PROFILE_DESCRIPTIONS = {
     "usage": "chat with include_usage: usage:null on every chunk, then the choices:[] usage chunk",
     "long": "one stream of 20,000 content deltas",
 }
+#: Provider shapes (see :mod:`benchmarks.provider_profiles`), 600 deltas each but ``two-chunk``.
+PROVIDER_PROFILES = {
+    "openai-today": "OpenAI today: service_tier, usage:null and obfuscation on every chunk",
+    "deepseek": "DeepSeek / Qwen: reasoning_content, then content",
+    "openrouter": "OpenRouter: provider, native_finish_reason, reasoning and reasoning_details",
+    "together": "vLLM / Together: choice text and seed, delta token_id",
+    "azure": "Azure: per-choice content_filter_results, prompt filter chunk",
+    "groq": "Groq: x_groq, delta reasoning with channel, then content",
+    "two-chunk": "two chunks: role and content, then finish_reason (set-up cost per stream)",
+}
+PROFILE_DESCRIPTIONS.update(PROVIDER_PROFILES)
 PROFILES = tuple(PROFILE_DESCRIPTIONS)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -519,6 +531,10 @@ def profile(name: str, small: bool = False) -> Stream:
         return chat_stream(600 // f, usage=True, name=name)
     if name == "long":
         return chat_stream(20_000 // f, name=name)
+    if name in PROVIDER_PROFILES:
+        from .provider_profiles import provider_stream
+
+        return provider_stream(name, 600 // f)
     raise KeyError(f"unknown profile {name!r}; expected one of {PROFILES}")
 
 

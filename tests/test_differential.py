@@ -75,6 +75,26 @@ TOKEN = st.fixed_dictionaries(
 )
 
 
+DETAIL_FIELDS = {"reasoning.text": "text", "reasoning.summary": "summary", "reasoning.encrypted": "data"}
+
+
+@st.composite
+def reasoning_details(draw: Any) -> list[Any]:
+    """A ``reasoning_details`` list: items keyed by (index, type), types changing at one index,
+    some items without a type, without an index, or not objects at all."""
+    items: list[Any] = []
+    for _ in range(draw(st.integers(0, 2))):
+        kind = draw(st.sampled_from([*DETAIL_FIELDS, None, 7]))
+        item: dict[str, Any] = {} if kind is None else {"type": kind}
+        item[DETAIL_FIELDS.get(kind, "text")] = draw(TEXT)  # type: ignore[arg-type]
+        if draw(st.booleans()):
+            item["format"] = draw(st.sampled_from(["anthropic-claude-v1", "openai-responses-v1", None]))
+        if draw(st.integers(0, 5)):
+            item["index"] = draw(st.integers(0, 1))
+        items.append(item if draw(st.integers(0, 9)) else draw(st.sampled_from(["x", 1, None])))
+    return items
+
+
 @st.composite
 def deltas(draw: Any) -> dict[str, Any]:
     delta: dict[str, Any] = {}
@@ -107,7 +127,7 @@ def deltas(draw: Any) -> dict[str, Any]:
         elif key == "tool_calls":
             delta[key] = draw(tool_calls())
         elif key == "reasoning_details":
-            delta[key] = [{"type": "reasoning.text", "text": draw(TEXT), "index": draw(SMALL_INT)}]
+            delta[key] = draw(reasoning_details())
         elif key == "token_id":
             delta[key] = draw(st.integers(0, 1000))
         elif key == "function_call":

@@ -776,6 +776,90 @@ def test_reasoning_details_merged_by_index(backend):
     ]
 
 
+FORMAT = "openai-responses-v1"
+
+
+def openrouter_detail(kind: str, field: str, value: str, **more: Any) -> dict[str, Any]:
+    """A ``reasoning_details`` fragment in OpenRouter's key order."""
+    return {"type": kind, field: value, **more, "format": FORMAT, "index": 0}
+
+
+def test_reasoning_details_new_type_at_one_index_is_a_new_item(backend):
+    # OpenRouter / Vercel's gateway: a summary streamed at index 0, then the encrypted
+    # reasoning, also at index 0: two items, in arrival order, each with its own keys.
+    stream = sse(
+        chunk(choice(role="assistant", content="")),
+        chunk(choice(reasoning_details=[openrouter_detail("reasoning.summary", "summary", "P")])),
+        chunk(choice(reasoning_details=[openrouter_detail("reasoning.summary", "summary", "lan")])),
+        chunk(choice(reasoning_details=[openrouter_detail("reasoning.encrypted", "data", "gA", id="rs_1")])),
+        chunk(choice(content="ok", finish_reason="stop")),
+    )
+    assert backend.merge(stream).choices[0].message.extras["reasoning_details"] == [
+        {"type": "reasoning.summary", "summary": "Plan", "format": FORMAT, "index": 0},
+        {"type": "reasoning.encrypted", "data": "gA", "id": "rs_1", "format": FORMAT, "index": 0},
+    ]
+
+
+def test_reasoning_details_keyed_by_index_and_type(backend):
+    # A type seen before at an index continues its own item, even after another type came;
+    # items are sorted by index, and those of one index stay in arrival order.
+    stream = sse(
+        chunk(choice(reasoning_details=[{"index": 1, "type": "reasoning.text", "text": "b"}])),
+        chunk(
+            choice(
+                reasoning_details=[
+                    {"index": 0, "type": "reasoning.text", "text": "a"},
+                    {"index": 0, "type": "reasoning.encrypted", "data": "X"},
+                ]
+            )
+        ),
+        chunk(choice(reasoning_details=[{"index": 0, "type": "reasoning.text", "text": "a2"}])),
+        chunk(choice(reasoning_details=[{"index": 0, "type": "reasoning.encrypted", "data": "Y"}])),
+    )
+    assert backend.merge(stream).choices[0].message.extras["reasoning_details"] == [
+        {"index": 0, "type": "reasoning.text", "text": "aa2"},
+        {"index": 0, "type": "reasoning.encrypted", "data": "XY"},
+        {"index": 1, "type": "reasoning.text", "text": "b"},
+    ]
+
+
+def test_reasoning_details_fragment_without_type_continues_the_last_item_at_its_index(backend):
+    # A fragment without a string type continues the item the latest fragment at its index went
+    # to; at an index with no item yet it starts one (a later typed fragment starts another).
+    stream = sse(
+        chunk(choice(reasoning_details=[{"index": 0, "type": "reasoning.text", "text": "a"}])),
+        chunk(choice(reasoning_details=[{"index": 0, "type": "reasoning.encrypted", "data": "X"}])),
+        chunk(choice(reasoning_details=[{"index": 0, "data": "Y"}])),
+        chunk(choice(reasoning_details=[{"index": 0, "type": "reasoning.text", "text": "b"}])),
+        chunk(choice(reasoning_details=[{"index": 0, "text": "c", "type": None}])),
+        chunk(choice(reasoning_details=[{"index": 2, "text": "p"}])),
+        chunk(choice(reasoning_details=[{"index": 2, "type": "reasoning.text", "text": "q"}])),
+    )
+    assert backend.merge(stream).choices[0].message.extras["reasoning_details"] == [
+        {"index": 0, "type": "reasoning.text", "text": "abc"},
+        {"index": 0, "type": "reasoning.encrypted", "data": "XY"},
+        {"index": 2, "text": "p"},
+        {"index": 2, "type": "reasoning.text", "text": "q"},
+    ]
+
+
+def test_reasoning_details_snapshot_and_key_count_see_the_items(backend):
+    stream = sse(
+        chunk(choice(reasoning_details=[openrouter_detail("reasoning.summary", "summary", "S")])),
+        chunk(choice(reasoning_details=[openrouter_detail("reasoning.encrypted", "data", "D")])),
+        done=False,
+    )
+    merger = backend.DeltaMerger()
+    merger.feed(stream)
+    snap = merger.snapshot().choices[0].message.extras["reasoning_details"]
+    assert [d["type"] for d in snap] == ["reasoning.summary", "reasoning.encrypted"]
+    # The list key, two items and four keys in each: 1 + 2 * (1 + 4) entries.
+    assert backend.DeltaMerger(max_extras_keys=11).feed(stream) == 2
+    with pytest.raises(ssedelta.LimitExceededError) as info:
+        backend.DeltaMerger(max_extras_keys=10).feed(stream)
+    assert info.value.limit == "max_extras_keys"
+
+
 def test_annotations_and_executed_tools_appended(backend):
     a1 = {
         "type": "url_citation",

@@ -62,6 +62,8 @@ class ModelChoice:
         self.lp_refusal: list[Any] | None = None
         self.extras: dict[str, Any] = {}
         self.message_extras: dict[str, Any] = {}
+        self.details: list[dict[str, Any]] | None = None
+        self.detail_at: dict[int, dict[str, Any]] = {}
 
 
 def last_non_null(acc: dict[str, Any], key: str, value: Any) -> None:
@@ -131,6 +133,8 @@ def merge_choice(state: ModelChoice, ch: dict[str, Any]) -> None:
         elif key == "tool_calls":
             for fragment in value or []:
                 merge_tool(state, fragment)
+        elif key == "reasoning_details" and value is not None:
+            merge_details(state, value)
         elif value is None:
             state.message_extras.setdefault(key, None)
         elif isinstance(value, str) and key not in SCALAR_DELTA_KEYS:
@@ -150,6 +154,29 @@ def merge_choice(state: ModelChoice, ch: dict[str, Any]) -> None:
     for key, value in ch.items():
         if key not in CHOICE_KNOWN:
             last_non_null(state.extras, key, value)
+
+
+def merge_details(state: ModelChoice, fragments: list[dict[str, Any]]) -> None:
+    """Items keyed by (index, type); a fragment without a type continues the item the
+    latest fragment at its index went to. Output sorted by index, then arrival."""
+    if state.details is None:
+        state.details = []
+    for fragment in fragments:
+        index, kind = fragment["index"], fragment.get("type")
+        if kind is None:
+            item = state.detail_at.get(index)
+        else:
+            item = next((d for d in state.details if d["index"] == index and d.get("type") == kind), None)
+        if item is None:
+            item = {}
+            state.details.append(item)
+        state.detail_at[index] = item
+        for key, value in fragment.items():
+            if isinstance(value, str) and key not in SCALAR_DELTA_KEYS | {"format"}:
+                item[key] = item.get(key, "") + value
+            else:
+                item[key] = value
+    state.message_extras["reasoning_details"] = sorted(state.details, key=lambda d: d["index"])
 
 
 def merge_tool(state: ModelChoice, fragment: dict[str, Any]) -> None:
@@ -296,6 +323,27 @@ def tool_fragments(draw: Any, mode: str) -> list[list[dict[str, Any]]]:
     return lists
 
 
+DETAIL_FIELDS = {"reasoning.text": "text", "reasoning.summary": "summary", "reasoning.encrypted": "data"}
+
+
+@st.composite
+def detail_fragments(draw: Any) -> list[list[dict[str, Any]]]:
+    """``reasoning_details`` lists of one stream: indexes 0 and 1, a type changing at one index,
+    fragments without a type (and an empty list now and then, as OpenRouter sends)."""
+    groups = []
+    for _ in range(draw(st.integers(1, 4))):
+        group = []
+        for _ in range(draw(st.integers(0, 2))):
+            kind = draw(st.sampled_from([*DETAIL_FIELDS, None]))
+            fragment: dict[str, Any] = {} if kind is None else {"type": kind}
+            fragment[DETAIL_FIELDS.get(kind, "text")] = draw(TEXT)  # type: ignore[arg-type]
+            fragment["format"] = "openai-responses-v1"
+            fragment["index"] = draw(st.integers(0, 1))
+            group.append(fragment)
+        groups.append(group)
+    return groups
+
+
 @st.composite
 def choice_sequence(draw: Any, index: int) -> list[dict[str, Any]]:
     """The stream choices of one choice index, in order."""
@@ -314,6 +362,9 @@ def choice_sequence(draw: Any, index: int) -> list[dict[str, Any]]:
             choice_dict(index, {"reasoning_content": t}) for t in draw(st.lists(TEXT, min_size=1, max_size=3))
         ]
         items = reasoning + items
+    if draw(st.integers(0, 2)) == 0:  # OpenRouter: reasoning_details, types changing at one index
+        details = [choice_dict(index, {"reasoning_details": group}) for group in draw(detail_fragments())]
+        items = details + items
     if draw(st.booleans()):
         mode = draw(st.sampled_from(["indexed", "indexed", "unindexed", "reused"]))
         items += [choice_dict(index, {"tool_calls": group}) for group in draw(tool_fragments(mode))]

@@ -857,7 +857,7 @@ cdef class Scanner:
         if self.tape == NULL:
             raise MemoryError()
         self.objs = []
-        self.templates = [Template() for _ in range(TEMPLATES)]
+        self.templates = [None] * TEMPLATES  # made when first taken: most streams are short
 
     def __dealloc__(self):
         PyMem_Free(self.tape)
@@ -988,6 +988,8 @@ cdef class Scanner:
         cdef Template tpl
         for k in range(TEMPLATES):
             j = (self.latest + TEMPLATES - k) % TEMPLATES
+            if self.templates[j] is None:
+                continue
             tpl = <Template>self.templates[j]
             if tpl.payload is not None and tpl.header is self.header:
                 at = tpl.replay(self, payload)
@@ -1004,6 +1006,8 @@ cdef class Scanner:
         # (see MergeSink.payload): its tape would not serve again.
         if at == 0:
             j = (self.latest + 1) % TEMPLATES
+            if self.templates[j] is None:
+                self.templates[j] = Template()
             if (<Template>self.templates[j]).take(self, payload, at):
                 self.latest = j
         return at
@@ -1713,6 +1717,8 @@ cdef class Scanner:
 
 # ------------------------------------------------------------------ the public classes
 
+from contextlib import nullcontext as _nullcontext
+
 from .errors import ReentrantCallError as _ReentrantCallError
 
 cdef extern from "Python.h":
@@ -1762,13 +1768,22 @@ class DeltaMerger(_py.DeltaMerger):
                  max_line_size=DEFAULT_MAX_LINE_SIZE, max_choices=_py.DEFAULT_MAX_CHOICES,
                  max_tool_calls=_py.DEFAULT_MAX_TOOL_CALLS, max_merged_size=_py.DEFAULT_MAX_MERGED_SIZE,
                  max_extras_keys=_py.DEFAULT_MAX_EXTRAS_KEYS):
-        self._sink = MergeSink()  # first: it holds the counters the twin's __init__ sets
-        super().__init__(
-            max_event_size, scalar_keys, append_keys, max_line_size=max_line_size, max_choices=max_choices,
-            max_tool_calls=max_tool_calls, max_merged_size=max_merged_size, max_extras_keys=max_extras_keys,
-        )
+        # The twin's __init__ but for its guard: the sink's busy flag refuses re-entry here.
+        cdef MergeSink sink
         self._sse = SSEDecoder(max_event_size, max_line_size)
-        sink_of(self).attach(self)
+        if (type(scalar_keys) is not tuple or type(append_keys) is not tuple or scalar_keys or append_keys
+                or max_choices is not _py.DEFAULT_MAX_CHOICES or max_tool_calls is not _py.DEFAULT_MAX_TOOL_CALLS
+                or max_merged_size is not _py.DEFAULT_MAX_MERGED_SIZE
+                or max_extras_keys is not _py.DEFAULT_MAX_EXTRAS_KEYS):
+            self._set_options(
+                scalar_keys, append_keys, max_choices, max_tool_calls, max_merged_size, max_extras_keys
+            )
+        self._choices = {}
+        self._extras = {}
+        self._sink = sink = MergeSink()
+        sink.attach(self)
+
+    _guard = _nullcontext()  # add and finish run inside the sink's busy flag
 
     # The twin's counters, kept as C integers by the sink (both paths update them).
     @property
@@ -1801,9 +1816,34 @@ class DeltaMerger(_py.DeltaMerger):
         stream reported one, and the error of a failed merger."""
         cdef MergeSink sink = enter(self)
         try:
-            return super().finish()
+            if self._failed is not None:
+                raise self._failed
+            if not self.done:
+                sse_of(self).close()
+            completion = self.snapshot()
+            error = self._error
+            if error is not None:
+                raise _UpstreamError(error.error, error.offset, error.event_index, partial=completion)
+            return completion
         finally:
             sink.busy = False
+
+    def snapshot(self):
+        """The completion merged so far (``finish_reason`` may be ``None``); never raises."""
+        cdef object completion = L_COMPLETION.made()
+        states = self._choices
+        ssd_put(completion, L_COMPLETION.offsets[C_ID], self._id)
+        ssd_put(completion, L_COMPLETION.offsets[C_OBJECT], "chat.completion")
+        ssd_put(completion, L_COMPLETION.offsets[C_CREATED], self._created)
+        ssd_put(completion, L_COMPLETION.offsets[C_MODEL], self._model)
+        ssd_put(completion, L_COMPLETION.offsets[C_CHOICES], [built_choice(states[i]) for i in sorted(states)])
+        ssd_put(completion, L_COMPLETION.offsets[C_TIER], self._service_tier)
+        ssd_put(completion, L_COMPLETION.offsets[C_FINGERPRINT], self._fingerprint)
+        usage = self._usage
+        ssd_put(completion, L_COMPLETION.offsets[C_USAGE], usage if usage is not None else self._groq_usage)
+        ssd_put(completion, L_COMPLETION.offsets[C_MODERATION], self._moderation)
+        ssd_put(completion, L_COMPLETION.extras_at, dict(self._extras))
+        return completion
 
     def _new_choice(self, index):
         return Choice(index)
@@ -1956,6 +1996,69 @@ cdef class Layout:
             ssd_put(obj, self.offsets[k], None)
         ssd_put(obj, self.extras_at, {})
         return obj
+
+    cdef object made(self):
+        """A new object as the class's ``__init__`` makes it with no arguments."""
+        cdef object obj = self.new()
+        ssd_put(obj, self.present_at, None)
+        return obj
+
+
+cdef Layout L_COMPLETION = Layout(_m.CreateChatCompletionResponse)
+cdef Layout L_DONE_CHOICE = Layout(_m.CreateChatCompletionResponseChoicesInner)
+cdef Layout L_MESSAGE = Layout(_m.ChatCompletionResponseMessage)
+cdef tuple _COMPLETION_KEYS = _m.CreateChatCompletionResponse._keys
+cdef Py_ssize_t C_ID = _COMPLETION_KEYS.index("id")
+cdef Py_ssize_t C_OBJECT = _COMPLETION_KEYS.index("object")
+cdef Py_ssize_t C_CREATED = _COMPLETION_KEYS.index("created")
+cdef Py_ssize_t C_MODEL = _COMPLETION_KEYS.index("model")
+cdef Py_ssize_t C_CHOICES = _COMPLETION_KEYS.index("choices")
+cdef Py_ssize_t C_TIER = _COMPLETION_KEYS.index("service_tier")
+cdef Py_ssize_t C_FINGERPRINT = _COMPLETION_KEYS.index("system_fingerprint")
+cdef Py_ssize_t C_USAGE = _COMPLETION_KEYS.index("usage")
+cdef Py_ssize_t C_MODERATION = _COMPLETION_KEYS.index("moderation")
+cdef tuple _DONE_CHOICE_KEYS = _m.CreateChatCompletionResponseChoicesInner._keys
+cdef Py_ssize_t D_INDEX = _DONE_CHOICE_KEYS.index("index")
+cdef Py_ssize_t D_MESSAGE = _DONE_CHOICE_KEYS.index("message")
+cdef Py_ssize_t D_FINISH = _DONE_CHOICE_KEYS.index("finish_reason")
+cdef tuple _MESSAGE_KEYS = _m.ChatCompletionResponseMessage._keys
+cdef Py_ssize_t M_ROLE = _MESSAGE_KEYS.index("role")
+cdef Py_ssize_t M_CONTENT = _MESSAGE_KEYS.index("content")
+cdef Py_ssize_t M_REFUSAL = _MESSAGE_KEYS.index("refusal")
+cdef object _build_choice = _py._build_choice
+cdef object _finish_value = _py.finish_value
+
+
+cdef object text_of(object parts):
+    if parts is None:
+        return None
+    if type(parts) is TextBuf:
+        return (<TextBuf>parts).text()
+    return _py.join_text(parts)
+
+
+cdef object built_choice(object state):
+    """The finished choice of a choice's state, as the twin's ``_build_choice`` makes it: here for
+    a choice with text only (no tool calls, parts, audio, function call, annotations, logprobs)."""
+    cdef Choice st
+    if type(state) is not Choice:
+        return _build_choice(state)
+    st = <Choice>state
+    if (st.tools or st.content_parts is not None or st.audio is not None or st.function_call is not None
+            or st.annotations is not None or st.logprobs_seen):
+        return _build_choice(state)
+    cdef object message = L_MESSAGE.made()
+    ssd_put(message, L_MESSAGE.offsets[M_ROLE], st.role or "assistant")
+    ssd_put(message, L_MESSAGE.offsets[M_CONTENT], text_of(st.content))
+    ssd_put(message, L_MESSAGE.offsets[M_REFUSAL], text_of(st.refusal))
+    if st.message_extras:
+        ssd_put(message, L_MESSAGE.extras_at, {k: _finish_value(v) for k, v in st.message_extras.items()})
+    cdef object choice = L_DONE_CHOICE.made()
+    ssd_put(choice, L_DONE_CHOICE.offsets[D_INDEX], st.index)
+    ssd_put(choice, L_DONE_CHOICE.offsets[D_MESSAGE], message)
+    ssd_put(choice, L_DONE_CHOICE.offsets[D_FINISH], st.finish_reason)
+    ssd_put(choice, L_DONE_CHOICE.extras_at, dict(st.extras))
+    return choice
 
 
 cdef Layout L_CHUNK = Layout(_m.CreateChatCompletionStreamResponse)
@@ -2497,9 +2600,10 @@ cdef list tokens_of(TextBuf raw):
 class ChunkDecoder(_py.ChunkDecoder):
     __doc__ = _py.ChunkDecoder.__doc__
 
+    _sse_class = SSEDecoder
+
     def __init__(self, max_event_size=_py.DEFAULT_MAX_EVENT_SIZE, max_line_size=DEFAULT_MAX_LINE_SIZE):
         super().__init__(max_event_size, max_line_size)
-        self._sse = SSEDecoder(max_event_size, max_line_size)
         self._objects = ObjectDecoder()
 
     def _decode(self, data, list out):

@@ -117,6 +117,16 @@ def key_option(name: str, keys: Any) -> tuple[str, ...]:
     return out
 
 
+def merge_rules(scalar_keys: Iterable[str] = (), append_keys: Iterable[str] = ()) -> dict[str, str]:
+    """The rule table of unknown delta keys: the defaults and the keys of the options."""
+    rules = {key: LAST for key in (*DEFAULT_SCALAR_KEYS, *key_option("scalar_keys", scalar_keys))}
+    rules.update((key, APPEND) for key in (*DEFAULT_APPEND_KEYS, *key_option("append_keys", append_keys)))
+    return rules
+
+
+DEFAULT_RULES = merge_rules()
+
+
 class ChunkDecoder:
     """Bytes in, chunk objects out: ``feed(piece) -> list[chunk]``, then ``close()``.
 
@@ -137,11 +147,13 @@ class ChunkDecoder:
     def __init__(
         self, max_event_size: int = DEFAULT_MAX_EVENT_SIZE, max_line_size: int | None = DEFAULT_MAX_LINE_SIZE
     ) -> None:
-        self._sse = SSEDecoder(max_event_size, max_line_size)
-        self._error: BaseException | None = None
+        self._sse = self._sse_class(max_event_size, max_line_size)
         self._guard = ReentryGuard("ChunkDecoder")
         self._lock = self._guard.lock  # taken without a with block in feed(): per piece, that counts
-        self.done = False
+
+    _sse_class: type[SSEDecoder] = SSEDecoder
+    _error: BaseException | None = None
+    done = False
 
     @property
     def events(self) -> int:
@@ -244,7 +256,18 @@ def join_text(parts: Any) -> str:
 
 
 class _Indexed(dict):  # type: ignore[type-arg]
-    """List items merged by their ``index``, kept in first-seen order until finished."""
+    """List items merged by (``index``, ``type``), kept in first-seen order until finished.
+
+    Keys are ``(index, type)`` (``type`` is ``None`` for an item started by a fragment
+    without a string ``type``) and ``("append", n)`` for items without an ``index``
+    appended later; ``last`` maps each index to the key of the item its latest
+    fragment went to."""
+
+    __slots__ = ("last",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.last: dict[int, tuple[Any, Any]] = {}
 
 
 class _Merged(dict):  # type: ignore[type-arg]
@@ -263,7 +286,7 @@ def merge_generic(acc: dict[str, Any], delta: dict[str, Any], rules: dict[str, s
     """Merge an unknown part of a delta into ``acc`` with the rule table of the design.
 
     Returns how many entries it added (keys of ``acc`` and of the objects merged inside
-    it, and items of lists merged by ``index``): what ``max_extras_keys`` counts."""
+    it, and items of lists merged by (``index``, ``type``)): what ``max_extras_keys`` counts."""
     added = 0
     for key, value in delta.items():
         if value is None:
@@ -313,11 +336,7 @@ def merge_list(acc: dict[str, Any], key: str, value: list[Any], rules: dict[str,
         if type(old) is not _Indexed:
             old = acc[key] = _Indexed()
         for item in value:
-            slot = old.get(item["index"])
-            if slot is None:
-                slot = old[item["index"]] = _Merged()
-                added += 1
-            added += merge_generic(slot, item, rules, depth + 1)
+            added += merge_indexed_item(old, item, rules, depth)
     elif type(old) is _Indexed:
         for item in value:
             old[("append", len(old))] = item
@@ -327,6 +346,22 @@ def merge_list(acc: dict[str, Any], key: str, value: list[Any], rules: dict[str,
     else:
         acc[key] = list(value)
     return added
+
+
+def merge_indexed_item(acc: _Indexed, item: dict[str, Any], rules: dict[str, str], depth: int) -> int:
+    """Merge one item of a list keyed by (``index``, ``type``): a new ``type`` at an index
+    starts a new item; a fragment without a string ``type`` continues the item the latest
+    fragment at its index went to (or starts one)."""
+    index = item["index"]
+    kind = item.get("type")
+    key = (index, kind) if type(kind) is str else acc.last.get(index, (index, None))
+    acc.last[index] = key
+    slot = acc.get(key)
+    added = 0
+    if slot is None:
+        slot = acc[key] = _Merged()
+        added = 1
+    return added + merge_generic(slot, item, rules, depth + 1)
 
 
 def merge_parts(acc: list[Any], parts: list[Any], rules: dict[str, str], depth: int = 0) -> int:
@@ -363,9 +398,10 @@ def finish_value(value: Any) -> Any:
     if kind is _Merged:
         return {k: finish_value(v) for k, v in value.items()}
     if kind is _Indexed:
-        ints = sorted(k for k in value if type(k) is int)
-        rest = [k for k in value if type(k) is not int]
-        return [finish_value(value[k]) for k in ints] + [value[k] for k in rest]
+        # Sorted by index; the items at one index stay in arrival order (the sort is stable).
+        keyed = sorted((k for k in value if type(k[0]) is int), key=lambda k: k[0])
+        rest = [k for k in value if type(k[0]) is not int]
+        return [finish_value(value[k]) for k in keyed] + [value[k] for k in rest]
     if kind is _PartList:
         return [finish_value(v) for v in value]
     if kind is list:
@@ -461,7 +497,7 @@ class DeltaMerger:
     ``snapshot()`` is valid at any moment. ``scalar_keys`` extends the set of
     unknown delta keys whose values replace the previous one instead of
     concatenating; ``append_keys`` the set of keys whose lists are appended
-    instead of merged by ``index``.
+    instead of merged by (``index``, ``type``).
 
     Resource limits (``None`` turns one off); going past one raises
     :class:`LimitExceededError` naming it in ``limit``, with the ``offset`` and
@@ -478,7 +514,7 @@ class DeltaMerger:
     - ``max_extras_keys`` (10,000): entries kept for unknown keys, all
       together: the keys of every extras mapping (top level, choice, message,
       tool call, function), of the objects merged inside them and the items of
-      lists merged by ``index``.
+      lists merged by (``index``, ``type``).
 
     A chunk that goes past a count limit may be partly merged (as one with a
     wrong type is); ``snapshot()`` still returns what was merged. Index values
@@ -509,34 +545,61 @@ class DeltaMerger:
         max_merged_size: int | None = DEFAULT_MAX_MERGED_SIZE,
         max_extras_keys: int | None = DEFAULT_MAX_EXTRAS_KEYS,
     ) -> None:
-        self._sse = SSEDecoder(max_event_size, max_line_size)
+        self._sse = self._sse_class(max_event_size, max_line_size)
         self._guard = ReentryGuard("DeltaMerger")
-        self._failed: BaseException | None = None
-        self._max_choices = limit_value("max_choices", max_choices)
-        self._max_tool_calls = limit_value("max_tool_calls", max_tool_calls)
-        self._max_merged_size = limit_value("max_merged_size", max_merged_size)
-        self._max_extras_keys = limit_value("max_extras_keys", max_extras_keys)
-        self._tool_count = 0
-        self._extras_keys = 0
-        self._read_size = 0
-        self._rules = {key: LAST for key in (*DEFAULT_SCALAR_KEYS, *key_option("scalar_keys", scalar_keys))}
-        self._rules.update(
-            (key, APPEND) for key in (*DEFAULT_APPEND_KEYS, *key_option("append_keys", append_keys))
+        self._set_options(
+            scalar_keys, append_keys, max_choices, max_tool_calls, max_merged_size, max_extras_keys
         )
         self._choices: dict[int, _Choice] = {}
-        self._id: str | None = None
-        self._model: str | None = None
-        self._created: Any = None
-        self._service_tier: str | None = None
-        self._fingerprint: str | None = None
-        self._usage: m.CompletionUsage | None = None
-        self._groq_usage: m.CompletionUsage | None = None
-        self._moderation: m.ChatCompletionModeration | None = None
         self._extras: dict[str, Any] = {}
-        self._error: UpstreamError | None = None
-        self._header: bytes | None = None
-        self.chunks = 0
-        self.done = False
+
+    # A merger is made per stream: what starts at a default is a class attribute until it is
+    # first set, so that making one sets only what it needs of its own.
+    _sse_class: type[SSEDecoder] = SSEDecoder
+    _failed: BaseException | None = None
+    _max_choices = DEFAULT_MAX_CHOICES
+    _max_tool_calls = DEFAULT_MAX_TOOL_CALLS
+    _max_merged_size = DEFAULT_MAX_MERGED_SIZE
+    _max_extras_keys = DEFAULT_MAX_EXTRAS_KEYS
+    _rules: dict[str, str] = DEFAULT_RULES  # never changed: a merger with other keys has its own
+    _tool_count = 0
+    _extras_keys = 0
+    _read_size = 0
+    _id: str | None = None
+    _model: str | None = None
+    _created: Any = None
+    _service_tier: str | None = None
+    _fingerprint: str | None = None
+    _usage: m.CompletionUsage | None = None
+    _groq_usage: m.CompletionUsage | None = None
+    _moderation: m.ChatCompletionModeration | None = None
+    _error: UpstreamError | None = None
+    _header: bytes | None = None
+    chunks = 0
+    done = False
+
+    def _set_options(
+        self,
+        scalar_keys: Iterable[str],
+        append_keys: Iterable[str],
+        max_choices: int | None,
+        max_tool_calls: int | None,
+        max_merged_size: int | None,
+        max_extras_keys: int | None,
+    ) -> None:
+        """Check the merge options and set those that differ from the class defaults."""
+        if not (
+            max_choices is DEFAULT_MAX_CHOICES
+            and max_tool_calls is DEFAULT_MAX_TOOL_CALLS
+            and max_merged_size is DEFAULT_MAX_MERGED_SIZE
+            and max_extras_keys is DEFAULT_MAX_EXTRAS_KEYS
+        ):
+            self._max_choices = limit_value("max_choices", max_choices)
+            self._max_tool_calls = limit_value("max_tool_calls", max_tool_calls)
+            self._max_merged_size = limit_value("max_merged_size", max_merged_size)
+            self._max_extras_keys = limit_value("max_extras_keys", max_extras_keys)
+        if type(scalar_keys) is not tuple or type(append_keys) is not tuple or scalar_keys or append_keys:
+            self._rules = merge_rules(scalar_keys, append_keys)
 
     # -- input
 
