@@ -87,7 +87,7 @@ def sanitized_build(dest: str) -> str:
         os.path.join(dest, "src"),
         ignore=shutil.ignore_patterns("*.so", "*.c", "__pycache__"),
     )
-    for name in ("setup.py", "pyproject.toml", "README.md"):
+    for name in ("setup.py", "pyproject.toml", "README.md", "LICENSE"):
         shutil.copy(os.path.join(ROOT, name), dest)
     env = dict(os.environ, SSEDELTA_SANITIZE="1")
     env.pop("SSEDELTA_NO_EXTENSIONS", None)
