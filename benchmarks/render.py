@@ -290,22 +290,30 @@ def render(doc: dict[str, Any], source: str) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def section(page: Path, start: str, end: str) -> str:
-    """What is between the ``start`` and ``end`` markers of ``page`` (empty when it has none)."""
+def _split(page: Path, start: str, end: str) -> tuple[str, str, str] | None:
+    """``page`` as the text before ``start``, between the markers and after ``end``; ``None`` when
+    it has no such markers."""
     text = page.read_text() if page.exists() else ""
     if not (start in text and end in text and text.index(start) < text.index(end)):
-        return ""
-    return text.split(start, 1)[1].split(end, 1)[0].removeprefix("\n")
+        return None
+    head, rest = text.split(start, 1)
+    inside, tail = rest.split(end, 1)
+    return head, inside, tail
+
+
+def section(page: Path, start: str, end: str) -> str:
+    """What is between the ``start`` and ``end`` markers of ``page`` (empty when it has none)."""
+    parts = _split(page, start, end)
+    return parts[1].removeprefix("\n") if parts else ""
 
 
 def write_section(page: Path, start: str, end: str, part: str) -> bool:
     """Put ``part`` between the ``start`` and ``end`` markers of ``page``; ``False`` (and nothing
     written) when it has no such markers."""
-    text = page.read_text() if page.exists() else ""
-    if not (start in text and end in text and text.index(start) < text.index(end)):
+    parts = _split(page, start, end)
+    if parts is None:
         return False
-    head, rest = text.split(start, 1)
-    _, tail = rest.split(end, 1)
+    head, _, tail = parts
     page.write_text(f"{head}{start}\n{part}{end}{tail}")
     return True
 
