@@ -131,6 +131,7 @@ def run_target(
         *options,
         f"-max_len={MAX_LEN}",
         "-timeout=60",
+        "-report_slow_units=60",  # a slow input (a busy machine, the sanitizers) is no finding; a hang is
         "-rss_limit_mb=6144",
         f"-seed={args.seed}",
         "-print_final_stats=1",
