@@ -4,9 +4,6 @@ import glob
 import os
 import sys
 
-from setuptools import Extension, setup
-from setuptools.command.build_ext import build_ext
-
 NO_EXTENSIONS = bool(os.environ.get("SSEDELTA_NO_EXTENSIONS"))
 if sys.implementation.name != "cpython":
     NO_EXTENSIONS = True
@@ -22,20 +19,6 @@ HINT = (
 )
 
 
-class BuildExtWithHint(build_ext):
-    def run(self):
-        try:
-            super().run()
-        except Exception as exc:
-            raise SystemExit(f"{exc}\n\n{HINT}") from exc
-
-    def build_extension(self, ext):
-        try:
-            super().build_extension(ext)
-        except Exception as exc:
-            raise SystemExit(f"{exc}\n\n{HINT}") from exc
-
-
 def native_modules(src="src"):
     """(module name, path) of every ``.pyx`` under ``src/ssedelta``, subpackages included:
     ``src/ssedelta/sub/_x_c.pyx`` is ``ssedelta.sub._x_c``."""
@@ -46,6 +29,23 @@ def native_modules(src="src"):
 
 
 def main():
+    # Imported here, so that the tests can read native_modules() without setuptools installed.
+    from setuptools import Extension, setup
+    from setuptools.command.build_ext import build_ext
+
+    class BuildExtWithHint(build_ext):
+        def run(self):
+            try:
+                super().run()
+            except Exception as exc:
+                raise SystemExit(f"{exc}\n\n{HINT}") from exc
+
+        def build_extension(self, ext):
+            try:
+                super().build_extension(ext)
+            except Exception as exc:
+                raise SystemExit(f"{exc}\n\n{HINT}") from exc
+
     if NO_EXTENSIONS:
         print("*********************\n* Pure Python build *\n*********************")
         setup()
