@@ -1,9 +1,9 @@
-"""Render saved bulk results as the README's table under "Throughput and memory".
+"""Render saved bulk results as the table under "Throughput and memory" in docs/bulk.md.
 
     python -m benchmarks.render_bulk [RESULTS.json] [--stdout]
 
 Without an argument the newest file in ``benchmarks/results/bulk/`` is used; the table replaces
-whatever is between ``<!-- bulk:start -->`` and ``<!-- bulk:end -->`` in ``README.md``.
+whatever is between ``<!-- bulk:start -->`` and ``<!-- bulk:end -->`` in ``docs/bulk.md``.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from .compare import TIMES
 from .corpus import REPO_ROOT
 from .render import write_section
 
+PAGE = REPO_ROOT / "docs" / "bulk.md"
 START, END = "<!-- bulk:start -->", "<!-- bulk:end -->"
 
 
@@ -88,12 +89,12 @@ def main(argv: list[str] | None = None) -> int:
     section = render(json.loads(path.read_text()), source)
     if args.stdout:
         print(section)
-    elif not write_section(START, END, section):
+    elif not write_section(PAGE, START, END, section):
         print(section)
-        print(f"README.md has no {START} / {END} markers: nothing written", file=sys.stderr)
+        print(f"{PAGE} has no {START} / {END} markers: nothing written", file=sys.stderr)
         return 1
     else:
-        print(f"wrote the bulk table of README.md from {source}", file=sys.stderr)
+        print(f"wrote the bulk table of {PAGE} from {source}", file=sys.stderr)
     return 0
 
 

@@ -217,10 +217,17 @@ def test_errors_mid_buffer_leave_nothing_behind(name, stream, options):
     tracemalloc.start()
     try:
         measure(run, 20)
-        objects, traced, refs = measure(run, 150)
+        # A leak grows in every block of runs; a one-off allocation lands in one block only. CPython
+        # 3.10 has such one-offs that 20 runs do not absorb: the per-function opcode cache made at a
+        # function's 1024th call, and each function's cached frame, traced once a frame allocated
+        # before tracemalloc.start() is replaced by one allocated after (about 2 KiB in all).
+        for _ in range(3):
+            objects, traced, refs = measure(run, 150)
+            if objects < 15 and traced < 1536 and refs < 150:
+                break
     finally:
         tracemalloc.stop()
-    # A leak of one object per run would be 150 objects, or 2.4 KiB or more, here.
+    # A leak of one object per run would be 150 objects, or 2.4 KiB or more, per block.
     assert objects < 15, (name, objects)
     assert traced < 1536, (name, traced)
     assert refs < 150, (name, refs)

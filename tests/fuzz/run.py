@@ -92,7 +92,7 @@ def sanitized_build(dest: str) -> str:
         os.path.join(dest, "src"),
         ignore=shutil.ignore_patterns("*.so", "*.c", "__pycache__"),
     )
-    for name in ("setup.py", "pyproject.toml", "README.md"):
+    for name in ("setup.py", "pyproject.toml", "README.md", "LICENSE"):
         shutil.copy(os.path.join(ROOT, name), dest)
     env = dict(os.environ, SSEDELTA_SANITIZE="1")
     env.pop("SSEDELTA_NO_EXTENSIONS", None)
@@ -136,7 +136,7 @@ def run_target(
         *options,
         f"-max_len={MAX_LEN}",
         "-timeout=60",
-        "-report_slow_units=60",  # a slow input is not a finding below the timeout (busy CI machines)
+        "-report_slow_units=60",  # a slow input (a busy machine, the sanitizers) is no finding; a hang is
         "-rss_limit_mb=6144",
         f"-seed={args.seed}",
         "-print_final_stats=1",

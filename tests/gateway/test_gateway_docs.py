@@ -1,8 +1,9 @@
-"""The examples of the README's "Use in a gateway" section run as written, against the fake upstream.
+"""The gateway examples of docs/gateway.md and the README run as written, against the fake upstream.
 
 Each example is the code block after an ``<!-- example: NAME -->`` marker, run as a module; only its
 ``UPSTREAM`` constant is changed to point at the fake upstream, and its taps are given the backend under
-test. (The FastAPI example needs packages that are not dependencies of the project; it is not run here.)
+test. An example shown on both pages is the same code on both. (The FastAPI example needs packages
+that are not dependencies of the project; it is not run here.)
 """
 
 from __future__ import annotations
@@ -25,17 +26,35 @@ import ssedelta
 from real_streams import body, expected
 from ssedelta.gateway import AsyncTap, Tap
 
-DOC = Path(__file__).resolve().parents[2] / "README.md"
+ROOT = Path(__file__).resolve().parents[2]
+PAGES = [ROOT / "README.md", ROOT / "docs" / "gateway.md"]
+EXAMPLE = re.compile(r"<!-- example: (\S+) -->\s*```python\n(.*?)```", re.S)
 PLAIN = "openai-python__gpt4o_plain_content_usage"
 MESSAGES = [{"role": "user", "content": "Hi"}]
 
 
+def examples() -> dict[str, set[str]]:
+    """Each example's name, and the code given under it on any page."""
+    found: dict[str, set[str]] = {}
+    for page in PAGES:
+        for name, code in EXAMPLE.findall(page.read_text()):
+            found.setdefault(name, set()).add(code)
+    return found
+
+
 def example(name: str) -> dict[str, Any]:
     """The namespace of the example ``name``, run as a module."""
-    blocks = dict(re.findall(r"<!-- example: (\S+) -->\s*```python\n(.*?)```", DOC.read_text(), re.S))
+    (code,) = examples()[name]
     namespace: dict[str, Any] = {"__name__": f"gateway_doc_{name}"}
-    exec(compile(blocks[name], f"{DOC}:{name}", "exec"), namespace)
+    exec(compile(code, f"example {name}", "exec"), namespace)
     return namespace
+
+
+def test_an_example_on_two_pages_is_the_same_code_on_both() -> None:
+    found = examples()
+    assert {"aiohttp", "fastapi", "sync", "rewrite", "replay"} <= found.keys()
+    assert EXAMPLE.search(PAGES[0].read_text()), "the README shows no gateway example"
+    assert {name: len(codes) for name, codes in found.items()} == dict.fromkeys(found, 1)
 
 
 class Lines(logging.Handler):
