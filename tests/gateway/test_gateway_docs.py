@@ -3,8 +3,8 @@ the fake upstream.
 
 Each example is the code block after an ``<!-- example: NAME -->`` marker, run as a module; only its
 ``UPSTREAM`` constant is changed to point at the fake upstream, and its taps (or its ``stream_chat``)
-are given the backend under test. An example shown on both pages is the same code on both. (The FastAPI example needs packages
-that are not dependencies of the project; it is not run here.)
+are given the backend under test. An example shown on both pages is the same code on both. (The
+FastAPI example needs packages that are not dependencies of the project; it is not run here.)
 """
 
 from __future__ import annotations
