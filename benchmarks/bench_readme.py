@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from . import render, render_bulk
+from . import render, render_bulk, render_openai_client
 from .corpus import REPO_ROOT
 
 
@@ -27,3 +27,12 @@ def test_bulk_table_is_rendered_from_the_newest_results() -> None:
     source = str(path.relative_to(REPO_ROOT))
     expected = render_bulk.render(json.loads(path.read_text()), source)
     assert render.section(render_bulk.PAGE, render_bulk.START, render_bulk.END) == expected
+
+
+def test_openai_client_table_and_headline_are_rendered_from_the_newest_results() -> None:
+    path = render_openai_client.latest()
+    source = str(path.relative_to(REPO_ROOT))
+    doc = json.loads(path.read_text())
+    start, end = render_openai_client.START, render_openai_client.END
+    assert render.section(render.PAGE, start, end) == render_openai_client.render(doc, source)
+    assert render.section(render.README, start, end) == render_openai_client.render_headline(doc, source)

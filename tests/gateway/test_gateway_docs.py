@@ -1,9 +1,10 @@
-"""The gateway examples of docs/gateway.md and the README run as written, against the fake upstream.
+"""The gateway and openai-client examples of docs/gateway.md and the README run as written, against
+the fake upstream.
 
 Each example is the code block after an ``<!-- example: NAME -->`` marker, run as a module; only its
-``UPSTREAM`` constant is changed to point at the fake upstream, and its taps are given the backend under
-test. An example shown on both pages is the same code on both. (The FastAPI example needs packages
-that are not dependencies of the project; it is not run here.)
+``UPSTREAM`` constant is changed to point at the fake upstream, and its taps (or its ``stream_chat``)
+are given the backend under test. An example shown on both pages is the same code on both. (The
+FastAPI example needs packages that are not dependencies of the project; it is not run here.)
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from gateway_helpers import random_pieces, run
 from gateway_upstream import FakeUpstream
 
 import ssedelta
+import ssedelta.openai
 from real_streams import body, expected
 from ssedelta.gateway import AsyncTap, Tap
 
@@ -176,3 +178,22 @@ def test_the_replay_example(backend: Any) -> None:
         assert backend.merge(data).to_dict() == expected(PLAIN)
 
     run(main())
+
+
+def test_the_openai_client_example(backend: Any, capsys: Any) -> None:
+    module = example("openai-client")
+    module["stream_chat"] = functools.partial(ssedelta.openai.stream_chat, backend=backend)
+
+    async def main() -> Any:
+        upstream = FakeUpstream()
+        await upstream.start()
+        client = openai.OpenAI(base_url=upstream.url + "/v1", api_key="sk-test", max_retries=0)
+        try:
+            return await asyncio.to_thread(module["ask"], client, "Hi", "replay/" + PLAIN)
+        finally:
+            client.close()
+            await upstream.close()
+
+    completion = run(main())
+    assert completion.to_dict() == expected(PLAIN)
+    assert capsys.readouterr().out == expected(PLAIN)["choices"][0]["message"]["content"]
