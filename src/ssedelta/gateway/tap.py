@@ -79,8 +79,9 @@ class Tap(StreamObserver):
     ``/v1/responses``, ``/v1/messages``, with any prefix), else the one the first event says
     (chat when it says none); until then the pieces before the first event are held (and merged
     once it is known). ``tap.result`` is the merged result of the format (a chat completion, a
-    Responses ``Response``, an Anthropic ``Message``; ``tap.completion`` is the same), and
-    ``tap.usage`` its usage normalised as :class:`ssedelta.Usage`.
+    Responses ``Response``, an Anthropic ``Message``; ``tap.completion`` is the same),
+    ``tap.usage`` its usage as the format has it, and ``tap.normalized_usage`` that usage as
+    :class:`ssedelta.Usage`.
 
     ``merger`` is the merger fed (default: a new one of the format on ``backend``, which
     defaults to the selected backend; a merger given without ``format`` is taken for a chat
