@@ -1772,7 +1772,8 @@ class DeltaMerger(_py.DeltaMerger):
         cdef MergeSink sink
         self._sse = SSEDecoder(max_event_size, max_line_size)
         if (type(scalar_keys) is not tuple or type(append_keys) is not tuple or scalar_keys or append_keys
-                or max_choices is not _py.DEFAULT_MAX_CHOICES or max_tool_calls is not _py.DEFAULT_MAX_TOOL_CALLS
+                or max_choices is not _py.DEFAULT_MAX_CHOICES
+                or max_tool_calls is not _py.DEFAULT_MAX_TOOL_CALLS
                 or max_merged_size is not _py.DEFAULT_MAX_MERGED_SIZE
                 or max_extras_keys is not _py.DEFAULT_MAX_EXTRAS_KEYS):
             self._set_options(
@@ -1836,7 +1837,8 @@ class DeltaMerger(_py.DeltaMerger):
         ssd_put(completion, L_COMPLETION.offsets[C_OBJECT], "chat.completion")
         ssd_put(completion, L_COMPLETION.offsets[C_CREATED], self._created)
         ssd_put(completion, L_COMPLETION.offsets[C_MODEL], self._model)
-        ssd_put(completion, L_COMPLETION.offsets[C_CHOICES], [built_choice(states[i]) for i in sorted(states)])
+        choices = [built_choice(states[i]) for i in sorted(states)]
+        ssd_put(completion, L_COMPLETION.offsets[C_CHOICES], choices)
         ssd_put(completion, L_COMPLETION.offsets[C_TIER], self._service_tier)
         ssd_put(completion, L_COMPLETION.offsets[C_FINGERPRINT], self._fingerprint)
         usage = self._usage

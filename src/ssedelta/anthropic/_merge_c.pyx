@@ -115,7 +115,7 @@ cdef class DeltaSink(PayloadSink):
         cdef Py_ssize_t hn, i = 0, j, ka, kb, va = 0, vb = 0, sa = 0, sb = 0, hdr_end = -1
         cdef int top = 0, dseen = 0, key, rule = -1, hdr_top = 0
         cdef bint sesc = False, resume = False, resumed = False, last = False
-        cdef long long idx = 0, v
+        cdef long long idx = 0
         cdef bytes word
         cdef str text
         if n < 2 or p[0] != 123:
