@@ -300,7 +300,12 @@ def test_parsing_leaves_the_collector_on(backend: ssedelta.Backend) -> None:
         gc.set_threshold(*threshold)
         gc.callbacks.remove(count)
     assert len(merged.choices[0].logprobs.content) == 2000  # type: ignore[arg-type, union-attr]
-    assert len(collections) > 100
+    if sys.version_info < (3, 12):
+        assert len(collections) > 100
+    else:
+        # Since 3.12 a collection that allocation asks for waits for the next bytecode boundary, so
+        # native code making objects runs none itself; the collector must still have run meanwhile.
+        assert collections
     assert gc.isenabled()
 
 
