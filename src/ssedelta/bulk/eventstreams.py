@@ -16,10 +16,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from .. import stream_format as sf
-from ..errors import StreamFormatError, UpstreamError
+from ..errors import StreamFormatError
 from ._io import Reader
 from .errors import NoChunksError, ReadError, TruncatedStreamError
-from .sse import READ_SIZE, StreamResult
+from .sse import READ_SIZE, StreamResult, finished
 
 #: Event types that open a stream of their format.
 _OPENING = frozenset({"response.created", "message_start"})
@@ -136,17 +136,8 @@ class EventStreamReader:
         return self._result(stream, upto - stream.start)
 
     def _result(self, stream: _Open, size: int) -> StreamResult:
-        merger, error = stream.merger, stream.error
-        completion = None
-        if error is None:
-            try:
-                completion = merger.finish()
-            except UpstreamError as exc:
-                error, completion = exc, exc.partial
-            except StreamFormatError as exc:
-                error = exc
-        if completion is None:
-            completion = merger.snapshot()
+        merger = stream.merger
+        completion, error = finished(merger, stream.error)
         events = int(merger.events)
         if error is None and not events:
             error = NoChunksError("no event in the stream", 0, None)

@@ -143,16 +143,9 @@ def _tail_event_start(buf: bytes, a: int, b: int) -> int:
 # ------------------------------------------------------------------ finishing a stream
 
 
-def finish_stream(
-    merger: Any,
-    start: int,
-    size: int,
-    error: Exception | None,
-    ended_by_done: bool,
-    truncated_at: int | None,
-    done_mode: bool,
-) -> StreamResult:
-    """The result of a stream whose bytes ``merger`` has merged."""
+def finished(merger: Any, error: Exception | None) -> tuple[Any, Exception | None]:
+    """What ``merger`` merged and the stream's error: its ``finish()`` when no error came before,
+    the partial result of an upstream error, else its snapshot."""
     completion = None
     if error is None:
         try:
@@ -163,6 +156,20 @@ def finish_stream(
             error = exc
     if completion is None:
         completion = merger.snapshot()
+    return completion, error
+
+
+def finish_stream(
+    merger: Any,
+    start: int,
+    size: int,
+    error: Exception | None,
+    ended_by_done: bool,
+    truncated_at: int | None,
+    done_mode: bool,
+) -> StreamResult:
+    """The result of a stream whose bytes ``merger`` has merged."""
+    completion, error = finished(merger, error)
     if error is None:
         if truncated_at is not None:
             error = TruncatedStreamError(
