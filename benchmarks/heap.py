@@ -85,9 +85,10 @@ def child(size: int, rounds: int, target_ms: float) -> dict[str, Any]:
     heap = build_heap(size)
     gc.collect()
     tracked = len(gc.get_objects()) - before
-    collections = [s["collections"] for s in gc.get_stats()]
+    full_before = gc.get_stats()[2]["collections"]
     timed = saved.interleaved(fns, rounds=rounds, target_ms=target_ms, progress=False)
-    full = gc.get_stats()[2]["collections"] - collections[2]
+    # the collector's own full passes: interleaved() calls gc.collect() once, then before each sample
+    full = gc.get_stats()[2]["collections"] - full_before - 1 - rounds * len(fns)
     assert len(heap) == size // 4  # alive to the end
     out: dict[str, Any] = {"size": size, "tracked": tracked, "full_collections": full, "profiles": {}}
     for name, stream in streams.items():
