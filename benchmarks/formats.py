@@ -181,8 +181,8 @@ def measure(*, rounds: int, target_ms: float, growth: bool) -> dict[str, Any]:
     if growth:
         saved.log("growth: the anthropic tool input, then the responses function call arguments")
         out["growth"] = {
-            "anthropic": {"unit": "µs per fragment", "series": ap.growth_series()},
-            "responses": {"unit": "µs per event", "series": rp.growth_series()},
+            "anthropic": {"unit": "µs per fragment", "x": "events", "series": ap.growth_series()},
+            "responses": {"unit": "µs per event", "x": "fragments", "series": rp.growth_series()},
         }
     out.update(
         roles=LABELS,
