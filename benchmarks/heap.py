@@ -81,15 +81,18 @@ def child(size: int, rounds: int, target_ms: float) -> dict[str, Any]:
             fns[f"{name}/{key}"] = impl.make(stream)
     gc.collect()
     gc.freeze()
-    before = len(gc.get_objects())
-    heap = build_heap(size)
-    gc.collect()
-    tracked = len(gc.get_objects()) - before
-    full_before = gc.get_stats()[2]["collections"]
-    timed = saved.interleaved(fns, rounds=rounds, target_ms=target_ms, progress=False)
-    # the collector's own full passes: interleaved() calls gc.collect() once, then before each sample
-    full = gc.get_stats()[2]["collections"] - full_before - 1 - rounds * len(fns)
-    assert len(heap) == size // 4  # alive to the end
+    try:
+        before = len(gc.get_objects())
+        heap = build_heap(size)
+        gc.collect()
+        tracked = len(gc.get_objects()) - before
+        full_before = gc.get_stats()[2]["collections"]
+        timed = saved.interleaved(fns, rounds=rounds, target_ms=target_ms, progress=False)
+        # the collector's own full passes: interleaved() calls gc.collect() once, then before each sample
+        full = gc.get_stats()[2]["collections"] - full_before - 1 - rounds * len(fns)
+        assert len(heap) == size // 4  # alive to the end
+    finally:
+        gc.unfreeze()
     out: dict[str, Any] = {"size": size, "tracked": tracked, "full_collections": full, "profiles": {}}
     for name, stream in streams.items():
         row = {key: timed[f"{name}/{key}"]["median_ns"] / 1000 / stream.chunks for key in ROWS}
