@@ -61,19 +61,19 @@ def _worst(doc: dict[str, Any]) -> str:
 
 def render_headline(doc: dict[str, Any], source: str) -> str:
     """The README's table: the ratio at each heap size, on each profile."""
+    link = f"[{doc['date'][:10]}, how](docs/benchmarks.md#decoding-in-a-gateway-sized-heap)"
+    sizes = doc["sizes"]
     lines = [
         saved.generated(MODULE, source),
-        "",
-        "Keeping every decoded chunk (`list(ssedelta.iter_chunks(...))`) in a process that holds a "
-        "gateway-sized heap, against msgspec Structs with `gc=False` doing the same framing and decode, "
-        "same process, interleaved, the collector on:",
-        "",
-        *_table(doc, full=False),
-        "",
-        f"{_worst(doc)} ({doc['date'][:10]}; [how](docs/benchmarks.md#decoding-in-a-gateway-sized-heap).)",
-        "",
+        f"| `list(iter_chunks(...))` {TIMES} msgspec Structs (`gc=False`), "
+        f"long-lived objects alive ({link}) | " + " | ".join(_size(e) for e in sizes) + " |",
+        "|---|" + "---:|" * len(sizes),
     ]
-    return "\n".join(lines)
+    for name in sizes[0]["profiles"]:
+        lines.append(
+            f"| `{name}` | " + " | ".join(f"{e['profiles'][name]['ratio']:.2f}{TIMES}" for e in sizes) + " |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def render(doc: dict[str, Any], source: str) -> str:

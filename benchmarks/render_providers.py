@@ -61,37 +61,21 @@ def _targets(doc: dict[str, Any]) -> list[str]:
 
 def render_headline(doc: dict[str, Any], source: str) -> str:
     """The README's table: native per chunk against the plain shape, the twin against the bare loop."""
+    rows = {name: row for name, row in doc["profiles"].items() if name != "two-chunk"}
+    link = f"[{doc['date'][:10]}, every shape and provider](docs/benchmarks.md#provider-profiles)"
     lines = [
         saved.generated(MODULE, source),
-        "",
-        "Chat streams in the shapes providers send today (generated wire-exact from recorded streams, 600 "
-        "deltas each), merged per chunk:",
-        "",
-        f"| shape | native µs/chunk | {TIMES} plain | twin {TIMES} bare `split`+`orjson` |",
-        "|---|---:|---:|---:|",
+        f"| chat streams in today's provider shapes ({link}) | " + " | ".join(rows) + " |",
+        "|---|" + "---:|" * len(rows),
+        "| native merge, µs per chunk | " + " | ".join(fmt_us(r["native"]) for r in rows.values()) + " |",
+        f"| native {TIMES} the plain `chat` shape | "
+        + " | ".join(fmt_ratio(r["x_plain"]) for r in rows.values())
+        + " |",
+        f"| twin {TIMES} a bare `split` + `orjson.loads` loop | "
+        + " | ".join(fmt_ratio(r["twin_x_bare"]) for r in rows.values())
+        + " |",
     ]
-    for name, row in doc["profiles"].items():
-        if name == "two-chunk":
-            continue
-        lines.append(
-            f"| {name} | {fmt_us(row['native'])} | {fmt_ratio(row['x_plain'])} | "
-            f"{fmt_ratio(row['twin_x_bare'])} |"
-        )
-    lines.append("")
-    sentences = [
-        f"A two-chunk stream costs {doc['two_chunk']['in_plain_chunks']:.1f} plain chunks' worth "
-        f"({fmt_us(doc['two_chunk']['merge_us'])} µs)."
-    ]
-    if "all" in doc["providers"]:
-        real = doc["providers"]["all"]
-        sentences.append(
-            f"The {real['streams']} recorded streams of `tests/data/real`, merged one by one: "
-            f'{fmt_us(real["native"])} µs per chunk, {fmt_ratio(real["x_count"])} one `bytes.count(b"\\n")` '
-            "pass over the same bytes."
-        )
-    sentences.append(f"({doc['date'][:10]}; [per provider](docs/benchmarks.md#provider-profiles).)")
-    lines += [" ".join(sentences), ""]
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n"
 
 
 def render(doc: dict[str, Any], source: str) -> str:
