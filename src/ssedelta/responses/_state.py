@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from .._merge_py import _SKIP, load_payload
+from .._payload import SKIP, load_payload
 from .._schema import Model, SchemaError, _one
 from ..errors import InvalidChunkError, UpstreamError
 from . import _rules as r
@@ -214,7 +214,7 @@ class ResponsesState:
                 obj = self._load(payload, event, offset, index)
         else:
             obj = self._load(payload, event, offset, index)
-        if obj is _SKIP:
+        if obj is SKIP:
             return 0
         if obj is None:
             self.done = True
@@ -238,7 +238,7 @@ class ResponsesState:
         except UpstreamError as exc:  # an ``event: error`` without a JSON object
             if self._error is None:
                 self._error = exc
-            return _SKIP
+            return SKIP
 
     def add(self, event: Model | dict[str, Any]) -> None:
         """Merge one event (an event object or its dict)."""

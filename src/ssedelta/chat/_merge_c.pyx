@@ -36,11 +36,12 @@ import orjson
 
 from . import _merge_py as _py
 from . import models as _m
-from ._schema import SchemaError
-from ._slots cimport ssd_alloc, ssd_put, ssd_slot_offset
-from ._sse_c cimport PayloadSink, SSEDecoder
-from ._sse_py import DEFAULT_MAX_LINE_SIZE
-from .errors import StreamFormatError as _StreamFormatError, UpstreamError as _UpstreamError
+from .._payload import SKIP
+from .._schema import SchemaError
+from .._slots cimport ssd_alloc, ssd_put, ssd_slot_offset
+from .._sse_c cimport PayloadSink, SSEDecoder
+from .._sse_py import DEFAULT_MAX_LINE_SIZE
+from ..errors import StreamFormatError as _StreamFormatError, UpstreamError as _UpstreamError
 
 cdef extern from "Python.h":
     Py_ssize_t PyDict_GET_SIZE(object o)
@@ -50,7 +51,7 @@ cdef object _loads = orjson.loads
 cdef object JSONDecodeError = orjson.JSONDecodeError
 cdef object _SchemaError = SchemaError
 cdef object _merge_generic = _py.merge_generic
-cdef object _SKIP = _py._SKIP
+cdef object _SKIP = SKIP
 cdef object _Usage = _m.CompletionUsage
 cdef object _Moderation = _m.ChatCompletionModeration
 cdef object _ChoiceLogprobs = _m.CreateChatCompletionStreamResponseChoicesInnerLogprobs
@@ -1719,7 +1720,7 @@ cdef class Scanner:
 
 from contextlib import nullcontext as _nullcontext
 
-from .errors import ReentrantCallError as _ReentrantCallError
+from ..errors import ReentrantCallError as _ReentrantCallError
 
 cdef extern from "Python.h":
     bint PyBytes_CheckExact(object o)
