@@ -15,6 +15,8 @@ import ssedelta
 from real_streams import body
 from ssedelta.bulk import cli, stream_stats
 
+DATA = Path(__file__).resolve().parent.parent / "data"
+
 
 def _chunk(choices: list[dict[str, Any]]) -> bytes:
     payload = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": choices}
@@ -69,6 +71,20 @@ def test_recorded_streams_with_logprobs(backend: ssedelta.Backend, tmp_path: Pat
     assert logprobs["streams"] == 2 and logprobs["tokens"] == 12
     assert logprobs["mean_logprob"]["mean"] == pytest.approx(-0.098610634, abs=1e-6)
     assert logprobs["perplexity"]["p50"] == pytest.approx((1.143906249 + 1.064784390) / 2, abs=1e-6)
+
+
+def test_responses_output_text_logprobs(backend: ssedelta.Backend, tmp_path: Path) -> None:
+    # the output_text part's 13 tokens: -0.25 and -0.75, the eleven others 0; the reasoning_text
+    # part before it carries none
+    write(
+        tmp_path / "r.sse",
+        (DATA / "responses" / "vercel-ai__lmstudio_glm47_flash_reasoning_text_tool_call.sse").read_bytes(),
+    )
+    stats = stream_stats([str(tmp_path)], jobs=1, backend=backend)
+    assert stats.format.tolist() == ["responses"]
+    assert stats.logprob_tokens.tolist() == [13]
+    assert stats.mean_logprob.tolist() == pytest.approx([-1 / 13])
+    assert stats.perplexity.tolist() == pytest.approx([1.079959])
 
 
 def test_stats_command_reports_logprobs(

@@ -84,22 +84,33 @@ def add_record(out: dict[str, list[Any]], record: Record) -> None:
     out["finish_reason"].append(_finish_reason(fmt, completion))
     out["model"].append(completion.get("model"))
     out["error_type"].append(error["type"] if error else None)
-    logprobs = _content_logprobs(completion) if fmt == CHAT else []
+    logprobs = _token_logprobs(fmt, completion)
     out["logprob_tokens"].append(len(logprobs))
     out["mean_logprob"].append(math.fsum(logprobs) / len(logprobs) if logprobs else float("nan"))
 
 
-def _content_logprobs(completion: dict[str, Any]) -> list[float]:
-    """The ``logprob`` of every token in ``choices[].logprobs.content``, all choices together."""
+def _token_logprobs(fmt: str | None, completion: dict[str, Any]) -> list[float]:
+    """The ``logprob`` of every output token that carries one: in chat, the tokens of every
+    choice's ``logprobs.content``; in Responses, those of every ``output_text`` part's
+    ``logprobs``. Anthropic streams carry none."""
+    if fmt == CHAT:
+        lists = [_get(_get(choice, "logprobs"), "content") for choice in completion.get("choices") or ()]
+    elif fmt == RESPONSES:
+        parts = [part for item in completion.get("output") or () for part in _get(item, "content") or ()]
+        lists = [_get(part, "logprobs") for part in parts if _get(part, "type") == "output_text"]
+    else:
+        return []
     out = []
-    for choice in completion.get("choices") or ():
-        logprobs = choice.get("logprobs") if isinstance(choice, dict) else None
-        tokens = logprobs.get("content") if isinstance(logprobs, dict) else None
-        for token in tokens or ():
-            value = token.get("logprob") if isinstance(token, dict) else None
+    for tokens in lists:
+        for token in tokens if isinstance(tokens, list) else ():
+            value = _get(token, "logprob")
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 out.append(float(value))
     return out
+
+
+def _get(value: Any, key: str) -> Any:
+    return value.get(key) if isinstance(value, dict) else None
 
 
 def _number(value: Any) -> float:
@@ -128,9 +139,10 @@ class StreamStats:
     usage normalised across formats (:class:`ssedelta.Usage`). ``finish_reason`` is the first
     choice's (chat), the response's ``status`` (Responses) or the ``stop_reason`` (Anthropic);
     for a bad stream, usage, model and finish reason come from its partial result.
-    ``logprob_tokens`` counts the tokens in the chat choices' ``logprobs.content`` (all choices
-    together) and ``mean_logprob`` is their mean logprob (``NaN`` for a stream without any);
-    ``perplexity`` is ``exp(-mean_logprob)``.
+    ``logprob_tokens`` counts the output tokens that carry a logprob (chat: every choice's
+    ``logprobs.content``; Responses: every ``output_text`` part's ``logprobs``) and
+    ``mean_logprob`` is their mean logprob (``NaN`` for a stream without any); ``perplexity`` is
+    ``exp(-mean_logprob)``.
     ``files`` counts the input files (skipped ones included) and ``seconds`` the time the reading
     took; ``skipped`` lists the files in no stream format, as ``(file, reason)``.
     """
