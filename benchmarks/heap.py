@@ -81,6 +81,7 @@ def child(size: int, rounds: int, target_ms: float) -> dict[str, Any]:
             fns[f"{name}/{key}"] = impl.make(stream)
     gc.collect()
     gc.freeze()
+    frozen = gc.get_freeze_count()
     try:
         before = len(gc.get_objects())
         heap = build_heap(size)
@@ -93,7 +94,13 @@ def child(size: int, rounds: int, target_ms: float) -> dict[str, Any]:
         assert len(heap) == size // 4  # alive to the end
     finally:
         gc.unfreeze()
-    out: dict[str, Any] = {"size": size, "tracked": tracked, "full_collections": full, "profiles": {}}
+    out: dict[str, Any] = {
+        "size": size,
+        "tracked": tracked,
+        "frozen": frozen,
+        "full_collections": full,
+        "profiles": {},
+    }
     for name, stream in streams.items():
         row = {key: timed[f"{name}/{key}"]["median_ns"] / 1000 / stream.chunks for key in ROWS}
         row["ratio"] = row["ssedelta"] / row["msgspec"]
