@@ -78,7 +78,7 @@ def render_headline(doc: dict[str, Any], source: str) -> str:
         + " | ".join(fmt_ratio(r["twin_x_bare"]) for _, r in rows)
         + " |",
     ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n\n"  # a blank line ends the table before the end marker
 
 
 def _growth(doc: dict[str, Any]) -> list[str]:

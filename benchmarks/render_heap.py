@@ -73,7 +73,7 @@ def render_headline(doc: dict[str, Any], source: str) -> str:
         lines.append(
             f"| `{name}` | " + " | ".join(f"{e['profiles'][name]['ratio']:.2f}{TIMES}" for e in sizes) + " |"
         )
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n\n"  # a blank line ends the table before the end marker
 
 
 def render(doc: dict[str, Any], source: str) -> str:

@@ -75,7 +75,7 @@ def render_headline(doc: dict[str, Any], source: str) -> str:
         + " | ".join(fmt_ratio(r["twin_x_bare"]) for r in rows.values())
         + " |",
     ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n\n"  # a blank line ends the table before the end marker
 
 
 def render(doc: dict[str, Any], source: str) -> str:
