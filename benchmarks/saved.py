@@ -71,13 +71,19 @@ def log(msg: str) -> None:
 
 
 def interleaved(
-    fns: dict[str, Callable[[], Any]], *, rounds: int, target_ms: float, progress: bool = True
+    fns: dict[str, Callable[[], Any]],
+    *,
+    rounds: int,
+    target_ms: float,
+    progress: bool = True,
+    collect: bool = True,
 ) -> dict[str, dict[str, float]]:
     """The median and the best nanoseconds per call of each function over ``rounds`` samples.
 
-    Each sample is as many back-to-back calls as last ``target_ms`` (the collector runs before it and
-    stays on during it); within a round every function takes one sample, the order rotating each
-    round, so that a slow phase of a shared machine hits all of them alike."""
+    Each sample is as many back-to-back calls as last ``target_ms`` (with ``collect``, a full
+    collection runs before it; the collector stays on during it); within a round every function
+    takes one sample, the order rotating each round, so that a slow phase of a shared machine hits
+    all of them alike."""
     loops = {key: calibrate(fn, int(target_ms * 1e6))[0] for key, fn in fns.items()}
     samples: dict[str, list[float]] = {key: [] for key in fns}
     keys = list(fns)
@@ -86,13 +92,21 @@ def interleaved(
     for r in range(rounds):
         shift = r % len(keys)
         for key in keys[shift:] + keys[:shift]:
-            samples[key].append(sample(fns[key], loops[key]))
+            samples[key].append(sample(fns[key], loops[key]) if collect else _sample(fns[key], loops[key]))
         if progress:
             log(f"  round {r + 1}/{rounds} done ({time.perf_counter() - started:.0f} s)")
     return {
         key: {"median_ns": statistics.median(s), "min_ns": min(s), "loops": loops[key]}
         for key, s in samples.items()
     }
+
+
+def _sample(fn: Callable[[], Any], loops: int) -> float:
+    """Nanoseconds per run over ``loops`` back-to-back runs, the collector left as it is."""
+    t0 = time.perf_counter_ns()
+    for _ in range(loops):
+        fn()
+    return (time.perf_counter_ns() - t0) / loops
 
 
 START = "<!-- {}:start -->"
