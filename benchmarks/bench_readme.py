@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from types import ModuleType
 
-from . import render, render_bulk, render_openai_client
+import pytest
+
+from . import render, render_bulk, render_formats, render_heap, render_openai_client, render_providers, saved
 from .corpus import REPO_ROOT
 
 
@@ -36,3 +39,13 @@ def test_openai_client_table_and_headline_are_rendered_from_the_newest_results()
     start, end = render_openai_client.START, render_openai_client.END
     assert render.section(render.PAGE, start, end) == render_openai_client.render(doc, source)
     assert render.section(render.README, start, end) == render_openai_client.render_headline(doc, source)
+
+
+@pytest.mark.parametrize("renderer", [render_providers, render_formats, render_heap], ids=lambda m: m.KIND)
+def test_saved_kind_is_rendered_from_the_newest_results(renderer: ModuleType) -> None:
+    path = saved.latest(renderer.KIND)
+    source = str(path.relative_to(REPO_ROOT))
+    doc = json.loads(path.read_text())
+    start, end = saved.START.format(renderer.KIND), saved.END.format(renderer.KIND)
+    assert render.section(render.README, start, end) == renderer.render_headline(doc, source)
+    assert render.section(render.PAGE, start, end) == renderer.render(doc, source)

@@ -160,6 +160,13 @@ def format_summary(summary: dict[str, Any]) -> str:
     ]
     if summary["errors"]:
         lines.append(f"errors     {_counts(summary['error_types'])}")
+    logprobs = summary["logprobs"]
+    if logprobs["streams"]:
+        lines.append(
+            f"logprob    {_spread(logprobs['mean_logprob'])} (each stream's mean token logprob; "
+            f"{logprobs['streams']:,} streams, {logprobs['tokens']:,} tokens)"
+        )
+        lines.append(f"perplexity {_spread(logprobs['perplexity'])} (exp(-mean token logprob) per stream)")
     header = ("", "streams", "total", "mean", "p50", "p90", "p99", "max")
     table: list[tuple[str, ...]] = [header]
     for key, label in (
@@ -186,6 +193,11 @@ def format_summary(summary: dict[str, Any]) -> str:
 
 def _counts(counts: dict[str, int]) -> str:
     return ", ".join(f"{name}: {n:,}" for name, n in counts.items()) or "-"
+
+
+def _spread(values: dict[str, Any]) -> str:
+    cells = ("-" if values[k] is None else f"{values[k]:,.4f}" for k in ("mean", "p50", "p90"))
+    return ", ".join(f"{k} {cell}" for k, cell in zip(("mean", "p50", "p90"), cells, strict=True))
 
 
 def _row(label: str, dist: dict[str, Any]) -> tuple[str, ...]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -36,6 +37,8 @@ _COLUMNS = (
     "finish_reason",
     "model",
     "error_type",
+    "logprob_tokens",
+    "mean_logprob",
 )
 
 #: The normalised token counts (:class:`ssedelta.Usage`) summed per format.
@@ -81,6 +84,33 @@ def add_record(out: dict[str, list[Any]], record: Record) -> None:
     out["finish_reason"].append(_finish_reason(fmt, completion))
     out["model"].append(completion.get("model"))
     out["error_type"].append(error["type"] if error else None)
+    logprobs = _token_logprobs(fmt, completion)
+    out["logprob_tokens"].append(len(logprobs))
+    out["mean_logprob"].append(math.fsum(logprobs) / len(logprobs) if logprobs else float("nan"))
+
+
+def _token_logprobs(fmt: str | None, completion: dict[str, Any]) -> list[float]:
+    """The ``logprob`` of every output token that carries one: in chat, the tokens of every
+    choice's ``logprobs.content``; in Responses, those of every ``output_text`` part's
+    ``logprobs``. Anthropic streams carry none."""
+    if fmt == CHAT:
+        lists = [_get(_get(choice, "logprobs"), "content") for choice in completion.get("choices") or ()]
+    elif fmt == RESPONSES:
+        parts = [part for item in completion.get("output") or () for part in _get(item, "content") or ()]
+        lists = [_get(part, "logprobs") for part in parts if _get(part, "type") == "output_text"]
+    else:
+        return []
+    out = []
+    for tokens in lists:
+        for token in tokens if isinstance(tokens, list) else ():
+            value = _get(token, "logprob")
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                out.append(float(value))
+    return out
+
+
+def _get(value: Any, key: str) -> Any:
+    return value.get(key) if isinstance(value, dict) else None
 
 
 def _number(value: Any) -> float:
@@ -109,6 +139,10 @@ class StreamStats:
     usage normalised across formats (:class:`ssedelta.Usage`). ``finish_reason`` is the first
     choice's (chat), the response's ``status`` (Responses) or the ``stop_reason`` (Anthropic);
     for a bad stream, usage, model and finish reason come from its partial result.
+    ``logprob_tokens`` counts the output tokens that carry a logprob (chat: every choice's
+    ``logprobs.content``; Responses: every ``output_text`` part's ``logprobs``) and
+    ``mean_logprob`` is their mean logprob (``NaN`` for a stream without any); ``perplexity`` is
+    ``exp(-mean_logprob)``.
     ``files`` counts the input files (skipped ones included) and ``seconds`` the time the reading
     took; ``skipped`` lists the files in no stream format, as ``(file, reason)``.
     """
@@ -129,6 +163,8 @@ class StreamStats:
     finish_reason: npt.NDArray[np.object_]
     model: npt.NDArray[np.object_]
     error_type: npt.NDArray[np.object_]
+    logprob_tokens: npt.NDArray[np.int64]
+    mean_logprob: npt.NDArray[np.float64]
     files: int = 0
     seconds: float = 0.0
     skipped: list[tuple[str, str]] = field(default_factory=list)
@@ -136,7 +172,8 @@ class StreamStats:
     @classmethod
     def from_lists(cls, columns: dict[str, list[Any]], files: int, seconds: float) -> StreamStats:
         np: Any = require("numpy", "bulk", "stream statistics")
-        kinds = {"stream": np.int64, "ok": np.bool_, "chunks": np.int64, "nbytes": np.int64}
+        kinds = {"stream": np.int64, "ok": np.bool_, "chunks": np.int64, "nbytes": np.int64,
+                 "logprob_tokens": np.int64, "mean_logprob": np.float64}  # fmt: skip
         arrays = {}
         for name in _COLUMNS:
             if name in kinds:
@@ -152,6 +189,13 @@ class StreamStats:
 
     def __len__(self) -> int:
         return len(self.chunks)
+
+    @property
+    def perplexity(self) -> npt.NDArray[np.float64]:
+        """``exp(-mean_logprob)`` per stream (``NaN`` for a stream without logprobs)."""
+        np: Any = require("numpy", "bulk", "stream statistics")
+        with np.errstate(over="ignore"):  # a mean below about -709 gives inf
+            return np.exp(-self.mean_logprob)  # type: ignore[no-any-return]
 
     def summary(self) -> dict[str, Any]:
         """Totals, counts and percentiles, as plain JSON-ready values: ``tokens`` sums each
@@ -182,6 +226,18 @@ class StreamStats:
             "formats": self._formats(np),
             "chunks_per_stream": _distribution(np, self.chunks),
             "bytes_per_stream": _distribution(np, self.nbytes),
+            "logprobs": self._logprobs(np),
+        }
+
+    def _logprobs(self, np: Any) -> dict[str, Any]:
+        """Over the streams with logprobs: how many, their tokens, and the mean, p50 and p90 of the
+        per-stream mean token logprob and perplexity."""
+        rows = self.logprob_tokens > 0
+        return {
+            "streams": int(rows.sum()),
+            "tokens": int(self.logprob_tokens[rows].sum()),
+            "mean_logprob": _spread(np, self.mean_logprob[rows]),
+            "perplexity": _spread(np, self.perplexity[rows]),
         }
 
     def _formats(self, np: Any) -> dict[str, Any]:
@@ -221,6 +277,15 @@ def _distribution(np: Any, values: Any) -> dict[str, Any]:
     }
     out.update({f"p{p}": round(float(v), 3) for p, v in zip(PERCENTILES, points)})  # noqa: B905
     return out
+
+
+def _spread(np: Any, values: Any) -> dict[str, float | None]:
+    """Mean, p50 and p90 of ``values`` (``None`` when empty, or infinite)."""
+    if not len(values):
+        return {"mean": None, "p50": None, "p90": None}
+    p50, p90 = np.percentile(values, (50, 90))
+    out = {"mean": float(values.mean()), "p50": float(p50), "p90": float(p90)}
+    return {k: round(v, 6) if math.isfinite(v) else None for k, v in out.items()}
 
 
 def _plain(value: Any) -> int | float:
