@@ -27,8 +27,8 @@ which also raises the same errors at the same offsets.
 cimport cython
 from cpython.bytearray cimport PyByteArray_AS_STRING
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
-from cpython.list cimport PyList_New, PyList_SET_ITEM
-from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
+from cpython.list cimport PyList_GET_ITEM, PyList_New, PyList_SET_ITEM
+from cpython.mem cimport PyMem_Calloc, PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from cpython.ref cimport Py_INCREF, PyObject
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.math cimport isinf
@@ -57,6 +57,7 @@ from ..errors import StreamFormatError as _StreamFormatError, UpstreamError as _
 
 cdef extern from "Python.h":
     Py_ssize_t PyDict_GET_SIZE(object o)
+    void PyObject_GC_UnTrack(object o)
     double PyOS_string_to_double(const char* s, char** endptr, PyObject* overflow_exception) except? -1.0
 
 cdef object _loads = orjson.loads
@@ -168,6 +169,40 @@ cdef struct LpEntry:
     Py_ssize_t end
     double logprob
     int flags
+    Py_ssize_t word     # interned columns: the text's index in the vocabulary
+
+cdef struct Word:
+    Py_ssize_t start
+    Py_ssize_t end
+    unsigned int hash
+
+
+# Each byte value in decimal followed by a comma, and that length.
+cdef char DECIMAL[256][4]
+cdef Py_ssize_t DECIMAL_LEN[256]
+for _b in range(256):
+    _digits = f"{_b},".encode()
+    DECIMAL_LEN[_b] = len(_digits)
+    for _k in range(4):
+        DECIMAL[_b][_k] = _digits[_k] if _k < len(_digits) else 0
+
+
+cdef inline bint same_bytes(const char* a, const char* b, Py_ssize_t k) noexcept:
+    cdef Py_ssize_t i
+    if k > 16:
+        return memcmp(a, b, k) == 0
+    for i in range(k):
+        if a[i] != b[i]:
+            return False
+    return True
+
+
+cdef inline unsigned int fnv1a(const char* p, Py_ssize_t k) noexcept:
+    cdef unsigned int h = 2166136261u
+    cdef Py_ssize_t i
+    for i in range(k):
+        h = (h ^ <unsigned char>p[i]) * 16777619u
+    return h
 
 
 @cython.final
@@ -185,6 +220,14 @@ cdef class TokenColumns:
     cdef Py_ssize_t n, captokens
     cdef dict odd  # token index -> token object (or None, in the scanner's, for one made when applied)
     cdef dict other_bytes  # entry index -> list of ints
+    # A choice's columns keep each distinct text once (``text`` holds the vocabulary): the
+    # vocabulary, a hash table of its indexes (plus one; 0 is empty), and its strings once made.
+    cdef bint interned
+    cdef Word* words
+    cdef Py_ssize_t nwords, capwords
+    cdef unsigned int* table
+    cdef Py_ssize_t captable
+    cdef list strs
 
     def __cinit__(self):
         self.text = TextBuf()
@@ -197,6 +240,56 @@ cdef class TokenColumns:
     def __dealloc__(self):
         PyMem_Free(self.entries)
         PyMem_Free(self.first)
+        PyMem_Free(self.words)
+        PyMem_Free(self.table)
+
+    cdef Py_ssize_t intern(self, const char* p, Py_ssize_t k) except -1:
+        """The vocabulary index of the text ``p[:k]``, added when new."""
+        cdef unsigned int h = fnv1a(p, k)
+        cdef Py_ssize_t mask, i, w
+        cdef Word* word
+        if self.nwords * 2 >= self.captable:
+            self.grow_table()
+        mask = self.captable - 1
+        i = h & mask
+        while self.table[i]:
+            word = &self.words[self.table[i] - 1]
+            if word.hash == h and word.end - word.start == k and same_bytes(self.text.data + word.start, p, k):
+                return self.table[i] - 1
+            i = (i + 1) & mask
+        if self.nwords == self.capwords:
+            self.capwords = self.capwords * 2 if self.capwords else 64
+            word = <Word*>PyMem_Realloc(self.words, self.capwords * sizeof(Word))
+            if word == NULL:
+                raise MemoryError()
+            self.words = word
+        w = self.nwords
+        self.words[w].start = self.text.length
+        self.text.add(p, k)
+        self.words[w].end = self.text.length
+        self.words[w].hash = h
+        self.nwords += 1
+        self.table[i] = <unsigned int>(w + 1)
+        self.strs.append(None)
+        return w
+
+    cdef int grow_table(self) except -1:
+        cdef Py_ssize_t cap = self.captable * 2 if self.captable else 256
+        cdef unsigned int* table = <unsigned int*>PyMem_Calloc(cap, sizeof(unsigned int))
+        cdef Py_ssize_t w, i
+        if table == NULL:
+            raise MemoryError()
+        for w in range(self.nwords):
+            i = self.words[w].hash & (cap - 1)
+            while table[i]:
+                i = (i + 1) & (cap - 1)
+            table[i] = <unsigned int>(w + 1)
+        PyMem_Free(self.table)
+        self.table = table
+        self.captable = cap
+        if self.strs is None:
+            self.strs = []
+        return 0
 
     def __len__(self):
         return self.n
@@ -256,31 +349,35 @@ cdef class TokenColumns:
         return self.first[k + 1] == self.first[k]
 
     cdef int add_from(self, TokenColumns src, Py_ssize_t k) except -1:
-        """Append token ``k`` of ``src`` (not an odd one)."""
+        """Append token ``k`` of ``src`` (not an odd one), its texts interned."""
         cdef Py_ssize_t e0 = src.first[k], e1 = src.first[k + 1]
-        cdef Py_ssize_t lo = src.entries[e0].start, hi = src.entries[e0].end
-        cdef Py_ssize_t e, at, shift
-        for e in range(e0 + 1, e1):
-            if src.entries[e].start < lo:
-                lo = src.entries[e].start
-            if src.entries[e].end > hi:
-                hi = src.entries[e].end
-        shift = self.text.length - lo
-        self.text.add(src.text.data + lo, hi - lo)
+        cdef Py_ssize_t e, at, w
+        self.interned = True
         for e in range(e0, e1):
             at = self.entry()
             self.entries[at] = src.entries[e]
-            self.entries[at].start += shift
-            self.entries[at].end += shift
+            w = self.intern(src.text.data + src.entries[e].start, src.entries[e].end - src.entries[e].start)
+            self.entries[at].word = w
+            self.entries[at].start = self.words[w].start
+            self.entries[at].end = self.words[w].end
             if src.entries[e].flags & E_BYTES_OTHER:
                 if self.other_bytes is None:
                     self.other_bytes = {}
                 self.other_bytes[at] = src.other_bytes[e]
         return self.end_token()
 
-    cdef inline str text_of(self, Py_ssize_t e):
-        return PyUnicode_DecodeUTF8(self.text.data + self.entries[e].start,
-                                    self.entries[e].end - self.entries[e].start, NULL)
+    cdef inline object text_of(self, Py_ssize_t e):
+        cdef Py_ssize_t w
+        if not self.interned:
+            return PyUnicode_DecodeUTF8(self.text.data + self.entries[e].start,
+                                        self.entries[e].end - self.entries[e].start, NULL)
+        w = self.entries[e].word
+        text = <object>PyList_GET_ITEM(self.strs, w)
+        if text is None:
+            text = PyUnicode_DecodeUTF8(self.text.data + self.words[w].start,
+                                        self.words[w].end - self.words[w].start, NULL)
+            self.strs[w] = text
+        return text
 
     cdef object bytes_of(self, Py_ssize_t e):
         cdef LpEntry* entry = &self.entries[e]
@@ -381,6 +478,7 @@ cdef class TokenColumns:
                     Py_INCREF(item)
                     PyList_SET_ITEM(alts, j, item)
                     top[i * k + j] = self.entries[e0 + 1 + j].logprob
+                PyObject_GC_UnTrack(alts)  # strings only
             Py_INCREF(word)
             PyList_SET_ITEM(words, i, word)
             Py_INCREF(alts)
@@ -1848,25 +1946,47 @@ cdef class Scanner:
         cdef const unsigned char* text = <const unsigned char*>self.lp.text.data
         cdef Py_ssize_t j = entry.start
         cdef long long v
+        cdef unsigned char c
         cdef bint same = True
+        cdef char compact[258]
+        cdef Py_ssize_t k = 1
         if i >= n or p[i] != 91:
             return -1
+        if entry.end - entry.start <= 64:
+            # The array as a compact JSON writer writes the text's bytes, compared at once.
+            compact[0] = 91
+            for j in range(entry.start, entry.end):
+                c = text[j]
+                memcpy(compact + k, DECIMAL[c], 4)
+                k += DECIMAL_LEN[c]
+            if k > 1:
+                k -= 1  # the last comma
+            compact[k] = 93
+            k += 1
+            if i + k <= n and memcmp(p + i, compact, k) == 0:
+                return i + k
+            j = entry.start
         i = skip_ws(p, i + 1, n)
         if i < n and p[i] == 93:
             i += 1
         else:
             while True:
-                if i < n and p[i] >= 49 and p[i] <= 57 and i + 1 < n and (p[i + 1] < 48 or p[i + 1] > 57):
-                    v = p[i] - 48  # the commonest, a one-digit number
+                c = p[i] - 49 if i < n else 255
+                if c < 9 and i + 4 < n:  # 1 to 9: a number of up to four digits, the usual
+                    v = c + 1
                     i += 1
-                elif i + 2 < n and p[i] >= 49 and p[i] <= 57 and p[i + 1] >= 48 and p[i + 1] <= 57 and (
-                        p[i + 2] < 48 or p[i + 2] > 57):
-                    v = (p[i] - 48) * 10 + p[i + 1] - 48
-                    i += 2
-                elif i + 3 < n and p[i] >= 49 and p[i] <= 57 and p[i + 1] >= 48 and p[i + 1] <= 57 and (
-                        p[i + 2] >= 48 and p[i + 2] <= 57 and (p[i + 3] < 48 or p[i + 3] > 57)):
-                    v = (p[i] - 48) * 100 + (p[i + 1] - 48) * 10 + p[i + 2] - 48
-                    i += 3
+                    c = p[i] - 48
+                    if c < 10:
+                        v = v * 10 + c
+                        i += 1
+                        c = p[i] - 48
+                        if c < 10:
+                            v = v * 10 + c
+                            i += 1
+                            if <unsigned char>(p[i] - 48) < 10:
+                                i = scan_int(p, i - 3, n, &v)
+                                if i < 0:
+                                    return -1
                 else:
                     i = scan_int(p, i, n, &v)
                     if i < 0:
