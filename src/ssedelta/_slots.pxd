@@ -113,6 +113,23 @@ cdef extern from *:
         }
         return 0;
     }
+    /* ssd_settle for an object built by Python code (a model from ``from_dict``) and the models,
+       lists and dicts inside it, innermost first. */
+    static int ssd_visit_settle(PyObject *ref, void *depth);
+    static int ssd_settle_tree_at(PyObject *obj, Py_ssize_t depth) {
+        if (!PyObject_IS_GC(obj) || !PyObject_GC_IsTracked(obj) || depth > 32) return 0;
+        if (Py_TYPE(obj)->tp_setattro != ssd_setattro && !PyList_CheckExact(obj) && !PyDict_CheckExact(obj))
+            return 0;
+        if (Py_TYPE(obj)->tp_traverse(obj, ssd_visit_settle, (void *)(depth + 1)) < 0) return -1;
+        return ssd_settle(obj);
+    }
+    static int ssd_visit_settle(PyObject *ref, void *depth) {
+        if (PyType_Check(ref)) return 0;
+        return ssd_settle_tree_at(ref, (Py_ssize_t)depth);
+    }
+    static inline int ssd_settle_tree(PyObject *obj) {
+        return ssd_settle_tree_at(obj, 0);
+    }
     static inline void ssd_hook_setattr(PyObject *cls) {
         ((PyTypeObject *)cls)->tp_setattro = ssd_setattro;
     }
@@ -127,5 +144,6 @@ cdef extern from *:
     void ssd_clear(object obj, Py_ssize_t off)
     int ssd_settle(object obj) except -1
     int ssd_track_tree(object obj) except -1
+    int ssd_settle_tree(object obj) except -1
     void ssd_hook_setattr(object cls)
     bint ssd_is_tracked(object obj)

@@ -48,6 +48,7 @@ from .._slots cimport (
     ssd_is_tracked,
     ssd_put,
     ssd_settle,
+    ssd_settle_tree,
     ssd_slot_offset,
     ssd_track_tree,
 )
@@ -342,6 +343,8 @@ cdef class TokenColumns:
             self.nentries = at
         if self.odd is None:
             self.odd = {}
+        if token is not None:
+            ssd_settle_tree(token)
         self.odd[self.n] = token
         return self.end_token()
 
@@ -386,7 +389,9 @@ cdef class TokenColumns:
         if entry.flags & E_BYTES_NULL:
             return None
         if entry.flags & E_BYTES_OTHER:
-            return list(self.other_bytes[e])
+            out = list(self.other_bytes[e])
+            ssd_settle(out)
+            return out
         out = PyList_New(entry.end - entry.start)
         for j in range(entry.end - entry.start):
             item = (<unsigned char*>self.text.data)[entry.start + j]
@@ -2546,7 +2551,11 @@ class DeltaMerger(_py.DeltaMerger):
         ssd_put(completion, L_COMPLETION.offsets[C_TIER], self._service_tier)
         ssd_put(completion, L_COMPLETION.offsets[C_FINGERPRINT], self._fingerprint)
         usage = self._usage
-        ssd_put(completion, L_COMPLETION.offsets[C_USAGE], usage if usage is not None else self._groq_usage)
+        if usage is None:
+            usage = self._groq_usage
+        if usage is not None:
+            ssd_settle_tree(usage)
+        ssd_put(completion, L_COMPLETION.offsets[C_USAGE], usage)
         ssd_put(completion, L_COMPLETION.offsets[C_MODERATION], self._moderation)
         ssd_put(completion, L_COMPLETION.extras_at, dict(self._extras))
         ssd_settle(completion)
@@ -2762,7 +2771,9 @@ cdef object built_choice(object state):
     st = <Choice>state
     if (st.tools or st.content_parts is not None or st.audio is not None or st.function_call is not None
             or st.annotations is not None):
-        return _build_choice(state)
+        built = _build_choice(state)
+        ssd_settle_tree(built)
+        return built
     cdef object message = L_MESSAGE.made()
     ssd_put(message, L_MESSAGE.offsets[M_ROLE], st.role or "assistant")
     ssd_put(message, L_MESSAGE.offsets[M_CONTENT], text_of(st.content))
@@ -2919,16 +2930,20 @@ cdef class ObjectDecoder:
             return None
         value = self.value(i)
         try:
-            return cls.from_dict(value)
+            obj = cls.from_dict(value)
         except _SchemaError:
             raise Bail
+        ssd_settle_tree(obj)
+        return obj
 
     cdef object extra(self, object obj, Layout layout, Keys* keys, Py_ssize_t ka, Py_ssize_t kb,
                       Py_ssize_t* i):
         if not unknown_once(keys, self.p, ka, kb):
             raise Bail
         key = PyUnicode_DecodeUTF8(<const char*>self.p + ka, kb - ka, NULL)
-        (<dict?>getattr(obj, "extras"))[key] = self.value(i)
+        value = self.value(i)
+        ssd_settle_tree(value)
+        (<dict?>getattr(obj, "extras"))[key] = value
 
     cdef inline void seen(self, Keys* keys, int bit) except *:
         if keys.known & bit:
@@ -3232,6 +3247,7 @@ cdef class ObjectDecoder:
                 self.seen(&keys, 2)
                 if v < self.n and p[v] == 91:
                     value = self.value(&v)
+                    ssd_settle_tree(value)
                 else:
                     value = self.string(&v)
                 ssd_put(obj, L.offsets[1], value)
@@ -3349,6 +3365,7 @@ class ChunkDecoder(_py.ChunkDecoder):
             if chunk is None:
                 self.done = True
                 break
+            ssd_settle_tree(chunk)
             out.append(chunk)
 
 
