@@ -55,7 +55,14 @@ ODD_TOKENS = [
     [token("i", -1, top_logprobs=[token("j")])],  # an integer logprob: kept as an object
     [{"token": "k", "logprob": -0.5, "top_logprobs": []}],  # no bytes
     [token("t", top_logprobs=None)],
-    [{"bytes": [113], "top_logprobs": [{"bytes": [114], "logprob": -3.0, "token": "r"}], "logprob": -0.75, "token": "q"}],
+    [
+        {
+            "bytes": [113],
+            "top_logprobs": [{"bytes": [114], "logprob": -3.0, "token": "r"}],
+            "logprob": -0.75,
+            "token": "q",
+        }
+    ],
     [token("s", -1e-05, top_logprobs=[token("u", -12.5), token("v", 0.0), token("w", -7.25e-3)])],
     [token("long", -0.1234567890123456789012, top_logprobs=[token("z" * 80, -1.5)])],
 ]
@@ -179,7 +186,9 @@ def test_arrays_of_odd_tokens_and_of_the_twin_are_equal(backend: ssedelta.Backen
         refusal.to_numpy("tokens")  # type: ignore[union-attr]
 
 
-def test_to_numpy_without_numpy_names_the_extra(backend: ssedelta.Backend, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_to_numpy_without_numpy_names_the_extra(
+    backend: ssedelta.Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
     logprobs = backend.merge(stream_of(ODD_TOKENS)).choices[0].logprobs  # type: ignore[index]
     monkeypatch.setitem(sys.modules, "numpy", None)
     with pytest.raises(ImportError, match=r"ssedelta\[numpy\]"):

@@ -59,6 +59,8 @@ from ..errors import StreamFormatError as _StreamFormatError, UpstreamError as _
 cdef extern from "Python.h":
     Py_ssize_t PyDict_GET_SIZE(object o)
     void PyObject_GC_UnTrack(object o)
+    void incref "Py_INCREF"(PyObject* o)
+    void list_set_raw "PyList_SET_ITEM"(object list, Py_ssize_t i, PyObject* o)
     double PyOS_string_to_double(const char* s, char** endptr, PyObject* overflow_exception) except? -1.0
 
 cdef object _loads = orjson.loads
@@ -255,7 +257,8 @@ cdef class TokenColumns:
         i = h & mask
         while self.table[i]:
             word = &self.words[self.table[i] - 1]
-            if word.hash == h and word.end - word.start == k and same_bytes(self.text.data + word.start, p, k):
+            if (word.hash == h and word.end - word.start == k
+                    and same_bytes(self.text.data + word.start, p, k)):
                 return self.table[i] - 1
             i = (i + 1) & mask
         if self.nwords == self.capwords:
@@ -450,6 +453,7 @@ cdef class TokenColumns:
         cdef double* lp
         cdef double* top
         cdef double nan = float("nan")
+        cdef PyObject* raw
         for i in range(n):
             if self.is_odd(i):
                 ntop = len(self.odd[i].top_logprobs or ())
@@ -458,6 +462,11 @@ cdef class TokenColumns:
             if ntop > k:
                 k = ntop
         top_buf = bytearray(n * k * sizeof(double))
+        if self.interned:
+            for i in range(self.nwords):
+                if <object>PyList_GET_ITEM(self.strs, i) is None:
+                    self.strs[i] = PyUnicode_DecodeUTF8(self.text.data + self.words[i].start,
+                                                        self.words[i].end - self.words[i].start, NULL)
         lp = <double*>PyByteArray_AS_STRING(lp_buf)
         top = <double*>PyByteArray_AS_STRING(top_buf)
         for i in range(n * k):
@@ -472,6 +481,19 @@ cdef class TokenColumns:
                     alts.append(alt.token)
                     if alt.logprob is not None:
                         top[i * k + j] = alt.logprob
+            elif self.interned:
+                # Every string of the vocabulary is made (above): references to them only.
+                e0 = self.first[i]
+                word = <object>PyList_GET_ITEM(self.strs, self.entries[e0].word)
+                lp[i] = self.entries[e0].logprob
+                ntop = self.first[i + 1] - e0 - 1
+                alts = PyList_New(ntop)
+                for j in range(ntop):
+                    raw = PyList_GET_ITEM(self.strs, self.entries[e0 + 1 + j].word)
+                    incref(raw)
+                    list_set_raw(alts, j, raw)
+                    top[i * k + j] = self.entries[e0 + 1 + j].logprob
+                PyObject_GC_UnTrack(alts)  # strings only
             else:
                 e0 = self.first[i]
                 word = self.text_of(e0)

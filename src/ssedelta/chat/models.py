@@ -211,7 +211,7 @@ class _LazyTokens(Model):
         except AttributeError:
             pass
         else:
-            arrays = lazy.to_numpy(field, np, LogprobArrays)
+            arrays: LogprobArrays | None = lazy.to_numpy(field, np, LogprobArrays)
             if arrays is not None:
                 return arrays
         return _arrays(getattr(self, field), np)
