@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import gc
+import json
 import math
 import pickle
 import sys
@@ -13,6 +14,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import ssedelta
 from real_streams import STREAMS, body
@@ -275,3 +278,64 @@ def test_cycles_made_by_assignment_are_collected(backend: ssedelta.Backend, name
     gc.collect()
     assert sorted(_Finalized.seen) == sorted(["ancestor", "completion", "token", "two chunks"] * 50)
     assert sys.getallocatedblocks() - before < 2000  # the objects of one round are more than that
+
+
+# ---------------------------------------------------------------- generated tokens
+
+NUMBERS = st.one_of(
+    st.from_regex(r"-?(0|[1-9][0-9]{0,20})(\.[0-9]{1,25})?([eE][-+]?[0-9]{1,3})?", fullmatch=True),
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+)
+
+
+@st.composite
+def token_json(draw: st.DrawFn, with_top: bool = True) -> str:
+    text = draw(st.text(max_size=4))
+    members = {
+        "token": json.dumps(text, ensure_ascii=draw(st.booleans())),
+        "logprob": draw(NUMBERS),
+        "bytes": json.dumps(
+            draw(
+                st.one_of(
+                    st.just(list(text.encode("utf-8", "surrogatepass"))),
+                    st.none(),
+                    st.lists(st.integers(0, 300), max_size=3),
+                )
+            )
+        ),
+    }
+    if with_top:
+        tops = draw(st.one_of(st.none(), st.lists(token_json(with_top=False), max_size=3)))
+        members["top_logprobs"] = "null" if tops is None else "[" + ",".join(tops) + "]"
+    keys = draw(st.permutations(list(members)))
+    keys = keys[: draw(st.integers(len(keys) - 1, len(keys)))]
+    space = draw(st.sampled_from(["", " "]))
+    return "{" + ("," + space).join(f'"{k}":{space}{members[k]}' for k in keys) + "}"
+
+
+@settings(max_examples=300, deadline=None)
+@given(tokens=st.lists(st.lists(token_json(), max_size=3), min_size=1, max_size=4))
+def test_generated_tokens_merge_as_the_twin(backend: ssedelta.Backend, tokens: list[list[str]]) -> None:
+    events = b"".join(
+        b'data: {"id":"x","choices":[{"index":0,"delta":{},"logprobs":{"content":['
+        + ",".join(chunk).encode("utf-8", "surrogatepass")
+        + b"]}}]}\n\n"
+        for chunk in tokens
+    )
+    results = []
+    for merger in (backend, ssedelta.get_backend("python")):
+        try:
+            results.append(merger.merge(events + b"data: [DONE]\n\n"))
+        except ssedelta.SSEDeltaError as exc:
+            results.append(type(exc))
+    got, want = results
+    if isinstance(want, type):
+        assert got is want
+        return
+    assert got.to_dict() == want.to_dict()  # type: ignore[union-attr]
+    arrays = [r.choices[0].logprobs.to_numpy() for r in (got, backend.merge(events), want)]
+    for a in arrays[1:]:
+        assert a.tokens == arrays[0].tokens and a.top_tokens == arrays[0].top_tokens
+        np.testing.assert_array_equal(a.logprobs, arrays[0].logprobs)
+        np.testing.assert_array_equal(a.top_logprobs, arrays[0].top_logprobs)
+    assert repr(got) == repr(want)

@@ -1016,12 +1016,14 @@ cdef int finite_number(const unsigned char* p, Py_ssize_t a, Py_ssize_t b) excep
     """Whether the (valid) JSON number ``p[a:b]`` is finite as a double."""
     cdef Py_ssize_t i
     cdef int int_digits = 0
+    cdef bint fraction = False
     for i in range(a, b):
         if p[i] == 101 or p[i] == 69:
             return not isinf(parse_double(p, a, b))
         if p[i] == 46:
-            break
-        int_digits += 1
+            fraction = True
+        elif not fraction:
+            int_digits += 1
     return int_digits < 300
 
 
