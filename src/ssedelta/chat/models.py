@@ -12,7 +12,7 @@ values the specification names. Timestamps and token counts are ``Count``, an
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._schema import Count, Model, SchemaError, model, resolve
 
@@ -190,14 +190,16 @@ class _LazyTokens(Model):
 
     __slots__ = ("_lazy",)
 
-    def __getattr__(self, name: str) -> Any:
-        # Called only for an attribute not set: the token lists of a lazy object, or none.
-        try:
-            lazy = _LAZY.__get__(self)
-        except AttributeError:
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}") from None
-        lazy.fill(self)
-        return object.__getattribute__(self, name)
+    if not TYPE_CHECKING:  # the type checker sees only the fields
+
+        def __getattr__(self, name: str) -> Any:
+            # Called only for an attribute not set: the token lists of a lazy object, or none.
+            try:
+                lazy = _LAZY.__get__(self)
+            except AttributeError:
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}") from None
+            lazy.fill(self)
+            return object.__getattribute__(self, name)
 
     def to_numpy(self, field: str = "content") -> LogprobArrays:
         """The ``content`` (or ``refusal``) tokens as arrays (see :class:`LogprobArrays`), read
