@@ -132,6 +132,7 @@ cdef extern from *:
     }
     static inline void ssd_hook_setattr(PyObject *cls) {
         ((PyTypeObject *)cls)->tp_setattro = ssd_setattro;
+        PyType_Modified((PyTypeObject *)cls);  /* attribute stores specialised before see it */
     }
     static inline int ssd_is_tracked(PyObject *obj) {
         return PyObject_IS_GC(obj) && PyObject_GC_IsTracked(obj);
