@@ -376,12 +376,14 @@ cdef bint finite_number(const unsigned char* p, Py_ssize_t a, Py_ssize_t b) exce
     """Whether the JSON number ``p[a:b]`` (checked by :func:`scan_number`) is finite as a double."""
     cdef Py_ssize_t i
     cdef int int_digits = 0
+    cdef bint fraction = False
     for i in range(a, b):
         if p[i] == 101 or p[i] == 69:
             return not isinf(parse_double(p, a, b))
         if p[i] == 46:
-            break
-        int_digits += 1
+            fraction = True
+        elif not fraction:
+            int_digits += 1
     return int_digits < 300
 
 

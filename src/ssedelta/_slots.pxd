@@ -31,8 +31,120 @@ cdef extern from *:
     static inline PyObject *ssd_get(PyObject *obj, Py_ssize_t off) {
         return *(PyObject **)((char *)obj + off);
     }
+    /* Unset a slot (reading it then raises AttributeError, as after ``del``). */
+    static inline void ssd_clear(PyObject *obj, Py_ssize_t off) {
+        PyObject **slot = (PyObject **)((char *)obj + off);
+        PyObject *old = *slot;
+        *slot = NULL;
+        Py_XDECREF(old);
+    }
+
+    /* The collector's view of decoded objects (msgspec's rule): an object whose references are
+       all untrackable (not collectable at all, or untracked) is untracked, as it can be part of
+       no cycle; ssd_setattro tracks it again when an assignment gives it a collectable value. */
+    static int ssd_visit_tracked(PyObject *ref, void *self) {
+        if (ref == (PyObject *)Py_TYPE((PyObject *)self)) return 0;  /* heap types visit their type */
+        return PyObject_IS_GC(ref) && PyObject_GC_IsTracked(ref);
+    }
+    static int ssd_visit_push(PyObject *ref, void *stack) {
+        if (PyObject_IS_GC(ref) && !PyObject_GC_IsTracked(ref) && !PyType_Check(ref))
+            return PyList_Append((PyObject *)stack, ref);
+        return 0;
+    }
+    /* Track ``obj`` (when it is untracked) and every untracked object it reaches through untracked
+       objects, so that no tracked object refers to an untracked one built with it. */
+    static int ssd_track_tree(PyObject *obj) {
+        PyObject *stack, *item;
+        Py_ssize_t n;
+        traverseproc traverse;
+        if (!PyObject_IS_GC(obj) || PyObject_GC_IsTracked(obj) || PyType_Check(obj)) return 0;
+        stack = PyList_New(0);
+        if (stack == NULL) return -1;
+        if (PyList_Append(stack, obj) < 0) goto error;
+        while ((n = PyList_GET_SIZE(stack)) > 0) {
+            item = PyList_GET_ITEM(stack, n - 1);
+            Py_INCREF(item);
+            if (PyList_SetSlice(stack, n - 1, n, NULL) < 0) { Py_DECREF(item); goto error; }
+            if (!PyObject_GC_IsTracked(item)) {
+                PyObject_GC_Track(item);
+                traverse = Py_TYPE(item)->tp_traverse;
+                if (traverse != NULL && traverse(item, ssd_visit_push, stack) < 0) {
+                    Py_DECREF(item);
+                    goto error;
+                }
+            }
+            Py_DECREF(item);
+        }
+        Py_DECREF(stack);
+        return 0;
+    error:
+        Py_DECREF(stack);
+        return -1;
+    }
+    /* A newly built object (a model or a list): untracked when it refers to no tracked object;
+       else its untracked parts are tracked with it. */
+    static int ssd_settle(PyObject *obj) {
+        traverseproc traverse = Py_TYPE(obj)->tp_traverse;
+        PyObject *stack;
+        int status;
+        if (!PyObject_GC_IsTracked(obj)) return 0;
+        if (!traverse(obj, ssd_visit_tracked, obj)) {
+            PyObject_GC_UnTrack(obj);
+            return 0;
+        }
+        stack = PyList_New(0);
+        if (stack == NULL) return -1;
+        status = traverse(obj, ssd_visit_push, stack);
+        if (status == 0) {
+            Py_ssize_t i;
+            for (i = 0; i < PyList_GET_SIZE(stack) && status == 0; i++)
+                status = ssd_track_tree(PyList_GET_ITEM(stack, i));
+        }
+        Py_DECREF(stack);
+        return status;
+    }
+    /* The attribute setter of the models the native core builds: an untracked object given a
+       collectable value is tracked again, with what it refers to; a collectable value that was
+       untracked (a decoded object) is tracked with what it refers to. */
+    static int ssd_setattro(PyObject *self, PyObject *name, PyObject *value) {
+        if (PyObject_GenericSetAttr(self, name, value) < 0) return -1;
+        if (value != NULL && PyObject_IS_GC(value)) {
+            if (ssd_track_tree(self) < 0 || ssd_track_tree(value) < 0) return -1;
+        }
+        return 0;
+    }
+    /* ssd_settle for an object built by Python code (a model from ``from_dict``) and the models,
+       lists and dicts inside it, innermost first. */
+    static int ssd_visit_settle(PyObject *ref, void *depth);
+    static int ssd_settle_tree_at(PyObject *obj, Py_ssize_t depth) {
+        if (!PyObject_IS_GC(obj) || !PyObject_GC_IsTracked(obj) || depth > 32) return 0;
+        if (Py_TYPE(obj)->tp_setattro != ssd_setattro && !PyList_CheckExact(obj) && !PyDict_CheckExact(obj))
+            return 0;
+        if (Py_TYPE(obj)->tp_traverse(obj, ssd_visit_settle, (void *)(depth + 1)) < 0) return -1;
+        return ssd_settle(obj);
+    }
+    static int ssd_visit_settle(PyObject *ref, void *depth) {
+        if (PyType_Check(ref)) return 0;
+        return ssd_settle_tree_at(ref, (Py_ssize_t)depth);
+    }
+    static inline int ssd_settle_tree(PyObject *obj) {
+        return ssd_settle_tree_at(obj, 0);
+    }
+    static inline void ssd_hook_setattr(PyObject *cls) {
+        ((PyTypeObject *)cls)->tp_setattro = ssd_setattro;
+        PyType_Modified((PyTypeObject *)cls);  /* attribute stores specialised before see it */
+    }
+    static inline int ssd_is_tracked(PyObject *obj) {
+        return PyObject_IS_GC(obj) && PyObject_GC_IsTracked(obj);
+    }
     """
     Py_ssize_t ssd_slot_offset(object descr, object cls)
     object ssd_alloc(object cls)
     void ssd_put(object obj, Py_ssize_t off, object value)
     void* ssd_get(object obj, Py_ssize_t off)
+    void ssd_clear(object obj, Py_ssize_t off)
+    int ssd_settle(object obj) except -1
+    int ssd_track_tree(object obj) except -1
+    int ssd_settle_tree(object obj) except -1
+    void ssd_hook_setattr(object cls)
+    bint ssd_is_tracked(object obj)

@@ -25,8 +25,11 @@ which also raises the same errors at the same offsets.
 """
 
 cimport cython
+from cpython.bytearray cimport PyByteArray_AS_STRING
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
-from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
+from cpython.list cimport PyList_GET_ITEM, PyList_New, PyList_SET_ITEM
+from cpython.mem cimport PyMem_Calloc, PyMem_Free, PyMem_Malloc, PyMem_Realloc
+from cpython.ref cimport Py_INCREF, PyObject
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.math cimport isinf
 from libc.string cimport memcmp, memcpy
@@ -49,13 +52,27 @@ from .._json_c cimport (
 )
 from .._payload import SKIP
 from .._schema import SchemaError
-from .._slots cimport ssd_alloc, ssd_put, ssd_slot_offset
+from .._slots cimport (
+    ssd_alloc,
+    ssd_clear,
+    ssd_get,
+    ssd_hook_setattr,
+    ssd_is_tracked,
+    ssd_put,
+    ssd_settle,
+    ssd_settle_tree,
+    ssd_slot_offset,
+    ssd_track_tree,
+)
 from .._sse_c cimport PayloadSink, SSEDecoder
 from .._sse_py import DEFAULT_MAX_LINE_SIZE
 from ..errors import StreamFormatError as _StreamFormatError, UpstreamError as _UpstreamError
 
 cdef extern from "Python.h":
     Py_ssize_t PyDict_GET_SIZE(object o)
+    void PyObject_GC_UnTrack(object o)
+    void incref "Py_INCREF"(PyObject* o)
+    void list_set_raw "PyList_SET_ITEM"(object list, Py_ssize_t i, PyObject* o)
 
 cdef object _loads = orjson.loads
 cdef object JSONDecodeError = orjson.JSONDecodeError
@@ -155,6 +172,405 @@ _STR_ACCUMULATORS.add(TextBuf)
 # ------------------------------------------------------------------ merge state
 
 
+# ------------------------------------------------------------------ logprob tokens as columns
+
+cdef enum:
+    E_BYTES_NULL = 1    # "bytes": null
+    E_BYTES_OTHER = 2   # bytes that are not the UTF-8 of the text: a list in ``other_bytes``
+
+cdef struct LpEntry:
+    Py_ssize_t start    # the text's span in ``TokenColumns.text``
+    Py_ssize_t end
+    double logprob
+    int flags
+    Py_ssize_t word     # interned columns: the text's index in the vocabulary
+
+cdef struct Word:
+    Py_ssize_t start
+    Py_ssize_t end
+    unsigned int hash
+
+
+# Each byte value in decimal followed by a comma, and that length.
+cdef char DECIMAL[256][4]
+cdef Py_ssize_t DECIMAL_LEN[256]
+for _b in range(256):
+    _digits = f"{_b},".encode()
+    DECIMAL_LEN[_b] = len(_digits)
+    for _k in range(4):
+        DECIMAL[_b][_k] = _digits[_k] if _k < len(_digits) else 0
+
+
+cdef inline bint same_bytes(const char* a, const char* b, Py_ssize_t k) noexcept:
+    cdef Py_ssize_t i
+    if k > 16:
+        return memcmp(a, b, k) == 0
+    for i in range(k):
+        if a[i] != b[i]:
+            return False
+    return True
+
+
+cdef inline unsigned int fnv1a(const char* p, Py_ssize_t k) noexcept:
+    cdef unsigned int h = 2166136261u
+    cdef Py_ssize_t i
+    for i in range(k):
+        h = (h ^ <unsigned char>p[i]) * 16777619u
+    return h
+
+
+@cython.final
+@cython.no_gc
+cdef class TokenColumns:
+    """Logprob tokens as columns: an entry per token, followed by the entries of its top
+    alternatives (text span, logprob, flags); the token objects are made when read. A token
+    of another shape than the usual one (a key missing or null, an integer logprob...) is kept
+    as an object in ``odd``. Append-only: the first ``n`` tokens never change."""
+
+    cdef TextBuf text
+    cdef LpEntry* entries
+    cdef Py_ssize_t nentries, capentries
+    cdef Py_ssize_t* first  # token i's entries are first[i]..first[i + 1]
+    cdef Py_ssize_t n, captokens
+    cdef dict odd  # token index -> token object (or None, in the scanner's, for one made when applied)
+    cdef dict other_bytes  # entry index -> list of ints
+    # A choice's columns keep each distinct text once (``text`` holds the vocabulary): the
+    # vocabulary, a hash table of its indexes (plus one; 0 is empty), and its strings once made.
+    cdef bint interned
+    cdef Word* words
+    cdef Py_ssize_t nwords, capwords
+    cdef unsigned int* table
+    cdef Py_ssize_t captable
+    cdef list strs
+
+    def __cinit__(self):
+        self.text = TextBuf()
+        self.first = <Py_ssize_t*>PyMem_Malloc(8 * sizeof(Py_ssize_t))
+        if self.first == NULL:
+            raise MemoryError()
+        self.captokens = 7
+        self.first[0] = 0
+
+    def __dealloc__(self):
+        PyMem_Free(self.entries)
+        PyMem_Free(self.first)
+        PyMem_Free(self.words)
+        PyMem_Free(self.table)
+
+    cdef Py_ssize_t intern(self, const char* p, Py_ssize_t k) except -1:
+        """The vocabulary index of the text ``p[:k]``, added when new."""
+        cdef unsigned int h = fnv1a(p, k)
+        cdef Py_ssize_t mask, i, w
+        cdef Word* word
+        if self.nwords * 2 >= self.captable:
+            self.grow_table()
+        mask = self.captable - 1
+        i = h & mask
+        while self.table[i]:
+            word = &self.words[self.table[i] - 1]
+            if (word.hash == h and word.end - word.start == k
+                    and same_bytes(self.text.data + word.start, p, k)):
+                return self.table[i] - 1
+            i = (i + 1) & mask
+        if self.nwords == self.capwords:
+            self.capwords = self.capwords * 2 if self.capwords else 64
+            word = <Word*>PyMem_Realloc(self.words, self.capwords * sizeof(Word))
+            if word == NULL:
+                raise MemoryError()
+            self.words = word
+        w = self.nwords
+        self.words[w].start = self.text.length
+        self.text.add(p, k)
+        self.words[w].end = self.text.length
+        self.words[w].hash = h
+        self.nwords += 1
+        self.table[i] = <unsigned int>(w + 1)
+        self.strs.append(None)
+        return w
+
+    cdef int grow_table(self) except -1:
+        cdef Py_ssize_t cap = self.captable * 2 if self.captable else 256
+        cdef unsigned int* table = <unsigned int*>PyMem_Calloc(cap, sizeof(unsigned int))
+        cdef Py_ssize_t w, i
+        if table == NULL:
+            raise MemoryError()
+        for w in range(self.nwords):
+            i = self.words[w].hash & (cap - 1)
+            while table[i]:
+                i = (i + 1) & (cap - 1)
+            table[i] = <unsigned int>(w + 1)
+        PyMem_Free(self.table)
+        self.table = table
+        self.captable = cap
+        if self.strs is None:
+            self.strs = []
+        return 0
+
+    def __len__(self):
+        return self.n
+
+    cdef void clear(self) noexcept:
+        self.n = 0
+        self.nentries = 0
+        self.first[0] = 0
+        self.text.clear()
+        self.odd = None
+        self.other_bytes = None
+
+    cdef Py_ssize_t entry(self) except -1:
+        """A new entry (its fields zero); its index."""
+        cdef LpEntry* grown
+        cdef Py_ssize_t cap
+        if self.nentries == self.capentries:
+            cap = self.capentries * 2 if self.capentries else 16
+            grown = <LpEntry*>PyMem_Realloc(self.entries, cap * sizeof(LpEntry))
+            if grown == NULL:
+                raise MemoryError()
+            self.entries = grown
+            self.capentries = cap
+        self.entries[self.nentries].start = self.text.length
+        self.entries[self.nentries].end = self.text.length
+        self.entries[self.nentries].logprob = 0.0
+        self.entries[self.nentries].flags = 0
+        self.nentries += 1
+        return self.nentries - 1
+
+    cdef int end_token(self) except -1:
+        cdef Py_ssize_t* grown
+        cdef Py_ssize_t cap
+        if self.n + 1 >= self.captokens:
+            cap = self.captokens * 2 + 1
+            grown = <Py_ssize_t*>PyMem_Realloc(self.first, (cap + 1) * sizeof(Py_ssize_t))
+            if grown == NULL:
+                raise MemoryError()
+            self.first = grown
+            self.captokens = cap
+        self.n += 1
+        self.first[self.n] = self.nentries
+        return 0
+
+    cdef int add_object(self, object token) except -1:
+        """Append a token kept as an object; the entries begun for it are dropped."""
+        cdef Py_ssize_t at = self.first[self.n]
+        if self.nentries > at:
+            self.text.length = self.entries[at].start
+            self.nentries = at
+        if self.odd is None:
+            self.odd = {}
+        if token is not None:
+            ssd_settle_tree(token)
+        self.odd[self.n] = token
+        return self.end_token()
+
+    cdef inline bint is_odd(self, Py_ssize_t k) noexcept:
+        return self.first[k + 1] == self.first[k]
+
+    cdef int add_from(self, TokenColumns src, Py_ssize_t k) except -1:
+        """Append token ``k`` of ``src`` (not an odd one), its texts interned."""
+        cdef Py_ssize_t e0 = src.first[k], e1 = src.first[k + 1]
+        cdef Py_ssize_t e, at, w
+        self.interned = True
+        for e in range(e0, e1):
+            at = self.entry()
+            self.entries[at] = src.entries[e]
+            w = self.intern(src.text.data + src.entries[e].start, src.entries[e].end - src.entries[e].start)
+            self.entries[at].word = w
+            self.entries[at].start = self.words[w].start
+            self.entries[at].end = self.words[w].end
+            if src.entries[e].flags & E_BYTES_OTHER:
+                if self.other_bytes is None:
+                    self.other_bytes = {}
+                self.other_bytes[at] = src.other_bytes[e]
+        return self.end_token()
+
+    cdef inline object text_of(self, Py_ssize_t e):
+        cdef Py_ssize_t w
+        if not self.interned:
+            return PyUnicode_DecodeUTF8(self.text.data + self.entries[e].start,
+                                        self.entries[e].end - self.entries[e].start, NULL)
+        w = self.entries[e].word
+        text = <object>PyList_GET_ITEM(self.strs, w)
+        if text is None:
+            text = PyUnicode_DecodeUTF8(self.text.data + self.words[w].start,
+                                        self.words[w].end - self.words[w].start, NULL)
+            self.strs[w] = text
+        return text
+
+    cdef object bytes_of(self, Py_ssize_t e):
+        cdef LpEntry* entry = &self.entries[e]
+        cdef Py_ssize_t j
+        cdef list out
+        if entry.flags & E_BYTES_NULL:
+            return None
+        if entry.flags & E_BYTES_OTHER:
+            out = list(self.other_bytes[e])
+            ssd_settle(out)
+            return out
+        out = PyList_New(entry.end - entry.start)
+        for j in range(entry.end - entry.start):
+            item = (<unsigned char*>self.text.data)[entry.start + j]
+            Py_INCREF(item)
+            PyList_SET_ITEM(out, j, item)
+        ssd_settle(out)
+        return out
+
+    cdef object entry_object(self, Layout L, Py_ssize_t e, Py_ssize_t e1):
+        """The object of entry ``e``: a token with the alternatives ``e + 1``..``e1``, or (``e1``
+        negative) an alternative."""
+        cdef object obj = L.new()
+        cdef list tops
+        cdef Py_ssize_t j
+        ssd_put(obj, L.offsets[0], self.text_of(e))
+        ssd_put(obj, L.offsets[1], self.entries[e].logprob)
+        ssd_put(obj, L.offsets[2], self.bytes_of(e))
+        if e1 >= 0:
+            tops = PyList_New(e1 - e - 1)
+            for j in range(e + 1, e1):
+                item = self.entry_object(L_TOP, j, -1)
+                Py_INCREF(item)
+                PyList_SET_ITEM(tops, j - e - 1, item)
+            ssd_settle(tops)
+            ssd_put(obj, L.offsets[3], tops)
+            ssd_put(obj, L.present_at, 15)
+        else:
+            ssd_put(obj, L.present_at, 7)
+        ssd_settle(obj)
+        return obj
+
+    cdef object token(self, Py_ssize_t i):
+        if self.is_odd(i):
+            return self.odd[i]
+        return self.entry_object(L_TOKEN, self.first[i], self.first[i + 1])
+
+    cdef list tokens(self, Py_ssize_t n):
+        """The objects of the first ``n`` tokens."""
+        cdef list out = PyList_New(n)
+        cdef Py_ssize_t i
+        for i in range(n):
+            item = self.token(i)
+            Py_INCREF(item)
+            PyList_SET_ITEM(out, i, item)
+        ssd_settle(out)
+        return out
+
+    cdef object arrays(self, Py_ssize_t n, object np, object cls):
+        """The first ``n`` tokens as :class:`LogprobArrays`, read from the columns."""
+        cdef Py_ssize_t i, j, k = 0, ntop, e0
+        cdef list words = PyList_New(n)
+        cdef list top_words = PyList_New(n)
+        cdef list alts
+        cdef bytearray lp_buf = bytearray(n * sizeof(double))
+        cdef bytearray top_buf
+        cdef double* lp
+        cdef double* top
+        cdef double nan = float("nan")
+        cdef PyObject* raw
+        for i in range(n):
+            if self.is_odd(i):
+                ntop = len(self.odd[i].top_logprobs or ())
+            else:
+                ntop = self.first[i + 1] - self.first[i] - 1
+            if ntop > k:
+                k = ntop
+        top_buf = bytearray(n * k * sizeof(double))
+        if self.interned:
+            for i in range(self.nwords):
+                if <object>PyList_GET_ITEM(self.strs, i) is None:
+                    self.strs[i] = PyUnicode_DecodeUTF8(self.text.data + self.words[i].start,
+                                                        self.words[i].end - self.words[i].start, NULL)
+        lp = <double*>PyByteArray_AS_STRING(lp_buf)
+        top = <double*>PyByteArray_AS_STRING(top_buf)
+        for i in range(n * k):
+            top[i] = nan
+        for i in range(n):
+            if self.is_odd(i):
+                obj = self.odd[i]
+                word = obj.token
+                lp[i] = nan if obj.logprob is None else obj.logprob
+                alts = []
+                for j, alt in enumerate(obj.top_logprobs or ()):
+                    alts.append(alt.token)
+                    if alt.logprob is not None:
+                        top[i * k + j] = alt.logprob
+            elif self.interned:
+                # Every string of the vocabulary is made (above): references to them only.
+                e0 = self.first[i]
+                word = <object>PyList_GET_ITEM(self.strs, self.entries[e0].word)
+                lp[i] = self.entries[e0].logprob
+                ntop = self.first[i + 1] - e0 - 1
+                alts = PyList_New(ntop)
+                for j in range(ntop):
+                    raw = PyList_GET_ITEM(self.strs, self.entries[e0 + 1 + j].word)
+                    incref(raw)
+                    list_set_raw(alts, j, raw)
+                    top[i * k + j] = self.entries[e0 + 1 + j].logprob
+                PyObject_GC_UnTrack(alts)  # strings only
+            else:
+                e0 = self.first[i]
+                word = self.text_of(e0)
+                lp[i] = self.entries[e0].logprob
+                ntop = self.first[i + 1] - e0 - 1
+                alts = PyList_New(ntop)
+                for j in range(ntop):
+                    item = self.text_of(e0 + 1 + j)
+                    Py_INCREF(item)
+                    PyList_SET_ITEM(alts, j, item)
+                    top[i * k + j] = self.entries[e0 + 1 + j].logprob
+                PyObject_GC_UnTrack(alts)  # strings only
+            Py_INCREF(word)
+            PyList_SET_ITEM(words, i, word)
+            Py_INCREF(alts)
+            PyList_SET_ITEM(top_words, i, alts)
+        return cls(
+            words,
+            np.frombuffer(lp_buf, dtype=np.float64),
+            top_words,
+            np.frombuffer(top_buf, dtype=np.float64).reshape(n, k),
+        )
+
+
+@cython.final
+@cython.no_gc
+cdef class LazyLogprobs:
+    """The token lists of a finished choice's logprobs, until read: the first ``n`` tokens of the
+    merger's columns (which only grow). ``fill`` makes the objects."""
+
+    cdef TokenColumns content, refusal
+    cdef Py_ssize_t ncontent, nrefusal
+
+    def fill(self, obj):
+        """Put the token lists in ``obj``, the logprobs object this one is the ``_lazy`` of."""
+        if type(obj) is not _DoneLogprobs or ssd_get(obj, LAZY_AT) != <void*>self:
+            raise TypeError("LazyLogprobs.fill takes the logprobs object it belongs to")
+        content = None if self.content is None else self.content.tokens(self.ncontent)
+        refusal = None if self.refusal is None else self.refusal.tokens(self.nrefusal)
+        tracked = ssd_is_tracked(obj)
+        for at, tokens in ((L_DONE_LOGPROBS.offsets[0], content), (L_DONE_LOGPROBS.offsets[1], refusal)):
+            if tokens is not None:
+                ssd_put(obj, at, tokens)
+                if tracked:
+                    ssd_track_tree(tokens)
+        ssd_clear(obj, LAZY_AT)
+
+    def to_numpy(self, str field, np, cls):
+        """The arrays of ``field`` (``None`` when that list is not lazy)."""
+        if field == "content":
+            return None if self.content is None else self.content.arrays(self.ncontent, np, cls)
+        return None if self.refusal is None else self.refusal.arrays(self.nrefusal, np, cls)
+
+
+cdef object token_of(const unsigned char* p, Py_ssize_t a, Py_ssize_t b):
+    """The logprob token object of the (checked) JSON object ``p[a:b]``."""
+    cdef bytes data = b"[" + PyBytes_FromStringAndSize(<const char*>p + a, b - a) + b"]"
+    try:
+        return TOKENS.token_list(data)[0]
+    except _Bail:
+        return _Token.from_dict(_loads(data)[0])
+
+
+# ------------------------------------------------------------------ merge state
+
+
 @cython.final
 cdef class Choice:
     """One choice's state; the same attributes as the twin's, so its rules apply to it."""
@@ -163,10 +579,8 @@ cdef class Choice:
     cdef public object function_call, audio, annotations
     cdef public object finish_reason, extras, message_extras
     cdef public bint logprobs_seen
-    # Logprob tokens (0: content, 1: refusal): the objects made so far, and the JSON of
-    # the tokens received since (comma-separated), turned into objects when read.
+    # Logprob tokens (0: content, 1: refusal): None, the columns, or (set from Python) a list.
     cdef object _lp0, _lp1
-    cdef TextBuf _raw0, _raw1
 
     def __init__(self, index):
         self.index = index
@@ -175,35 +589,76 @@ cdef class Choice:
         self.extras = {}
         self.message_extras = {}
 
-    cdef void lp_start(self, int which):
-        if which == 0:
-            if self._lp0 is None:
-                self._lp0 = []
-        elif self._lp1 is None:
-            self._lp1 = []
-
-    cdef int lp_add(self, int which, const unsigned char* p, Py_ssize_t a, Py_ssize_t b) except -1:
-        cdef TextBuf raw = self._raw0 if which == 0 else self._raw1
-        if raw is None:
-            raw = TextBuf()
+    cdef object lp_start(self, int which):
+        cdef object tokens = self._lp0 if which == 0 else self._lp1
+        if tokens is None:
+            tokens = TokenColumns()
             if which == 0:
-                self._raw0 = raw
+                self._lp0 = tokens
             else:
-                self._raw1 = raw
-        elif raw.length:
-            raw.add(",", 1)
-        return raw.add(<const char*>p + a, b - a)
+                self._lp1 = tokens
+        return tokens
+
+    cdef int lp_add(self, int which, TokenColumns pending, Py_ssize_t k, const unsigned char* p,
+                    Py_ssize_t a, Py_ssize_t b) except -1:
+        """Append token ``k`` the scanner put in ``pending`` (its JSON is ``p[a:b]``)."""
+        cdef object tokens = self.lp_start(which)
+        cdef object token = None
+        if pending.is_odd(k):
+            token = token_of(p, a, b)
+        if type(tokens) is TokenColumns:
+            if token is None:
+                return (<TokenColumns>tokens).add_from(pending, k)
+            return (<TokenColumns>tokens).add_object(token)
+        tokens.extend([pending.token(k) if token is None else token])  # set from Python
+        return 0
+
+    def lp_merge(self, lp):
+        """Merge a logprobs object (decoded by the general path)."""
+        self.logprobs_seen = True
+        for which, items in ((0, lp.content), (1, lp.refusal)):
+            if items is not None:
+                tokens = self.lp_start(which)
+                if type(tokens) is TokenColumns:
+                    for token in items:
+                        (<TokenColumns>tokens).add_object(token)
+                else:
+                    tokens.extend(items)
 
     cdef object lp_list(self, int which):
-        cdef TextBuf raw = self._raw0 if which == 0 else self._raw1
+        """The token list, as the twin keeps it (the columns are given up for it)."""
         cdef object tokens = self._lp0 if which == 0 else self._lp1
-        if raw is not None and raw.length:
-            if type(tokens) is list:
-                (<list>tokens).extend(tokens_of(raw))
+        if type(tokens) is TokenColumns:
+            tokens = (<TokenColumns>tokens).tokens((<TokenColumns>tokens).n)
+            if which == 0:
+                self._lp0 = tokens
             else:
-                tokens.extend(tokens_of(raw))  # set from Python: its own extend, or AttributeError
-            raw.clear()
+                self._lp1 = tokens
         return tokens
+
+    def built_logprobs(self):
+        """The finished choice's logprobs: its token lists made when first read."""
+        cdef object obj = L_DONE_LOGPROBS.made()
+        cdef LazyLogprobs lazy = None
+        cdef int which
+        for which in range(2):
+            tokens = self._lp0 if which == 0 else self._lp1
+            if type(tokens) is TokenColumns:
+                if lazy is None:
+                    lazy = LazyLogprobs()
+                if which == 0:
+                    lazy.content = <TokenColumns>tokens
+                    lazy.ncontent = (<TokenColumns>tokens).n
+                else:
+                    lazy.refusal = <TokenColumns>tokens
+                    lazy.nrefusal = (<TokenColumns>tokens).n
+                ssd_clear(obj, L_DONE_LOGPROBS.offsets[which])
+            elif tokens is not None:
+                ssd_put(obj, L_DONE_LOGPROBS.offsets[which], list(tokens))
+        if lazy is not None:
+            ssd_put(obj, LAZY_AT, lazy)
+        ssd_settle(obj)
+        return obj
 
     @property
     def lp_content(self):
@@ -211,7 +666,6 @@ cdef class Choice:
 
     @lp_content.setter
     def lp_content(self, value):
-        self.lp_list(0)
         self._lp0 = value
 
     @property
@@ -220,7 +674,6 @@ cdef class Choice:
 
     @lp_refusal.setter
     def lp_refusal(self, value):
-        self.lp_list(1)
         self._lp1 = value
 
 
@@ -236,6 +689,12 @@ cdef class Tool:
 
 
 # ------------------------------------------------------------------ the tape
+
+# Exact powers of ten, for logprobs whose digits fit a double's mantissa.
+cdef double POW10[23]
+POW10[0] = 1.0
+for _i in range(1, 23):
+    POW10[_i] = POW10[_i - 1] * 10.0
 
 cdef enum:
     T_CHOICE = 1
@@ -382,6 +841,8 @@ cdef class Template:
             t = &sc.tape[j]
             if t.obj >= 0 and t.kind != T_DELTA_TEXT and t.kind != T_DELTA_NULL:
                 return False
+            if t.kind == T_LP_TOKEN:  # its tokens are in the scanner's columns, not on the tape
+                return False
             if (t.kind == T_CONTENT or t.kind == T_REFUSAL or t.kind == T_TOOL_ARGS
                     or t.kind == T_DELTA_TEXT) and t.a >= 0 and (k < 0 or t.a > sc.tape[k].a):
                 k = j
@@ -480,8 +941,11 @@ cdef class Scanner:
     # For the merger's limits: the choices and tool calls of the payload scanned and an upper
     # bound of the entries its unknown keys can add; what applying it made.
     cdef Py_ssize_t nchoices, ntools, key_bound, new_tools, new_keys
+    # The logprob tokens of the payload scanned (the tape's T_LP_TOKEN entries index them).
+    cdef TokenColumns lp
 
     def __cinit__(self):
+        self.lp = TokenColumns()
         self.captape = 64
         self.tape = <Tok*>PyMem_Malloc(self.captape * sizeof(Tok))
         if self.tape == NULL:
@@ -510,6 +974,7 @@ cdef class Scanner:
         """Forget the last payload's tape and objects, giving back a large tape's memory."""
         cdef Tok* smaller
         self.ntape = 0
+        self.lp.clear()
         if self.objs:
             self.objs = []
             self.objs_borrowed = False
@@ -892,7 +1357,7 @@ cdef class Scanner:
 
     cdef Py_ssize_t lp_tokens(self, Py_ssize_t i, int which) except -2:
         cdef bint more = True
-        cdef Py_ssize_t e
+        cdef Py_ssize_t e, k
         cdef Tok* t
         i = skip_ws(self.p, i, self.n)
         if i < self.n and self.p[i] == 93:
@@ -900,32 +1365,40 @@ cdef class Scanner:
         while more:
             if i >= self.n or self.p[i] != 123:
                 return -1
-            e = self.lp_token(i + 1, True)
+            k = self.lp.n
+            e = self.lp_token(i + 1)
             if e < 0:
                 return -1
-            if which >= 0:
-                t = self.push(T_LP_TOKEN)
-                t.flag = which
-                t.a = i
-                t.b = e
+            t = self.push(T_LP_TOKEN)
+            t.flag = which
+            t.a = i
+            t.b = e
+            t.ival = k
             i = self.after_member(e, 93, &more)
             if i < 0:
                 return -1
         return i
 
-    cdef Py_ssize_t lp_token(self, Py_ssize_t i, bint with_top) except -2:
-        """One token object (after its brace), checked as the model would; its end or -1."""
+    cdef Py_ssize_t lp_token(self, Py_ssize_t i) except -2:
+        """One token object (after its brace), checked as the model would and put in the
+        scanner's columns ``lp`` (as an odd token, made from its JSON when applied, unless it has
+        the usual shape: a string token, a float logprob, bytes, top alternatives of that shape);
+        its end or -1."""
         cdef const unsigned char* p = self.p
+        cdef TokenColumns lp = self.lp
         cdef Py_ssize_t ka, kb, v, e
+        cdef Py_ssize_t ba = -1, bb = -1
+        cdef Py_ssize_t at = lp.entry()
         cdef Keys keys
         cdef bint more = True
-        cdef bint is_float
+        cdef bint usual = True
         keys.known = 0
         i = skip_ws(p, i, self.n)
         if i < self.n and p[i] == 125:
-            return i + 1
+            more = False
+            i += 1
         while more:
-            v = self.key(i, &ka, &kb)
+            v = self.lp_key(i, &ka, &kb)
             if v < 0:
                 return -1
             e = self.is_null(v)
@@ -933,24 +1406,34 @@ cdef class Scanner:
                 if not known_once(&keys, 1):
                     return -1
                 if e < 0 and p[v] == 34:
-                    e = self.check_string(v)
+                    e = self.lp_text(v, at)
+                else:
+                    usual = False
             elif key_is(p, ka, kb, b"logprob", 7):
                 if not known_once(&keys, 2):
                     return -1
                 if e < 0:
-                    e = scan_number(p, v, self.n, &is_float)
-                    if e >= 0 and is_float and not finite_number(p, v, e):
-                        return -1
+                    e = self.lp_number(v, at, &usual)
+                else:
+                    usual = False
             elif key_is(p, ka, kb, b"bytes", 5):
                 if not known_once(&keys, 4):
                     return -1
                 if e < 0:
-                    e = int_array(p, v, self.n)
-            elif with_top and key_is(p, ka, kb, b"top_logprobs", 12):
+                    if keys.known & 1:
+                        e = self.lp_byte_array(v, at)
+                        bb = -2  # compared already
+                    else:
+                        e = int_array(p, v, self.n)
+                        ba = v
+                        bb = e
+            elif key_is(p, ka, kb, b"top_logprobs", 12):
                 if not known_once(&keys, 8):
                     return -1
                 if e < 0 and p[v] == 91:
-                    e = self.lp_tops(v + 1)
+                    e = self.lp_tops(v + 1, &usual)
+                else:
+                    usual = False
             else:
                 return -1
             if e < 0:
@@ -958,9 +1441,15 @@ cdef class Scanner:
             i = self.after_member(e, 125, &more)
             if i < 0:
                 return -1
+        if usual and keys.known == 15:
+            if bb != -2:
+                self.lp_bytes(at, ba, bb)
+            lp.end_token()
+        else:
+            lp.add_object(None)
         return i
 
-    cdef Py_ssize_t lp_tops(self, Py_ssize_t i) except -2:
+    cdef Py_ssize_t lp_tops(self, Py_ssize_t i, bint* usual) except -2:
         cdef bint more = True
         cdef Py_ssize_t e
         i = skip_ws(self.p, i, self.n)
@@ -969,13 +1458,260 @@ cdef class Scanner:
         while more:
             if i >= self.n or self.p[i] != 123:
                 return -1
-            e = self.lp_token(i + 1, False)
+            e = self.lp_top(i + 1, usual)
             if e < 0:
                 return -1
             i = self.after_member(e, 93, &more)
             if i < 0:
                 return -1
         return i
+
+    cdef Py_ssize_t lp_top(self, Py_ssize_t i, bint* usual) except -2:
+        """A top alternative (after its brace), as ``lp_token`` reads a token."""
+        cdef const unsigned char* p = self.p
+        cdef Py_ssize_t ka, kb, v, e
+        cdef Py_ssize_t ba = -1, bb = -1
+        cdef Py_ssize_t at = self.lp.entry()
+        cdef Keys keys
+        cdef bint more = True
+        keys.known = 0
+        i = skip_ws(p, i, self.n)
+        if i < self.n and p[i] == 125:
+            more = False
+            i += 1
+        while more:
+            v = self.lp_key(i, &ka, &kb)
+            if v < 0:
+                return -1
+            e = self.is_null(v)
+            if key_is(p, ka, kb, b"token", 5):
+                if not known_once(&keys, 1):
+                    return -1
+                if e < 0 and p[v] == 34:
+                    e = self.lp_text(v, at)
+                else:
+                    usual[0] = False
+            elif key_is(p, ka, kb, b"logprob", 7):
+                if not known_once(&keys, 2):
+                    return -1
+                if e < 0:
+                    e = self.lp_number(v, at, usual)
+                else:
+                    usual[0] = False
+            elif key_is(p, ka, kb, b"bytes", 5):
+                if not known_once(&keys, 4):
+                    return -1
+                if e < 0:
+                    if keys.known & 1:
+                        e = self.lp_byte_array(v, at)
+                        bb = -2  # compared already
+                    else:
+                        e = int_array(p, v, self.n)
+                        ba = v
+                        bb = e
+            else:
+                return -1
+            if e < 0:
+                return -1
+            i = self.after_member(e, 125, &more)
+            if i < 0:
+                return -1
+        if keys.known != 7:
+            usual[0] = False
+        elif usual[0] and bb != -2:
+            self.lp_bytes(at, ba, bb)
+        return i
+
+    cdef Py_ssize_t lp_text(self, Py_ssize_t v, Py_ssize_t at) except -2:
+        """The string at ``v`` (a quote) as entry ``at``'s text; its end or -1."""
+        cdef bint esc = False
+        cdef Py_ssize_t e = scan_string(self.p, v + 1, self.n, &esc)
+        cdef TokenColumns lp = self.lp
+        if e < 0:
+            return -1
+        lp.entries[at].start = lp.text.length
+        lp.text.add_json(self.p, v + 1, e, esc)
+        lp.entries[at].end = lp.text.length
+        return e + 1
+
+    cdef inline Py_ssize_t lp_key(self, Py_ssize_t i, Py_ssize_t* ka, Py_ssize_t* kb) noexcept:
+        """``key``, with the keys of a token written the usual way (no space before the colon)
+        matched at once."""
+        cdef const unsigned char* p = self.p
+        cdef Py_ssize_t k = 0
+        if i + 16 <= self.n and p[i] == 34:
+            if p[i + 1] == 116:
+                if memcmp(p + i + 1, b'token":', 7) == 0:
+                    k = 5
+                elif memcmp(p + i + 1, b'top_logprobs":', 14) == 0:
+                    k = 12
+            elif p[i + 1] == 108:
+                if memcmp(p + i + 1, b'logprob":', 9) == 0:
+                    k = 7
+            elif p[i + 1] == 98:
+                if memcmp(p + i + 1, b'bytes":', 7) == 0:
+                    k = 5
+            if k:
+                ka[0] = i + 1
+                kb[0] = i + 1 + k
+                return skip_ws(p, i + k + 3, self.n)
+        return self.key(i, ka, kb)
+
+    cdef Py_ssize_t lp_number(self, Py_ssize_t v, Py_ssize_t at, bint* usual) except -2:
+        """The number at ``v`` as entry ``at``'s logprob (an integer, or one too long for
+        ``parse_double``, makes the token odd); its end or -1."""
+        cdef const unsigned char* p = self.p
+        cdef Py_ssize_t n = self.n, i = v, int_start, frac_start
+        cdef unsigned long long mantissa = 0
+        cdef bint is_float
+        cdef Py_ssize_t e
+        # The usual form, -?(0|[1-9][0-9]*)[.][0-9]+ with at most 18 digits, read in one pass
+        # (as parse_double reads it: the digits are exact, one division rounds).
+        if i < n and p[i] == 45:
+            i += 1
+        int_start = i
+        if i < n and p[i] == 48:
+            i += 1
+        else:
+            while i < n and p[i] >= 48 and p[i] <= 57:
+                mantissa = mantissa * 10 + (p[i] - 48)
+                i += 1
+        if i > int_start and i < n and p[i] == 46 and (i - int_start == 1 or p[int_start] != 48):
+            i += 1
+            frac_start = i
+            while i < n and p[i] >= 48 and p[i] <= 57:
+                mantissa = mantissa * 10 + (p[i] - 48)
+                i += 1
+            if (i > frac_start and i - int_start <= 19 and i - frac_start <= 22
+                    and (i >= n or (p[i] != 101 and p[i] != 69))):
+                if mantissa < (1ULL << 53):
+                    self.lp.entries[at].logprob = (
+                        -(<double>mantissa / POW10[i - frac_start]) if p[v] == 45
+                        else <double>mantissa / POW10[i - frac_start]
+                    )
+                    return i
+        e = scan_number(self.p, v, self.n, &is_float)
+        if e < 0 or (is_float and not finite_number(self.p, v, e)):
+            return -1
+        if is_float and e - v < 80:
+            self.lp.entries[at].logprob = parse_double(self.p, v, e)
+        else:
+            usual[0] = False
+        return e
+
+    cdef Py_ssize_t lp_byte_array(self, Py_ssize_t i, Py_ssize_t at) except -2:
+        """The array of plain integers at ``p[i]`` (as ``int_array`` reads it), compared with the
+        text of entry ``at`` as it is read; its end or -1."""
+        cdef const unsigned char* p = self.p
+        cdef Py_ssize_t n = self.n
+        cdef Py_ssize_t start = i
+        cdef LpEntry* entry = &self.lp.entries[at]
+        cdef const unsigned char* text = <const unsigned char*>self.lp.text.data
+        cdef Py_ssize_t j = entry.start
+        cdef long long v
+        cdef unsigned char c
+        cdef bint same = True
+        cdef char compact[258]
+        cdef Py_ssize_t k = 1
+        if i >= n or p[i] != 91:
+            return -1
+        if entry.end - entry.start <= 64:
+            # The array as a compact JSON writer writes the text's bytes, compared at once.
+            compact[0] = 91
+            for j in range(entry.start, entry.end):
+                c = text[j]
+                memcpy(compact + k, DECIMAL[c], 4)
+                k += DECIMAL_LEN[c]
+            if k > 1:
+                k -= 1  # the last comma
+            compact[k] = 93
+            k += 1
+            if i + k <= n and memcmp(p + i, compact, k) == 0:
+                return i + k
+            j = entry.start
+        i = skip_ws(p, i + 1, n)
+        if i < n and p[i] == 93:
+            i += 1
+        else:
+            while True:
+                c = p[i] - 49 if i < n else 255
+                if c < 9 and i + 4 < n:  # 1 to 9: a number of up to four digits, the usual
+                    v = c + 1
+                    i += 1
+                    c = p[i] - 48
+                    if c < 10:
+                        v = v * 10 + c
+                        i += 1
+                        c = p[i] - 48
+                        if c < 10:
+                            v = v * 10 + c
+                            i += 1
+                            if <unsigned char>(p[i] - 48) < 10:
+                                i = scan_int(p, i - 3, n, &v)
+                                if i < 0:
+                                    return -1
+                else:
+                    i = scan_int(p, i, n, &v)
+                    if i < 0:
+                        return -1
+                if i < n and (p[i] == 46 or p[i] == 101 or p[i] == 69):
+                    return -1
+                if same and (j >= entry.end or v != text[j]):
+                    same = False
+                j += 1
+                if i < n and p[i] == 44:
+                    i = skip_ws(p, i + 1, n)
+                    continue
+                i = skip_ws(p, i, n)
+                if i >= n:
+                    return -1
+                if p[i] == 93:
+                    i += 1
+                    break
+                if p[i] != 44:
+                    return -1
+                i = skip_ws(p, i + 1, n)
+        if not (same and j == entry.end):
+            self.lp_bytes(at, start, i)
+        return i
+
+    cdef int lp_bytes(self, Py_ssize_t at, Py_ssize_t ba, Py_ssize_t bb) except -1:
+        """Entry ``at``'s flags for its bytes (the int array ``p[ba:bb]``, or null)."""
+        cdef TokenColumns lp = self.lp
+        cdef LpEntry* entry = &lp.entries[at]
+        cdef const unsigned char* text = <const unsigned char*>lp.text.data
+        cdef Py_ssize_t i, j = entry.start
+        cdef long long v
+        cdef bint same = True
+        cdef list values
+        if ba < 0:
+            entry.flags |= E_BYTES_NULL
+            return 0
+        i = skip_ws(self.p, ba + 1, bb)
+        while i < bb - 1:
+            i = scan_int(self.p, i, bb, &v)
+            if j >= entry.end or v != text[j]:
+                same = False
+                break
+            j += 1
+            i = skip_ws(self.p, i, bb)
+            if self.p[i] == 44:
+                i = skip_ws(self.p, i + 1, bb)
+        if same and j == entry.end:
+            return 0
+        values = []
+        i = skip_ws(self.p, ba + 1, bb)
+        while i < bb - 1:
+            i = scan_int(self.p, i, bb, &v)
+            values.append(v)
+            i = skip_ws(self.p, i, bb)
+            if self.p[i] == 44:
+                i = skip_ws(self.p, i + 1, bb)
+        entry.flags |= E_BYTES_OTHER
+        if lp.other_bytes is None:
+            lp.other_bytes = {}
+        lp.other_bytes[at] = values
+        return 0
 
     cdef Py_ssize_t delta(self, Py_ssize_t i) except -2:
         cdef const unsigned char* p = self.p
@@ -1271,7 +2007,7 @@ cdef class Scanner:
             elif t.kind == T_FUNC_EXTRA:
                 self.new_keys += _merge_generic(tool.function_extras, {objs[t.obj + 1]: objs[t.obj]}, rules)
             elif t.kind == T_LP_TOKEN:
-                state.lp_add(t.flag, p, t.a, t.b)
+                state.lp_add(t.flag, self.lp, t.ival, p, t.a, t.b)
             elif t.kind == T_LP_START:
                 state.lp_start(t.flag)
             elif t.kind == T_LP_SEEN:
@@ -1468,14 +2204,25 @@ class DeltaMerger(_py.DeltaMerger):
         ssd_put(completion, L_COMPLETION.offsets[C_CREATED], self._created)
         ssd_put(completion, L_COMPLETION.offsets[C_MODEL], self._model)
         choices = [built_choice(states[i]) for i in sorted(states)]
+        ssd_settle(choices)
         ssd_put(completion, L_COMPLETION.offsets[C_CHOICES], choices)
         ssd_put(completion, L_COMPLETION.offsets[C_TIER], self._service_tier)
         ssd_put(completion, L_COMPLETION.offsets[C_FINGERPRINT], self._fingerprint)
         usage = self._usage
-        ssd_put(completion, L_COMPLETION.offsets[C_USAGE], usage if usage is not None else self._groq_usage)
+        if usage is None:
+            usage = self._groq_usage
+        if usage is not None:
+            ssd_settle_tree(usage)
+        ssd_put(completion, L_COMPLETION.offsets[C_USAGE], usage)
         ssd_put(completion, L_COMPLETION.offsets[C_MODERATION], self._moderation)
         ssd_put(completion, L_COMPLETION.extras_at, dict(self._extras))
+        ssd_settle(completion)
         return completion
+
+    def _merge_logprobs(self, state, logprobs):
+        if type(state) is not Choice:
+            return super()._merge_logprobs(state, logprobs)
+        (<Choice>state).lp_merge(_ChoiceLogprobs.from_dict(logprobs, "logprobs"))
 
     def _new_choice(self, index):
         return Choice(index)
@@ -1653,6 +2400,10 @@ cdef tuple _DONE_CHOICE_KEYS = _m.CreateChatCompletionResponseChoicesInner._keys
 cdef Py_ssize_t D_INDEX = _DONE_CHOICE_KEYS.index("index")
 cdef Py_ssize_t D_MESSAGE = _DONE_CHOICE_KEYS.index("message")
 cdef Py_ssize_t D_FINISH = _DONE_CHOICE_KEYS.index("finish_reason")
+cdef Py_ssize_t D_LOGPROBS = _DONE_CHOICE_KEYS.index("logprobs")
+cdef object _DoneLogprobs = _m.CreateChatCompletionResponseChoicesInnerLogprobs
+cdef Layout L_DONE_LOGPROBS = Layout(_DoneLogprobs)
+cdef Py_ssize_t LAZY_AT = L_DONE_LOGPROBS.slot("_lazy")
 cdef tuple _MESSAGE_KEYS = _m.ChatCompletionResponseMessage._keys
 cdef Py_ssize_t M_ROLE = _MESSAGE_KEYS.index("role")
 cdef Py_ssize_t M_CONTENT = _MESSAGE_KEYS.index("content")
@@ -1677,19 +2428,25 @@ cdef object built_choice(object state):
         return _build_choice(state)
     st = <Choice>state
     if (st.tools or st.content_parts is not None or st.audio is not None or st.function_call is not None
-            or st.annotations is not None or st.logprobs_seen):
-        return _build_choice(state)
+            or st.annotations is not None):
+        built = _build_choice(state)
+        ssd_settle_tree(built)
+        return built
     cdef object message = L_MESSAGE.made()
     ssd_put(message, L_MESSAGE.offsets[M_ROLE], st.role or "assistant")
     ssd_put(message, L_MESSAGE.offsets[M_CONTENT], text_of(st.content))
     ssd_put(message, L_MESSAGE.offsets[M_REFUSAL], text_of(st.refusal))
     if st.message_extras:
         ssd_put(message, L_MESSAGE.extras_at, {k: _finish_value(v) for k, v in st.message_extras.items()})
+    ssd_settle(message)
     cdef object choice = L_DONE_CHOICE.made()
     ssd_put(choice, L_DONE_CHOICE.offsets[D_INDEX], st.index)
     ssd_put(choice, L_DONE_CHOICE.offsets[D_MESSAGE], message)
+    if st.logprobs_seen:
+        ssd_put(choice, L_DONE_CHOICE.offsets[D_LOGPROBS], st.built_logprobs())
     ssd_put(choice, L_DONE_CHOICE.offsets[D_FINISH], st.finish_reason)
     ssd_put(choice, L_DONE_CHOICE.extras_at, dict(st.extras))
+    ssd_settle(choice)
     return choice
 
 
@@ -1831,16 +2588,20 @@ cdef class ObjectDecoder:
             return None
         value = self.value(i)
         try:
-            return cls.from_dict(value)
+            obj = cls.from_dict(value)
         except _SchemaError:
             raise Bail
+        ssd_settle_tree(obj)
+        return obj
 
     cdef object extra(self, object obj, Layout layout, Keys* keys, Py_ssize_t ka, Py_ssize_t kb,
                       Py_ssize_t* i):
         if not unknown_once(keys, self.p, ka, kb):
             raise Bail
         key = PyUnicode_DecodeUTF8(<const char*>self.p + ka, kb - ka, NULL)
-        (<dict?>getattr(obj, "extras"))[key] = self.value(i)
+        value = self.value(i)
+        ssd_settle_tree(value)
+        (<dict?>getattr(obj, "extras"))[key] = value
 
     cdef inline void seen(self, Keys* keys, int bit) except *:
         if keys.known & bit:
@@ -1880,6 +2641,7 @@ cdef class ObjectDecoder:
             raise Bail
         v = self.ws(v + 1)
         if v < self.n and self.p[v] == 93:
+            ssd_settle(out)
             at[0] = v + 1
             return out
         while more:
@@ -1888,6 +2650,7 @@ cdef class ObjectDecoder:
             v += 1
             out.append(self.token(&v, with_top))
             more = self.more(&v, 93)
+        ssd_settle(out)
         at[0] = v
         return out
 
@@ -1914,6 +2677,7 @@ cdef class ObjectDecoder:
             i = v
             go = self.more(&i, 125)
         ssd_put(obj, L.present_at, keys.known)
+        ssd_settle(obj)
         at[0] = i
         return obj
 
@@ -1943,12 +2707,14 @@ cdef class ObjectDecoder:
         out = []
         i[0] = self.ws(i[0] + 1)
         if i[0] < self.n and self.p[i[0]] == 93:
+            ssd_settle(out)
             i[0] += 1
             return out
         go = True
         while go:
             out.append(self.integer(i))
             go = self.more(i, 93)
+        ssd_settle(out)
         return out
 
     cdef object token(self, Py_ssize_t* at, bint with_top):
@@ -1978,6 +2744,7 @@ cdef class ObjectDecoder:
             i = v
             go = self.more(&i, 125)
         ssd_put(obj, L.present_at, keys.known)
+        ssd_settle(obj)
         at[0] = i
         return obj
 
@@ -2052,6 +2819,7 @@ cdef class ObjectDecoder:
         if self.ws(i) != self.n:
             raise Bail
         ssd_put(obj, L.present_at, keys.known)
+        ssd_settle(obj)
         return obj
 
     cdef void remember(self, object chunk, Py_ssize_t end, int known):
@@ -2073,6 +2841,7 @@ cdef class ObjectDecoder:
         out = []
         i[0] = self.ws(i[0] + 1)
         if i[0] < self.n and self.p[i[0]] == 93:
+            ssd_settle(out)
             i[0] += 1
             return out
         go = True
@@ -2082,6 +2851,7 @@ cdef class ObjectDecoder:
             i[0] += 1
             out.append(self.choice(i) if kind == 0 else self.tool(i))
             go = self.more(i, 93)
+        ssd_settle(out)
         return out
 
     cdef object choice(self, Py_ssize_t* at):
@@ -2118,6 +2888,7 @@ cdef class ObjectDecoder:
             i = v
             go = self.more(&i, 125)
         ssd_put(obj, L.present_at, keys.known)
+        ssd_settle(obj)
         at[0] = i
         return obj
 
@@ -2134,6 +2905,7 @@ cdef class ObjectDecoder:
                 self.seen(&keys, 2)
                 if v < self.n and p[v] == 91:
                     value = self.value(&v)
+                    ssd_settle_tree(value)
                 else:
                     value = self.string(&v)
                 ssd_put(obj, L.offsets[1], value)
@@ -2157,6 +2929,7 @@ cdef class ObjectDecoder:
             i = v
             go = self.more(&i, 125)
         ssd_put(obj, L.present_at, keys.known)
+        ssd_settle(obj)
         at[0] = i
         return obj
 
@@ -2190,6 +2963,7 @@ cdef class ObjectDecoder:
             i = v
             go = self.more(&i, 125)
         ssd_put(obj, L.present_at, keys.known)
+        ssd_settle(obj)
         at[0] = i
         return obj
 
@@ -2213,20 +2987,12 @@ cdef class ObjectDecoder:
             i = v
             go = self.more(&i, 125)
         ssd_put(obj, L.present_at, keys.known)
+        ssd_settle(obj)
         at[0] = i
         return obj
 
 
 cdef ObjectDecoder TOKENS = ObjectDecoder()
-
-
-cdef list tokens_of(TextBuf raw):
-    """The logprob token objects of comma-separated token JSON."""
-    cdef bytes data = b"[" + PyBytes_FromStringAndSize(raw.data, raw.length) + b"]"
-    try:
-        return TOKENS.token_list(data)
-    except _Bail:
-        return [_Token.from_dict(item) for item in _loads(data)]
 
 
 class ChunkDecoder(_py.ChunkDecoder):
@@ -2257,9 +3023,17 @@ class ChunkDecoder(_py.ChunkDecoder):
             if chunk is None:
                 self.done = True
                 break
+            ssd_settle_tree(chunk)
             out.append(chunk)
 
 
 def _tokens_from_json(bytes data):
     """The logprob token objects of a JSON array of tokens (for tests and profiling)."""
     return TOKENS.token_list(data)
+
+
+# Decoded objects are untracked by the collector while they can be part of no cycle (see
+# ``ssd_settle``); assigning to one tracks it again.
+for _cls in vars(_m).values():
+    if isinstance(_cls, type) and issubclass(_cls, _m.Model) and _cls is not _m.Model:
+        ssd_hook_setattr(_cls)

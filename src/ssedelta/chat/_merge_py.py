@@ -364,6 +364,13 @@ class _Choice:
         self.extras: dict[str, Any] = {}
         self.message_extras: dict[str, Any] = {}
 
+    def built_logprobs(self) -> m.CreateChatCompletionResponseChoicesInnerLogprobs:
+        """The finished choice's logprobs."""
+        return m.CreateChatCompletionResponseChoicesInnerLogprobs(
+            content=list(self.lp_content) if self.lp_content is not None else None,
+            refusal=list(self.lp_refusal) if self.lp_refusal is not None else None,
+        )
+
 
 class _Bad(Exception):
     """A field of a chunk has the wrong type (turned into InvalidChunkError with the offset)."""
@@ -1020,12 +1027,7 @@ def _build_choice(state: _Choice) -> m.CreateChatCompletionResponseChoicesInner:
         function_call=_function_call(state.function_call),
     )
     message.extras = extras
-    logprobs = None
-    if state.logprobs_seen:
-        logprobs = m.CreateChatCompletionResponseChoicesInnerLogprobs(
-            content=list(state.lp_content) if state.lp_content is not None else None,
-            refusal=list(state.lp_refusal) if state.lp_refusal is not None else None,
-        )
+    logprobs = state.built_logprobs() if state.logprobs_seen else None
     choice = m.CreateChatCompletionResponseChoicesInner(
         index=state.index, message=message, logprobs=logprobs, finish_reason=state.finish_reason
     )

@@ -11,7 +11,8 @@ values the specification names. Timestamps and token counts are ``Count``, an
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+from typing import TYPE_CHECKING, Any
 
 from .._schema import Count, Model, SchemaError, model, resolve
 
@@ -57,6 +58,7 @@ __all__ = [
     "CreateChatCompletionStreamResponseChoicesInner",
     "CreateChatCompletionStreamResponseChoicesInnerLogprobs",
     "FinishReasonValues",
+    "LogprobArrays",
     "Model",
     "ModerationResultBody",
     "PromptTokensDetails",
@@ -142,8 +144,86 @@ class ChatCompletionTokenLogprob(Model):
     top_logprobs: list[ChatCompletionTokenLogprobTopLogprobsInner] | None = None
 
 
+@dataclasses.dataclass(frozen=True, eq=False)
+class LogprobArrays:
+    """A token list as arrays (:meth:`ChoiceLogprobs.to_numpy`): ``tokens`` and ``top_tokens``
+    are lists of ``str``; ``logprobs`` is a float64 array of shape ``(n,)`` and ``top_logprobs``
+    one of shape ``(n, k)`` (``k`` the most alternatives any token has), NaN where a token has
+    fewer than ``k`` alternatives (or a logprob is ``null``)."""
+
+    tokens: list[str | None]
+    logprobs: Any
+    top_tokens: list[list[str | None]]
+    top_logprobs: Any
+
+
+_NUMPY_MISSING = "ChoiceLogprobs.to_numpy needs numpy: pip install 'ssedelta[numpy]'"
+
+
+def _numpy() -> Any:
+    try:
+        import numpy
+    except ImportError as exc:
+        raise ImportError(_NUMPY_MISSING) from exc
+    return numpy
+
+
+def _arrays(tokens: list[ChatCompletionTokenLogprob] | None, np: Any) -> LogprobArrays:
+    """The arrays of token objects."""
+    items = tokens or ()
+    nan = float("nan")
+    words = [t.token for t in items]
+    logprobs = np.array([nan if t.logprob is None else t.logprob for t in items], dtype=np.float64)
+    tops = [t.top_logprobs or () for t in items]
+    k = max(map(len, tops), default=0)
+    top_logprobs = np.full((len(items), k), nan, dtype=np.float64)
+    for i, top in enumerate(tops):
+        for j, alt in enumerate(top):
+            if alt.logprob is not None:
+                top_logprobs[i, j] = alt.logprob
+    return LogprobArrays(words, logprobs, [[alt.token for alt in top] for top in tops], top_logprobs)
+
+
+class _LazyTokens(Model):
+    """Token lists the native merger keeps as columns: ``_lazy`` holds them until ``content`` or
+    ``refusal`` is first read, when both are built (then the object is as if built eagerly)."""
+
+    __slots__ = ("_lazy",)
+
+    if not TYPE_CHECKING:  # the type checker sees only the fields
+
+        def __getattr__(self, name: str) -> Any:
+            # Called only for an attribute not set: the token lists of a lazy object, or none.
+            try:
+                lazy = _LAZY.__get__(self)
+            except AttributeError:
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}") from None
+            lazy.fill(self)
+            return object.__getattribute__(self, name)
+
+    def to_numpy(self, field: str = "content") -> LogprobArrays:
+        """The ``content`` (or ``refusal``) tokens as arrays (see :class:`LogprobArrays`), read
+        from the merger's columns when the token objects were not built. Needs numpy (the
+        ``numpy`` extra)."""
+        if field != "content" and field != "refusal":
+            raise ValueError(f"field must be 'content' or 'refusal', not {field!r}")
+        np = _numpy()
+        try:
+            lazy = _LAZY.__get__(self)
+        except AttributeError:
+            pass
+        else:
+            arrays: LogprobArrays | None = lazy.to_numpy(field, np, LogprobArrays)
+            if arrays is not None:
+                return arrays
+        return _arrays(getattr(self, field), np)
+
+
+_LAZY = _LazyTokens.__dict__["_lazy"]
+
+
 @model("content", "refusal")
-class ChoiceLogprobs(Model):
+class ChoiceLogprobs(_LazyTokens):
     """A choice's logprobs, on either side: the official SDK has a ``ChoiceLogprobs`` in its chunk
     module and another in its completion module; both of ours are instances of this class."""
 
