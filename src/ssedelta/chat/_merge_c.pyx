@@ -45,6 +45,8 @@ from ..errors import StreamFormatError as _StreamFormatError, UpstreamError as _
 
 cdef extern from "Python.h":
     Py_ssize_t PyDict_GET_SIZE(object o)
+    Py_ssize_t PyUnicode_GET_LENGTH(object o)
+    void* PyUnicode_DATA(object o)
     double PyOS_string_to_double(const char* s, char** endptr, PyObject* overflow_exception) except? -1.0
 
 cdef object _loads = orjson.loads
@@ -58,6 +60,10 @@ cdef object _ChoiceLogprobs = _m.CreateChatCompletionStreamResponseChoicesInnerL
 cdef object _STR_ACCUMULATORS = _py.STR_ACCUMULATORS
 cdef object _DELTA_KNOWN = _py._DELTA_KNOWN
 cdef object _LAST = _py.LAST
+cdef object _APPEND = _py.APPEND
+cdef object _Merged = _py._Merged
+cdef object _Indexed = _py._Indexed
+cdef int _MAX_MERGE_DEPTH = _py.MAX_MERGE_DEPTH
 
 
 # ------------------------------------------------------------------ text buffers
@@ -157,6 +163,7 @@ cdef class Choice:
     # the tokens received since (comma-separated), turned into objects when read.
     cdef object _lp0, _lp1
     cdef TextBuf _raw0, _raw1
+    cdef dict seen  # the bytes of extras values the scanner set (see Scanner.put_raw)
 
     def __init__(self, index):
         self.index = index
@@ -720,6 +727,19 @@ cdef inline Py_ssize_t nested_bound(Py_ssize_t a, Py_ssize_t b) noexcept:
 
 
 cdef enum:
+    KEPT_KEYS = 64  # key strings a scanner keeps to use again
+    RAW_DEPTH = 64  # unknown values nested deeper are parsed by orjson (and merged by the twin's rules)
+
+
+@cython.final
+cdef class RawValue:
+    """An extras value set from a payload's bytes, and those bytes."""
+
+    cdef bytes raw
+    cdef object value
+
+
+cdef enum:
     TEMPLATES = 4  # enough for the chunks of n=4 choices, or of 4 tool calls, taking turns
 
 
@@ -751,7 +771,7 @@ cdef class Template:
             return False
         for j in range(sc.ntape):
             t = &sc.tape[j]
-            if t.obj >= 0 and t.kind != T_DELTA_TEXT and t.kind != T_DELTA_NULL:
+            if t.obj >= 0 and t.kind != T_DELTA_TEXT and t.kind != T_DELTA_NULL and t.a < 0:
                 return False
             if (t.kind == T_CONTENT or t.kind == T_REFUSAL or t.kind == T_TOOL_ARGS
                     or t.kind == T_DELTA_TEXT) and t.a >= 0 and (k < 0 or t.a > sc.tape[k].a):
@@ -845,6 +865,8 @@ cdef class Scanner:
     # recent at ``latest``.
     cdef list templates
     cdef Py_ssize_t latest
+    cdef list names  # key strings, made once (see key_obj)
+    cdef dict seen  # the top-level extras' RawValue (see put_raw)
     #: Payloads merged by the scanner, and those handed to the twin's path; of the first, those
     #: whose tape came from a template.
     cdef public Py_ssize_t fast, slow, reused
@@ -858,6 +880,8 @@ cdef class Scanner:
         if self.tape == NULL:
             raise MemoryError()
         self.objs = []
+        self.names = []
+        self.seen = {}
         self.templates = [None] * TEMPLATES  # made when first taken: most streams are short
 
     def __dealloc__(self):
@@ -981,6 +1005,329 @@ cdef class Scanner:
     cdef object key_str(self, Py_ssize_t a, Py_ssize_t b):
         return PyUnicode_DecodeUTF8(<const char*>self.p + a, b - a, NULL)
 
+    cdef object key_obj(self, Py_ssize_t a, Py_ssize_t b):
+        """The ``str`` of the plain (ASCII, unescaped) key ``p[a:b]``, the same object for the
+        same key while the scanner lives (up to ``KEPT_KEYS`` keys)."""
+        cdef Py_ssize_t k = b - a
+        cdef object name
+        for name in self.names:
+            if PyUnicode_GET_LENGTH(name) == k and memcmp(PyUnicode_DATA(name), self.p + a, k) == 0:
+                return name
+        name = PyUnicode_DecodeUTF8(<const char*>self.p + a, k, NULL)
+        if len(self.names) < KEPT_KEYS:
+            self.names.append(name)
+        return name
+
+    cdef Py_ssize_t raw_value(self, Tok* t, Py_ssize_t ka, Py_ssize_t kb, Py_ssize_t v) except -2:
+        """Record the unknown member ``p[ka:kb]: p[v:]`` on ``t``: as the span of its value when
+        the value is JSON the merger builds itself (see ``json_end``), else parsed. Its end or -1."""
+        cdef Py_ssize_t e = self.json_end(v, 0)
+        if e >= 0:
+            t.a = v
+            t.b = e
+            t.obj = self.keep(self.key_obj(ka, kb))
+            return e
+        t.obj = self.value_obj(v, &e)
+        if t.obj < 0:
+            return -1
+        self.keep(self.key_str(ka, kb))
+        return e
+
+    cdef Py_ssize_t json_end(self, Py_ssize_t i, int depth) except -2:
+        """The end of the JSON value at ``p[i]``, checked as strictly as ``orjson`` reads it, or -1
+        when it is not valid or not one built here: an object with an escaped, non-ASCII or
+        repeated key, or more than 16 keys; an integer of more than 18 digits, a number out of
+        the range of a double; nesting deeper than ``RAW_DEPTH``."""
+        cdef const unsigned char* p = self.p
+        cdef Py_ssize_t n = self.n
+        cdef Py_ssize_t ka, kb
+        cdef bint more = True
+        cdef bint is_float
+        cdef Keys keys
+        cdef unsigned char c
+        if i >= n:
+            return -1
+        c = p[i]
+        if c == 34:
+            return self.check_string(i)
+        if c == 123:
+            if depth >= RAW_DEPTH:
+                return -1
+            keys.nunknown = 0
+            i = skip_ws(p, i + 1, n)
+            if i < n and p[i] == 125:
+                return i + 1
+            while more:
+                i = self.key(i, &ka, &kb)
+                if i < 0 or not unknown_once(&keys, p, ka, kb):
+                    return -1
+                i = self.json_end(i, depth + 1)
+                if i < 0:
+                    return -1
+                i = self.after_member(i, 125, &more)
+                if i < 0:
+                    return -1
+            return i
+        if c == 91:
+            if depth >= RAW_DEPTH:
+                return -1
+            i = skip_ws(p, i + 1, n)
+            if i < n and p[i] == 93:
+                return i + 1
+            while more:
+                i = self.json_end(i, depth + 1)
+                if i < 0:
+                    return -1
+                i = self.after_member(i, 93, &more)
+                if i < 0:
+                    return -1
+            return i
+        if c == 116:
+            return i + 4 if i + 4 <= n and memcmp(p + i, b"true", 4) == 0 else -1
+        if c == 102:
+            return i + 5 if i + 5 <= n and memcmp(p + i, b"false", 5) == 0 else -1
+        if c == 110:
+            return self.is_null(i)
+        ka = scan_number(p, i, n, &is_float)
+        if ka < 0 or (is_float and not finite_number(p, i, ka)):
+            return -1
+        return ka
+
+    # -- values recorded as spans (checked by json_end), built and merged here
+
+    cdef object build(self, Py_ssize_t i, Py_ssize_t* end):
+        """The Python value of the JSON at ``p[i]`` (checked by ``json_end``), as ``orjson`` makes it."""
+        cdef const unsigned char* p = self.p
+        cdef Py_ssize_t ka, kb, e
+        cdef bint more = True
+        cdef bint flag = False
+        cdef long long ival
+        cdef unsigned char c = p[i]
+        cdef object out, key
+        if c == 34:
+            e = scan_string(p, i + 1, self.n, &flag)
+            end[0] = e + 1
+            return decode_span(p, i + 1, e, flag)
+        if c == 123:
+            out = {}
+            i = skip_ws(p, i + 1, self.n)
+            if p[i] == 125:
+                end[0] = i + 1
+                return out
+            while more:
+                i = self.key(i, &ka, &kb)
+                key = self.key_obj(ka, kb)
+                out[key] = self.build(i, &i)
+                i = self.after_member(i, 125, &more)
+            end[0] = i
+            return out
+        if c == 91:
+            out = []
+            i = skip_ws(p, i + 1, self.n)
+            if p[i] == 93:
+                end[0] = i + 1
+                return out
+            while more:
+                out.append(self.build(i, &i))
+                i = self.after_member(i, 93, &more)
+            end[0] = i
+            return out
+        if c == 116:
+            end[0] = i + 4
+            return True
+        if c == 102:
+            end[0] = i + 5
+            return False
+        if c == 110:
+            end[0] = i + 4
+            return None
+        e = scan_number(p, i, self.n, &flag)
+        end[0] = e
+        if flag:
+            return parse_double(p, i, e)
+        scan_int(p, i, self.n, &ival)
+        return ival
+
+    cdef object built(self, Py_ssize_t i):
+        cdef Py_ssize_t e
+        return self.build(i, &e)
+
+    cdef Py_ssize_t merge_raw(self, object acc, object key, Py_ssize_t i, dict rules, int depth) except -1:
+        """Merge the member ``key`` whose value is the span at ``p[i]`` into ``acc``, as the twin's
+        ``merge_generic(acc, {key: value}, rules, depth)``; what it returns."""
+        cdef const unsigned char* p = self.p
+        cdef unsigned char c = p[i]
+        cdef Py_ssize_t ka, kb, e, added
+        cdef bint more = True
+        cdef bint esc = False
+        cdef object old, rule
+        if c == 110:
+            if key not in acc:
+                acc[key] = None
+                return 1
+            return 0
+        old = acc.get(key)
+        added = 1 if old is None and key not in acc else 0
+        if c == 34:
+            if rules.get(key) == _LAST:
+                e = scan_string(p, i + 1, self.n, &esc)
+                acc[key] = decode_span(p, i + 1, e, esc)
+                return added
+            e = scan_string(p, i + 1, self.n, &esc)
+            if type(old) is TextBuf:
+                (<TextBuf>old).add_json(p, i + 1, e, esc)
+            elif type(old) in _STR_ACCUMULATORS:
+                old.append(decode_span(p, i + 1, e, esc))
+            else:
+                old = TextBuf()
+                (<TextBuf>old).add_json(p, i + 1, e, esc)
+                acc[key] = old
+            return added
+        if c == 123 and depth < _MAX_MERGE_DEPTH and rules.get(key) != _LAST:
+            if type(old) is not _Merged:
+                old = _Merged()
+                acc[key] = old
+            i = skip_ws(p, i + 1, self.n)
+            if p[i] == 125:
+                return added
+            while more:
+                i = self.key(i, &ka, &kb)
+                added += self.merge_raw(old, self.key_obj(ka, kb), i, rules, depth + 1)
+                i = self.after_member(skip_value(p, i, self.n), 125, &more)
+            return added
+        if c == 91:
+            rule = rules.get(key)
+            if rule != _LAST:
+                return added + self.merge_list(acc, key, old, rule, i, rules, depth)
+        acc[key] = self.built(i)
+        return added
+
+    cdef Py_ssize_t merge_list(self, object acc, object key, object old, object rule, Py_ssize_t i,
+                               dict rules, int depth) except -1:
+        """The twin's ``merge_list`` for the array at ``p[i]`` (but for the count of ``key``)."""
+        cdef const unsigned char* p = self.p
+        cdef Py_ssize_t added = 0, start = i
+        cdef bint more = True
+        cdef object items
+        if rule == _APPEND:
+            if type(old) is list:
+                (<list>old).extend(self.built(i))
+            else:
+                acc[key] = self.built(i)
+            return 0
+        if (self.indexed_items(i) and depth < _MAX_MERGE_DEPTH
+                and (old is None or type(old) is _Indexed or old == [])):
+            if type(old) is not _Indexed:
+                old = _Indexed()
+                acc[key] = old
+            i = skip_ws(p, i + 1, self.n)
+            while more:
+                added += self.merge_item(old, i, rules, depth)
+                i = self.after_member(skip_value(p, i, self.n), 93, &more)
+            return added
+        items = self.built(start)
+        if type(old) is _Indexed:
+            for item in items:
+                old[("append", len(old))] = item
+            return len(items)
+        if type(old) is list:
+            (<list>old).extend(items)
+        else:
+            acc[key] = items
+        return 0
+
+    cdef bint indexed_items(self, Py_ssize_t i) except -1:
+        """Whether the array at ``p[i]`` is not empty and holds only objects with an integer ``index``."""
+        cdef const unsigned char* p = self.p
+        cdef bint more = True
+        i = skip_ws(p, i + 1, self.n)
+        if p[i] == 93:
+            return False
+        while more:
+            if p[i] != 123 or not self.is_int(self.member(i, b"index", 5)):
+                return False
+            i = self.after_member(skip_value(p, i, self.n), 93, &more)
+        return True
+
+    cdef Py_ssize_t member(self, Py_ssize_t i, const char* name, Py_ssize_t k) noexcept:
+        """The start of member ``name``'s value in the (checked) object at ``p[i]``, or -1."""
+        cdef const unsigned char* p = self.p
+        cdef Py_ssize_t ka, kb
+        cdef bint more = True
+        i = skip_ws(p, i + 1, self.n)
+        if p[i] == 125:
+            return -1
+        while more:
+            i = self.key(i, &ka, &kb)
+            if key_is(p, ka, kb, name, k):
+                return i
+            i = self.after_member(skip_value(p, i, self.n), 125, &more)
+        return -1
+
+    cdef bint is_int(self, Py_ssize_t i) noexcept:
+        """Whether the (checked) value at ``p[i]`` is an integer (``i`` -1: no value)."""
+        cdef bint is_float
+        cdef unsigned char c
+        if i < 0:
+            return False
+        c = self.p[i]
+        if c != 45 and (c < 48 or c > 57):
+            return False
+        return scan_number(self.p, i, self.n, &is_float) >= 0 and not is_float
+
+    cdef Py_ssize_t merge_item(self, object acc, Py_ssize_t i, dict rules, int depth) except -1:
+        """The twin's ``merge_indexed_item`` for the object at ``p[i]`` (it has an integer ``index``)."""
+        cdef const unsigned char* p = self.p
+        cdef Py_ssize_t at, ka, kb, added = 0
+        cdef bint more = True
+        cdef object index, kind, slot, where
+        index = self.built(self.member(i, b"index", 5))
+        at = self.member(i, b"type", 4)
+        if at >= 0 and p[at] == 34:
+            where = (index, self.built(at))
+        else:
+            where = acc.last.get(index, (index, None))
+        acc.last[index] = where
+        slot = acc.get(where)
+        if slot is None:
+            slot = _Merged()
+            acc[where] = slot
+            added = 1
+        i = skip_ws(p, i + 1, self.n)
+        while more:
+            i = self.key(i, &ka, &kb)
+            added += self.merge_raw(slot, self.key_obj(ka, kb), i, rules, depth + 1)
+            i = self.after_member(skip_value(p, i, self.n), 125, &more)
+        return added
+
+    cdef Py_ssize_t put_raw(self, object extras, dict seen, object key, Py_ssize_t a, Py_ssize_t b) except -1:
+        """Set ``extras[key]`` to the value spanned by ``p[a:b]`` unless it is ``null`` and the key
+        is there (last non-null value); how many keys it added. ``seen`` keeps the bytes of each
+        key's value set here, so that the same bytes again (an object repeated on every chunk)
+        leave the value as it is."""
+        cdef RawValue last
+        cdef Py_ssize_t size
+        if self.p[a] == 110:
+            if key in extras:
+                return 0
+            extras[key] = None
+            return 1
+        last = seen.get(key)
+        if (last is not None and PyBytes_GET_SIZE(last.raw) == b - a
+                and memcmp(PyBytes_AS_STRING(last.raw), self.p + a, b - a) == 0
+                and extras.get(key, seen) is last.value):
+            return 0
+        size = dict_size(extras)
+        value = self.built(a)
+        extras[key] = value
+        if self.p[a] == 123 or self.p[a] == 91:
+            if last is None:
+                last = RawValue()
+                seen[key] = last
+            last.raw = PyBytes_FromStringAndSize(<const char*>self.p + a, b - a)
+            last.value = value
+        return dict_size(extras) - size
+
     # -- the chunk
 
     cdef Py_ssize_t scan(self, bytes payload) except -2:
@@ -1093,11 +1440,7 @@ cdef class Scanner:
             else:
                 if not unknown_once(&self.top, p, ka, kb):
                     return -1
-                t = self.push(T_TOP_EXTRA)
-                t.obj = self.value_obj(v, &i)
-                if t.obj < 0:
-                    return -1
-                self.keep(self.key_str(ka, kb))
+                i = self.raw_value(self.push(T_TOP_EXTRA), ka, kb, v)
                 self.key_bound += 1
             if i < 0:
                 return -1
@@ -1207,11 +1550,7 @@ cdef class Scanner:
             else:
                 if not unknown_once(&keys, p, ka, kb):
                     return -1
-                t = self.push(T_CHOICE_EXTRA)
-                t.obj = self.value_obj(v, &e)
-                if t.obj < 0:
-                    return -1
-                self.keep(self.key_str(ka, kb))
+                e = self.raw_value(self.push(T_CHOICE_EXTRA), ka, kb, v)
                 self.key_bound += 1
             if e < 0:
                 return -1
@@ -1403,19 +1742,15 @@ cdef class Scanner:
                     return -1
                 if e >= 0:
                     t = self.push(T_DELTA_NULL)
-                    t.obj = self.keep(self.key_str(ka, kb))
+                    t.obj = self.keep(self.key_obj(ka, kb))
                     self.key_bound += 1
                 elif p[v] == 34:
                     t = self.push(T_DELTA_TEXT)
                     e = self.string_tok(t, v)
-                    t.obj = self.keep(self.key_str(ka, kb))
+                    t.obj = self.keep(self.key_obj(ka, kb))
                     self.key_bound += 1
                 else:
-                    t = self.push(T_DELTA_OTHER)
-                    t.obj = self.value_obj(v, &e)
-                    if t.obj < 0:
-                        return -1
-                    self.keep(self.key_str(ka, kb))
+                    e = self.raw_value(self.push(T_DELTA_OTHER), ka, kb, v)
                     self.key_bound += nested_bound(v, e)
             if e < 0:
                 return -1
@@ -1502,11 +1837,7 @@ cdef class Scanner:
                 if not unknown_once(&keys, p, ka, kb):
                     return -1
                 if e < 0:
-                    t = self.push(T_TOOL_EXTRA)
-                    t.obj = self.value_obj(v, &e)
-                    if t.obj < 0:
-                        return -1
-                    self.keep(self.key_str(ka, kb))
+                    e = self.raw_value(self.push(T_TOOL_EXTRA), ka, kb, v)
                     self.key_bound += nested_bound(v, e)
             if e < 0:
                 return -1
@@ -1554,11 +1885,7 @@ cdef class Scanner:
             else:
                 if not unknown_once(&keys, p, ka, kb):
                     return -1
-                t = self.push(T_FUNC_EXTRA)
-                t.obj = self.value_obj(v, &e)
-                if t.obj < 0:
-                    return -1
-                self.keep(self.key_str(ka, kb))
+                e = self.raw_value(self.push(T_FUNC_EXTRA), ka, kb, v)
                 self.key_bound += nested_bound(v, e)
             if e < 0:
                 return -1
@@ -1628,7 +1955,10 @@ cdef class Scanner:
                     state.message_extras[key] = None
                     self.new_keys += 1
             elif t.kind == T_DELTA_OTHER:
-                self.new_keys += _merge_generic(state.message_extras, {objs[t.obj + 1]: objs[t.obj]}, rules)
+                if t.a >= 0:
+                    self.new_keys += self.merge_raw(state.message_extras, objs[t.obj], t.a, rules, 0)
+                else:
+                    self.new_keys += _merge_generic(state.message_extras, {objs[t.obj + 1]: objs[t.obj]}, rules)
             elif t.kind == T_TOOL:
                 tool = self.select_tool(state, t)
             elif t.kind == T_TOOL_TYPE:
@@ -1638,15 +1968,25 @@ cdef class Scanner:
                 if t.b > t.a and not tool.name:
                     tool.name = decode_span(p, t.a, t.b, t.esc)
             elif t.kind == T_TOOL_EXTRA:
-                self.new_keys += _merge_generic(tool.extras, {objs[t.obj + 1]: objs[t.obj]}, rules)
+                if t.a >= 0:
+                    self.new_keys += self.merge_raw(tool.extras, objs[t.obj], t.a, rules, 0)
+                else:
+                    self.new_keys += _merge_generic(tool.extras, {objs[t.obj + 1]: objs[t.obj]}, rules)
             elif t.kind == T_FUNC_EXTRA:
-                self.new_keys += _merge_generic(tool.function_extras, {objs[t.obj + 1]: objs[t.obj]}, rules)
+                if t.a >= 0:
+                    self.new_keys += self.merge_raw(tool.function_extras, objs[t.obj], t.a, rules, 0)
+                else:
+                    self.new_keys += _merge_generic(tool.function_extras, {objs[t.obj + 1]: objs[t.obj]}, rules)
             elif t.kind == T_LP_TOKEN:
                 state.lp_add(t.flag, p, t.a, t.b)
             elif t.kind == T_LP_START:
                 state.lp_start(t.flag)
             elif t.kind == T_LP_SEEN:
                 state.logprobs_seen = True
+            elif t.kind == T_CHOICE_EXTRA and t.a >= 0:
+                if state.seen is None:
+                    state.seen = {}
+                self.new_keys += self.put_raw(state.extras, state.seen, objs[t.obj], t.a, t.b)
             elif t.kind == T_CHOICE_EXTRA:
                 value = objs[t.obj]
                 key = objs[t.obj + 1]
@@ -1697,6 +2037,8 @@ cdef class Scanner:
             merger._usage = self.objs[t.obj]
         elif t.kind == T_MODERATION:
             merger._moderation = self.objs[t.obj]
+        elif t.kind == T_TOP_EXTRA and t.a >= 0:
+            self.new_keys += self.put_raw(merger._extras, self.seen, self.objs[t.obj], t.a, t.b)
         elif t.kind == T_TOP_EXTRA:
             value = self.objs[t.obj]
             key = self.objs[t.obj + 1]
