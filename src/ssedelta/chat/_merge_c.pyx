@@ -30,11 +30,13 @@ from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from cpython.ref cimport PyObject
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.math cimport isinf
-from libc.string cimport memcmp, memcpy
+from libc.string cimport memchr, memcmp, memcpy
 
 import orjson
 
 from . import _merge_py as _py
+from . import _rules as _cr
+from .. import _rules as _r
 from . import models as _m
 from .._payload import SKIP
 from .._schema import SchemaError
@@ -602,6 +604,85 @@ cdef Py_ssize_t int_array(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) no
         i = skip_ws(p, i + 1, n)
 
 
+# ------------------------------------------------------------------ the rule table, compiled
+
+# The rules of keys kept in extras, as codes.
+cdef enum:
+    R_LAST = 0
+    R_FIRST = 1
+    R_IGNORE = 2
+
+cdef dict _EXTRA_CODES = {_LAST: R_LAST, _r.FIRST: R_FIRST, _r.IGNORE: R_IGNORE}
+
+
+def _compiled(name, table, dict fields):
+    """The codes of ``table``'s keys that are kept in extras; checks that the scanner merges each
+    of its other keys (``fields``: key -> the rules the scanner implements for it) by its rule."""
+    out = {}
+    for key, rule in table.keys.items():
+        if key in fields:
+            if rule not in fields[key]:
+                raise ImportError(f"chat rule table: {name}.{key} is {rule}, the native merger has {fields[key]}")
+        elif rule in _EXTRA_CODES:
+            out[key] = _EXTRA_CODES[rule]
+        else:
+            raise ImportError(f"chat rule table: {name}.{key} is {rule}, which extras do not take")
+    missing = fields.keys() - table.keys.keys()
+    if missing:
+        raise ImportError(f"chat rule table: {name} lacks {sorted(missing)}")
+    if table.unknown != _LAST:
+        raise ImportError(f"chat rule table: unknown {name} keys are {table.unknown}, the native merger has last")
+    return out
+
+
+_STRING = (_r.FIRST, _LAST)
+cdef dict TOP_EXTRAS = _compiled("CHUNK", _cr.CHUNK, {
+    "id": _STRING, "model": _STRING, "service_tier": _STRING, "system_fingerprint": _STRING,
+    "created": _STRING, "object": (_r.IGNORE,), "choices": (_r.BY_INDEX,), "usage": (_LAST,),
+    "moderation": (_LAST,),
+})
+cdef dict CHOICE_EXTRAS = _compiled("CHOICE", _cr.CHOICE, {
+    "index": (_r.KEY,), "delta": (_r.MERGE,), "finish_reason": (_LAST,), "logprobs": (_APPEND,),
+})
+cdef bint ID_FIRST = _cr.CHUNK.keys["id"] == _r.FIRST
+cdef bint MODEL_FIRST = _cr.CHUNK.keys["model"] == _r.FIRST
+cdef bint CREATED_FIRST = _cr.CHUNK.keys["created"] == _r.FIRST
+cdef bint FINGERPRINT_FIRST = _cr.CHUNK.keys["system_fingerprint"] == _r.FIRST
+cdef bint TIER_FIRST = _cr.CHUNK.keys["service_tier"] == _r.FIRST
+
+
+def _check_delta_tables():
+    """The scanner merges the keys of a delta, a tool call and its function by these rules; unknown
+    keys by the value (see Scanner.merge_raw)."""
+    expected = {
+        "DELTA": (_cr.DELTA, {"role": _r.ONCE, "content": _r.CONCAT, "refusal": _r.CONCAT,
+                              "tool_calls": _r.BY_INDEX, "function_call": _r.MERGE, "audio": _r.MERGE,
+                              "annotations": _APPEND}),
+        "TOOL_CALL": (_cr.TOOL_CALL, {"index": _r.KEY, "id": _r.ONCE, "type": _r.ONCE, "function": _r.MERGE}),
+        "FUNCTION": (_cr.FUNCTION, {"name": _r.ONCE, "arguments": _r.CONCAT}),
+    }
+    for name, (table, keys) in expected.items():
+        if dict(table.keys) != keys or table.unknown != _r.BY_VALUE:
+            raise ImportError(f"chat rule table: {name} differs from what the native merger implements")
+
+
+_check_delta_tables()
+
+
+cdef inline Py_ssize_t put_value(object extras, object key, object value, bint first) except -1:
+    """The twin's ``put_extra`` for a value parsed by orjson (rule: last non-null, or ``first``)."""
+    if value is None:
+        if key in extras:
+            return 0
+    elif first and extras.get(key):
+        return 0
+    if key in extras:
+        extras[key] = value
+        return 0
+    extras[key] = value
+    return 1
+
+
 # ------------------------------------------------------------------ the tape
 
 cdef enum:
@@ -631,6 +712,7 @@ cdef enum:
     T_USAGE
     T_MODERATION
     T_TOP_EXTRA
+    T_IGNORED
 
 # Bits of the known keys of each object, to refuse duplicates.
 cdef enum:
@@ -743,28 +825,54 @@ cdef enum:
     TEMPLATES = 4  # enough for the chunks of n=4 choices, or of 4 tool calls, taking turns
 
 
+cdef enum:
+    VARYING = 16  # at most so many values of a template's payload may differ in a payload it serves
+
+
+cdef inline bint is_text_tok(int kind) noexcept:
+    """Whether a token's span is a string's body that any string can take the place of."""
+    return (kind == T_CONTENT or kind == T_REFUSAL or kind == T_TOOL_ARGS or kind == T_DELTA_TEXT
+            or kind == T_ROLE or kind == T_FINISH or kind == T_TOOL_TYPE or kind == T_TOOL_NAME
+            or kind == T_ID or kind == T_MODEL or kind == T_SERVICE_TIER or kind == T_FINGERPRINT)
+
+
+cdef inline bint is_raw_tok(Tok* t) noexcept:
+    """Whether a token's span is an unknown key's value, which any JSON value can take the place of."""
+    return t.a >= 0 and (t.kind == T_TOP_EXTRA or t.kind == T_CHOICE_EXTRA or t.kind == T_DELTA_OTHER
+                         or t.kind == T_TOOL_EXTRA or t.kind == T_FUNC_EXTRA or t.kind == T_IGNORED)
+
+
 @cython.final
 cdef class Template:
     """The tape of a payload scanned in full, to serve again for a payload with the same bytes
-    but inside one text string (a content fragment, say): its tape is the same but for that
-    string's span and the spans after it. Valid while the scanner's header cache is the one the
-    tape was made with (a tape made after a header hit lacks the header's members), and made
-    only from tapes that hold no parsed object but keys."""
+    but inside its *varying* values: the text strings (content fragments, a finish reason, ...)
+    and the values of unknown keys (a random ``obfuscation``, a ``token_id``, ...). Its tape is
+    the same but for those values' spans and the spans after them; each new value is checked as
+    the scan would. Valid while the scanner's header cache is the one the tape was made with (a
+    tape made after a header hit lacks the header's members), and made only from tapes that
+    hold no parsed object but keys."""
 
     cdef bytes payload
     cdef object header
     cdef list objs
     cdef Tok* tape
-    cdef Py_ssize_t ntape, cap, k, a, b, at
+    cdef Py_ssize_t ntape, cap, at, nvary
     cdef Py_ssize_t nchoices, ntools, key_bound
     cdef bint header_hit
+    # The varying values: token, span in ``payload``, whether it is a raw value (else a string
+    # body), whether its size counts in ``key_bound``.
+    cdef Py_ssize_t vj[VARYING]
+    cdef Py_ssize_t va[VARYING]
+    cdef Py_ssize_t vb[VARYING]
+    cdef bint vraw[VARYING]
+    cdef bint vbound[VARYING]
 
     def __dealloc__(self):
         PyMem_Free(self.tape)
 
     cdef bint take(self, Scanner sc, bytes payload, Py_ssize_t at) except -1:
         """Become the template of the payload ``sc`` has just scanned; whether it could."""
-        cdef Py_ssize_t j, k = -1
+        cdef Py_ssize_t j, nv = 0, last = -1
         cdef Tok* t
         cdef Tok* grown
         if PyBytes_GET_SIZE(payload) > KEPT_PAYLOAD or sc.ntape > KEPT_TEMPLATE_TOKS:
@@ -773,11 +881,17 @@ cdef class Template:
             t = &sc.tape[j]
             if t.obj >= 0 and t.kind != T_DELTA_TEXT and t.kind != T_DELTA_NULL and t.a < 0:
                 return False
-            if (t.kind == T_CONTENT or t.kind == T_REFUSAL or t.kind == T_TOOL_ARGS
-                    or t.kind == T_DELTA_TEXT) and t.a >= 0 and (k < 0 or t.a > sc.tape[k].a):
-                k = j
-        if k < 0:
-            return False
+            if is_text_tok(t.kind) or is_raw_tok(t):
+                if nv == VARYING or t.a < last:
+                    return False
+                self.vj[nv] = j
+                self.va[nv] = t.a
+                self.vb[nv] = t.b
+                self.vraw[nv] = is_raw_tok(t)
+                self.vbound[nv] = (t.kind == T_DELTA_OTHER or t.kind == T_TOOL_EXTRA
+                                   or t.kind == T_FUNC_EXTRA)
+                last = t.b
+                nv += 1
         if self.cap < sc.ntape:
             grown = <Tok*>PyMem_Realloc(self.tape, sc.ntape * sizeof(Tok))
             if grown == NULL:
@@ -786,9 +900,7 @@ cdef class Template:
             self.cap = sc.ntape
         memcpy(self.tape, sc.tape, sc.ntape * sizeof(Tok))
         self.ntape = sc.ntape
-        self.k = k
-        self.a = sc.tape[k].a
-        self.b = sc.tape[k].b
+        self.nvary = nv
         self.at = at
         self.nchoices = sc.nchoices
         self.ntools = sc.ntools
@@ -800,45 +912,73 @@ cdef class Template:
         return True
 
     cdef Py_ssize_t replay(self, Scanner sc, bytes payload) except -2:
-        """Put the tape of ``payload`` on ``sc``'s when only the varying string differs; the
-        scan's result, or -1 (and nothing changed) when it does not apply."""
+        """Put the tape of ``payload`` on ``sc``'s when only the varying values differ; the
+        scan's result, or -1 (and nothing changed but ``sc``'s payload pointer) when it does not apply."""
         cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(payload)
         cdef Py_ssize_t n = PyBytes_GET_SIZE(payload)
         cdef const unsigned char* tp = <const unsigned char*>PyBytes_AS_STRING(self.payload)
         cdef Py_ssize_t tn = PyBytes_GET_SIZE(self.payload)
-        cdef Py_ssize_t a = self.a
-        cdef Py_ssize_t b = self.b
-        cdef Py_ssize_t e, shift, j
-        cdef bint esc = False
+        cdef Py_ssize_t na[VARYING]
+        cdef Py_ssize_t nb[VARYING]
+        cdef bint nesc[VARYING]
+        cdef Py_ssize_t pos_t = 0, pos_p = 0, fixed, e, v, j, shift, key_bound = self.key_bound
         cdef Tok* t
-        if n - a < tn - b or memcmp(p, tp, a) != 0:
-            return -1
-        e = scan_string(p, a, n, &esc)
-        if e < 0 or n - e != tn - b or memcmp(p + e, tp + b, tn - b) != 0:
+        sc.p = p
+        sc.n = n
+        for v in range(self.nvary):
+            fixed = self.va[v] - pos_t
+            if pos_p + fixed > n or memcmp(p + pos_p, tp + pos_t, fixed) != 0:
+                return -1
+            pos_p += fixed
+            nesc[v] = False
+            fixed = self.vb[v] - self.va[v]
+            if (pos_p + fixed <= n and memcmp(p + pos_p, tp + self.va[v], fixed) == 0
+                    and (self.vraw[v] or memchr(p + pos_p, 92, fixed) == NULL)):
+                e = pos_p + fixed  # the template's (checked) value again
+            elif self.vraw[v]:
+                e = sc.json_end(pos_p, 0)
+                if self.vbound[v] and e >= 0:
+                    key_bound += nested_bound(pos_p, e) - nested_bound(self.va[v], self.vb[v])
+            else:
+                e = scan_string(p, pos_p, n, &nesc[v])
+            if e < 0:
+                return -1
+            na[v] = pos_p
+            nb[v] = e
+            pos_p = e
+            pos_t = self.vb[v]
+        if n - pos_p != tn - pos_t or memcmp(p + pos_p, tp + pos_t, tn - pos_t) != 0:
             return -1
         sc.reserve(self.ntape)
         memcpy(sc.tape, self.tape, self.ntape * sizeof(Tok))
         sc.ntape = self.ntape
-        shift = e - b
-        if shift:
+        if self.nvary:
             for j in range(self.ntape):
                 t = &sc.tape[j]
-                if t.a > b:
-                    t.a += shift
-                    t.b += shift
-                if t.ida > b:
-                    t.ida += shift
-                    t.idb += shift
-        t = &sc.tape[self.k]
-        t.b = e
-        t.esc = esc
-        sc.p = p
-        sc.n = n
+                if t.a >= 0 or t.ida >= 0:
+                    shift = 0
+                    for v in range(self.nvary):
+                        if self.vj[v] == j:
+                            break
+                        if self.vb[v] <= t.a or (t.a < 0 and self.vb[v] <= t.ida):
+                            shift += (nb[v] - na[v]) - (self.vb[v] - self.va[v])
+                    if t.ida >= 0:
+                        t.ida += shift
+                        t.idb += shift
+                    if t.a >= 0:
+                        t.a += shift
+                        t.b += shift
+            for v in range(self.nvary):
+                t = &sc.tape[self.vj[v]]
+                t.a = na[v]
+                t.b = nb[v]
+                if not self.vraw[v]:
+                    t.esc = nesc[v]
         sc.objs = self.objs
         sc.objs_borrowed = True
         sc.nchoices = self.nchoices
         sc.ntools = self.ntools
-        sc.key_bound = self.key_bound
+        sc.key_bound = key_bound
         sc.header_hit = self.header_hit
         return self.at
 
@@ -1017,6 +1157,20 @@ cdef class Scanner:
         if len(self.names) < KEPT_KEYS:
             self.names.append(name)
         return name
+
+    cdef Py_ssize_t extra(self, dict rules, int kind, Py_ssize_t ka, Py_ssize_t kb, Py_ssize_t v) except -2:
+        """A top-level or choice-level key kept in extras (``kind``) by its rule in ``rules``."""
+        cdef object code = rules.get(self.key_obj(ka, kb)) if rules else None
+        cdef Tok* t
+        if code is None:
+            t = self.push(kind)
+        elif <int>code == R_IGNORE:
+            t = self.push(T_IGNORED)
+        else:
+            t = self.push(kind)
+            t.flag = <int>code == R_FIRST
+        self.key_bound += 1
+        return self.raw_value(t, ka, kb, v)
 
     cdef Py_ssize_t raw_value(self, Tok* t, Py_ssize_t ka, Py_ssize_t kb, Py_ssize_t v) except -2:
         """Record the unknown member ``p[ka:kb]: p[v:]`` on ``t``: as the span of its value when
@@ -1300,11 +1454,12 @@ cdef class Scanner:
             i = self.after_member(skip_value(p, i, self.n), 125, &more)
         return added
 
-    cdef Py_ssize_t put_raw(self, object extras, dict seen, object key, Py_ssize_t a, Py_ssize_t b) except -1:
+    cdef Py_ssize_t put_raw(self, object extras, dict seen, object key, Py_ssize_t a, Py_ssize_t b,
+                            bint first) except -1:
         """Set ``extras[key]`` to the value spanned by ``p[a:b]`` unless it is ``null`` and the key
-        is there (last non-null value); how many keys it added. ``seen`` keeps the bytes of each
-        key's value set here, so that the same bytes again (an object repeated on every chunk)
-        leave the value as it is."""
+        is there (last non-null value), or, ``first``, the key holds a non-empty value; how many keys
+        it added. ``seen`` keeps the bytes of each key's value set here, so that the same bytes
+        again (an object repeated on every chunk) leave the value as it is."""
         cdef RawValue last
         cdef Py_ssize_t size
         if self.p[a] == 110:
@@ -1312,6 +1467,8 @@ cdef class Scanner:
                 return 0
             extras[key] = None
             return 1
+        if first and extras.get(key):
+            return 0
         last = seen.get(key)
         if (last is not None and PyBytes_GET_SIZE(last.raw) == b - a
                 and memcmp(PyBytes_AS_STRING(last.raw), self.p + a, b - a) == 0
@@ -1424,13 +1581,6 @@ cdef class Scanner:
                 i = self.top_string(v, B_FINGERPRINT, T_FINGERPRINT)
             elif key_is(p, ka, kb, b"service_tier", 12):
                 i = self.top_string(v, B_SERVICE_TIER, T_SERVICE_TIER)
-            elif key_is(p, ka, kb, b"obfuscation", 11):
-                if not known_once(&self.top, B_OBFUSCATION):
-                    return -1
-                if p[v] == 34:
-                    i = self.check_string(v)
-                elif self.value_obj(v, &i) < 0:
-                    return -1
             elif key_is(p, ka, kb, b"usage", 5):
                 i = self.top_model(v, B_USAGE, T_USAGE, _Usage)
             elif key_is(p, ka, kb, b"moderation", 10):
@@ -1440,8 +1590,7 @@ cdef class Scanner:
             else:
                 if not unknown_once(&self.top, p, ka, kb):
                     return -1
-                i = self.raw_value(self.push(T_TOP_EXTRA), ka, kb, v)
-                self.key_bound += 1
+                i = self.extra(TOP_EXTRAS, T_TOP_EXTRA, ka, kb, v)
             if i < 0:
                 return -1
             i = self.after_member(i, 125, &more)
@@ -1550,8 +1699,7 @@ cdef class Scanner:
             else:
                 if not unknown_once(&keys, p, ka, kb):
                     return -1
-                e = self.raw_value(self.push(T_CHOICE_EXTRA), ka, kb, v)
-                self.key_bound += 1
+                e = self.extra(CHOICE_EXTRAS, T_CHOICE_EXTRA, ka, kb, v)
             if e < 0:
                 return -1
             i = self.after_member(e, 125, &more)
@@ -1986,14 +2134,9 @@ cdef class Scanner:
             elif t.kind == T_CHOICE_EXTRA and t.a >= 0:
                 if state.seen is None:
                     state.seen = {}
-                self.new_keys += self.put_raw(state.extras, state.seen, objs[t.obj], t.a, t.b)
+                self.new_keys += self.put_raw(state.extras, state.seen, objs[t.obj], t.a, t.b, t.flag)
             elif t.kind == T_CHOICE_EXTRA:
-                value = objs[t.obj]
-                key = objs[t.obj + 1]
-                if value is not None or key not in state.extras:
-                    size = dict_size(state.extras)
-                    state.extras[key] = value
-                    self.new_keys += dict_size(state.extras) - size
+                self.new_keys += put_value(state.extras, objs[t.obj + 1], objs[t.obj], t.flag)
             else:
                 self.apply_top(merger, t)
         self.release()
@@ -2020,33 +2163,28 @@ cdef class Scanner:
         cdef object key, value
         cdef Py_ssize_t size
         if t.kind == T_ID:
-            if not merger._id:
+            if not (ID_FIRST and merger._id):
                 merger._id = decode_span(p, t.a, t.b, t.esc)
         elif t.kind == T_MODEL:
-            if not merger._model:
+            if not (MODEL_FIRST and merger._model):
                 merger._model = decode_span(p, t.a, t.b, t.esc)
         elif t.kind == T_CREATED:
-            if not merger._created:
+            if not (CREATED_FIRST and merger._created):
                 merger._created = t.ival
         elif t.kind == T_FINGERPRINT:
-            merger._fingerprint = decode_span(p, t.a, t.b, t.esc)
+            if not (FINGERPRINT_FIRST and merger._fingerprint):
+                merger._fingerprint = decode_span(p, t.a, t.b, t.esc)
         elif t.kind == T_SERVICE_TIER:
-            if not merger._service_tier:
+            if not (TIER_FIRST and merger._service_tier):
                 merger._service_tier = decode_span(p, t.a, t.b, t.esc)
         elif t.kind == T_USAGE:
             merger._usage = self.objs[t.obj]
         elif t.kind == T_MODERATION:
             merger._moderation = self.objs[t.obj]
         elif t.kind == T_TOP_EXTRA and t.a >= 0:
-            self.new_keys += self.put_raw(merger._extras, self.seen, self.objs[t.obj], t.a, t.b)
+            self.new_keys += self.put_raw(merger._extras, self.seen, self.objs[t.obj], t.a, t.b, t.flag)
         elif t.kind == T_TOP_EXTRA:
-            value = self.objs[t.obj]
-            key = self.objs[t.obj + 1]
-            extras = merger._extras
-            if value is not None or key not in extras:
-                size = dict_size(extras)
-                extras[key] = value
-                self.new_keys += dict_size(extras) - size
+            self.new_keys += put_value(merger._extras, self.objs[t.obj + 1], self.objs[t.obj], t.flag)
         return 0
 
     cdef void remember_header(self, bytes payload, Py_ssize_t choices_at):

@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from .._payload import SKIP, PayloadDecoder, load_payload
+from .._rules import APPEND, CONCAT, FIRST, IGNORE, LAST, ONCE, Table
 from .._schema import SchemaError
 from .._sse_py import (
     DEFAULT_MAX_EVENT_SIZE,
@@ -23,16 +24,13 @@ from .._sse_py import (
     limit_value,
 )
 from ..errors import InvalidChunkError, LimitExceededError, UpstreamError
+from . import _rules as chat_rules
 from . import models as m
 
-LAST, APPEND = "last", "append"
-
 #: Unknown delta keys whose string values are replaced, not concatenated.
-DEFAULT_SCALAR_KEYS = frozenset(
-    {"channel", "type", "format", "id", "index", "role", "name", "status", "model", "object"}
-)
+DEFAULT_SCALAR_KEYS = frozenset(key for key, rule in chat_rules.EXTRAS.items() if rule == LAST)
 #: Unknown delta keys whose lists are appended even when their items carry an ``index``.
-DEFAULT_APPEND_KEYS = frozenset({"annotations", "executed_tools"})
+DEFAULT_APPEND_KEYS = frozenset(key for key, rule in chat_rules.EXTRAS.items() if rule == APPEND)
 
 
 #: Defaults of the merger's resource limits (see :class:`DeltaMerger`).
@@ -74,10 +72,26 @@ def key_option(name: str, keys: Any) -> tuple[str, ...]:
 
 
 def merge_rules(scalar_keys: Iterable[str] = (), append_keys: Iterable[str] = ()) -> dict[str, str]:
-    """The rule table of unknown delta keys: the defaults and the keys of the options."""
-    rules = {key: LAST for key in (*DEFAULT_SCALAR_KEYS, *key_option("scalar_keys", scalar_keys))}
-    rules.update((key, APPEND) for key in (*DEFAULT_APPEND_KEYS, *key_option("append_keys", append_keys)))
-    return rules
+    """The rules of unknown delta keys: the table's and the keys of the options."""
+    table = dict(chat_rules.EXTRAS)
+    table.update((key, LAST) for key in key_option("scalar_keys", scalar_keys))
+    table.update((key, APPEND) for key in key_option("append_keys", append_keys))
+    return table
+
+
+def put_extra(extras: dict[str, Any], key: str, value: Any, rule: str) -> int:
+    """Keep a top-level or choice-level key in ``extras`` by its rule (:data:`LAST`, :data:`FIRST`
+    or :data:`IGNORE`); how many keys it added."""
+    if rule == IGNORE:
+        return 0
+    if value is None:
+        if key in extras:
+            return 0
+    elif rule == FIRST and extras.get(key):
+        return 0
+    added = key not in extras
+    extras[key] = value
+    return added
 
 
 DEFAULT_RULES = merge_rules()
@@ -387,7 +401,12 @@ def _want(value: Any, kind: type, path: str) -> Any:
     return value
 
 
-_CHOICE_KNOWN = frozenset({"index", "delta", "logprobs", "finish_reason"})
+_CHOICE_KNOWN = frozenset(chat_rules.CHOICE.keys)
+#: The chunk's string fields (by the rule of the table: the first non-empty or the last non-null
+#: value), and the merger's attribute of each.
+_STRING_FIELDS = {"id": "_id", "model": "_model", "service_tier": "_service_tier", "system_fingerprint": "_fingerprint"}
+_CHUNK_RULE = chat_rules.CHUNK.keys.get
+_CHOICE_RULE = chat_rules.CHOICE.keys.get
 
 
 class DeltaMerger:
@@ -716,11 +735,12 @@ class DeltaMerger:
         for key, value in obj.items():
             if key == "choices":
                 self._merge_choices(value)
-            elif key == "id":
+            elif key in _STRING_FIELDS:
                 if value is not None:
-                    _want(value, str, "id")
-                    if not self._id:
-                        self._id = value
+                    _want(value, str, key)
+                    attr = _STRING_FIELDS[key]
+                    if _CHUNK_RULE(key) == LAST or not getattr(self, attr):
+                        setattr(self, attr, value)
             elif key == "object":
                 _want(value, str, "object")
             elif key == "created":
@@ -729,35 +749,19 @@ class DeltaMerger:
                         if type(value) is not float or not value.is_integer():
                             raise _Bad(f"created: expected int, got {type(value).__name__}")
                         value = int(value)  # as the models read a Count
-                    if not self._created:
+                    if _CHUNK_RULE(key) == LAST or not self._created:
                         self._created = value
-            elif key == "model":
-                if value is not None:
-                    _want(value, str, "model")
-                    if not self._model:
-                        self._model = value
-            elif key == "system_fingerprint":
-                if value is not None:
-                    self._fingerprint = _want(value, str, "system_fingerprint")
             elif key == "usage":
                 if value is not None:
                     self._usage = m.CompletionUsage.from_dict(value, "usage")
-            elif key == "service_tier":
-                if value is not None:
-                    _want(value, str, "service_tier")
-                    if not self._service_tier:
-                        self._service_tier = value
             elif key == "moderation":
                 if value is not None:
                     self._moderation = m.ChatCompletionModeration.from_dict(value, "moderation")
-            elif key == "obfuscation":
-                pass
-            elif value is not None or key not in self._extras:
+            else:
                 if key == "x_groq" and type(value) is dict and type(value.get("usage")) is dict:
                     self._groq_usage = m.CompletionUsage.from_dict(value["usage"], "x_groq.usage")
-                if key not in self._extras:
+                if put_extra(self._extras, key, value, _CHUNK_RULE(key, chat_rules.CHUNK.unknown)):
                     self._add_keys(1)
-                self._extras[key] = value
 
     def _add_keys(self, added: int) -> None:
         self._extras_keys += added
@@ -811,10 +815,8 @@ class DeltaMerger:
         if not choice.keys() <= _CHOICE_KNOWN:
             extras = state.extras
             for key, value in choice.items():
-                if key not in _CHOICE_KNOWN and (value is not None or key not in extras):
-                    if key not in extras:
-                        self._add_keys(1)
-                    extras[key] = value
+                if key not in _CHOICE_KNOWN and put_extra(extras, key, value, _CHOICE_RULE(key, chat_rules.CHOICE.unknown)):
+                    self._add_keys(1)
 
     def _merge_logprobs(self, state: _Choice, logprobs: Any) -> None:
         lp = m.CreateChatCompletionStreamResponseChoicesInnerLogprobs.from_dict(logprobs, "logprobs")
@@ -864,11 +866,11 @@ class DeltaMerger:
             elif key == "function_call":
                 if state.function_call is None:
                     state.function_call = _Merged()
-                self._merge_named(state.function_call, _want(value, dict, "delta.function_call"), "name")
+                self._merge_named(state.function_call, _want(value, dict, "delta.function_call"), chat_rules.FUNCTION_CALL)
             elif key == "audio":
                 if state.audio is None:
                     state.audio = _Merged()
-                self._merge_named(state.audio, _want(value, dict, "delta.audio"), "id")
+                self._merge_named(state.audio, _want(value, dict, "delta.audio"), chat_rules.AUDIO)
             elif key == "annotations":
                 if state.annotations is None:
                     state.annotations = []
@@ -878,13 +880,15 @@ class DeltaMerger:
                 if added:
                     self._add_keys(added)
 
-    def _merge_named(self, acc: dict[str, Any], value: dict[str, Any], once: str) -> None:
-        """``once`` (the name or id) is set once; other strings concatenate, the rest by the table."""
+    def _merge_named(self, acc: dict[str, Any], value: dict[str, Any], table: Table) -> None:
+        """An object of ``table``'s keys set once (a name or an id) and concatenated; other keys
+        by the rules of unknown delta keys."""
         for key, item in value.items():
-            if key == once:
+            rule = table.keys.get(key)
+            if rule == ONCE:
                 if (_want(item, str, key) and not acc.get(key)) or key not in acc:
                     acc[key] = item
-            elif key in _CONCATENATED:
+            elif rule == CONCAT:
                 if item is not None:
                     _want(item, str, key)
                     if type(acc.get(key)) is _Str:
@@ -1000,10 +1004,7 @@ class DeltaMerger:
         return completion
 
 
-_CONCATENATED = frozenset({"arguments", "data", "transcript"})
-_DELTA_KNOWN = frozenset(
-    {"role", "content", "refusal", "tool_calls", "function_call", "audio", "annotations"}
-)
+_DELTA_KNOWN = frozenset(chat_rules.DELTA.keys)
 
 
 def _build_choice(state: _Choice) -> m.CreateChatCompletionResponseChoicesInner:
