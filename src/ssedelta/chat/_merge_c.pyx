@@ -622,7 +622,7 @@ def _compiled(name, table, dict fields):
     for key, rule in table.keys.items():
         if key in fields:
             if rule not in fields[key]:
-                raise ImportError(f"chat rule table: {name}.{key} is {rule}, the native merger has {fields[key]}")
+                raise ImportError(f"chat rule table: {name}.{key} is {rule}, natively {fields[key]}")
         elif rule in _EXTRA_CODES:
             out[key] = _EXTRA_CODES[rule]
         else:
@@ -631,7 +631,7 @@ def _compiled(name, table, dict fields):
     if missing:
         raise ImportError(f"chat rule table: {name} lacks {sorted(missing)}")
     if table.unknown != _LAST:
-        raise ImportError(f"chat rule table: unknown {name} keys are {table.unknown}, the native merger has last")
+        raise ImportError(f"chat rule table: unknown {name} keys are {table.unknown}, natively last")
     return out
 
 
@@ -1434,7 +1434,7 @@ cdef class Scanner:
         cdef const unsigned char* p = self.p
         cdef Py_ssize_t at, ka, kb, added = 0
         cdef bint more = True
-        cdef object index, kind, slot, where
+        cdef object index, slot, where
         index = self.built(self.member(i, b"index", 5))
         at = self.member(i, b"type", 4)
         if at >= 0 and p[at] == 34:
@@ -1656,7 +1656,6 @@ cdef class Scanner:
         cdef Py_ssize_t ka, kb, v, e
         cdef Keys keys
         cdef bint more
-        cdef Tok* t
         cdef long long index = 0
         keys.known = 0
         keys.nunknown = 0
@@ -2005,7 +2004,6 @@ cdef class Scanner:
         cdef Py_ssize_t ka, kb, v, e
         cdef Keys keys
         cdef bint more
-        cdef Tok* t
         keys.known = 0
         keys.nunknown = 0
         i = skip_ws(p, i, self.n)
@@ -2051,7 +2049,7 @@ cdef class Scanner:
         cdef Tok* t
         cdef Choice state = None
         cdef Tool tool = None
-        cdef object value, key, old, index
+        cdef object key, old, index
         cdef list objs = self.objs
         cdef TextBuf buf
         cdef Py_ssize_t size
@@ -2106,7 +2104,8 @@ cdef class Scanner:
                 if t.a >= 0:
                     self.new_keys += self.merge_raw(state.message_extras, objs[t.obj], t.a, rules, 0)
                 else:
-                    self.new_keys += _merge_generic(state.message_extras, {objs[t.obj + 1]: objs[t.obj]}, rules)
+                    self.new_keys += _merge_generic(
+                        state.message_extras, {objs[t.obj + 1]: objs[t.obj]}, rules)
             elif t.kind == T_TOOL:
                 tool = self.select_tool(state, t)
             elif t.kind == T_TOOL_TYPE:
@@ -2124,7 +2123,8 @@ cdef class Scanner:
                 if t.a >= 0:
                     self.new_keys += self.merge_raw(tool.function_extras, objs[t.obj], t.a, rules, 0)
                 else:
-                    self.new_keys += _merge_generic(tool.function_extras, {objs[t.obj + 1]: objs[t.obj]}, rules)
+                    self.new_keys += _merge_generic(
+                        tool.function_extras, {objs[t.obj + 1]: objs[t.obj]}, rules)
             elif t.kind == T_LP_TOKEN:
                 state.lp_add(t.flag, p, t.a, t.b)
             elif t.kind == T_LP_START:
@@ -2160,8 +2160,6 @@ cdef class Scanner:
 
     cdef int apply_top(self, object merger, Tok* t) except -1:
         cdef const unsigned char* p = self.p
-        cdef object key, value
-        cdef Py_ssize_t size
         if t.kind == T_ID:
             if not (ID_FIRST and merger._id):
                 merger._id = decode_span(p, t.a, t.b, t.esc)

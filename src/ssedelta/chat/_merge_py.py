@@ -404,7 +404,12 @@ def _want(value: Any, kind: type, path: str) -> Any:
 _CHOICE_KNOWN = frozenset(chat_rules.CHOICE.keys)
 #: The chunk's string fields (by the rule of the table: the first non-empty or the last non-null
 #: value), and the merger's attribute of each.
-_STRING_FIELDS = {"id": "_id", "model": "_model", "service_tier": "_service_tier", "system_fingerprint": "_fingerprint"}
+_STRING_FIELDS = {
+    "id": "_id",
+    "model": "_model",
+    "service_tier": "_service_tier",
+    "system_fingerprint": "_fingerprint",
+}
 _CHUNK_RULE = chat_rules.CHUNK.keys.get
 _CHOICE_RULE = chat_rules.CHOICE.keys.get
 
@@ -815,7 +820,9 @@ class DeltaMerger:
         if not choice.keys() <= _CHOICE_KNOWN:
             extras = state.extras
             for key, value in choice.items():
-                if key not in _CHOICE_KNOWN and put_extra(extras, key, value, _CHOICE_RULE(key, chat_rules.CHOICE.unknown)):
+                if key not in _CHOICE_KNOWN and put_extra(
+                    extras, key, value, _CHOICE_RULE(key, chat_rules.CHOICE.unknown)
+                ):
                     self._add_keys(1)
 
     def _merge_logprobs(self, state: _Choice, logprobs: Any) -> None:
@@ -866,7 +873,9 @@ class DeltaMerger:
             elif key == "function_call":
                 if state.function_call is None:
                     state.function_call = _Merged()
-                self._merge_named(state.function_call, _want(value, dict, "delta.function_call"), chat_rules.FUNCTION_CALL)
+                self._merge_named(
+                    state.function_call, _want(value, dict, "delta.function_call"), chat_rules.FUNCTION_CALL
+                )
             elif key == "audio":
                 if state.audio is None:
                     state.audio = _Merged()
