@@ -62,6 +62,7 @@ cdef object _ChoiceLogprobs = _m.CreateChatCompletionStreamResponseChoicesInnerL
 cdef object _STR_ACCUMULATORS = _py.STR_ACCUMULATORS
 cdef object _DELTA_KNOWN = _py._DELTA_KNOWN
 cdef object _LAST = _py.LAST
+cdef dict DEFAULT_RULES = _py.DEFAULT_RULES
 cdef object _APPEND = _py.APPEND
 cdef object _Merged = _py._Merged
 cdef object _Indexed = _py._Indexed
@@ -1021,8 +1022,9 @@ cdef class Scanner:
             raise MemoryError()
         self.objs = []
         self.names = []
-        self.seen = {}
-        self.templates = [None] * TEMPLATES  # made when first taken: most streams are short
+        # Made when first needed: most streams are short.
+        self.seen = None
+        self.templates = None
 
     def __dealloc__(self):
         PyMem_Free(self.tape)
@@ -1491,7 +1493,7 @@ cdef class Scanner:
         """Scan a payload onto the tape; its top-level "choices" key offset (or 0), or -1."""
         cdef Py_ssize_t at, k, j
         cdef Template tpl
-        for k in range(TEMPLATES):
+        for k in range(TEMPLATES if self.templates is not None else 0):
             j = (self.latest + TEMPLATES - k) % TEMPLATES
             if self.templates[j] is None:
                 continue
@@ -1510,6 +1512,8 @@ cdef class Scanner:
         # A payload with "choices" after a header the cache did not hold becomes the cache
         # (see MergeSink.payload): its tape would not serve again.
         if at == 0:
+            if self.templates is None:
+                self.templates = [None] * TEMPLATES
             j = (self.latest + 1) % TEMPLATES
             if self.templates[j] is None:
                 self.templates[j] = Template()
@@ -2180,6 +2184,8 @@ cdef class Scanner:
         elif t.kind == T_MODERATION:
             merger._moderation = self.objs[t.obj]
         elif t.kind == T_TOP_EXTRA and t.a >= 0:
+            if self.seen is None:
+                self.seen = {}
             self.new_keys += self.put_raw(merger._extras, self.seen, self.objs[t.obj], t.a, t.b, t.flag)
         elif t.kind == T_TOP_EXTRA:
             self.new_keys += put_value(merger._extras, self.objs[t.obj + 1], self.objs[t.obj], t.flag)
@@ -2249,19 +2255,25 @@ class DeltaMerger(_py.DeltaMerger):
                  max_extras_keys=_py.DEFAULT_MAX_EXTRAS_KEYS):
         # The twin's __init__ but for its guard: the sink's busy flag refuses re-entry here.
         cdef MergeSink sink
+        cdef dict choices = {}
+        cdef bint defaults = not (
+            type(scalar_keys) is not tuple or type(append_keys) is not tuple or scalar_keys or append_keys
+            or max_choices is not _py.DEFAULT_MAX_CHOICES
+            or max_tool_calls is not _py.DEFAULT_MAX_TOOL_CALLS
+            or max_merged_size is not _py.DEFAULT_MAX_MERGED_SIZE
+            or max_extras_keys is not _py.DEFAULT_MAX_EXTRAS_KEYS)
         self._sse = SSEDecoder(max_event_size, max_line_size)
-        if (type(scalar_keys) is not tuple or type(append_keys) is not tuple or scalar_keys or append_keys
-                or max_choices is not _py.DEFAULT_MAX_CHOICES
-                or max_tool_calls is not _py.DEFAULT_MAX_TOOL_CALLS
-                or max_merged_size is not _py.DEFAULT_MAX_MERGED_SIZE
-                or max_extras_keys is not _py.DEFAULT_MAX_EXTRAS_KEYS):
+        if not defaults:
             self._set_options(
                 scalar_keys, append_keys, max_choices, max_tool_calls, max_merged_size, max_extras_keys
             )
-        self._choices = {}
+        self._choices = choices
         self._extras = {}
         self._sink = sink = MergeSink()
-        sink.attach(self)
+        if defaults and type(self) is DeltaMerger:
+            sink.attach_defaults(choices)
+        else:
+            sink.attach(self)
 
     _guard = _nullcontext()  # add and finish run inside the sink's busy flag
 
@@ -2385,6 +2397,15 @@ cdef class MergeSink(PayloadSink):
     def __init__(self):
         self.scanner = Scanner()
 
+    cdef attach_defaults(self, dict choices):
+        """``attach`` for a merger made with the default options."""
+        self.choices = choices
+        self.rules = DEFAULT_RULES
+        self.max_choices = _py.DEFAULT_MAX_CHOICES
+        self.max_tools = _py.DEFAULT_MAX_TOOL_CALLS
+        self.max_keys = _py.DEFAULT_MAX_EXTRAS_KEYS
+        self.max_read = _py.DEFAULT_MAX_MERGED_SIZE
+
     cdef attach(self, merger):
         self.choices = merger._choices
         self.rules = merger._rules
@@ -2402,6 +2423,10 @@ cdef class MergeSink(PayloadSink):
             return 0
         if self.read > self.max_read:
             self.error = self.merger._too_much(data_offset, index)
+            self.stopped = True
+            return 0
+        if PyBytes_GET_SIZE(payload) == 6 and memcmp(PyBytes_AS_STRING(payload), b"[DONE]", 6) == 0:
+            self.merger.done = True  # as the twin's path: the stream ends here, with any event name
             self.stopped = True
             return 0
         if event is None and PyBytes_GET_SIZE(payload) and PyBytes_AS_STRING(payload)[0] == 123:

@@ -7,6 +7,7 @@ linear in the stream length and never copies what it already holds.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -135,13 +136,37 @@ def header_of(payload: bytes) -> bytes | None:
     merged, members, and the ``"choices"`` value starts right after them)."""
     end = payload.find(b'"choices":')
     if (
-        end > 1
-        and payload[end - 1] == 44
+        end >= 1
+        and (end == 1 or payload[end - 1] == 44)
         and payload.count(b"{", 0, end) == 1
         and payload.find(b"[", 0, end) < 0
     ):
         return payload[: end + 10]
     return None
+
+
+#: A JSON string's body of printable ASCII without escapes, its closing quote and the closing brace.
+_PLAIN_STRING = re.compile(rb'[ !#-\[\]-~]*"}')
+
+
+def tail_of(obj: dict[str, Any], payload: bytes) -> tuple[bytes, bytes | None] | None:
+    """The members of ``obj`` after its ``choices`` as ``payload`` ends with them, when it writes
+    them as ``orjson`` does: their bytes (with the closing brace), and the start of a last member
+    whose rule is to ignore its string value (``obfuscation``), which later chunks may change."""
+    keys = list(obj)
+    if "choices" not in obj or "error" in obj:
+        return None
+    rest = keys[keys.index("choices") + 1 :]
+    ignored = None
+    if rest and _CHUNK_RULE(rest[-1]) == IGNORE and type(obj[rest[-1]]) is str:
+        ignored = b"," + orjson.dumps(rest[-1]) + b':"'
+        rest.pop()
+    fixed = b"".join(b"," + orjson.dumps(key) + b":" + orjson.dumps(obj[key]) for key in rest)
+    if ignored is None:
+        fixed += b"}"
+        return (fixed, None) if payload.endswith(b"]" + fixed) else None
+    at = payload.rfind(ignored)
+    return (fixed, ignored) if at > 0 and payload.startswith(b"]" + fixed, at - len(fixed) - 1) else None
 
 
 def _where(item: Any, k: int) -> tuple[int, int]:
@@ -412,6 +437,7 @@ _STRING_FIELDS = {
 }
 _CHUNK_RULE = chat_rules.CHUNK.keys.get
 _CHOICE_RULE = chat_rules.CHOICE.keys.get
+_CHOICE_LAST = chat_rules.CHOICE.unknown == LAST
 
 
 class DeltaMerger:
@@ -498,6 +524,7 @@ class DeltaMerger:
     _moderation: m.ChatCompletionModeration | None = None
     _error: UpstreamError | None = None
     _header: bytes | None = None
+    _tail: tuple[bytes, bytes | None] | None = None
     chunks = 0
     done = False
 
@@ -583,10 +610,7 @@ class DeltaMerger:
                             # The header bytes of the last chunk again (merging them again changes
                             # nothing): when "choices" is the last member (but for a null usage)
                             # only it needs reading.
-                            if payload.endswith(b"]}"):
-                                tail = 1
-                            elif payload.endswith(b'],"usage":null}'):
-                                tail = 14
+                            tail = self._tail_size(payload)
                             start = len(header)
                             # The slice is one level less deep than the payload: one that may be
                             # nested as deep as the parser's limit is read whole.
@@ -631,6 +655,8 @@ class DeltaMerger:
                                     raise exc.error(*_where(item, k)) from None
                                 merged += 1
                                 self._header = header_of(payload)
+                                if self._header is not None:
+                                    self._tail = tail_of(obj, payload)
                                 continue
                     self._header = None
                     status = self._merge_payload(payload, event, *_where(item, k))
@@ -647,6 +673,22 @@ class DeltaMerger:
             # Chunks merged before an error count too: they are in the state.
             self.chunks += merged
             self._read_size = read
+
+    def _tail_size(self, payload: bytes) -> int:
+        """How many bytes follow the ``choices`` array of ``payload`` when they are the last
+        chunk's (an ignored string member at the end may differ), else 0."""
+        tail = self._tail
+        if tail is None:
+            return 1 if payload.endswith(b"]}") else (14 if payload.endswith(b'],"usage":null}') else 0)
+        fixed, ignored = tail
+        if ignored is None:
+            return len(fixed) if payload.endswith(fixed) and payload[-len(fixed) - 1] == 93 else 0
+        at = payload.rfind(ignored)
+        if at <= len(fixed) or not _PLAIN_STRING.fullmatch(payload, at + len(ignored)):
+            return 0
+        if payload[at - len(fixed) - 1] != 93 or not payload.startswith(fixed, at - len(fixed)):
+            return 0
+        return len(payload) - at + len(fixed)
 
     def _up_to_limit(self, item: Any, payloads: Any, read: int) -> tuple[list[bytes], LimitExceededError]:
         """The payloads of ``item`` before the one that takes the stream past ``max_merged_size``
@@ -820,9 +862,12 @@ class DeltaMerger:
         if not choice.keys() <= _CHOICE_KNOWN:
             extras = state.extras
             for key, value in choice.items():
-                if key not in _CHOICE_KNOWN and put_extra(
-                    extras, key, value, _CHOICE_RULE(key, chat_rules.CHOICE.unknown)
-                ):
+                if key in _CHOICE_KNOWN:
+                    continue
+                if _CHOICE_LAST and key in extras and _CHOICE_RULE(key) is None:
+                    if value is not None:  # the commonest: a key of every chunk, last non-null value
+                        extras[key] = value
+                elif put_extra(extras, key, value, _CHOICE_RULE(key, chat_rules.CHOICE.unknown)):
                     self._add_keys(1)
 
     def _merge_logprobs(self, state: _Choice, logprobs: Any) -> None:
@@ -885,6 +930,11 @@ class DeltaMerger:
                     state.annotations = []
                 state.annotations.extend(_want(value, list, "delta.annotations"))
             else:
+                if type(value) is str:
+                    old = state.message_extras.get(key)
+                    if type(old) in STR_ACCUMULATORS and self._rules.get(key) != LAST:
+                        old.append(value)  # the commonest: one more fragment of reasoning
+                        continue
                 added = merge_generic(state.message_extras, {key: value}, self._rules)
                 if added:
                     self._add_keys(added)
