@@ -220,3 +220,15 @@ def test_native_unknown_values_are_the_json_parsers(value: Any) -> None:
         data = b"data: " + encode(chunk, style) + b"\n\n"
         got = NATIVE.merge(data).choices[0].extras["x"]
         assert repr(got) == repr(PYTHON.merge(data).choices[0].extras["x"])
+
+
+@pytest.mark.parametrize("number", [b"-1.5e309", b"2.5E+400", b"1.0e-400", b"-0.5e308"])
+def test_numbers_with_a_fraction_and_an_exponent_read_alike(number: bytes) -> None:
+    """Out of range after a fraction (an error), or in range: the same in both backends, in a
+    logprob token as in an unknown key."""
+    token = b'{"token":"t","logprob":' + number + b',"bytes":null,"top_logprobs":[]}'
+    for data in (
+        b'data: {"choices":[{"index":0,"delta":{"content":"a"},"logprobs":{"content":[' + token + b"]}}]}\n\n",
+        b'data: {"choices":[{"index":0,"delta":{"content":"a","x":' + number + b"}}]}\n\n",
+    ):
+        assert merged(NATIVE, [data])[:2] == merged(PYTHON, [data])[:2]

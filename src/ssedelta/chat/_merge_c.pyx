@@ -48,6 +48,7 @@ from ..errors import StreamFormatError as _StreamFormatError, UpstreamError as _
 cdef extern from "Python.h":
     Py_ssize_t PyDict_GET_SIZE(object o)
     Py_ssize_t PyUnicode_GET_LENGTH(object o)
+    bint PyUnicode_IS_COMPACT_ASCII(object o)
     void* PyUnicode_DATA(object o)
     double PyOS_string_to_double(const char* s, char** endptr, PyObject* overflow_exception) except? -1.0
 
@@ -574,12 +575,14 @@ cdef int finite_number(const unsigned char* p, Py_ssize_t a, Py_ssize_t b) excep
     """Whether the (valid) JSON number ``p[a:b]`` is finite as a double."""
     cdef Py_ssize_t i
     cdef int int_digits = 0
+    cdef bint fraction = False
     for i in range(a, b):
         if p[i] == 101 or p[i] == 69:
             return not isinf(parse_double(p, a, b))
         if p[i] == 46:
-            break
-        int_digits += 1
+            fraction = True
+        elif not fraction:
+            int_digits += 1
     return int_digits < 300
 
 
@@ -787,6 +790,13 @@ cdef inline str decode_span(const unsigned char* p, Py_ssize_t a, Py_ssize_t b, 
         return PyUnicode_DecodeUTF8(tmp, k, NULL)
     finally:
         PyMem_Free(tmp)
+
+
+cdef inline bint same_text(object cur, const unsigned char* p, Py_ssize_t a, Py_ssize_t b, bint esc) noexcept:
+    """Whether ``cur`` is the ``str`` of the JSON string body ``p[a:b]`` (checked without escapes
+    and ASCII only: otherwise False)."""
+    return (not esc and type(cur) is str and PyUnicode_IS_COMPACT_ASCII(cur)
+            and PyUnicode_GET_LENGTH(cur) == b - a and memcmp(PyUnicode_DATA(cur), p + a, b - a) == 0)
 
 
 cdef inline Py_ssize_t dict_size(object acc) except -1:
@@ -1047,9 +1057,8 @@ cdef class Scanner:
         """Forget the last payload's tape and objects, giving back a large tape's memory."""
         cdef Tok* smaller
         self.ntape = 0
-        if self.objs:
+        if self.objs and not self.objs_borrowed:  # a template's (keys only) stays with it
             self.objs = []
-            self.objs_borrowed = False
         if self.captape > KEPT_TOKS:
             smaller = <Tok*>PyMem_Realloc(self.tape, 64 * sizeof(Tok))
             if smaller == NULL:
@@ -1192,8 +1201,8 @@ cdef class Scanner:
     cdef Py_ssize_t json_end(self, Py_ssize_t i, int depth) except -2:
         """The end of the JSON value at ``p[i]``, checked as strictly as ``orjson`` reads it, or -1
         when it is not valid or not one built here: an object with an escaped, non-ASCII or
-        repeated key, or more than 16 keys; an integer of more than 18 digits, a number out of
-        the range of a double; nesting deeper than ``RAW_DEPTH``."""
+        repeated key, or more than 16 keys; an integer of more than 18 digits, a number written
+        with more than 40 characters or out of the range of a double; nesting deeper than ``RAW_DEPTH``."""
         cdef const unsigned char* p = self.p
         cdef Py_ssize_t n = self.n
         cdef Py_ssize_t ka, kb
@@ -1245,7 +1254,7 @@ cdef class Scanner:
         if c == 110:
             return self.is_null(i)
         ka = scan_number(p, i, n, &is_float)
-        if ka < 0 or (is_float and not finite_number(p, i, ka)):
+        if ka < 0 or ka - i > 40 or (is_float and not finite_number(p, i, ka)):
             return -1
         return ka
 
@@ -2074,7 +2083,8 @@ cdef class Scanner:
             elif t.kind == T_TOOL_ARGS:
                 add_text(tool.arguments, p, t)
             elif t.kind == T_FINISH:
-                state.finish_reason = decode_span(p, t.a, t.b, t.esc)
+                if not same_text(state.finish_reason, p, t.a, t.b, t.esc):
+                    state.finish_reason = decode_span(p, t.a, t.b, t.esc)
             elif t.kind == T_ROLE:
                 if state.role is None and t.b > t.a:
                     state.role = decode_span(p, t.a, t.b, t.esc)
@@ -2087,7 +2097,8 @@ cdef class Scanner:
                 acc = state.message_extras
                 size = dict_size(acc)
                 if rules.get(key) == _LAST:
-                    acc[key] = decode_span(p, t.a, t.b, t.esc)
+                    if not same_text(acc.get(key), p, t.a, t.b, t.esc):
+                        acc[key] = decode_span(p, t.a, t.b, t.esc)
                 else:
                     old = acc.get(key)
                     if type(old) is TextBuf:
@@ -2164,6 +2175,7 @@ cdef class Scanner:
 
     cdef int apply_top(self, object merger, Tok* t) except -1:
         cdef const unsigned char* p = self.p
+        cdef object value
         if t.kind == T_ID:
             if not (ID_FIRST and merger._id):
                 merger._id = decode_span(p, t.a, t.b, t.esc)
@@ -2174,7 +2186,8 @@ cdef class Scanner:
             if not (CREATED_FIRST and merger._created):
                 merger._created = t.ival
         elif t.kind == T_FINGERPRINT:
-            if not (FINGERPRINT_FIRST and merger._fingerprint):
+            value = merger._fingerprint
+            if not (FINGERPRINT_FIRST and value) and not same_text(value, p, t.a, t.b, t.esc):
                 merger._fingerprint = decode_span(p, t.a, t.b, t.esc)
         elif t.kind == T_SERVICE_TIER:
             if not (TIER_FIRST and merger._service_tier):

@@ -8,7 +8,7 @@ linear in the stream length and never copies what it already holds.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
@@ -80,19 +80,19 @@ def merge_rules(scalar_keys: Iterable[str] = (), append_keys: Iterable[str] = ()
     return table
 
 
-def put_extra(extras: dict[str, Any], key: str, value: Any, rule: str) -> int:
+def put_extra(extras: dict[str, Any], key: str, value: Any, rule: str, count: Callable[[int], None]) -> None:
     """Keep a top-level or choice-level key in ``extras`` by its rule (:data:`LAST`, :data:`FIRST`
-    or :data:`IGNORE`); how many keys it added."""
+    or :data:`IGNORE`); a new key is first counted by ``count(1)`` (which may raise)."""
     if rule == IGNORE:
-        return 0
+        return
     if value is None:
         if key in extras:
-            return 0
+            return
     elif rule == FIRST and extras.get(key):
-        return 0
-    added = key not in extras
+        return
+    if key not in extras:
+        count(1)
     extras[key] = value
-    return added
 
 
 DEFAULT_RULES = merge_rules()
@@ -807,8 +807,9 @@ class DeltaMerger:
             else:
                 if key == "x_groq" and type(value) is dict and type(value.get("usage")) is dict:
                     self._groq_usage = m.CompletionUsage.from_dict(value["usage"], "x_groq.usage")
-                if put_extra(self._extras, key, value, _CHUNK_RULE(key, chat_rules.CHUNK.unknown)):
-                    self._add_keys(1)
+                put_extra(
+                    self._extras, key, value, _CHUNK_RULE(key, chat_rules.CHUNK.unknown), self._add_keys
+                )
 
     def _add_keys(self, added: int) -> None:
         self._extras_keys += added
@@ -867,8 +868,10 @@ class DeltaMerger:
                 if _CHOICE_LAST and key in extras and _CHOICE_RULE(key) is None:
                     if value is not None:  # the commonest: a key of every chunk, last non-null value
                         extras[key] = value
-                elif put_extra(extras, key, value, _CHOICE_RULE(key, chat_rules.CHOICE.unknown)):
-                    self._add_keys(1)
+                else:
+                    put_extra(
+                        extras, key, value, _CHOICE_RULE(key, chat_rules.CHOICE.unknown), self._add_keys
+                    )
 
     def _merge_logprobs(self, state: _Choice, logprobs: Any) -> None:
         lp = m.CreateChatCompletionStreamResponseChoicesInnerLogprobs.from_dict(logprobs, "logprobs")
@@ -905,7 +908,9 @@ class DeltaMerger:
                 else:
                     raise _Bad(f"delta.content: expected str or list, got {type(value).__name__}")
             elif key == "role":
-                if _want(value, str, "delta.role") and state.role is None:
+                if type(value) is not str:
+                    _want(value, str, "delta.role")
+                if value and state.role is None:
                     state.role = value
             elif key == "tool_calls":
                 for call in _want(value, list, "delta.tool_calls"):
@@ -930,11 +935,18 @@ class DeltaMerger:
                     state.annotations = []
                 state.annotations.extend(_want(value, list, "delta.annotations"))
             else:
-                if type(value) is str:
-                    old = state.message_extras.get(key)
+                kind = type(value)
+                if kind is str:
+                    old: Any = state.message_extras.get(key)
                     if type(old) in STR_ACCUMULATORS and self._rules.get(key) != LAST:
                         old.append(value)  # the commonest: one more fragment of reasoning
                         continue
+                elif kind is int or kind is float or kind is bool:
+                    new = key not in state.message_extras
+                    state.message_extras[key] = value  # the last value (merge_generic's rule)
+                    if new:
+                        self._add_keys(1)
+                    continue
                 added = merge_generic(state.message_extras, {key: value}, self._rules)
                 if added:
                     self._add_keys(added)
