@@ -943,7 +943,8 @@ cdef class Template:
             pos_p += fixed
             nesc[v] = False
             fixed = self.vb[v] - self.va[v]
-            if (pos_p + fixed <= n and memcmp(p + pos_p, tp + self.va[v], fixed) == 0
+            if (pos_p + fixed < n and self.vb[v] < tn and p[pos_p + fixed] == tp[self.vb[v]]
+                    and memcmp(p + pos_p, tp + self.va[v], fixed) == 0
                     and (self.vraw[v] or memchr(p + pos_p, 92, fixed) == NULL)):
                 e = pos_p + fixed  # the template's (checked) value again
             elif self.vraw[v]:
@@ -1313,6 +1314,16 @@ cdef class Scanner:
         scan_int(p, i, self.n, &ival)
         return ival
 
+    cdef object text_obj(self, Py_ssize_t i):
+        """The ``str`` of the (checked) string at ``p[i]``: one made once when it is a short plain
+        ASCII one (an item's ``type``), whose hash is then computed once."""
+        cdef Py_ssize_t j = i + 1
+        while j < self.n and j - i <= 64 and 0x20 <= self.p[j] < 0x80 and self.p[j] != 92 and self.p[j] != 34:
+            j += 1
+        if j < self.n and self.p[j] == 34:
+            return self.key_obj(i + 1, j)
+        return self.built(i)
+
     cdef object built(self, Py_ssize_t i):
         cdef Py_ssize_t e
         return self.build(i, &e)
@@ -1336,7 +1347,8 @@ cdef class Scanner:
         if c == 34:
             if rules.get(key) == _LAST:
                 e = scan_string(p, i + 1, self.n, &esc)
-                acc[key] = decode_span(p, i + 1, e, esc)
+                if added or not same_text(old, p, i + 1, e, esc):
+                    acc[key] = decode_span(p, i + 1, e, esc)
                 return added
             e = scan_string(p, i + 1, self.n, &esc)
             if type(old) is TextBuf:
@@ -1449,7 +1461,7 @@ cdef class Scanner:
         index = self.built(self.member(i, b"index", 5))
         at = self.member(i, b"type", 4)
         if at >= 0 and p[at] == 34:
-            where = (index, self.built(at))
+            where = (index, self.text_obj(at))
         else:
             where = acc.last.get(index, (index, None))
         acc.last[index] = where

@@ -161,7 +161,10 @@ def tail_of(obj: dict[str, Any], payload: bytes) -> tuple[bytes, bytes | None] |
     if rest and _CHUNK_RULE(rest[-1]) == IGNORE and type(obj[rest[-1]]) is str:
         ignored = b"," + orjson.dumps(rest[-1]) + b':"'
         rest.pop()
-    fixed = b"".join(b"," + orjson.dumps(key) + b":" + orjson.dumps(obj[key]) for key in rest)
+    try:
+        fixed = b"".join(b"," + orjson.dumps(key) + b":" + orjson.dumps(obj[key]) for key in rest)
+    except TypeError:  # nested deeper than orjson writes: no tail of its own
+        return None
     if ignored is None:
         fixed += b"}"
         return (fixed, None) if payload.endswith(b"]" + fixed) else None
