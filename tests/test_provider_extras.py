@@ -228,7 +228,9 @@ def test_numbers_with_a_fraction_and_an_exponent_read_alike(number: bytes) -> No
     logprob token as in an unknown key."""
     token = b'{"token":"t","logprob":' + number + b',"bytes":null,"top_logprobs":[]}'
     for data in (
-        b'data: {"choices":[{"index":0,"delta":{"content":"a"},"logprobs":{"content":[' + token + b"]}}]}\n\n",
+        b'data: {"choices":[{"index":0,"delta":{"content":"a"},"logprobs":{"content":['
+        + token
+        + b"]}}]}\n\n",
         b'data: {"choices":[{"index":0,"delta":{"content":"a","x":' + number + b"}}]}\n\n",
     ):
         assert merged(NATIVE, [data])[:2] == merged(PYTHON, [data])[:2]
