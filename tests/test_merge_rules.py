@@ -1199,9 +1199,9 @@ def test_native_merger_refuses_a_table_it_does_not_implement():
 
     fields = {"id": (FIRST, LAST)}
     assert _merge_c._compiled("CHUNK", Table({"id": FIRST, "x": LAST}, LAST), fields) == {"x": 0}
-    with pytest.raises(ImportError, match="CHUNK.id is concat"):
+    with pytest.raises(ImportError, match=r"CHUNK\.id is concat"):
         _merge_c._compiled("CHUNK", Table({"id": CONCAT}, LAST), fields)
-    with pytest.raises(ImportError, match="CHUNK.x is merge"):
+    with pytest.raises(ImportError, match=r"CHUNK\.x is merge"):
         _merge_c._compiled("CHUNK", Table({"id": FIRST, "x": MERGE}, LAST), fields)
     with pytest.raises(ImportError, match="lacks"):
         _merge_c._compiled("CHUNK", Table({}, LAST), fields)
