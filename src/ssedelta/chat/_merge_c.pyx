@@ -1328,9 +1328,10 @@ cdef class Scanner:
         cdef Py_ssize_t e
         return self.build(i, &e)
 
-    cdef Py_ssize_t merge_raw(self, object acc, object key, Py_ssize_t i, dict rules, int depth) except -1:
+    cdef Py_ssize_t merge_raw(self, object acc, object key, Py_ssize_t i, dict rules, int depth,
+                              Py_ssize_t* end) except -1:
         """Merge the member ``key`` whose value is the span at ``p[i]`` into ``acc``, as the twin's
-        ``merge_generic(acc, {key: value}, rules, depth)``; what it returns."""
+        ``merge_generic(acc, {key: value}, rules, depth)``; what it returns. ``end``: the value's end."""
         cdef const unsigned char* p = self.p
         cdef unsigned char c = p[i]
         cdef Py_ssize_t ka, kb, e, added
@@ -1338,6 +1339,7 @@ cdef class Scanner:
         cdef bint esc = False
         cdef object old, rule
         if c == 110:
+            end[0] = i + 4
             if key not in acc:
                 acc[key] = None
                 return 1
@@ -1345,12 +1347,12 @@ cdef class Scanner:
         old = acc.get(key)
         added = 1 if old is None and key not in acc else 0
         if c == 34:
+            e = scan_string(p, i + 1, self.n, &esc)
+            end[0] = e + 1
             if rules.get(key) == _LAST:
-                e = scan_string(p, i + 1, self.n, &esc)
                 if added or not same_text(old, p, i + 1, e, esc):
                     acc[key] = decode_span(p, i + 1, e, esc)
                 return added
-            e = scan_string(p, i + 1, self.n, &esc)
             if type(old) is TextBuf:
                 (<TextBuf>old).add_json(p, i + 1, e, esc)
             elif type(old) in _STR_ACCUMULATORS:
@@ -1366,21 +1368,23 @@ cdef class Scanner:
                 acc[key] = old
             i = skip_ws(p, i + 1, self.n)
             if p[i] == 125:
+                end[0] = i + 1
                 return added
             while more:
                 i = self.key(i, &ka, &kb)
-                added += self.merge_raw(old, self.key_obj(ka, kb), i, rules, depth + 1)
-                i = self.after_member(skip_value(p, i, self.n), 125, &more)
+                added += self.merge_raw(old, self.key_obj(ka, kb), i, rules, depth + 1, &i)
+                i = self.after_member(i, 125, &more)
+            end[0] = i
             return added
         if c == 91:
             rule = rules.get(key)
             if rule != _LAST:
-                return added + self.merge_list(acc, key, old, rule, i, rules, depth)
-        acc[key] = self.built(i)
+                return added + self.merge_list(acc, key, old, rule, i, rules, depth, end)
+        acc[key] = self.build(i, end)
         return added
 
     cdef Py_ssize_t merge_list(self, object acc, object key, object old, object rule, Py_ssize_t i,
-                               dict rules, int depth) except -1:
+                               dict rules, int depth, Py_ssize_t* end) except -1:
         """The twin's ``merge_list`` for the array at ``p[i]`` (but for the count of ``key``)."""
         cdef const unsigned char* p = self.p
         cdef Py_ssize_t added = 0, start = i
@@ -1388,9 +1392,9 @@ cdef class Scanner:
         cdef object items
         if rule == _APPEND:
             if type(old) is list:
-                (<list>old).extend(self.built(i))
+                (<list>old).extend(self.build(i, end))
             else:
-                acc[key] = self.built(i)
+                acc[key] = self.build(i, end)
             return 0
         if (self.indexed_items(i) and depth < _MAX_MERGE_DEPTH
                 and (old is None or type(old) is _Indexed or old == [])):
@@ -1399,10 +1403,11 @@ cdef class Scanner:
                 acc[key] = old
             i = skip_ws(p, i + 1, self.n)
             while more:
-                added += self.merge_item(old, i, rules, depth)
-                i = self.after_member(skip_value(p, i, self.n), 93, &more)
+                added += self.merge_item(old, i, rules, depth, &i)
+                i = self.after_member(i, 93, &more)
+            end[0] = i
             return added
-        items = self.built(start)
+        items = self.build(start, end)
         if type(old) is _Indexed:
             for item in items:
                 old[("append", len(old))] = item
@@ -1452,14 +1457,21 @@ cdef class Scanner:
             return False
         return scan_number(self.p, i, self.n, &is_float) >= 0 and not is_float
 
-    cdef Py_ssize_t merge_item(self, object acc, Py_ssize_t i, dict rules, int depth) except -1:
+    cdef Py_ssize_t merge_item(self, object acc, Py_ssize_t i, dict rules, int depth,
+                               Py_ssize_t* end) except -1:
         """The twin's ``merge_indexed_item`` for the object at ``p[i]`` (it has an integer ``index``)."""
         cdef const unsigned char* p = self.p
-        cdef Py_ssize_t at, ka, kb, added = 0
+        cdef Py_ssize_t at = -1, ka, kb, added = 0, j
         cdef bint more = True
-        cdef object index, slot, where
-        index = self.built(self.member(i, b"index", 5))
-        at = self.member(i, b"type", 4)
+        cdef object index = None, slot, where
+        j = skip_ws(p, i + 1, self.n)
+        while more:  # the index and the type (an item has the index: not empty)
+            j = self.key(j, &ka, &kb)
+            if key_is(p, ka, kb, b"index", 5):
+                index = self.built(j)
+            elif key_is(p, ka, kb, b"type", 4):
+                at = j
+            j = self.after_member(skip_value(p, j, self.n), 125, &more)
         if at >= 0 and p[at] == 34:
             where = (index, self.text_obj(at))
         else:
@@ -1471,10 +1483,12 @@ cdef class Scanner:
             acc[where] = slot
             added = 1
         i = skip_ws(p, i + 1, self.n)
+        more = True
         while more:
             i = self.key(i, &ka, &kb)
-            added += self.merge_raw(slot, self.key_obj(ka, kb), i, rules, depth + 1)
-            i = self.after_member(skip_value(p, i, self.n), 125, &more)
+            added += self.merge_raw(slot, self.key_obj(ka, kb), i, rules, depth + 1, &i)
+            i = self.after_member(i, 125, &more)
+        end[0] = i
         return added
 
     cdef Py_ssize_t put_raw(self, object extras, dict seen, object key, Py_ssize_t a, Py_ssize_t b,
@@ -2129,7 +2143,7 @@ cdef class Scanner:
                     self.new_keys += 1
             elif t.kind == T_DELTA_OTHER:
                 if t.a >= 0:
-                    self.new_keys += self.merge_raw(state.message_extras, objs[t.obj], t.a, rules, 0)
+                    self.new_keys += self.merge_raw(state.message_extras, objs[t.obj], t.a, rules, 0, &size)
                 else:
                     self.new_keys += _merge_generic(
                         state.message_extras, {objs[t.obj + 1]: objs[t.obj]}, rules)
@@ -2143,12 +2157,12 @@ cdef class Scanner:
                     tool.name = decode_span(p, t.a, t.b, t.esc)
             elif t.kind == T_TOOL_EXTRA:
                 if t.a >= 0:
-                    self.new_keys += self.merge_raw(tool.extras, objs[t.obj], t.a, rules, 0)
+                    self.new_keys += self.merge_raw(tool.extras, objs[t.obj], t.a, rules, 0, &size)
                 else:
                     self.new_keys += _merge_generic(tool.extras, {objs[t.obj + 1]: objs[t.obj]}, rules)
             elif t.kind == T_FUNC_EXTRA:
                 if t.a >= 0:
-                    self.new_keys += self.merge_raw(tool.function_extras, objs[t.obj], t.a, rules, 0)
+                    self.new_keys += self.merge_raw(tool.function_extras, objs[t.obj], t.a, rules, 0, &size)
                 else:
                     self.new_keys += _merge_generic(
                         tool.function_extras, {objs[t.obj + 1]: objs[t.obj]}, rules)
