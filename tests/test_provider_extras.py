@@ -234,3 +234,26 @@ def test_numbers_with_a_fraction_and_an_exponent_read_alike(number: bytes) -> No
         b'data: {"choices":[{"index":0,"delta":{"content":"a","x":' + number + b"}}]}\n\n",
     ):
         assert merged(NATIVE, [data])[:2] == merged(PYTHON, [data])[:2]
+
+
+def test_chunks_whose_header_changes_every_time_replay_whole_payloads() -> None:
+    """Groq's compound models send a new id with every chunk (of another length now and then), so
+    no header repeats: the native merger replays whole payloads, and the members before ``choices``
+    move with the id; a header seen again in between (the same id twice) changes nothing."""
+    ids = ["chatcmpl-a", "chatcmpl-bb", "chatcmpl-ccc", "chatcmpl-ccc", "c", "chatcmpl-dddd"] * 3
+    frames = [
+        {"id": i, "object": "chat.completion.chunk", "created": 1, "model": "groq/compound",
+         "system_fingerprint": None, "choices": [{"index": 0, "delta": {"reasoning": f"<{n}>"},
+         "logprobs": None, "finish_reason": None}]}
+        for n, i in enumerate(ids)
+    ]  # fmt: skip
+    data = b"".join(b"data: " + encode(f, 0) + b"\n\n" for f in frames) + b"data: [DONE]\n\n"
+    expected = merged(PYTHON, [data])
+    assert expected[1]["choices"][0]["message"]["reasoning"] == "".join(f"<{n}>" for n in range(len(ids)))
+    assert expected[1]["id"] == "chatcmpl-a"
+    assert merged(NATIVE, [data]) == expected
+    pieces = [data[i : i + 7] for i in range(0, len(data), 7)]
+    assert merged(NATIVE, pieces) == merged(PYTHON, pieces)
+    merger = NATIVE.DeltaMerger()
+    merger.feed(data)
+    assert merger._sink.scanner.reused >= len(ids) // 2

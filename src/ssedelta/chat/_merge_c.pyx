@@ -992,7 +992,12 @@ cdef class Template:
         sc.ntools = self.ntools
         sc.key_bound = key_bound
         sc.header_hit = self.header_hit
-        return self.at
+        shift = 0
+        if self.at > 0:  # "choices" moves with the varying values before it
+            for v in range(self.nvary):
+                if self.vb[v] <= self.at:
+                    shift += (nb[v] - na[v]) - (self.vb[v] - self.va[v])
+        return self.at + shift
 
 
 @cython.final
@@ -1017,6 +1022,7 @@ cdef class Scanner:
     # recent at ``latest``.
     cdef list templates
     cdef Py_ssize_t latest
+    cdef bint replayed  # the last payload's tape came from a template
     cdef list names  # key strings, made once (see key_obj)
     cdef dict seen  # the top-level extras' RawValue (see put_raw)
     #: Payloads merged by the scanner, and those handed to the twin's path; of the first, those
@@ -1528,15 +1534,24 @@ cdef class Scanner:
         """Scan a payload onto the tape; its top-level "choices" key offset (or 0), or -1."""
         cdef Py_ssize_t at, k, j
         cdef Template tpl
+        # A template made after a header hit serves payloads that begin with that header; one made
+        # from a whole payload (a stream whose header changes, as a new id on every chunk) serves
+        # the payloads that do not begin with the header held.
+        cdef Py_ssize_t hl = PyBytes_GET_SIZE(self.header) if self.header is not None else -1
+        cdef bint hit = 0 <= hl < PyBytes_GET_SIZE(payload) and memcmp(
+            PyBytes_AS_STRING(payload), PyBytes_AS_STRING(self.header), hl) == 0
+        self.replayed = False
         for k in range(TEMPLATES if self.templates is not None else 0):
             j = (self.latest + TEMPLATES - k) % TEMPLATES
             if self.templates[j] is None:
                 continue
             tpl = <Template>self.templates[j]
-            if tpl.payload is not None and tpl.header is self.header:
+            if tpl.payload is not None and (
+                    (tpl.header is self.header and hit) if tpl.header_hit else not hit):
                 at = tpl.replay(self, payload)
                 if at >= 0:
                     self.reused += 1
+                    self.replayed = True
                     return at
         if self.captape > KEPT_TOKS:
             self.release()  # a large tape no applied payload gave back
@@ -1544,16 +1559,13 @@ cdef class Scanner:
         if at < 0:
             self.release()
             return at
-        # A payload with "choices" after a header the cache did not hold becomes the cache
-        # (see MergeSink.payload): its tape would not serve again.
-        if at == 0:
-            if self.templates is None:
-                self.templates = [None] * TEMPLATES
-            j = (self.latest + 1) % TEMPLATES
-            if self.templates[j] is None:
-                self.templates[j] = Template()
-            if (<Template>self.templates[j]).take(self, payload, at):
-                self.latest = j
+        if self.templates is None:
+            self.templates = [None] * TEMPLATES
+        j = (self.latest + 1) % TEMPLATES
+        if self.templates[j] is None:
+            self.templates[j] = Template()
+        if (<Template>self.templates[j]).take(self, payload, at):
+            self.latest = j
         return at
 
     cdef Py_ssize_t scan_full(self, bytes payload) except -2:
@@ -2478,8 +2490,14 @@ cdef class MergeSink(PayloadSink):
                 scanner.apply(self.merger, self.choices, self.rules)
                 self.ntools += scanner.new_tools
                 self.nkeys += scanner.new_keys
-                if at > 0:
+                if at > 0 and not scanner.replayed:
                     scanner.remember_header(payload, at)
+                elif at > 0:
+                    # A whole payload's tape again: the header held still means "merged" when the
+                    # payload begins with it (its members were merged again), else no longer.
+                    header = scanner.header
+                    if header is not None and not payload.startswith(header):
+                        scanner.header = None
                 elif not scanner.header_hit:
                     # No "choices": the header members may have changed since (a new
                     # system_fingerprint, say), so the old header no longer means "merged".
