@@ -1140,3 +1140,93 @@ def test_add_chunk_dicts_gives_the_same_as_feeding_bytes(backend):
     for c in backend.iter_chunks(RICH_STREAM):
         merger.add(c.to_dict())
     assert merger.finish().to_dict() == by_bytes.to_dict()
+
+
+# ------------------------------------------------------------------ the rule table
+
+
+def test_every_scalar_key_of_the_table_keeps_the_last_string(backend):
+    from ssedelta._rules import LAST
+    from ssedelta.chat._rules import EXTRAS
+
+    keys = sorted(key for key, rule in EXTRAS.items() if rule == LAST)
+    items = [k for k in keys if k not in ("index", "type")]  # an item's key: (index, type)
+    stream = sse(
+        *(
+            chunk(
+                {
+                    "index": 0,
+                    "delta": {
+                        "meta": dict.fromkeys(keys, t),
+                        "reasoning_details": [{"index": 0, **dict.fromkeys(items, t)}],
+                    },
+                }
+            )
+            for t in ("a", "b")
+        )
+    )
+    message = msg(backend.merge(stream))
+    assert message["meta"] == dict.fromkeys(keys, "b")
+    assert message["reasoning_details"] == [{"index": 0, **dict.fromkeys(items, "b")}]
+
+
+def test_every_append_key_of_the_table_appends_lists_of_indexed_items(backend):
+    from ssedelta._rules import APPEND
+    from ssedelta.chat._rules import EXTRAS
+
+    keys = sorted(key for key, rule in EXTRAS.items() if rule == APPEND and key != "annotations")
+    first, second = [{"index": 0, "text": "a"}], [{"index": 0, "text": "b"}]
+    stream = sse(chunk(choice(**dict.fromkeys(keys, first))), chunk(choice(**dict.fromkeys(keys, second))))
+    message = msg(backend.merge(stream))
+    assert keys and {key: message[key] for key in keys} == dict.fromkeys(keys, first + second)
+
+
+def test_ignored_top_level_keys_are_never_kept(backend):
+    from ssedelta._rules import IGNORE
+    from ssedelta.chat._rules import CHUNK
+
+    ignored = sorted(key for key, rule in CHUNK.keys.items() if rule == IGNORE and key != "object")
+    stream = sse(*(chunk(choice(content=t), **{key: t for key in ignored}) for t in ("x", "y", "z")))
+    result = backend.merge(stream)
+    assert ignored and not set(ignored) & result.to_dict().keys()
+    assert msg(result)["content"] == "xyz"
+
+
+def test_native_merger_refuses_a_table_it_does_not_implement():
+    pytest.importorskip("ssedelta.chat._merge_c")
+    from ssedelta._rules import CONCAT, FIRST, LAST, MERGE, Table
+    from ssedelta.chat import _merge_c
+
+    fields = {"id": (FIRST, LAST)}
+    assert _merge_c._compiled("CHUNK", Table({"id": FIRST, "x": LAST}, LAST), fields) == {"x": 0}
+    with pytest.raises(ImportError, match=r"CHUNK\.id is concat"):
+        _merge_c._compiled("CHUNK", Table({"id": CONCAT}, LAST), fields)
+    with pytest.raises(ImportError, match=r"CHUNK\.x is merge"):
+        _merge_c._compiled("CHUNK", Table({"id": FIRST, "x": MERGE}, LAST), fields)
+    with pytest.raises(ImportError, match="lacks"):
+        _merge_c._compiled("CHUNK", Table({}, LAST), fields)
+
+
+def test_repeated_choice_object_then_another_keeps_the_last(backend):
+    filters = {"hate": {"filtered": False, "severity": "safe"}}
+    other = {"hate": {"filtered": True, "severity": "high"}}
+    frames = [{"index": 0, "delta": {"content": t}, "content_filter_results": f} for t, f in
+              (("a", filters), ("b", filters), ("c", other), ("d", filters), ("e", None))]  # fmt: skip
+    merger = backend.DeltaMerger()
+    seen = []
+    for frame in frames:
+        merger.feed(sse(chunk(frame), done=False))
+        seen.append(merger.snapshot().choices[0].extras["content_filter_results"])
+    assert seen == [filters, filters, other, filters, filters]
+    assert merger.finish().choices[0].message.content == "abcde"
+
+
+def test_unknown_value_changes_kind_between_chunks_of_one_shape(backend):
+    values = ["s", 1, 2.5, {"a": [1, {"b": None}]}, [{"index": 0, "t": "x"}], True, None, "t"]
+    stream = sse(*(chunk(choice(content=str(i), meta=v), seed=v) for i, v in enumerate(values)))
+    result = backend.merge(stream)
+    # top level: the last non-null value; in the delta, each value by its kind: the string "t"
+    # after the last value True starts a new concatenation
+    assert result.extras["seed"] == "t"
+    assert msg(result)["meta"] == "t"
+    assert msg(result)["content"] == "01234567"

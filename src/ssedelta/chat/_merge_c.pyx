@@ -32,11 +32,13 @@ from cpython.mem cimport PyMem_Calloc, PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from cpython.ref cimport Py_INCREF, PyObject
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.math cimport isinf
-from libc.string cimport memcmp, memcpy
+from libc.string cimport memchr, memcmp, memcpy
 
 import orjson
 
 from . import _merge_py as _py
+from . import _rules as _cr
+from .. import _rules as _r
 from . import models as _m
 from .._json_c cimport (
     decode_string,
@@ -73,6 +75,9 @@ cdef extern from "Python.h":
     void PyObject_GC_UnTrack(object o)
     void incref "Py_INCREF"(PyObject* o)
     void list_set_raw "PyList_SET_ITEM"(object list, Py_ssize_t i, PyObject* o)
+    Py_ssize_t PyUnicode_GET_LENGTH(object o)
+    bint PyUnicode_IS_COMPACT_ASCII(object o)
+    void* PyUnicode_DATA(object o)
 
 cdef object _loads = orjson.loads
 cdef object JSONDecodeError = orjson.JSONDecodeError
@@ -85,6 +90,11 @@ cdef object _ChoiceLogprobs = _m.CreateChatCompletionStreamResponseChoicesInnerL
 cdef object _STR_ACCUMULATORS = _py.STR_ACCUMULATORS
 cdef object _DELTA_KNOWN = _py._DELTA_KNOWN
 cdef object _LAST = _py.LAST
+cdef dict DEFAULT_RULES = _py.DEFAULT_RULES
+cdef object _APPEND = _py.APPEND
+cdef object _Merged = _py._Merged
+cdef object _Indexed = _py._Indexed
+cdef int _MAX_MERGE_DEPTH = _py.MAX_MERGE_DEPTH
 
 
 # ------------------------------------------------------------------ text buffers
@@ -167,9 +177,6 @@ cdef class TextBuf:
 
 
 _STR_ACCUMULATORS.add(TextBuf)
-
-
-# ------------------------------------------------------------------ merge state
 
 
 # ------------------------------------------------------------------ logprob tokens as columns
@@ -581,6 +588,7 @@ cdef class Choice:
     cdef public bint logprobs_seen
     # Logprob tokens (0: content, 1: refusal): None, the columns, or (set from Python) a list.
     cdef object _lp0, _lp1
+    cdef dict seen  # the bytes of extras values the scanner set (see Scanner.put_raw)
 
     def __init__(self, index):
         self.index = index
@@ -688,6 +696,85 @@ cdef class Tool:
         self.function_extras = {}
 
 
+# ------------------------------------------------------------------ the rule table, compiled
+
+# The rules of keys kept in extras, as codes.
+cdef enum:
+    R_LAST = 0
+    R_FIRST = 1
+    R_IGNORE = 2
+
+cdef dict _EXTRA_CODES = {_LAST: R_LAST, _r.FIRST: R_FIRST, _r.IGNORE: R_IGNORE}
+
+
+def _compiled(name, table, dict fields):
+    """The codes of ``table``'s keys that are kept in extras; checks that the scanner merges each
+    of its other keys (``fields``: key -> the rules the scanner implements for it) by its rule."""
+    out = {}
+    for key, rule in table.keys.items():
+        if key in fields:
+            if rule not in fields[key]:
+                raise ImportError(f"chat rule table: {name}.{key} is {rule}, natively {fields[key]}")
+        elif rule in _EXTRA_CODES:
+            out[key] = _EXTRA_CODES[rule]
+        else:
+            raise ImportError(f"chat rule table: {name}.{key} is {rule}, which extras do not take")
+    missing = fields.keys() - table.keys.keys()
+    if missing:
+        raise ImportError(f"chat rule table: {name} lacks {sorted(missing)}")
+    if table.unknown != _LAST:
+        raise ImportError(f"chat rule table: unknown {name} keys are {table.unknown}, natively last")
+    return out
+
+
+_STRING = (_r.FIRST, _LAST)
+cdef dict TOP_EXTRAS = _compiled("CHUNK", _cr.CHUNK, {
+    "id": _STRING, "model": _STRING, "service_tier": _STRING, "system_fingerprint": _STRING,
+    "created": _STRING, "object": (_r.IGNORE,), "choices": (_r.BY_INDEX,), "usage": (_LAST,),
+    "moderation": (_LAST,),
+})
+cdef dict CHOICE_EXTRAS = _compiled("CHOICE", _cr.CHOICE, {
+    "index": (_r.KEY,), "delta": (_r.MERGE,), "finish_reason": (_LAST,), "logprobs": (_APPEND,),
+})
+cdef bint ID_FIRST = _cr.CHUNK.keys["id"] == _r.FIRST
+cdef bint MODEL_FIRST = _cr.CHUNK.keys["model"] == _r.FIRST
+cdef bint CREATED_FIRST = _cr.CHUNK.keys["created"] == _r.FIRST
+cdef bint FINGERPRINT_FIRST = _cr.CHUNK.keys["system_fingerprint"] == _r.FIRST
+cdef bint TIER_FIRST = _cr.CHUNK.keys["service_tier"] == _r.FIRST
+
+
+def _check_delta_tables():
+    """The scanner merges the keys of a delta, a tool call and its function by these rules; unknown
+    keys by the value (see Scanner.merge_raw)."""
+    expected = {
+        "DELTA": (_cr.DELTA, {"role": _r.ONCE, "content": _r.CONCAT, "refusal": _r.CONCAT,
+                              "tool_calls": _r.BY_INDEX, "function_call": _r.MERGE, "audio": _r.MERGE,
+                              "annotations": _APPEND}),
+        "TOOL_CALL": (_cr.TOOL_CALL, {"index": _r.KEY, "id": _r.ONCE, "type": _r.ONCE, "function": _r.MERGE}),
+        "FUNCTION": (_cr.FUNCTION, {"name": _r.ONCE, "arguments": _r.CONCAT}),
+    }
+    for name, (table, keys) in expected.items():
+        if dict(table.keys) != keys or table.unknown != _r.BY_VALUE:
+            raise ImportError(f"chat rule table: {name} differs from what the native merger implements")
+
+
+_check_delta_tables()
+
+
+cdef inline Py_ssize_t put_value(object extras, object key, object value, bint first) except -1:
+    """The twin's ``put_extra`` for a value parsed by orjson (rule: last non-null, or ``first``)."""
+    if value is None:
+        if key in extras:
+            return 0
+    elif first and extras.get(key):
+        return 0
+    if key in extras:
+        extras[key] = value
+        return 0
+    extras[key] = value
+    return 1
+
+
 # ------------------------------------------------------------------ the tape
 
 # Exact powers of ten, for logprobs whose digits fit a double's mantissa.
@@ -723,6 +810,7 @@ cdef enum:
     T_USAGE
     T_MODERATION
     T_TOP_EXTRA
+    T_IGNORED
 
 # Bits of the known keys of each object, to refuse duplicates.
 cdef enum:
@@ -787,6 +875,13 @@ cdef inline str decode_span(const unsigned char* p, Py_ssize_t a, Py_ssize_t b, 
     return decode_string(p, a, b, esc)
 
 
+cdef inline bint same_text(object cur, const unsigned char* p, Py_ssize_t a, Py_ssize_t b, bint esc) noexcept:
+    """Whether ``cur`` is the ``str`` of the JSON string body ``p[a:b]`` (checked without escapes
+    and ASCII only: otherwise False)."""
+    return (not esc and type(cur) is str and PyUnicode_IS_COMPACT_ASCII(cur)
+            and PyUnicode_GET_LENGTH(cur) == b - a and memcmp(PyUnicode_DATA(cur), p + a, b - a) == 0)
+
+
 cdef inline Py_ssize_t dict_size(object acc) except -1:
     """``len(acc)``, read directly when ``acc`` is a dict (merge state Python code can replace)."""
     if type(acc) is dict:
@@ -808,46 +903,91 @@ cdef inline Py_ssize_t nested_bound(Py_ssize_t a, Py_ssize_t b) noexcept:
 
 
 cdef enum:
+    KEPT_KEYS = 64  # key strings a scanner keeps to use again
+    RAW_DEPTH = 64  # unknown values nested deeper are parsed by orjson (and merged by the twin's rules)
+
+
+@cython.final
+cdef class RawValue:
+    """An extras value set from a payload's bytes, and those bytes."""
+
+    cdef bytes raw
+    cdef object value
+
+
+cdef enum:
     TEMPLATES = 4  # enough for the chunks of n=4 choices, or of 4 tool calls, taking turns
+
+
+cdef enum:
+    VARYING = 16  # at most so many values of a template's payload may differ in a payload it serves
+
+
+cdef inline bint is_text_tok(int kind) noexcept:
+    """Whether a token's span is a string's body that any string can take the place of."""
+    return (kind == T_CONTENT or kind == T_REFUSAL or kind == T_TOOL_ARGS or kind == T_DELTA_TEXT
+            or kind == T_ROLE or kind == T_FINISH or kind == T_TOOL_TYPE or kind == T_TOOL_NAME
+            or kind == T_ID or kind == T_MODEL or kind == T_SERVICE_TIER or kind == T_FINGERPRINT)
+
+
+cdef inline bint is_raw_tok(Tok* t) noexcept:
+    """Whether a token's span is an unknown key's value, which any JSON value can take the place of."""
+    return t.a >= 0 and (t.kind == T_TOP_EXTRA or t.kind == T_CHOICE_EXTRA or t.kind == T_DELTA_OTHER
+                         or t.kind == T_TOOL_EXTRA or t.kind == T_FUNC_EXTRA or t.kind == T_IGNORED)
 
 
 @cython.final
 cdef class Template:
     """The tape of a payload scanned in full, to serve again for a payload with the same bytes
-    but inside one text string (a content fragment, say): its tape is the same but for that
-    string's span and the spans after it. Valid while the scanner's header cache is the one the
-    tape was made with (a tape made after a header hit lacks the header's members), and made
-    only from tapes that hold no parsed object but keys."""
+    but inside its *varying* values: the text strings (content fragments, a finish reason, ...)
+    and the values of unknown keys (a random ``obfuscation``, a ``token_id``, ...). Its tape is
+    the same but for those values' spans and the spans after them; each new value is checked as
+    the scan would. Valid while the scanner's header cache is the one the tape was made with (a
+    tape made after a header hit lacks the header's members), and made only from tapes that
+    hold no parsed object but keys."""
 
     cdef bytes payload
     cdef object header
     cdef list objs
     cdef Tok* tape
-    cdef Py_ssize_t ntape, cap, k, a, b, at
+    cdef Py_ssize_t ntape, cap, at, nvary
     cdef Py_ssize_t nchoices, ntools, key_bound
     cdef bint header_hit
+    # The varying values: token, span in ``payload``, whether it is a raw value (else a string
+    # body), whether its size counts in ``key_bound``.
+    cdef Py_ssize_t vj[VARYING]
+    cdef Py_ssize_t va[VARYING]
+    cdef Py_ssize_t vb[VARYING]
+    cdef bint vraw[VARYING]
+    cdef bint vbound[VARYING]
 
     def __dealloc__(self):
         PyMem_Free(self.tape)
 
     cdef bint take(self, Scanner sc, bytes payload, Py_ssize_t at) except -1:
         """Become the template of the payload ``sc`` has just scanned; whether it could."""
-        cdef Py_ssize_t j, k = -1
+        cdef Py_ssize_t j, nv = 0, last = -1
         cdef Tok* t
         cdef Tok* grown
         if PyBytes_GET_SIZE(payload) > KEPT_PAYLOAD or sc.ntape > KEPT_TEMPLATE_TOKS:
             return False
         for j in range(sc.ntape):
             t = &sc.tape[j]
-            if t.obj >= 0 and t.kind != T_DELTA_TEXT and t.kind != T_DELTA_NULL:
+            if t.obj >= 0 and t.kind != T_DELTA_TEXT and t.kind != T_DELTA_NULL and t.a < 0:
                 return False
             if t.kind == T_LP_TOKEN:  # its tokens are in the scanner's columns, not on the tape
                 return False
-            if (t.kind == T_CONTENT or t.kind == T_REFUSAL or t.kind == T_TOOL_ARGS
-                    or t.kind == T_DELTA_TEXT) and t.a >= 0 and (k < 0 or t.a > sc.tape[k].a):
-                k = j
-        if k < 0:
-            return False
+            if is_text_tok(t.kind) or is_raw_tok(t):
+                if nv == VARYING or t.a < last:
+                    return False
+                self.vj[nv] = j
+                self.va[nv] = t.a
+                self.vb[nv] = t.b
+                self.vraw[nv] = is_raw_tok(t)
+                self.vbound[nv] = (t.kind == T_DELTA_OTHER or t.kind == T_TOOL_EXTRA
+                                   or t.kind == T_FUNC_EXTRA)
+                last = t.b
+                nv += 1
         if self.cap < sc.ntape:
             grown = <Tok*>PyMem_Realloc(self.tape, sc.ntape * sizeof(Tok))
             if grown == NULL:
@@ -856,9 +996,7 @@ cdef class Template:
             self.cap = sc.ntape
         memcpy(self.tape, sc.tape, sc.ntape * sizeof(Tok))
         self.ntape = sc.ntape
-        self.k = k
-        self.a = sc.tape[k].a
-        self.b = sc.tape[k].b
+        self.nvary = nv
         self.at = at
         self.nchoices = sc.nchoices
         self.ntools = sc.ntools
@@ -870,47 +1008,81 @@ cdef class Template:
         return True
 
     cdef Py_ssize_t replay(self, Scanner sc, bytes payload) except -2:
-        """Put the tape of ``payload`` on ``sc``'s when only the varying string differs; the
-        scan's result, or -1 (and nothing changed) when it does not apply."""
+        """Put the tape of ``payload`` on ``sc``'s when only the varying values differ; the
+        scan's result, or -1 (and nothing changed but ``sc``'s payload pointer) when it does not apply."""
         cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(payload)
         cdef Py_ssize_t n = PyBytes_GET_SIZE(payload)
         cdef const unsigned char* tp = <const unsigned char*>PyBytes_AS_STRING(self.payload)
         cdef Py_ssize_t tn = PyBytes_GET_SIZE(self.payload)
-        cdef Py_ssize_t a = self.a
-        cdef Py_ssize_t b = self.b
-        cdef Py_ssize_t e, shift, j
-        cdef bint esc = False
+        cdef Py_ssize_t na[VARYING]
+        cdef Py_ssize_t nb[VARYING]
+        cdef bint nesc[VARYING]
+        cdef Py_ssize_t pos_t = 0, pos_p = 0, fixed, e, v, j, shift, key_bound = self.key_bound
         cdef Tok* t
-        if n - a < tn - b or memcmp(p, tp, a) != 0:
-            return -1
-        e = scan_string(p, a, n, &esc)
-        if e < 0 or n - e != tn - b or memcmp(p + e, tp + b, tn - b) != 0:
+        sc.p = p
+        sc.n = n
+        for v in range(self.nvary):
+            fixed = self.va[v] - pos_t
+            if pos_p + fixed > n or memcmp(p + pos_p, tp + pos_t, fixed) != 0:
+                return -1
+            pos_p += fixed
+            nesc[v] = False
+            fixed = self.vb[v] - self.va[v]
+            if (pos_p + fixed < n and self.vb[v] < tn and p[pos_p + fixed] == tp[self.vb[v]]
+                    and memcmp(p + pos_p, tp + self.va[v], fixed) == 0
+                    and (self.vraw[v] or memchr(p + pos_p, 92, fixed) == NULL)):
+                e = pos_p + fixed  # the template's (checked) value again
+            elif self.vraw[v]:
+                e = sc.json_end(pos_p, 0)
+                if self.vbound[v] and e >= 0:
+                    key_bound += nested_bound(pos_p, e) - nested_bound(self.va[v], self.vb[v])
+            else:
+                e = scan_string(p, pos_p, n, &nesc[v])
+            if e < 0:
+                return -1
+            na[v] = pos_p
+            nb[v] = e
+            pos_p = e
+            pos_t = self.vb[v]
+        if n - pos_p != tn - pos_t or memcmp(p + pos_p, tp + pos_t, tn - pos_t) != 0:
             return -1
         sc.reserve(self.ntape)
         memcpy(sc.tape, self.tape, self.ntape * sizeof(Tok))
         sc.ntape = self.ntape
-        shift = e - b
-        if shift:
+        if self.nvary:
             for j in range(self.ntape):
                 t = &sc.tape[j]
-                if t.a > b:
-                    t.a += shift
-                    t.b += shift
-                if t.ida > b:
-                    t.ida += shift
-                    t.idb += shift
-        t = &sc.tape[self.k]
-        t.b = e
-        t.esc = esc
-        sc.p = p
-        sc.n = n
+                if t.a >= 0 or t.ida >= 0:
+                    shift = 0
+                    for v in range(self.nvary):
+                        if self.vj[v] == j:
+                            break
+                        if self.vb[v] <= t.a or (t.a < 0 and self.vb[v] <= t.ida):
+                            shift += (nb[v] - na[v]) - (self.vb[v] - self.va[v])
+                    if t.ida >= 0:
+                        t.ida += shift
+                        t.idb += shift
+                    if t.a >= 0:
+                        t.a += shift
+                        t.b += shift
+            for v in range(self.nvary):
+                t = &sc.tape[self.vj[v]]
+                t.a = na[v]
+                t.b = nb[v]
+                if not self.vraw[v]:
+                    t.esc = nesc[v]
         sc.objs = self.objs
         sc.objs_borrowed = True
         sc.nchoices = self.nchoices
         sc.ntools = self.ntools
-        sc.key_bound = self.key_bound
+        sc.key_bound = key_bound
         sc.header_hit = self.header_hit
-        return self.at
+        shift = 0
+        if self.at > 0:  # "choices" moves with the varying values before it
+            for v in range(self.nvary):
+                if self.vb[v] <= self.at:
+                    shift += (nb[v] - na[v]) - (self.vb[v] - self.va[v])
+        return self.at + shift
 
 
 @cython.final
@@ -935,6 +1107,9 @@ cdef class Scanner:
     # recent at ``latest``.
     cdef list templates
     cdef Py_ssize_t latest
+    cdef bint replayed  # the last payload's tape came from a template
+    cdef list names  # key strings, made once (see key_obj)
+    cdef dict seen  # the top-level extras' RawValue (see put_raw)
     #: Payloads merged by the scanner, and those handed to the twin's path; of the first, those
     #: whose tape came from a template.
     cdef public Py_ssize_t fast, slow, reused
@@ -951,7 +1126,10 @@ cdef class Scanner:
         if self.tape == NULL:
             raise MemoryError()
         self.objs = []
-        self.templates = [None] * TEMPLATES  # made when first taken: most streams are short
+        self.names = []
+        # Made when first needed: most streams are short.
+        self.seen = None
+        self.templates = None
 
     def __dealloc__(self):
         PyMem_Free(self.tape)
@@ -975,9 +1153,8 @@ cdef class Scanner:
         cdef Tok* smaller
         self.ntape = 0
         self.lp.clear()
-        if self.objs:
+        if self.objs and not self.objs_borrowed:  # a template's (keys only) stays with it
             self.objs = []
-            self.objs_borrowed = False
         if self.captape > KEPT_TOKS:
             smaller = <Tok*>PyMem_Realloc(self.tape, 64 * sizeof(Tok))
             if smaller == NULL:
@@ -1075,21 +1252,395 @@ cdef class Scanner:
     cdef object key_str(self, Py_ssize_t a, Py_ssize_t b):
         return PyUnicode_DecodeUTF8(<const char*>self.p + a, b - a, NULL)
 
+    cdef object key_obj(self, Py_ssize_t a, Py_ssize_t b):
+        """The ``str`` of the plain (ASCII, unescaped) key ``p[a:b]``, the same object for the
+        same key while the scanner lives (up to ``KEPT_KEYS`` keys)."""
+        cdef Py_ssize_t k = b - a
+        cdef object name
+        for name in self.names:
+            if PyUnicode_GET_LENGTH(name) == k and memcmp(PyUnicode_DATA(name), self.p + a, k) == 0:
+                return name
+        name = PyUnicode_DecodeUTF8(<const char*>self.p + a, k, NULL)
+        if len(self.names) < KEPT_KEYS:
+            self.names.append(name)
+        return name
+
+    cdef Py_ssize_t extra(self, dict rules, int kind, Py_ssize_t ka, Py_ssize_t kb, Py_ssize_t v) except -2:
+        """A top-level or choice-level key kept in extras (``kind``) by its rule in ``rules``."""
+        cdef object code = rules.get(self.key_obj(ka, kb)) if rules else None
+        cdef Tok* t
+        if code is None:
+            t = self.push(kind)
+        elif <int>code == R_IGNORE:
+            t = self.push(T_IGNORED)
+        else:
+            t = self.push(kind)
+            t.flag = <int>code == R_FIRST
+        self.key_bound += 1
+        return self.raw_value(t, ka, kb, v)
+
+    cdef Py_ssize_t raw_value(self, Tok* t, Py_ssize_t ka, Py_ssize_t kb, Py_ssize_t v) except -2:
+        """Record the unknown member ``p[ka:kb]: p[v:]`` on ``t``: as the span of its value when
+        the value is JSON the merger builds itself (see ``json_end``), else parsed. Its end or -1."""
+        cdef Py_ssize_t e = self.json_end(v, 0)
+        if e >= 0:
+            t.a = v
+            t.b = e
+            t.obj = self.keep(self.key_obj(ka, kb))
+            return e
+        t.obj = self.value_obj(v, &e)
+        if t.obj < 0:
+            return -1
+        self.keep(self.key_str(ka, kb))
+        return e
+
+    cdef Py_ssize_t json_end(self, Py_ssize_t i, int depth) except -2:
+        """The end of the JSON value at ``p[i]``, checked as strictly as ``orjson`` reads it, or -1
+        when it is not valid or not one built here: an object with an escaped, non-ASCII or
+        repeated key, or more than 16 keys; an integer of more than 18 digits, a number written
+        with more than 40 characters or out of the range of a double; nesting deeper than ``RAW_DEPTH``."""
+        cdef const unsigned char* p = self.p
+        cdef Py_ssize_t n = self.n
+        cdef Py_ssize_t ka, kb
+        cdef bint more = True
+        cdef bint is_float
+        cdef Keys keys
+        cdef unsigned char c
+        if i >= n:
+            return -1
+        c = p[i]
+        if c == 34:
+            return self.check_string(i)
+        if c == 123:
+            if depth >= RAW_DEPTH:
+                return -1
+            keys.nunknown = 0
+            i = skip_ws(p, i + 1, n)
+            if i < n and p[i] == 125:
+                return i + 1
+            while more:
+                i = self.key(i, &ka, &kb)
+                if i < 0 or not unknown_once(&keys, p, ka, kb):
+                    return -1
+                i = self.json_end(i, depth + 1)
+                if i < 0:
+                    return -1
+                i = self.after_member(i, 125, &more)
+                if i < 0:
+                    return -1
+            return i
+        if c == 91:
+            if depth >= RAW_DEPTH:
+                return -1
+            i = skip_ws(p, i + 1, n)
+            if i < n and p[i] == 93:
+                return i + 1
+            while more:
+                i = self.json_end(i, depth + 1)
+                if i < 0:
+                    return -1
+                i = self.after_member(i, 93, &more)
+                if i < 0:
+                    return -1
+            return i
+        if c == 116:
+            return i + 4 if i + 4 <= n and memcmp(p + i, b"true", 4) == 0 else -1
+        if c == 102:
+            return i + 5 if i + 5 <= n and memcmp(p + i, b"false", 5) == 0 else -1
+        if c == 110:
+            return self.is_null(i)
+        ka = scan_number(p, i, n, &is_float)
+        if ka < 0 or ka - i > 40 or (is_float and not finite_number(p, i, ka)):
+            return -1
+        return ka
+
+    # -- values recorded as spans (checked by json_end), built and merged here
+
+    cdef object build(self, Py_ssize_t i, Py_ssize_t* end):
+        """The Python value of the JSON at ``p[i]`` (checked by ``json_end``), as ``orjson`` makes it."""
+        cdef const unsigned char* p = self.p
+        cdef Py_ssize_t ka, kb, e
+        cdef bint more = True
+        cdef bint flag = False
+        cdef long long ival
+        cdef unsigned char c = p[i]
+        cdef object out, key
+        if c == 34:
+            e = scan_string(p, i + 1, self.n, &flag)
+            end[0] = e + 1
+            return decode_span(p, i + 1, e, flag)
+        if c == 123:
+            out = {}
+            i = skip_ws(p, i + 1, self.n)
+            if p[i] == 125:
+                end[0] = i + 1
+                return out
+            while more:
+                i = self.key(i, &ka, &kb)
+                key = self.key_obj(ka, kb)
+                out[key] = self.build(i, &i)
+                i = self.after_member(i, 125, &more)
+            end[0] = i
+            return out
+        if c == 91:
+            out = []
+            i = skip_ws(p, i + 1, self.n)
+            if p[i] == 93:
+                end[0] = i + 1
+                return out
+            while more:
+                out.append(self.build(i, &i))
+                i = self.after_member(i, 93, &more)
+            end[0] = i
+            return out
+        if c == 116:
+            end[0] = i + 4
+            return True
+        if c == 102:
+            end[0] = i + 5
+            return False
+        if c == 110:
+            end[0] = i + 4
+            return None
+        e = scan_number(p, i, self.n, &flag)
+        end[0] = e
+        if flag:
+            return parse_double(p, i, e)
+        scan_int(p, i, self.n, &ival)
+        return ival
+
+    cdef object text_obj(self, Py_ssize_t i):
+        """The ``str`` of the (checked) string at ``p[i]``: one made once when it is a short plain
+        ASCII one (an item's ``type``), whose hash is then computed once."""
+        cdef Py_ssize_t j = i + 1
+        while j < self.n and j - i <= 64 and 0x20 <= self.p[j] < 0x80 and self.p[j] != 92 and self.p[j] != 34:
+            j += 1
+        if j < self.n and self.p[j] == 34:
+            return self.key_obj(i + 1, j)
+        return self.built(i)
+
+    cdef object built(self, Py_ssize_t i):
+        cdef Py_ssize_t e
+        return self.build(i, &e)
+
+    cdef Py_ssize_t merge_raw(self, object acc, object key, Py_ssize_t i, dict rules, int depth,
+                              Py_ssize_t* end) except -1:
+        """Merge the member ``key`` whose value is the span at ``p[i]`` into ``acc``, as the twin's
+        ``merge_generic(acc, {key: value}, rules, depth)``; what it returns. ``end``: the value's end."""
+        cdef const unsigned char* p = self.p
+        cdef unsigned char c = p[i]
+        cdef Py_ssize_t ka, kb, e, added
+        cdef bint more = True
+        cdef bint esc = False
+        cdef object old, rule
+        if c == 110:
+            end[0] = i + 4
+            if key not in acc:
+                acc[key] = None
+                return 1
+            return 0
+        old = acc.get(key)
+        added = 1 if old is None and key not in acc else 0
+        if c == 34:
+            e = scan_string(p, i + 1, self.n, &esc)
+            end[0] = e + 1
+            if rules.get(key) == _LAST:
+                if added or not same_text(old, p, i + 1, e, esc):
+                    acc[key] = decode_span(p, i + 1, e, esc)
+                return added
+            if type(old) is TextBuf:
+                (<TextBuf>old).add_json(p, i + 1, e, esc)
+            elif type(old) in _STR_ACCUMULATORS:
+                old.append(decode_span(p, i + 1, e, esc))
+            else:
+                old = TextBuf()
+                (<TextBuf>old).add_json(p, i + 1, e, esc)
+                acc[key] = old
+            return added
+        if c == 123 and depth < _MAX_MERGE_DEPTH and rules.get(key) != _LAST:
+            if type(old) is not _Merged:
+                old = _Merged()
+                acc[key] = old
+            i = skip_ws(p, i + 1, self.n)
+            if p[i] == 125:
+                end[0] = i + 1
+                return added
+            while more:
+                i = self.key(i, &ka, &kb)
+                added += self.merge_raw(old, self.key_obj(ka, kb), i, rules, depth + 1, &i)
+                i = self.after_member(i, 125, &more)
+            end[0] = i
+            return added
+        if c == 91:
+            rule = rules.get(key)
+            if rule != _LAST:
+                return added + self.merge_list(acc, key, old, rule, i, rules, depth, end)
+        acc[key] = self.build(i, end)
+        return added
+
+    cdef Py_ssize_t merge_list(self, object acc, object key, object old, object rule, Py_ssize_t i,
+                               dict rules, int depth, Py_ssize_t* end) except -1:
+        """The twin's ``merge_list`` for the array at ``p[i]`` (but for the count of ``key``)."""
+        cdef const unsigned char* p = self.p
+        cdef Py_ssize_t added = 0, start = i
+        cdef bint more = True
+        cdef object items
+        if rule == _APPEND:
+            if type(old) is list:
+                (<list>old).extend(self.build(i, end))
+            else:
+                acc[key] = self.build(i, end)
+            return 0
+        if (self.indexed_items(i) and depth < _MAX_MERGE_DEPTH
+                and (old is None or type(old) is _Indexed or old == [])):
+            if type(old) is not _Indexed:
+                old = _Indexed()
+                acc[key] = old
+            i = skip_ws(p, i + 1, self.n)
+            while more:
+                added += self.merge_item(old, i, rules, depth, &i)
+                i = self.after_member(i, 93, &more)
+            end[0] = i
+            return added
+        items = self.build(start, end)
+        if type(old) is _Indexed:
+            for item in items:
+                old[("append", len(old))] = item
+            return len(items)
+        if type(old) is list:
+            (<list>old).extend(items)
+        else:
+            acc[key] = items
+        return 0
+
+    cdef bint indexed_items(self, Py_ssize_t i) except -1:
+        """Whether the array at ``p[i]`` is not empty and holds only objects with an integer ``index``."""
+        cdef const unsigned char* p = self.p
+        cdef bint more = True
+        i = skip_ws(p, i + 1, self.n)
+        if p[i] == 93:
+            return False
+        while more:
+            if p[i] != 123 or not self.is_int(self.member(i, b"index", 5)):
+                return False
+            i = self.after_member(skip_value(p, i, self.n), 93, &more)
+        return True
+
+    cdef Py_ssize_t member(self, Py_ssize_t i, const char* name, Py_ssize_t k) noexcept:
+        """The start of member ``name``'s value in the (checked) object at ``p[i]``, or -1."""
+        cdef const unsigned char* p = self.p
+        cdef Py_ssize_t ka, kb
+        cdef bint more = True
+        i = skip_ws(p, i + 1, self.n)
+        if p[i] == 125:
+            return -1
+        while more:
+            i = self.key(i, &ka, &kb)
+            if key_is(p, ka, kb, name, k):
+                return i
+            i = self.after_member(skip_value(p, i, self.n), 125, &more)
+        return -1
+
+    cdef bint is_int(self, Py_ssize_t i) noexcept:
+        """Whether the (checked) value at ``p[i]`` is an integer (``i`` -1: no value)."""
+        cdef bint is_float
+        cdef unsigned char c
+        if i < 0:
+            return False
+        c = self.p[i]
+        if c != 45 and (c < 48 or c > 57):
+            return False
+        return scan_number(self.p, i, self.n, &is_float) >= 0 and not is_float
+
+    cdef Py_ssize_t merge_item(self, object acc, Py_ssize_t i, dict rules, int depth,
+                               Py_ssize_t* end) except -1:
+        """The twin's ``merge_indexed_item`` for the object at ``p[i]`` (it has an integer ``index``)."""
+        cdef const unsigned char* p = self.p
+        cdef Py_ssize_t at = -1, ka, kb, added = 0, j
+        cdef bint more = True
+        cdef object index = None, slot, where
+        j = skip_ws(p, i + 1, self.n)
+        while more:  # the index and the type (an item has the index: not empty)
+            j = self.key(j, &ka, &kb)
+            if key_is(p, ka, kb, b"index", 5):
+                index = self.built(j)
+            elif key_is(p, ka, kb, b"type", 4):
+                at = j
+            j = self.after_member(skip_value(p, j, self.n), 125, &more)
+        if at >= 0 and p[at] == 34:
+            where = (index, self.text_obj(at))
+        else:
+            where = acc.last.get(index, (index, None))
+        acc.last[index] = where
+        slot = acc.get(where)
+        if slot is None:
+            slot = _Merged()
+            acc[where] = slot
+            added = 1
+        i = skip_ws(p, i + 1, self.n)
+        more = True
+        while more:
+            i = self.key(i, &ka, &kb)
+            added += self.merge_raw(slot, self.key_obj(ka, kb), i, rules, depth + 1, &i)
+            i = self.after_member(i, 125, &more)
+        end[0] = i
+        return added
+
+    cdef Py_ssize_t put_raw(self, object extras, dict seen, object key, Py_ssize_t a, Py_ssize_t b,
+                            bint first) except -1:
+        """Set ``extras[key]`` to the value spanned by ``p[a:b]`` unless it is ``null`` and the key
+        is there (last non-null value), or, ``first``, the key holds a non-empty value; how many keys
+        it added. ``seen`` keeps the bytes of each key's value set here, so that the same bytes
+        again (an object repeated on every chunk) leave the value as it is."""
+        cdef RawValue last
+        cdef Py_ssize_t size
+        if self.p[a] == 110:
+            if key in extras:
+                return 0
+            extras[key] = None
+            return 1
+        if first and extras.get(key):
+            return 0
+        last = seen.get(key)
+        if (last is not None and PyBytes_GET_SIZE(last.raw) == b - a
+                and memcmp(PyBytes_AS_STRING(last.raw), self.p + a, b - a) == 0
+                and extras.get(key, seen) is last.value):
+            return 0
+        size = dict_size(extras)
+        value = self.built(a)
+        extras[key] = value
+        if self.p[a] == 123 or self.p[a] == 91:
+            if last is None:
+                last = RawValue()
+                seen[key] = last
+            last.raw = PyBytes_FromStringAndSize(<const char*>self.p + a, b - a)
+            last.value = value
+        return dict_size(extras) - size
+
     # -- the chunk
 
     cdef Py_ssize_t scan(self, bytes payload) except -2:
         """Scan a payload onto the tape; its top-level "choices" key offset (or 0), or -1."""
         cdef Py_ssize_t at, k, j
         cdef Template tpl
-        for k in range(TEMPLATES):
+        # A template made after a header hit serves payloads that begin with that header; one made
+        # from a whole payload (a stream whose header changes, as a new id on every chunk) serves
+        # the payloads that do not begin with the header held.
+        cdef Py_ssize_t hl = PyBytes_GET_SIZE(self.header) if self.header is not None else -1
+        cdef bint hit = 0 <= hl < PyBytes_GET_SIZE(payload) and memcmp(
+            PyBytes_AS_STRING(payload), PyBytes_AS_STRING(self.header), hl) == 0
+        self.replayed = False
+        for k in range(TEMPLATES if self.templates is not None else 0):
             j = (self.latest + TEMPLATES - k) % TEMPLATES
             if self.templates[j] is None:
                 continue
             tpl = <Template>self.templates[j]
-            if tpl.payload is not None and tpl.header is self.header:
+            if tpl.payload is not None and (
+                    (tpl.header is self.header and hit) if tpl.header_hit else not hit):
                 at = tpl.replay(self, payload)
                 if at >= 0:
                     self.reused += 1
+                    self.replayed = True
                     return at
         if self.captape > KEPT_TOKS:
             self.release()  # a large tape no applied payload gave back
@@ -1097,14 +1648,13 @@ cdef class Scanner:
         if at < 0:
             self.release()
             return at
-        # A payload with "choices" after a header the cache did not hold becomes the cache
-        # (see MergeSink.payload): its tape would not serve again.
-        if at == 0:
-            j = (self.latest + 1) % TEMPLATES
-            if self.templates[j] is None:
-                self.templates[j] = Template()
-            if (<Template>self.templates[j]).take(self, payload, at):
-                self.latest = j
+        if self.templates is None:
+            self.templates = [None] * TEMPLATES
+        j = (self.latest + 1) % TEMPLATES
+        if self.templates[j] is None:
+            self.templates[j] = Template()
+        if (<Template>self.templates[j]).take(self, payload, at):
+            self.latest = j
         return at
 
     cdef Py_ssize_t scan_full(self, bytes payload) except -2:
@@ -1171,13 +1721,6 @@ cdef class Scanner:
                 i = self.top_string(v, B_FINGERPRINT, T_FINGERPRINT)
             elif key_is(p, ka, kb, b"service_tier", 12):
                 i = self.top_string(v, B_SERVICE_TIER, T_SERVICE_TIER)
-            elif key_is(p, ka, kb, b"obfuscation", 11):
-                if not known_once(&self.top, B_OBFUSCATION):
-                    return -1
-                if p[v] == 34:
-                    i = self.check_string(v)
-                elif self.value_obj(v, &i) < 0:
-                    return -1
             elif key_is(p, ka, kb, b"usage", 5):
                 i = self.top_model(v, B_USAGE, T_USAGE, _Usage)
             elif key_is(p, ka, kb, b"moderation", 10):
@@ -1187,12 +1730,7 @@ cdef class Scanner:
             else:
                 if not unknown_once(&self.top, p, ka, kb):
                     return -1
-                t = self.push(T_TOP_EXTRA)
-                t.obj = self.value_obj(v, &i)
-                if t.obj < 0:
-                    return -1
-                self.keep(self.key_str(ka, kb))
-                self.key_bound += 1
+                i = self.extra(TOP_EXTRAS, T_TOP_EXTRA, ka, kb, v)
             if i < 0:
                 return -1
             i = self.after_member(i, 125, &more)
@@ -1258,7 +1796,6 @@ cdef class Scanner:
         cdef Py_ssize_t ka, kb, v, e
         cdef Keys keys
         cdef bint more
-        cdef Tok* t
         cdef long long index = 0
         keys.known = 0
         keys.nunknown = 0
@@ -1301,12 +1838,7 @@ cdef class Scanner:
             else:
                 if not unknown_once(&keys, p, ka, kb):
                     return -1
-                t = self.push(T_CHOICE_EXTRA)
-                t.obj = self.value_obj(v, &e)
-                if t.obj < 0:
-                    return -1
-                self.keep(self.key_str(ka, kb))
-                self.key_bound += 1
+                e = self.extra(CHOICE_EXTRAS, T_CHOICE_EXTRA, ka, kb, v)
             if e < 0:
                 return -1
             i = self.after_member(e, 125, &more)
@@ -1768,19 +2300,15 @@ cdef class Scanner:
                     return -1
                 if e >= 0:
                     t = self.push(T_DELTA_NULL)
-                    t.obj = self.keep(self.key_str(ka, kb))
+                    t.obj = self.keep(self.key_obj(ka, kb))
                     self.key_bound += 1
                 elif p[v] == 34:
                     t = self.push(T_DELTA_TEXT)
                     e = self.string_tok(t, v)
-                    t.obj = self.keep(self.key_str(ka, kb))
+                    t.obj = self.keep(self.key_obj(ka, kb))
                     self.key_bound += 1
                 else:
-                    t = self.push(T_DELTA_OTHER)
-                    t.obj = self.value_obj(v, &e)
-                    if t.obj < 0:
-                        return -1
-                    self.keep(self.key_str(ka, kb))
+                    e = self.raw_value(self.push(T_DELTA_OTHER), ka, kb, v)
                     self.key_bound += nested_bound(v, e)
             if e < 0:
                 return -1
@@ -1867,11 +2395,7 @@ cdef class Scanner:
                 if not unknown_once(&keys, p, ka, kb):
                     return -1
                 if e < 0:
-                    t = self.push(T_TOOL_EXTRA)
-                    t.obj = self.value_obj(v, &e)
-                    if t.obj < 0:
-                        return -1
-                    self.keep(self.key_str(ka, kb))
+                    e = self.raw_value(self.push(T_TOOL_EXTRA), ka, kb, v)
                     self.key_bound += nested_bound(v, e)
             if e < 0:
                 return -1
@@ -1891,7 +2415,6 @@ cdef class Scanner:
         cdef Py_ssize_t ka, kb, v, e
         cdef Keys keys
         cdef bint more
-        cdef Tok* t
         keys.known = 0
         keys.nunknown = 0
         i = skip_ws(p, i, self.n)
@@ -1919,11 +2442,7 @@ cdef class Scanner:
             else:
                 if not unknown_once(&keys, p, ka, kb):
                     return -1
-                t = self.push(T_FUNC_EXTRA)
-                t.obj = self.value_obj(v, &e)
-                if t.obj < 0:
-                    return -1
-                self.keep(self.key_str(ka, kb))
+                e = self.raw_value(self.push(T_FUNC_EXTRA), ka, kb, v)
                 self.key_bound += nested_bound(v, e)
             if e < 0:
                 return -1
@@ -1941,7 +2460,7 @@ cdef class Scanner:
         cdef Tok* t
         cdef Choice state = None
         cdef Tool tool = None
-        cdef object value, key, old, index
+        cdef object key, old, index
         cdef list objs = self.objs
         cdef TextBuf buf
         cdef Py_ssize_t size
@@ -1962,7 +2481,8 @@ cdef class Scanner:
             elif t.kind == T_TOOL_ARGS:
                 add_text(tool.arguments, p, t)
             elif t.kind == T_FINISH:
-                state.finish_reason = decode_span(p, t.a, t.b, t.esc)
+                if not same_text(state.finish_reason, p, t.a, t.b, t.esc):
+                    state.finish_reason = decode_span(p, t.a, t.b, t.esc)
             elif t.kind == T_ROLE:
                 if state.role is None and t.b > t.a:
                     state.role = decode_span(p, t.a, t.b, t.esc)
@@ -1975,7 +2495,8 @@ cdef class Scanner:
                 acc = state.message_extras
                 size = dict_size(acc)
                 if rules.get(key) == _LAST:
-                    acc[key] = decode_span(p, t.a, t.b, t.esc)
+                    if not same_text(acc.get(key), p, t.a, t.b, t.esc):
+                        acc[key] = decode_span(p, t.a, t.b, t.esc)
                 else:
                     old = acc.get(key)
                     if type(old) is TextBuf:
@@ -1993,7 +2514,11 @@ cdef class Scanner:
                     state.message_extras[key] = None
                     self.new_keys += 1
             elif t.kind == T_DELTA_OTHER:
-                self.new_keys += _merge_generic(state.message_extras, {objs[t.obj + 1]: objs[t.obj]}, rules)
+                if t.a >= 0:
+                    self.new_keys += self.merge_raw(state.message_extras, objs[t.obj], t.a, rules, 0, &size)
+                else:
+                    self.new_keys += _merge_generic(
+                        state.message_extras, {objs[t.obj + 1]: objs[t.obj]}, rules)
             elif t.kind == T_TOOL:
                 tool = self.select_tool(state, t)
             elif t.kind == T_TOOL_TYPE:
@@ -2003,22 +2528,28 @@ cdef class Scanner:
                 if t.b > t.a and not tool.name:
                     tool.name = decode_span(p, t.a, t.b, t.esc)
             elif t.kind == T_TOOL_EXTRA:
-                self.new_keys += _merge_generic(tool.extras, {objs[t.obj + 1]: objs[t.obj]}, rules)
+                if t.a >= 0:
+                    self.new_keys += self.merge_raw(tool.extras, objs[t.obj], t.a, rules, 0, &size)
+                else:
+                    self.new_keys += _merge_generic(tool.extras, {objs[t.obj + 1]: objs[t.obj]}, rules)
             elif t.kind == T_FUNC_EXTRA:
-                self.new_keys += _merge_generic(tool.function_extras, {objs[t.obj + 1]: objs[t.obj]}, rules)
+                if t.a >= 0:
+                    self.new_keys += self.merge_raw(tool.function_extras, objs[t.obj], t.a, rules, 0, &size)
+                else:
+                    self.new_keys += _merge_generic(
+                        tool.function_extras, {objs[t.obj + 1]: objs[t.obj]}, rules)
             elif t.kind == T_LP_TOKEN:
                 state.lp_add(t.flag, self.lp, t.ival, p, t.a, t.b)
             elif t.kind == T_LP_START:
                 state.lp_start(t.flag)
             elif t.kind == T_LP_SEEN:
                 state.logprobs_seen = True
+            elif t.kind == T_CHOICE_EXTRA and t.a >= 0:
+                if state.seen is None:
+                    state.seen = {}
+                self.new_keys += self.put_raw(state.extras, state.seen, objs[t.obj], t.a, t.b, t.flag)
             elif t.kind == T_CHOICE_EXTRA:
-                value = objs[t.obj]
-                key = objs[t.obj + 1]
-                if value is not None or key not in state.extras:
-                    size = dict_size(state.extras)
-                    state.extras[key] = value
-                    self.new_keys += dict_size(state.extras) - size
+                self.new_keys += put_value(state.extras, objs[t.obj + 1], objs[t.obj], t.flag)
             else:
                 self.apply_top(merger, t)
         self.release()
@@ -2042,34 +2573,33 @@ cdef class Scanner:
 
     cdef int apply_top(self, object merger, Tok* t) except -1:
         cdef const unsigned char* p = self.p
-        cdef object key, value
-        cdef Py_ssize_t size
+        cdef object value
         if t.kind == T_ID:
-            if not merger._id:
+            if not (ID_FIRST and merger._id):
                 merger._id = decode_span(p, t.a, t.b, t.esc)
         elif t.kind == T_MODEL:
-            if not merger._model:
+            if not (MODEL_FIRST and merger._model):
                 merger._model = decode_span(p, t.a, t.b, t.esc)
         elif t.kind == T_CREATED:
-            if not merger._created:
+            if not (CREATED_FIRST and merger._created):
                 merger._created = t.ival
         elif t.kind == T_FINGERPRINT:
-            merger._fingerprint = decode_span(p, t.a, t.b, t.esc)
+            value = merger._fingerprint
+            if not (FINGERPRINT_FIRST and value) and not same_text(value, p, t.a, t.b, t.esc):
+                merger._fingerprint = decode_span(p, t.a, t.b, t.esc)
         elif t.kind == T_SERVICE_TIER:
-            if not merger._service_tier:
+            if not (TIER_FIRST and merger._service_tier):
                 merger._service_tier = decode_span(p, t.a, t.b, t.esc)
         elif t.kind == T_USAGE:
             merger._usage = self.objs[t.obj]
         elif t.kind == T_MODERATION:
             merger._moderation = self.objs[t.obj]
+        elif t.kind == T_TOP_EXTRA and t.a >= 0:
+            if self.seen is None:
+                self.seen = {}
+            self.new_keys += self.put_raw(merger._extras, self.seen, self.objs[t.obj], t.a, t.b, t.flag)
         elif t.kind == T_TOP_EXTRA:
-            value = self.objs[t.obj]
-            key = self.objs[t.obj + 1]
-            extras = merger._extras
-            if value is not None or key not in extras:
-                size = dict_size(extras)
-                extras[key] = value
-                self.new_keys += dict_size(extras) - size
+            self.new_keys += put_value(merger._extras, self.objs[t.obj + 1], self.objs[t.obj], t.flag)
         return 0
 
     cdef void remember_header(self, bytes payload, Py_ssize_t choices_at):
@@ -2136,19 +2666,25 @@ class DeltaMerger(_py.DeltaMerger):
                  max_extras_keys=_py.DEFAULT_MAX_EXTRAS_KEYS):
         # The twin's __init__ but for its guard: the sink's busy flag refuses re-entry here.
         cdef MergeSink sink
+        cdef dict choices = {}
+        cdef bint defaults = not (
+            type(scalar_keys) is not tuple or type(append_keys) is not tuple or scalar_keys or append_keys
+            or max_choices is not _py.DEFAULT_MAX_CHOICES
+            or max_tool_calls is not _py.DEFAULT_MAX_TOOL_CALLS
+            or max_merged_size is not _py.DEFAULT_MAX_MERGED_SIZE
+            or max_extras_keys is not _py.DEFAULT_MAX_EXTRAS_KEYS)
         self._sse = SSEDecoder(max_event_size, max_line_size)
-        if (type(scalar_keys) is not tuple or type(append_keys) is not tuple or scalar_keys or append_keys
-                or max_choices is not _py.DEFAULT_MAX_CHOICES
-                or max_tool_calls is not _py.DEFAULT_MAX_TOOL_CALLS
-                or max_merged_size is not _py.DEFAULT_MAX_MERGED_SIZE
-                or max_extras_keys is not _py.DEFAULT_MAX_EXTRAS_KEYS):
+        if not defaults:
             self._set_options(
                 scalar_keys, append_keys, max_choices, max_tool_calls, max_merged_size, max_extras_keys
             )
-        self._choices = {}
+        self._choices = choices
         self._extras = {}
         self._sink = sink = MergeSink()
-        sink.attach(self)
+        if defaults and type(self) is DeltaMerger:
+            sink.attach_defaults(choices)
+        else:
+            sink.attach(self)
 
     _guard = _nullcontext()  # add and finish run inside the sink's busy flag
 
@@ -2283,6 +2819,15 @@ cdef class MergeSink(PayloadSink):
     def __init__(self):
         self.scanner = Scanner()
 
+    cdef attach_defaults(self, dict choices):
+        """``attach`` for a merger made with the default options."""
+        self.choices = choices
+        self.rules = DEFAULT_RULES
+        self.max_choices = _py.DEFAULT_MAX_CHOICES
+        self.max_tools = _py.DEFAULT_MAX_TOOL_CALLS
+        self.max_keys = _py.DEFAULT_MAX_EXTRAS_KEYS
+        self.max_read = _py.DEFAULT_MAX_MERGED_SIZE
+
     cdef attach(self, merger):
         self.choices = merger._choices
         self.rules = merger._rules
@@ -2302,6 +2847,10 @@ cdef class MergeSink(PayloadSink):
             self.error = self.merger._too_much(data_offset, index)
             self.stopped = True
             return 0
+        if PyBytes_GET_SIZE(payload) == 6 and memcmp(PyBytes_AS_STRING(payload), b"[DONE]", 6) == 0:
+            self.merger.done = True  # as the twin's path: the stream ends here, with any event name
+            self.stopped = True
+            return 0
         if event is None and PyBytes_GET_SIZE(payload) and PyBytes_AS_STRING(payload)[0] == 123:
             at = scanner.scan(payload)
             # A payload that may go past a limit takes the twin's path, which raises exactly there.
@@ -2312,8 +2861,14 @@ cdef class MergeSink(PayloadSink):
                 scanner.apply(self.merger, self.choices, self.rules)
                 self.ntools += scanner.new_tools
                 self.nkeys += scanner.new_keys
-                if at > 0:
+                if at > 0 and not scanner.replayed:
                     scanner.remember_header(payload, at)
+                elif at > 0:
+                    # A whole payload's tape again: the header held still means "merged" when the
+                    # payload begins with it (its members were merged again), else no longer.
+                    header = scanner.header
+                    if header is not None and not payload.startswith(header):
+                        scanner.header = None
                 elif not scanner.header_hit:
                     # No "choices": the header members may have changed since (a new
                     # system_fingerprint, say), so the old header no longer means "merged".

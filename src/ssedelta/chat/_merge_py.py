@@ -7,12 +7,14 @@ linear in the stream length and never copies what it already holds.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
 
 from .._payload import SKIP, PayloadDecoder, load_payload
+from .._rules import APPEND, CONCAT, FIRST, IGNORE, LAST, ONCE, Table
 from .._schema import SchemaError
 from .._sse_py import (
     DEFAULT_MAX_EVENT_SIZE,
@@ -23,16 +25,13 @@ from .._sse_py import (
     limit_value,
 )
 from ..errors import InvalidChunkError, LimitExceededError, UpstreamError
+from . import _rules as chat_rules
 from . import models as m
 
-LAST, APPEND = "last", "append"
-
 #: Unknown delta keys whose string values are replaced, not concatenated.
-DEFAULT_SCALAR_KEYS = frozenset(
-    {"channel", "type", "format", "id", "index", "role", "name", "status", "model", "object"}
-)
+DEFAULT_SCALAR_KEYS = frozenset(key for key, rule in chat_rules.EXTRAS.items() if rule == LAST)
 #: Unknown delta keys whose lists are appended even when their items carry an ``index``.
-DEFAULT_APPEND_KEYS = frozenset({"annotations", "executed_tools"})
+DEFAULT_APPEND_KEYS = frozenset(key for key, rule in chat_rules.EXTRAS.items() if rule == APPEND)
 
 
 #: Defaults of the merger's resource limits (see :class:`DeltaMerger`).
@@ -74,10 +73,26 @@ def key_option(name: str, keys: Any) -> tuple[str, ...]:
 
 
 def merge_rules(scalar_keys: Iterable[str] = (), append_keys: Iterable[str] = ()) -> dict[str, str]:
-    """The rule table of unknown delta keys: the defaults and the keys of the options."""
-    rules = {key: LAST for key in (*DEFAULT_SCALAR_KEYS, *key_option("scalar_keys", scalar_keys))}
-    rules.update((key, APPEND) for key in (*DEFAULT_APPEND_KEYS, *key_option("append_keys", append_keys)))
-    return rules
+    """The rules of unknown delta keys: the table's and the keys of the options."""
+    table = dict(chat_rules.EXTRAS)
+    table.update((key, LAST) for key in key_option("scalar_keys", scalar_keys))
+    table.update((key, APPEND) for key in key_option("append_keys", append_keys))
+    return table
+
+
+def put_extra(extras: dict[str, Any], key: str, value: Any, rule: str, count: Callable[[int], None]) -> None:
+    """Keep a top-level or choice-level key in ``extras`` by its rule (:data:`LAST`, :data:`FIRST`
+    or :data:`IGNORE`); a new key is first counted by ``count(1)`` (which may raise)."""
+    if rule == IGNORE:
+        return
+    if value is None:
+        if key in extras:
+            return
+    elif rule == FIRST and extras.get(key):
+        return
+    if key not in extras:
+        count(1)
+    extras[key] = value
 
 
 DEFAULT_RULES = merge_rules()
@@ -121,13 +136,40 @@ def header_of(payload: bytes) -> bytes | None:
     merged, members, and the ``"choices"`` value starts right after them)."""
     end = payload.find(b'"choices":')
     if (
-        end > 1
-        and payload[end - 1] == 44
+        end >= 1
+        and (end == 1 or payload[end - 1] == 44)
         and payload.count(b"{", 0, end) == 1
         and payload.find(b"[", 0, end) < 0
     ):
         return payload[: end + 10]
     return None
+
+
+#: A JSON string's body of printable ASCII without escapes, its closing quote and the closing brace.
+_PLAIN_STRING = re.compile(rb'[ !#-\[\]-~]*"}')
+
+
+def tail_of(obj: dict[str, Any], payload: bytes) -> tuple[bytes, bytes | None] | None:
+    """The members of ``obj`` after its ``choices`` as ``payload`` ends with them, when it writes
+    them as ``orjson`` does: their bytes (with the closing brace), and the start of a last member
+    whose rule is to ignore its string value (``obfuscation``), which later chunks may change."""
+    keys = list(obj)
+    if "choices" not in obj or "error" in obj:
+        return None
+    rest = keys[keys.index("choices") + 1 :]
+    ignored = None
+    if rest and _CHUNK_RULE(rest[-1]) == IGNORE and type(obj[rest[-1]]) is str:
+        ignored = b"," + orjson.dumps(rest[-1]) + b':"'
+        rest.pop()
+    try:
+        fixed = b"".join(b"," + orjson.dumps(key) + b":" + orjson.dumps(obj[key]) for key in rest)
+    except TypeError:  # nested deeper than orjson writes: no tail of its own
+        return None
+    if ignored is None:
+        fixed += b"}"
+        return (fixed, None) if payload.endswith(b"]" + fixed) else None
+    at = payload.rfind(ignored)
+    return (fixed, ignored) if at > 0 and payload.startswith(b"]" + fixed, at - len(fixed) - 1) else None
 
 
 def _where(item: Any, k: int) -> tuple[int, int]:
@@ -394,7 +436,18 @@ def _want(value: Any, kind: type, path: str) -> Any:
     return value
 
 
-_CHOICE_KNOWN = frozenset({"index", "delta", "logprobs", "finish_reason"})
+_CHOICE_KNOWN = frozenset(chat_rules.CHOICE.keys)
+#: The chunk's string fields (by the rule of the table: the first non-empty or the last non-null
+#: value), and the merger's attribute of each.
+_STRING_FIELDS = {
+    "id": "_id",
+    "model": "_model",
+    "service_tier": "_service_tier",
+    "system_fingerprint": "_fingerprint",
+}
+_CHUNK_RULE = chat_rules.CHUNK.keys.get
+_CHOICE_RULE = chat_rules.CHOICE.keys.get
+_CHOICE_LAST = chat_rules.CHOICE.unknown == LAST
 
 
 class DeltaMerger:
@@ -481,6 +534,7 @@ class DeltaMerger:
     _moderation: m.ChatCompletionModeration | None = None
     _error: UpstreamError | None = None
     _header: bytes | None = None
+    _tail: tuple[bytes, bytes | None] | None = None
     chunks = 0
     done = False
 
@@ -566,10 +620,7 @@ class DeltaMerger:
                             # The header bytes of the last chunk again (merging them again changes
                             # nothing): when "choices" is the last member (but for a null usage)
                             # only it needs reading.
-                            if payload.endswith(b"]}"):
-                                tail = 1
-                            elif payload.endswith(b'],"usage":null}'):
-                                tail = 14
+                            tail = self._tail_size(payload)
                             start = len(header)
                             # The slice is one level less deep than the payload: one that may be
                             # nested as deep as the parser's limit is read whole.
@@ -614,6 +665,8 @@ class DeltaMerger:
                                     raise exc.error(*_where(item, k)) from None
                                 merged += 1
                                 self._header = header_of(payload)
+                                if self._header is not None:
+                                    self._tail = tail_of(obj, payload)
                                 continue
                     self._header = None
                     status = self._merge_payload(payload, event, *_where(item, k))
@@ -630,6 +683,22 @@ class DeltaMerger:
             # Chunks merged before an error count too: they are in the state.
             self.chunks += merged
             self._read_size = read
+
+    def _tail_size(self, payload: bytes) -> int:
+        """How many bytes follow the ``choices`` array of ``payload`` when they are the last
+        chunk's (an ignored string member at the end may differ), else 0."""
+        tail = self._tail
+        if tail is None:
+            return 1 if payload.endswith(b"]}") else (14 if payload.endswith(b'],"usage":null}') else 0)
+        fixed, ignored = tail
+        if ignored is None:
+            return len(fixed) if payload.endswith(fixed) and payload[-len(fixed) - 1] == 93 else 0
+        at = payload.rfind(ignored)
+        if at <= len(fixed) or not _PLAIN_STRING.fullmatch(payload, at + len(ignored)):
+            return 0
+        if payload[at - len(fixed) - 1] != 93 or not payload.startswith(fixed, at - len(fixed)):
+            return 0
+        return len(payload) - at + len(fixed)
 
     def _up_to_limit(self, item: Any, payloads: Any, read: int) -> tuple[list[bytes], LimitExceededError]:
         """The payloads of ``item`` before the one that takes the stream past ``max_merged_size``
@@ -723,11 +792,12 @@ class DeltaMerger:
         for key, value in obj.items():
             if key == "choices":
                 self._merge_choices(value)
-            elif key == "id":
+            elif key in _STRING_FIELDS:
                 if value is not None:
-                    _want(value, str, "id")
-                    if not self._id:
-                        self._id = value
+                    _want(value, str, key)
+                    attr = _STRING_FIELDS[key]
+                    if _CHUNK_RULE(key) == LAST or not getattr(self, attr):
+                        setattr(self, attr, value)
             elif key == "object":
                 _want(value, str, "object")
             elif key == "created":
@@ -736,35 +806,20 @@ class DeltaMerger:
                         if type(value) is not float or not value.is_integer():
                             raise _Bad(f"created: expected int, got {type(value).__name__}")
                         value = int(value)  # as the models read a Count
-                    if not self._created:
+                    if _CHUNK_RULE(key) == LAST or not self._created:
                         self._created = value
-            elif key == "model":
-                if value is not None:
-                    _want(value, str, "model")
-                    if not self._model:
-                        self._model = value
-            elif key == "system_fingerprint":
-                if value is not None:
-                    self._fingerprint = _want(value, str, "system_fingerprint")
             elif key == "usage":
                 if value is not None:
                     self._usage = m.CompletionUsage.from_dict(value, "usage")
-            elif key == "service_tier":
-                if value is not None:
-                    _want(value, str, "service_tier")
-                    if not self._service_tier:
-                        self._service_tier = value
             elif key == "moderation":
                 if value is not None:
                     self._moderation = m.ChatCompletionModeration.from_dict(value, "moderation")
-            elif key == "obfuscation":
-                pass
-            elif value is not None or key not in self._extras:
+            else:
                 if key == "x_groq" and type(value) is dict and type(value.get("usage")) is dict:
                     self._groq_usage = m.CompletionUsage.from_dict(value["usage"], "x_groq.usage")
-                if key not in self._extras:
-                    self._add_keys(1)
-                self._extras[key] = value
+                put_extra(
+                    self._extras, key, value, _CHUNK_RULE(key, chat_rules.CHUNK.unknown), self._add_keys
+                )
 
     def _add_keys(self, added: int) -> None:
         self._extras_keys += added
@@ -818,10 +873,15 @@ class DeltaMerger:
         if not choice.keys() <= _CHOICE_KNOWN:
             extras = state.extras
             for key, value in choice.items():
-                if key not in _CHOICE_KNOWN and (value is not None or key not in extras):
-                    if key not in extras:
-                        self._add_keys(1)
-                    extras[key] = value
+                if key in _CHOICE_KNOWN:
+                    continue
+                if _CHOICE_LAST and key in extras and _CHOICE_RULE(key) is None:
+                    if value is not None:  # the commonest: a key of every chunk, last non-null value
+                        extras[key] = value
+                else:
+                    put_extra(
+                        extras, key, value, _CHOICE_RULE(key, chat_rules.CHOICE.unknown), self._add_keys
+                    )
 
     def _merge_logprobs(self, state: _Choice, logprobs: Any) -> None:
         lp = m.CreateChatCompletionStreamResponseChoicesInnerLogprobs.from_dict(logprobs, "logprobs")
@@ -858,7 +918,9 @@ class DeltaMerger:
                 else:
                     raise _Bad(f"delta.content: expected str or list, got {type(value).__name__}")
             elif key == "role":
-                if _want(value, str, "delta.role") and state.role is None:
+                if type(value) is not str:
+                    _want(value, str, "delta.role")
+                if value and state.role is None:
                     state.role = value
             elif key == "tool_calls":
                 for call in _want(value, list, "delta.tool_calls"):
@@ -871,27 +933,43 @@ class DeltaMerger:
             elif key == "function_call":
                 if state.function_call is None:
                     state.function_call = _Merged()
-                self._merge_named(state.function_call, _want(value, dict, "delta.function_call"), "name")
+                self._merge_named(
+                    state.function_call, _want(value, dict, "delta.function_call"), chat_rules.FUNCTION_CALL
+                )
             elif key == "audio":
                 if state.audio is None:
                     state.audio = _Merged()
-                self._merge_named(state.audio, _want(value, dict, "delta.audio"), "id")
+                self._merge_named(state.audio, _want(value, dict, "delta.audio"), chat_rules.AUDIO)
             elif key == "annotations":
                 if state.annotations is None:
                     state.annotations = []
                 state.annotations.extend(_want(value, list, "delta.annotations"))
             else:
+                kind = type(value)
+                if kind is str:
+                    old: Any = state.message_extras.get(key)
+                    if type(old) in STR_ACCUMULATORS and self._rules.get(key) != LAST:
+                        old.append(value)  # the commonest: one more fragment of reasoning
+                        continue
+                elif kind is int or kind is float or kind is bool:
+                    new = key not in state.message_extras
+                    state.message_extras[key] = value  # the last value (merge_generic's rule)
+                    if new:
+                        self._add_keys(1)
+                    continue
                 added = merge_generic(state.message_extras, {key: value}, self._rules)
                 if added:
                     self._add_keys(added)
 
-    def _merge_named(self, acc: dict[str, Any], value: dict[str, Any], once: str) -> None:
-        """``once`` (the name or id) is set once; other strings concatenate, the rest by the table."""
+    def _merge_named(self, acc: dict[str, Any], value: dict[str, Any], table: Table) -> None:
+        """An object of ``table``'s keys set once (a name or an id) and concatenated; other keys
+        by the rules of unknown delta keys."""
         for key, item in value.items():
-            if key == once:
+            rule = table.keys.get(key)
+            if rule == ONCE:
                 if (_want(item, str, key) and not acc.get(key)) or key not in acc:
                     acc[key] = item
-            elif key in _CONCATENATED:
+            elif rule == CONCAT:
                 if item is not None:
                     _want(item, str, key)
                     if type(acc.get(key)) is _Str:
@@ -1007,10 +1085,7 @@ class DeltaMerger:
         return completion
 
 
-_CONCATENATED = frozenset({"arguments", "data", "transcript"})
-_DELTA_KNOWN = frozenset(
-    {"role", "content", "refusal", "tool_calls", "function_call", "audio", "annotations"}
-)
+_DELTA_KNOWN = frozenset(chat_rules.DELTA.keys)
 
 
 def _build_choice(state: _Choice) -> m.CreateChatCompletionResponseChoicesInner:
