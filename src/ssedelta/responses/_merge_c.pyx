@@ -20,11 +20,12 @@ from cpython.list cimport PyList_Append
 from libc.string cimport memcmp
 
 from .._json_c cimport (
-    decode_string, empty_array, key_is, member_key, next_member, plain_string, scan_int, scan_string,
+    Utf8Buf, empty_array, key_is, member_key, next_member, plain_string, scan_int, scan_string,
     skip_ws,
 )
 from .._sse_c cimport PayloadSink, SSEDecoder
 
+from .. import _build_c
 from .._sse_py import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_SIZE
 from ..errors import StreamFormatError
 from . import _rules as r
@@ -80,19 +81,26 @@ cdef class DeltaSink(PayloadSink):
     cdef bytes delta_key
     cdef bytes list_key
     cdef list fragments
+    cdef Utf8Buf pending  # the strings taken since the last flush, for ``fragments``
     # The bytes before the delta string of the last event taken, the keys seen there, and the
     # span of its sequence_number digits (-1: none before the string).
     cdef bytes header
     cdef int header_seen
     cdef Py_ssize_t seq_a, seq_b
+    # The bytes after the delta string of an event taken with that header, and the span there
+    # of its obfuscation string (-1: none).
+    cdef bytes trailer
+    cdef Py_ssize_t obf_a, obf_b
 
     def __init__(self, state):
         self.state = state
+        self.pending = Utf8Buf()
 
     cdef void reset(self) noexcept:
         self.has_fast = False
         self.fragments = None
         self.header = None
+        self.trailer = None
 
     cdef int load_fast(self) except -1:
         """Take the place the state's last event names, when a payload scan can follow it."""
@@ -118,6 +126,9 @@ cdef class DeltaSink(PayloadSink):
         return 0
 
     cdef int flush(self) except -1:
+        """Hand the strings taken to the state (before it reads or changes anything)."""
+        if self.pending.len:
+            PyList_Append(self.fragments, self.pending.take())
         if self.dirty:
             self.dirty = False
             self.state.touch()
@@ -150,8 +161,10 @@ cdef class DeltaSink(PayloadSink):
         cdef Py_ssize_t n = PyBytes_GET_SIZE(payload)
         cdef const unsigned char* h
         cdef Py_ssize_t hn, i, j, ka, kb, da = 0, db = 0, hdr_end = -1, seq_a = -1, seq_b = -1
+        cdef Py_ssize_t oa = -1, ob = -1
         cdef int seen = 0, hdr_seen = 0, key
-        cdef bint esc, desc = False, resume = False, last = False
+        cdef bint esc, desc = False, resume = False, resumed = False, last = False, tail_seq = False
+        cdef bint matched = False
         cdef long long v
         if n < 2 or p[0] != 123:
             return False
@@ -169,6 +182,7 @@ cdef class DeltaSink(PayloadSink):
                     resume = True
             if resume:
                 seen = self.header_seen
+                resumed = True
         if not resume:
             i = skip_ws(p, 1, n)
         while True:
@@ -209,6 +223,10 @@ cdef class DeltaSink(PayloadSink):
                 if db < 0:
                     return False
                 i = db + 1
+                if resumed and self.trailer is not None:
+                    matched = self.same_trailer(p, i, n)
+                    if matched:
+                        break
             elif key == K_TYPE:
                 j = plain_string(p, i, n)
                 if j < 0 or not key_is(p, i + 1, j, self.kind, len(self.kind)):
@@ -221,6 +239,8 @@ cdef class DeltaSink(PayloadSink):
                 j = scan_string(p, i + 1, n, &esc)
                 if j < 0:
                     return False
+                if key == K_OBF and seen & K_DELTA:
+                    oa, ob = i + 1, j
                 i = j + 1
             elif key == K_SEQ:
                 j = scan_int(p, i, n, &v)
@@ -228,6 +248,8 @@ cdef class DeltaSink(PayloadSink):
                     return False
                 if not (seen & K_DELTA):
                     seq_a, seq_b = i, j
+                else:
+                    tail_seq = True
                 i = j
             elif key == K_OUT:
                 i = scan_int(p, i, n, &v)
@@ -254,18 +276,42 @@ cdef class DeltaSink(PayloadSink):
                 if skip_ws(p, i, n) != n:
                     return False
                 break
-        key = K_TYPE | K_OUT | K_DELTA
-        if self.sub_key is not None:
-            key |= K_SUB
-        if seen & key != key:
-            return False
-        PyList_Append(self.fragments, decode_string(p, da, db, desc))
+        if not matched:
+            key = K_TYPE | K_OUT | K_DELTA
+            if self.sub_key is not None:
+                key |= K_SUB
+            if seen & key != key:
+                return False
+        self.pending.add(p, da, db, desc)
         self.dirty = True
         if self.header is None:
             self.header = PyBytes_FromStringAndSize(<const char*>p, hdr_end)
             self.header_seen = hdr_seen
             self.seq_a, self.seq_b = seq_a, seq_b
+            resumed = True
+        if resumed and not matched and not tail_seq:
+            # The members after the string, with the span of an obfuscation value (which
+            # changes from event to event) left to be scanned.
+            self.trailer = PyBytes_FromStringAndSize(<const char*>p + db + 1, n - db - 1)
+            self.obf_a = oa - db - 1 if oa >= 0 else -1
+            self.obf_b = ob - db - 1 if oa >= 0 else -1
         return True
+
+    cdef bint same_trailer(self, const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept:
+        """Whether ``p[i:n]``, the members after the delta string, are the remembered ones (their
+        obfuscation string aside, which must only be a valid string)."""
+        cdef const unsigned char* t = <const unsigned char*>PyBytes_AS_STRING(self.trailer)
+        cdef Py_ssize_t tn = PyBytes_GET_SIZE(self.trailer)
+        cdef Py_ssize_t j
+        cdef bint esc = False
+        if self.obf_a < 0:
+            return n - i == tn and memcmp(p + i, t, tn) == 0
+        if n - i < tn - (self.obf_b - self.obf_a) or memcmp(p + i, t, self.obf_a) != 0:
+            return False
+        j = scan_string(p, i + self.obf_a, n, &esc)
+        if j < 0:
+            return False
+        return n - j == tn - self.obf_b and memcmp(p + j, t + self.obf_b, tn - self.obf_b) == 0
 
 
 class ResponsesMerger(ResponsesState):
@@ -277,6 +323,8 @@ class ResponsesMerger(ResponsesState):
     ``error`` event or ``response.failed`` makes ``finish()`` raise :class:`UpstreamError` with
     ``.error`` (the first error reported) and ``.partial`` (the response merged so far).
     """
+
+    _build = _build_c
 
     def __init__(self, max_event_size=DEFAULT_MAX_EVENT_SIZE, max_line_size=DEFAULT_MAX_LINE_SIZE):
         ResponsesState.__init__(self)
