@@ -48,3 +48,4 @@ cdef class Utf8Buf:
     cdef Py_ssize_t cap
     cdef int add(self, const unsigned char* p, Py_ssize_t a, Py_ssize_t b, bint esc) except -1
     cdef str take(self)
+    cdef void clear(self) noexcept

@@ -241,12 +241,16 @@ cdef class Utf8Buf:
     cdef str take(self):
         """The ``str`` of what was added since the last ``take``; the buffer is emptied."""
         cdef str text = PyUnicode_DecodeUTF8(self.ptr, self.len, NULL)
+        self.clear()
+        return text
+
+    cdef void clear(self) noexcept:
+        """Empty the buffer (releasing a large one)."""
         self.len = 0
         if self.cap > 1 << 16:
             PyMem_Free(self.ptr)
             self.ptr = NULL
             self.cap = 0
-        return text
 
 
 cdef Py_ssize_t skip_value(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept:

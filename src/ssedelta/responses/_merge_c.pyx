@@ -17,7 +17,9 @@ which also raises the errors at their offsets.
 cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.list cimport PyList_Append
-from libc.string cimport memcmp
+from libc.string cimport memcmp, memcpy
+
+import orjson
 
 from .._json_c cimport (
     Utf8Buf, empty_array, key_is, member_key, next_member, plain_string, scan_int, scan_string,
@@ -32,6 +34,49 @@ from . import _rules as r
 from ._state import ResponsesState
 
 cdef object _StreamFormatError = StreamFormatError
+cdef object _loads = orjson.loads
+cdef object _JSONDecodeError = orjson.JSONDecodeError
+
+
+cdef extern from "string.h":
+    void* memmem(const void* haystack, size_t n, const void* needle, size_t m) nogil
+
+
+#: Strings built by the deltas are looked for in the payloads of the events after them when at
+#: least this long; the marker stands in for such a string while the rest is parsed.
+cdef Py_ssize_t KNOWN_MIN = 256
+cdef bytes MARKER_WORD = b"ssedelta-known"
+cdef bytes MARKER = b"\\u0000" + MARKER_WORD
+cdef str MARKER_STR = "\x00" + MARKER_WORD.decode()
+
+
+cdef int find_marker(object value, list where, int depth) except -1:
+    """Append (container, key) to ``where`` for every place in ``value`` holding the marker as
+    a string (a dict key equal to it counts twice, so that it is never taken for a value)."""
+    cdef Py_ssize_t k
+    if depth > 1100:  # deeper than the JSON parser nests
+        where.append(None)
+        where.append(None)
+        return 0
+    if type(value) is dict:
+        for key, item in (<dict>value).items():
+            if type(key) is str and key == MARKER_STR:
+                where.append(None)
+                where.append(None)
+            if type(item) is str:
+                if item == MARKER_STR:
+                    where.append((value, key))
+            elif type(item) is dict or type(item) is list:
+                find_marker(item, where, depth + 1)
+    elif type(value) is list:
+        for k in range(len(<list>value)):
+            item = (<list>value)[k]
+            if type(item) is str:
+                if item == MARKER_STR:
+                    where.append((value, k))
+            elif type(item) is dict or type(item) is list:
+                find_marker(item, where, depth + 1)
+    return 0
 
 
 def _fast_rules():
@@ -82,6 +127,12 @@ cdef class DeltaSink(PayloadSink):
     cdef bytes list_key
     cdef list fragments
     cdef Utf8Buf pending  # the strings taken since the last flush, for ``fragments``
+    cdef Utf8Buf raw  # the same strings as the payloads wrote them
+    # The last run of strings handed to the state, as written and as ``str``: a later payload
+    # (a ``.done`` event, the terminal response) holding the same string is parsed without it.
+    cdef bytes known_raw
+    cdef str known
+    cdef bint raw_first  # ``raw`` starts with the first string, which the state merged itself
     # The bytes before the delta string of the last event taken, the keys seen there, and the
     # span of its sequence_number digits (-1: none before the string).
     cdef bytes header
@@ -95,8 +146,11 @@ cdef class DeltaSink(PayloadSink):
     def __init__(self, state):
         self.state = state
         self.pending = Utf8Buf()
+        self.raw = Utf8Buf()
 
     cdef void reset(self) noexcept:
+        self.raw.clear()
+        self.raw_first = False
         self.has_fast = False
         self.fragments = None
         self.header = None
@@ -127,8 +181,17 @@ cdef class DeltaSink(PayloadSink):
 
     cdef int flush(self) except -1:
         """Hand the strings taken to the state (before it reads or changes anything)."""
+        cdef str text
+        cdef Py_ssize_t before
         if self.pending.len:
-            PyList_Append(self.fragments, self.pending.take())
+            text = self.pending.take()
+            before = len(self.fragments)
+            if self.raw.len >= KNOWN_MIN and before == (1 if self.raw_first else 0):
+                self.known_raw = PyBytes_FromStringAndSize(self.raw.ptr, self.raw.len)
+                self.known = self.fragments[0] + text if before else text
+            self.raw.clear()
+            self.raw_first = False
+            PyList_Append(self.fragments, text)
         if self.dirty:
             self.dirty = False
             self.state.touch()
@@ -143,7 +206,11 @@ cdef class DeltaSink(PayloadSink):
         state = self.state
         self.flush()
         try:
-            self.merged += state.merge_payload(payload, event, data_offset, index)
+            obj = self.parsed(payload) if self.known_raw is not None else None
+            if obj is not None:
+                self.merged += state.merge_object(obj, event, data_offset, index)
+            else:
+                self.merged += state.merge_payload(payload, event, data_offset, index)
         except _StreamFormatError as exc:
             self.error = exc
             self.stopped = True
@@ -152,11 +219,65 @@ cdef class DeltaSink(PayloadSink):
         if state.done:
             self.stopped = True
         self.load_fast()
+        if self.has_fast and len(self.fragments) == 1:
+            # The first string of a place, merged by the state: only its bytes are taken.
+            self.raw_first = self.take(payload, True)
         return 0
 
-    cdef bint take(self, bytes payload) except -1:
+    cdef object parsed(self, bytes payload):
+        """The JSON object of ``payload`` when it holds the known string: the payload is parsed
+        with the marker in its place, which the known ``str`` then replaces. ``None`` (the state
+        parses it) when it does not, or when the marker is not exactly one string value of it."""
+        cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(payload)
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(payload)
+        cdef const unsigned char* k = <const unsigned char*>PyBytes_AS_STRING(self.known_raw)
+        cdef Py_ssize_t kn = PyBytes_GET_SIZE(self.known_raw)
+        cdef Py_ssize_t mn = PyBytes_GET_SIZE(MARKER), at
+        cdef const unsigned char* found
+        cdef char* q
+        if n < kn + 2 or p[0] != 123:
+            return None
+        # memmem with a long needle spends longer on the needle than on the payload: its first
+        # bytes are looked for, then the rest compared.
+        at = 0
+        while True:
+            found = <const unsigned char*>memmem(p + at, n - at, k, 16)
+            if found == NULL or found + kn > p + n:
+                return None
+            if memcmp(found, k, kn) == 0:
+                break
+            at = found - p + 1
+        at = found - p
+        if at < 1 or p[at - 1] != 34 or at + kn >= n or p[at + kn] != 34:
+            return None
+        if memmem(p, n, PyBytes_AS_STRING(MARKER_WORD), PyBytes_GET_SIZE(MARKER_WORD)) != NULL:
+            return None
+        # Where the marker parses as one string value, the known string was that value: the
+        # bytes around it are the same, so the parser read them the same way.
+        swapped = PyBytes_FromStringAndSize(NULL, n - kn + mn)
+        q = PyBytes_AS_STRING(swapped)
+        memcpy(q, p, at)
+        memcpy(q + at, PyBytes_AS_STRING(MARKER), mn)
+        memcpy(q + at + mn, p + at + kn, n - at - kn)
+        # No pointer into the payload is used after this point.
+        try:
+            obj = _loads(swapped)
+        except _JSONDecodeError:
+            return None
+        if type(obj) is not dict:
+            return None
+        where = []
+        find_marker(obj, where, 0)
+        if len(where) != 1:
+            return None
+        container, key = where[0]
+        container[key] = self.known
+        return obj
+
+    cdef bint take(self, bytes payload, bint written_only=False) except -1:
         """Append the delta string of ``payload`` when it is a delta event at the place of the
-        last one, in a shape this scan knows; False (nothing changed) otherwise."""
+        last one, in a shape this scan knows; False (nothing changed) otherwise. With
+        ``written_only`` (for the delta the state has just merged) only its bytes are kept."""
         cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(payload)
         cdef Py_ssize_t n = PyBytes_GET_SIZE(payload)
         cdef const unsigned char* h
@@ -282,8 +403,10 @@ cdef class DeltaSink(PayloadSink):
                 key |= K_SUB
             if seen & key != key:
                 return False
-        self.pending.add(p, da, db, desc)
-        self.dirty = True
+        self.raw.add(p, da, db, False)
+        if not written_only:
+            self.pending.add(p, da, db, desc)
+            self.dirty = True
         if self.header is None:
             self.header = PyBytes_FromStringAndSize(<const char*>p, hdr_end)
             self.header_seen = hdr_seen
