@@ -155,6 +155,17 @@ def test_top_level_functions_use_the_selected_backend(tmp_path):
     assert ssedelta.SSEDecoder is selected.SSEDecoder
 
 
+def test_chat_package_holds_the_top_level_names(backend):
+    from ssedelta import chat
+
+    for name in ("merge", "amerge", "iter_chunks", "aiter_chunks", "DeltaMerger", "ChunkDecoder", "models"):
+        assert getattr(ssedelta, name) is getattr(chat, name)
+    assert ssedelta.CreateChatCompletionResponse is chat.models.CreateChatCompletionResponse
+    assert chat.merge(STREAM, backend=backend).to_dict() == EXPECTED
+    assert [c.to_dict() for c in chat.iter_chunks(STREAM, backend=backend)] == CHUNKS
+    assert asyncio.run(chat.amerge(STREAM, backend=backend)).to_dict() == EXPECTED
+
+
 def test_backend_name():
     assert ssedelta.BACKEND in ("native", "python")
     if ssedelta.NO_EXTENSIONS:

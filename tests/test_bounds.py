@@ -19,14 +19,14 @@ import pytest
 
 import ssedelta
 from ssedelta import EventTooLargeError, InvalidJSONError, LimitExceededError, StreamFormatError
-from ssedelta._merge_py import (
+from ssedelta._sse_py import DEFAULT_MAX_EVENT_SIZE
+from ssedelta.chat._merge_py import (
     DEFAULT_MAX_CHOICES,
     DEFAULT_MAX_EXTRAS_KEYS,
     DEFAULT_MAX_MERGED_SIZE,
     DEFAULT_MAX_TOOL_CALLS,
     MAX_MERGE_DEPTH,
 )
-from ssedelta._sse_py import DEFAULT_MAX_EVENT_SIZE
 
 HEAD = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "m"}
 

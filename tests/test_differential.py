@@ -305,9 +305,9 @@ FLOATS = st.floats(allow_nan=False, allow_infinity=False) | st.sampled_from(
     ints=st.lists(st.integers(-(10**17), 10**17), max_size=3),
 )
 def test_native_logprob_tokens_match_the_json_parser(values: list[float], ints: list[int]) -> None:
-    from ssedelta._merge_c import _tokens_from_json
+    from ssedelta.chat._merge_c import _tokens_from_json
 
-    from ssedelta.models import ChatCompletionTokenLogprob
+    from ssedelta.chat.models import ChatCompletionTokenLogprob
 
     tokens = [
         {

@@ -34,8 +34,8 @@ def test_native_core_is_loaded_by_default() -> None:
     assert probe() == [
         "native",
         "ssedelta._sse_c",
-        "ssedelta._merge_c",
-        "ssedelta._merge_c",
+        "ssedelta.chat._merge_c",
+        "ssedelta.chat._merge_c",
         "ssedelta._todict_c",
     ]
 
@@ -45,14 +45,15 @@ def test_variable_selects_the_pure_python_twin() -> None:
         assert probe(SSEDELTA_NO_EXTENSIONS=value) == [
             "python",
             "ssedelta._sse_py",
-            "ssedelta._merge_py",
-            "ssedelta._merge_py",
+            "ssedelta.chat._merge_py",
+            "ssedelta.chat._merge_py",
             "ssedelta._todict_py",
         ]
 
 
 def test_selectors_agree_with_the_backend() -> None:
-    from ssedelta import _merge, _schema, _sse, _todict
+    from ssedelta import _schema, _sse, _todict
+    from ssedelta.chat import _merge
 
     assert _schema._to_dict is _todict.to_dict is ssedelta.get_backend(ssedelta.BACKEND).to_dict
     assert _sse.SSEDecoder is ssedelta.SSEDecoder

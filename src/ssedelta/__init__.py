@@ -7,16 +7,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
-
-from . import (
-    _usage_chat,  # noqa: F401  # registers the chat results with Usage.of
-    models,
-)
-from ._api import AsyncSource, Source
+from . import chat
 from ._backend import Backend, get_backend, selected
 from ._env import NO_EXTENSIONS
+from .chat import ChunkDecoder, DeltaMerger, aiter_chunks, amerge, iter_chunks, merge, models
+from .chat.models import *  # noqa: F403
 from .errors import (
     EventTooLargeError,
     InvalidChunkError,
@@ -28,7 +23,6 @@ from .errors import (
     UpstreamError,
 )
 from .events import ServerSentEvent
-from .models import *  # noqa: F403
 from .usage import Usage
 
 _backend = selected()
@@ -36,30 +30,6 @@ _backend = selected()
 #: ``"native"`` when the Cython core is in use, ``"python"`` for the pure-Python twin.
 BACKEND: str = _backend.name
 SSEDecoder = _backend.SSEDecoder
-ChunkDecoder = _backend.ChunkDecoder
-DeltaMerger = _backend.DeltaMerger
-
-
-def merge(source: Source, **options: Any) -> models.CreateChatCompletionResponse:
-    """Merge a whole stream (bytes, str, a binary file or an iterable of bytes) into one completion."""
-    return _backend.merge(source, **options)
-
-
-async def amerge(source: AsyncSource, **options: Any) -> models.CreateChatCompletionResponse:
-    """Merge an async stream (e.g. ``httpx.Response.aiter_raw()``) into one completion."""
-    return await _backend.amerge(source, **options)
-
-
-def iter_chunks(source: Source, **options: Any) -> Iterator[models.CreateChatCompletionStreamResponse]:
-    """The chunk objects of a stream, in order, up to ``[DONE]``."""
-    return _backend.iter_chunks(source, **options)
-
-
-def aiter_chunks(
-    source: AsyncSource, **options: Any
-) -> AsyncIterator[models.CreateChatCompletionStreamResponse]:
-    """The chunk objects of an async stream, in order, up to ``[DONE]``."""
-    return _backend.aiter_chunks(source, **options)
 
 
 __version__ = "0.1.0"
@@ -81,6 +51,7 @@ __all__ = [
     "StreamFormatError",
     "UpstreamError",
     "Usage",
+    "chat",
     "aiter_chunks",
     "amerge",
     "get_backend",

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from typing import IO, Any
 
-from . import models as m
-
 Source = bytes | bytearray | memoryview | str | IO[bytes] | Iterable[bytes] | Iterable[str]
 AsyncSource = AsyncIterable[bytes] | AsyncIterable[str] | Source
 
@@ -39,14 +37,12 @@ async def apieces(source: AsyncSource) -> AsyncIterator[bytes]:
             yield piece
 
 
-def iter_chunks(
-    source: Source, *, decoder_class: Any, **options: Any
-) -> Iterator[m.CreateChatCompletionStreamResponse]:
+def iter_chunks(source: Source, *, decoder_class: Any, **options: Any) -> Iterator[Any]:
     """The decoder is made at once, so that a bad option raises here, not at the first chunk."""
     return _iter_chunks(source, decoder_class(**options))
 
 
-def _iter_chunks(source: Source, decoder: Any) -> Iterator[m.CreateChatCompletionStreamResponse]:
+def _iter_chunks(source: Source, decoder: Any) -> Iterator[Any]:
     for piece in pieces(source):
         yield from decoder.feed(piece)
         if decoder.done:
@@ -54,16 +50,12 @@ def _iter_chunks(source: Source, decoder: Any) -> Iterator[m.CreateChatCompletio
     yield from decoder.close()
 
 
-def aiter_chunks(
-    source: AsyncSource, *, decoder_class: Any, **options: Any
-) -> AsyncIterator[m.CreateChatCompletionStreamResponse]:
+def aiter_chunks(source: AsyncSource, *, decoder_class: Any, **options: Any) -> AsyncIterator[Any]:
     """The decoder is made at once, as in :func:`iter_chunks`."""
     return _aiter_chunks(source, decoder_class(**options))
 
 
-async def _aiter_chunks(
-    source: AsyncSource, decoder: Any
-) -> AsyncIterator[m.CreateChatCompletionStreamResponse]:
+async def _aiter_chunks(source: AsyncSource, decoder: Any) -> AsyncIterator[Any]:
     async for piece in apieces(source):
         for chunk in decoder.feed(piece):
             yield chunk
@@ -73,19 +65,19 @@ async def _aiter_chunks(
         yield chunk
 
 
-def merge(source: Source, *, merger_class: Any, **options: Any) -> m.CreateChatCompletionResponse:
+def merge(source: Source, *, merger_class: Any, **options: Any) -> Any:
     merger = merger_class(**options)
     for piece in pieces(source):
         merger.feed(piece)
         if merger.done:
             break
-    return merger.finish()  # type: ignore[no-any-return]
+    return merger.finish()
 
 
-async def amerge(source: AsyncSource, *, merger_class: Any, **options: Any) -> m.CreateChatCompletionResponse:
+async def amerge(source: AsyncSource, *, merger_class: Any, **options: Any) -> Any:
     merger = merger_class(**options)
     async for piece in apieces(source):
         merger.feed(piece)
         if merger.done:
             break
-    return merger.finish()  # type: ignore[no-any-return]
+    return merger.finish()

@@ -20,7 +20,7 @@ class Backend:
             raise ValueError(f"unknown backend {name!r}; expected 'native' or 'python'")
         suffix = _SUFFIX[name]
         sse = import_module(f"ssedelta._sse{suffix}")
-        merge = import_module(f"ssedelta._merge{suffix}")
+        merge = import_module(f"ssedelta.chat._merge{suffix}")
         todict = import_module(f"ssedelta._todict{suffix}")
         self.name = name
         self.SSEDecoder: Any = sse.SSEDecoder

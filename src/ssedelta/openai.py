@@ -35,9 +35,9 @@ except ImportError as exc:  # pragma: no cover  # the test environment has the S
         "ssedelta.openai needs the official openai client: pip install 'ssedelta[openai]'"
     ) from exc
 
-from . import models as m
 from ._backend import Backend, get_backend, selected
-from ._usage_chat import chat_usage
+from .chat import models as m
+from .chat._usage import chat_usage
 from .errors import SSEDeltaError, StreamFormatError, UpstreamError
 from .usage import Usage
 

@@ -16,9 +16,9 @@ from typing import Any
 import orjson
 
 from . import anthropic, responses
-from . import models as chat_models
 from ._backend import Backend
 from ._schema import SchemaError
+from .chat import models as chat_models
 from .usage import Usage
 
 __all__ = [

@@ -67,6 +67,13 @@ def test_merge_jobs_1_and_2_write_the_same(backend: ssedelta.Backend, archive: P
     assert len(good) == 42 - 2 + 6 + 4 + 6 + 4
 
 
+def test_merge_summary_groups_thousands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(tmp_path / "many" / "a.sse", body("openai-python__gpt4o_refusal") * 1001)
+    assert cli.main(["merge", str(tmp_path / "many"), "-o", str(tmp_path / "o.jsonl")]) == cli.EXIT_OK
+    summary = "ssedelta merge: 1,001 merged, 0 bad, 0 skipped (1,001 streams from 1 files"
+    assert summary in capsys.readouterr().err
+
+
 def test_merge_to_parquet(backend: ssedelta.Backend, archive: Path, tmp_path: Path) -> None:
     out = tmp_path / "merged.parquet"
     errors = tmp_path / "bad.jsonl"

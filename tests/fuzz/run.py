@@ -209,7 +209,7 @@ def main() -> int:
     try:
         plain = dict(os.environ)
         plain.pop("SSEDELTA_NO_EXTENSIONS", None)
-        if glob.glob(os.path.join(ROOT, "src", "ssedelta", "_merge_c*.so")):
+        if glob.glob(os.path.join(ROOT, "src", "ssedelta", "chat", "_merge_c*.so")):
             plain["PYTHONPATH"] = os.path.join(ROOT, "src")  # an in-place build; else the installed one
         where = subprocess.run(
             [sys.executable, "-c", "import ssedelta; print(ssedelta.__file__, ssedelta.BACKEND)"],

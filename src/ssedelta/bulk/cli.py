@@ -119,8 +119,8 @@ def run_merge(args: argparse.Namespace) -> int:
     if not args.quiet:
         where = f"; bad ones in {errors}" if report.errors and isinstance(errors, str) else ""
         print(
-            f"ssedelta merge: {report.streams - report.errors} merged, {report.errors} bad, "
-            f"{len(report.skipped)} skipped ({report.streams} streams from {report.files} files "
+            f"ssedelta merge: {report.streams - report.errors:,} merged, {report.errors:,} bad, "
+            f"{len(report.skipped):,} skipped ({report.streams:,} streams from {report.files:,} files "
             f"in {report.seconds:.2f} s{where})",
             file=sys.stderr,
         )

@@ -17,9 +17,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from .. import anthropic, responses
-from .. import models as m
 from .. import stream_format as sf
 from .._schema import Model
+from ..chat import models as m
 from .encode import DONE_EVENT, encode_sse
 
 __all__ = ["replay_chunks", "replay_dicts", "replay_sse"]

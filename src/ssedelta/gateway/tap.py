@@ -28,7 +28,7 @@ from ._observer import ERROR, FIRST_CONTENT, USAGE, StreamObserver
 from ._split import EventSplitter, Segment
 
 if TYPE_CHECKING:
-    from .._merge_py import DeltaMerger
+    from ..chat._merge_py import DeltaMerger
 
 __all__ = ["AsyncTap", "Segment", "Tap"]
 

@@ -52,7 +52,7 @@ EventDecoder = decoder_class(_backend)
 def merge(source: _api.Source, *, backend: Backend | None = None, **options: Any) -> models.Response:
     """Merge a whole stream (bytes, str, a binary file or an iterable of bytes) into one ``Response``."""
     cls = ResponsesMerger if backend is None else merger_class(backend)
-    return _api.merge(source, merger_class=cls, **options)  # type: ignore[return-value]
+    return _api.merge(source, merger_class=cls, **options)  # type: ignore[no-any-return]
 
 
 async def amerge(
@@ -60,7 +60,7 @@ async def amerge(
 ) -> models.Response:
     """Merge an async stream (e.g. ``httpx.Response.aiter_raw()``) into one ``Response``."""
     cls = ResponsesMerger if backend is None else merger_class(backend)
-    return await _api.amerge(source, merger_class=cls, **options)  # type: ignore[return-value]
+    return await _api.amerge(source, merger_class=cls, **options)  # type: ignore[no-any-return]
 
 
 def iter_events(source: _api.Source, *, backend: Backend | None = None, **options: Any) -> Iterator[Model]:

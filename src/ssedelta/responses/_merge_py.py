@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from .._merge_py import _SKIP, ChunkDecoder, load_payload
+from .._payload import SKIP, PayloadDecoder, load_payload
 from .._schema import SchemaError
 from .._sse_py import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_SIZE, SSEDecoder
 from ..errors import InvalidChunkError, StreamFormatError
@@ -21,7 +21,7 @@ from ._state import ResponsesState
 _NO_KIND = object()
 
 
-class EventDecoder(ChunkDecoder):
+class EventDecoder(PayloadDecoder):
     """Bytes in, event objects out: ``feed(piece) -> list[event]``, then ``close()``.
 
     Stops at ``[DONE]``. ``error`` events and ``response.failed`` are events like the others (the
@@ -41,7 +41,7 @@ class EventDecoder(ChunkDecoder):
 
     def _decode_payload(self, payload: bytes, event: str | None, offset: int, index: int) -> Any:
         obj = load_payload(payload, event, offset, index)
-        if obj is _SKIP or obj is None:
+        if obj is SKIP or obj is None:
             return obj
         try:
             return m.event_from_dict(obj)

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from .. import _build_py
-from .._merge_py import _SKIP, load_payload
+from .._payload import SKIP, load_payload
 from .._schema import Model, SchemaError
 from ..errors import InvalidChunkError, UpstreamError
 from . import _rules as r
@@ -217,7 +217,7 @@ class ResponsesState:
                 obj = self._load(payload, event, offset, index)
         else:
             obj = self._load(payload, event, offset, index)
-        if obj is _SKIP:
+        if obj is SKIP:
             return 0
         if obj is None:
             self.done = True
@@ -241,7 +241,7 @@ class ResponsesState:
         except UpstreamError as exc:  # an ``event: error`` without a JSON object
             if self._error is None:
                 self._error = exc
-            return _SKIP
+            return SKIP
 
     def add(self, event: Model | dict[str, Any]) -> None:
         """Merge one event (an event object or its dict)."""

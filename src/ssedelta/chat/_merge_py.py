@@ -12,9 +12,9 @@ from typing import Any
 
 import orjson
 
-from . import models as m
-from ._schema import SchemaError
-from ._sse_py import (
+from .._payload import SKIP, PayloadDecoder, load_payload
+from .._schema import SchemaError
+from .._sse_py import (
     DEFAULT_MAX_EVENT_SIZE,
     DEFAULT_MAX_LINE_SIZE,
     PayloadRun,
@@ -22,7 +22,8 @@ from ._sse_py import (
     SSEDecoder,
     limit_value,
 )
-from .errors import InvalidChunkError, InvalidJSONError, LimitExceededError, StreamFormatError, UpstreamError
+from ..errors import InvalidChunkError, LimitExceededError, UpstreamError
+from . import models as m
 
 LAST, APPEND = "last", "append"
 
@@ -33,8 +34,6 @@ DEFAULT_SCALAR_KEYS = frozenset(
 #: Unknown delta keys whose lists are appended even when their items carry an ``index``.
 DEFAULT_APPEND_KEYS = frozenset({"annotations", "executed_tools"})
 
-_DONE = b"[DONE]"
-_SKIP = object()
 
 #: Defaults of the merger's resource limits (see :class:`DeltaMerger`).
 DEFAULT_MAX_CHOICES = 1024
@@ -44,49 +43,6 @@ DEFAULT_MAX_EXTRAS_KEYS = 10_000
 
 
 # ------------------------------------------------------------------ decoding payloads
-
-
-def load_payload(payload: bytes, event: str | None, offset: int, index: int) -> Any:
-    """The JSON object of one event's payload, ``_SKIP`` for keep-alives, ``None`` for ``[DONE]``.
-
-    Raises the typed stream errors for anything that is not a JSON object, and
-    :class:`UpstreamError` when an ``event: error`` payload is not one.
-    """
-    if payload[:1] != b"{":
-        stripped = payload.strip()
-        if stripped == _DONE:
-            return None
-        if not stripped or stripped[:1] == b":":
-            return _SKIP
-    try:
-        obj = orjson.loads(payload)
-    except orjson.JSONDecodeError as exc:
-        obj = _load_lenient(payload, exc, offset, index, event)
-    if type(obj) is not dict:
-        if event == "error":
-            raise UpstreamError(obj if obj else {"message": ""}, offset, index)
-        raise InvalidChunkError(f"payload is not a JSON object but {_kind(obj)}", offset, index)
-    return obj
-
-
-def _load_lenient(payload: bytes, exc: Exception, offset: int, index: int, event: str | None) -> Any:
-    try:
-        payload.decode("utf-8")
-    except UnicodeDecodeError:
-        # Invalid UTF-8 inside an otherwise valid payload: decoded with U+FFFD, as the tokenizer does.
-        try:
-            return orjson.loads(payload.decode("utf-8", "replace"))
-        except orjson.JSONDecodeError as exc2:
-            exc = exc2
-    if event == "error":
-        raise UpstreamError({"message": payload.decode("utf-8", "replace")}, offset, index) from None
-    raise InvalidJSONError(f"invalid JSON in data payload: {exc}", offset, index) from None
-
-
-def _kind(obj: Any) -> str:
-    return {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
-        type(obj), "a number"
-    )
 
 
 def decode_chunk(obj: dict[str, Any], offset: int, index: int) -> m.CreateChatCompletionStreamResponse:
@@ -127,7 +83,7 @@ def merge_rules(scalar_keys: Iterable[str] = (), append_keys: Iterable[str] = ()
 DEFAULT_RULES = merge_rules()
 
 
-class ChunkDecoder:
+class ChunkDecoder(PayloadDecoder):
     """Bytes in, chunk objects out: ``feed(piece) -> list[chunk]``, then ``close()``.
 
     Stops at ``[DONE]``. An error (invalid JSON, a non-chunk payload, an
@@ -144,67 +100,10 @@ class ChunkDecoder:
     JSON parser's limit (1024) is :class:`InvalidJSONError`.
     """
 
-    def __init__(
-        self, max_event_size: int = DEFAULT_MAX_EVENT_SIZE, max_line_size: int | None = DEFAULT_MAX_LINE_SIZE
-    ) -> None:
-        self._sse = self._sse_class(max_event_size, max_line_size)
-        self._guard = ReentryGuard("ChunkDecoder")
-        self._lock = self._guard.lock  # taken without a with block in feed(): per piece, that counts
-
-    _sse_class: type[SSEDecoder] = SSEDecoder
-    _error: BaseException | None = None
-    done = False
-
-    @property
-    def events(self) -> int:
-        return self._sse.events_dispatched
-
-    def feed(self, piece: bytes | bytearray | memoryview) -> list[m.CreateChatCompletionStreamResponse]:
-        out: list[m.CreateChatCompletionStreamResponse] = []
-        data = piece if type(piece) is bytes else bytes(piece)  # a wrong type fails nothing
-        if self._error is not None:
-            raise self._error
-        if self.done:
-            return out
-        if not self._lock.acquire(False):
-            self._guard.refuse()
-        try:
-            self._decode(data, out)
-        except (StreamFormatError, UpstreamError) as exc:
-            self._error = exc
-            if not out:
-                raise
-        except BaseException as exc:
-            self._error = exc
-            raise
-        finally:
-            self._lock.release()
-        return out
-
-    def _decode(self, data: bytes, out: list[m.CreateChatCompletionStreamResponse]) -> None:
-        """Append the chunks ``data`` completes to ``out`` (the native core reads objects itself)."""
-        decode = self._decode_payload
-        for event, payload, offset, index in self._sse.feed_payloads(data):
-            chunk = decode(payload, event, offset, index)
-            if chunk is _SKIP:
-                continue
-            if chunk is None:
-                self.done = True
-                break
-            out.append(chunk)
-
-    def close(self) -> list[m.CreateChatCompletionStreamResponse]:
-        if self._error is not None:
-            raise self._error
-        if not self.done:  # what came after [DONE] was not read, and cannot fail
-            with self._guard:
-                self._sse.close()
-        return []
-
     def _decode_payload(self, payload: bytes, event: str | None, offset: int, index: int) -> Any:
-        """The chunk of one payload, ``_SKIP`` for a keep-alive, ``None`` for ``[DONE]``."""
+        """The chunk of one payload, ``SKIP`` for a keep-alive, ``None`` for ``[DONE]``."""
         obj = load_payload(payload, event, offset, index)
-        if obj is _SKIP or obj is None:
+        if obj is SKIP or obj is None:
             return obj
         error = upstream_error_of(obj, event)
         if error is not None:
@@ -754,7 +653,7 @@ class DeltaMerger:
             self._error = exc
             self.done = True
             return 2
-        if obj is _SKIP:
+        if obj is SKIP:
             return 0
         if obj is None:
             self.done = True

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..usage import Usage, count, register
 from . import models
-from .usage import Usage, count, register
 
 
 def chat_usage(result: Any) -> Usage | None:

@@ -27,7 +27,6 @@ which also raises the same errors at the same offsets.
 cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
-from cpython.ref cimport PyObject
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.math cimport isinf
 from libc.string cimport memcmp, memcpy
@@ -36,21 +35,33 @@ import orjson
 
 from . import _merge_py as _py
 from . import models as _m
-from ._schema import SchemaError
-from ._slots cimport ssd_alloc, ssd_put, ssd_slot_offset
-from ._sse_c cimport PayloadSink, SSEDecoder
-from ._sse_py import DEFAULT_MAX_LINE_SIZE
-from .errors import StreamFormatError as _StreamFormatError, UpstreamError as _UpstreamError
+from .._json_c cimport (
+    decode_string,
+    finite_number,
+    int_array,
+    parse_double,
+    scan_int,
+    scan_number,
+    scan_string,
+    skip_value,
+    skip_ws,
+    unescape,
+)
+from .._payload import SKIP
+from .._schema import SchemaError
+from .._slots cimport ssd_alloc, ssd_put, ssd_slot_offset
+from .._sse_c cimport PayloadSink, SSEDecoder
+from .._sse_py import DEFAULT_MAX_LINE_SIZE
+from ..errors import StreamFormatError as _StreamFormatError, UpstreamError as _UpstreamError
 
 cdef extern from "Python.h":
     Py_ssize_t PyDict_GET_SIZE(object o)
-    double PyOS_string_to_double(const char* s, char** endptr, PyObject* overflow_exception) except? -1.0
 
 cdef object _loads = orjson.loads
 cdef object JSONDecodeError = orjson.JSONDecodeError
 cdef object _SchemaError = SchemaError
 cdef object _merge_generic = _py.merge_generic
-cdef object _SKIP = _py._SKIP
+cdef object _SKIP = SKIP
 cdef object _Usage = _m.CompletionUsage
 cdef object _Moderation = _m.ChatCompletionModeration
 cdef object _ChoiceLogprobs = _m.CreateChatCompletionStreamResponseChoicesInnerLogprobs
@@ -224,376 +235,6 @@ cdef class Tool:
         self.function_extras = {}
 
 
-# ------------------------------------------------------------------ JSON scanning
-
-# Byte classes for string bodies: 0 plain ASCII, 1 quote, 2 backslash, 3 control, 4 non-ASCII.
-cdef unsigned char STRCLASS[256]
-cdef int _i
-for _i in range(256):
-    STRCLASS[_i] = 0 if _i >= 0x20 and _i < 0x80 else (3 if _i < 0x20 else 4)
-STRCLASS[0x22] = 1
-STRCLASS[0x5C] = 2
-
-cdef inline int hexval(unsigned char c) noexcept:
-    if c >= 48 and c <= 57:
-        return c - 48
-    if c >= 97 and c <= 102:
-        return c - 87
-    if c >= 65 and c <= 70:
-        return c - 55
-    return -1
-
-
-cdef inline int hex4(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept:
-    cdef int a, b, c, d
-    if i + 4 > n:
-        return -1
-    a = hexval(p[i])
-    b = hexval(p[i + 1])
-    c = hexval(p[i + 2])
-    d = hexval(p[i + 3])
-    if a < 0 or b < 0 or c < 0 or d < 0:
-        return -1
-    return (a << 12) | (b << 8) | (c << 4) | d
-
-
-cdef inline Py_ssize_t utf8_seq(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept:
-    """Length of the valid UTF-8 sequence at ``p[i]`` (a byte >= 0x80), or -1."""
-    cdef unsigned char c = p[i]
-    cdef unsigned char c1
-    if c < 0xC2:
-        return -1
-    if c < 0xE0:
-        if i + 1 < n and (p[i + 1] & 0xC0) == 0x80:
-            return 2
-        return -1
-    if c < 0xF0:
-        if i + 2 >= n:
-            return -1
-        c1 = p[i + 1]
-        if (c1 & 0xC0) != 0x80 or (p[i + 2] & 0xC0) != 0x80:
-            return -1
-        if c == 0xE0 and c1 < 0xA0:
-            return -1
-        if c == 0xED and c1 >= 0xA0:
-            return -1
-        return 3
-    if c < 0xF5:
-        if i + 3 >= n:
-            return -1
-        c1 = p[i + 1]
-        if (c1 & 0xC0) != 0x80 or (p[i + 2] & 0xC0) != 0x80 or (p[i + 3] & 0xC0) != 0x80:
-            return -1
-        if c == 0xF0 and c1 < 0x90:
-            return -1
-        if c == 0xF4 and c1 >= 0x90:
-            return -1
-        return 4
-    return -1
-
-
-cdef Py_ssize_t scan_string(const unsigned char* p, Py_ssize_t i, Py_ssize_t n, bint* esc) noexcept:
-    """``p[i]`` is just after an opening quote: the index of the closing quote, or -1
-    when the string is not one a strict JSON parser accepts."""
-    cdef unsigned char k
-    cdef Py_ssize_t step
-    cdef int u, lo
-    while i < n:
-        k = STRCLASS[p[i]]
-        if k == 0:
-            i += 1
-        elif k == 1:
-            return i
-        elif k == 2:
-            esc[0] = True
-            if i + 1 >= n:
-                return -1
-            k = p[i + 1]
-            if k == 117:  # u
-                u = hex4(p, i + 2, n)
-                if u < 0:
-                    return -1
-                i += 6
-                if u >= 0xD800 and u <= 0xDBFF:
-                    if i + 6 > n or p[i] != 92 or p[i + 1] != 117:
-                        return -1
-                    lo = hex4(p, i + 2, n)
-                    if lo < 0xDC00 or lo > 0xDFFF:
-                        return -1
-                    i += 6
-                elif u >= 0xDC00 and u <= 0xDFFF:
-                    return -1
-            elif k == 34 or k == 92 or k == 47 or k == 98 or k == 102 or k == 110 or k == 114 or k == 116:
-                i += 2
-            else:
-                return -1
-        elif k == 4:
-            step = utf8_seq(p, i, n)
-            if step < 0:
-                return -1
-            i += step
-        else:
-            return -1
-    return -1
-
-
-cdef Py_ssize_t unescape(const unsigned char* p, Py_ssize_t a, Py_ssize_t b, char* out) noexcept:
-    """Write the UTF-8 of the validated JSON string body ``p[a:b]`` to ``out``; returns its length."""
-    cdef Py_ssize_t o = 0
-    cdef Py_ssize_t run
-    cdef unsigned char c
-    cdef unsigned int u, lo
-    while a < b:
-        run = a
-        while run < b and p[run] != 92:
-            run += 1
-        if run > a:
-            memcpy(out + o, p + a, run - a)
-            o += run - a
-            a = run
-        if a >= b:
-            break
-        c = p[a + 1]
-        a += 2
-        if c == 117:
-            u = <unsigned int>hex4(p, a, b)
-            a += 4
-            if u >= 0xD800 and u <= 0xDBFF:
-                lo = <unsigned int>hex4(p, a + 2, b)
-                a += 6
-                u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00)
-            if u < 0x80:
-                out[o] = <char>u
-                o += 1
-            elif u < 0x800:
-                out[o] = <char>(0xC0 | (u >> 6))
-                out[o + 1] = <char>(0x80 | (u & 0x3F))
-                o += 2
-            elif u < 0x10000:
-                out[o] = <char>(0xE0 | (u >> 12))
-                out[o + 1] = <char>(0x80 | ((u >> 6) & 0x3F))
-                out[o + 2] = <char>(0x80 | (u & 0x3F))
-                o += 3
-            else:
-                out[o] = <char>(0xF0 | (u >> 18))
-                out[o + 1] = <char>(0x80 | ((u >> 12) & 0x3F))
-                out[o + 2] = <char>(0x80 | ((u >> 6) & 0x3F))
-                out[o + 3] = <char>(0x80 | (u & 0x3F))
-                o += 4
-        else:
-            if c == 98:
-                c = 8
-            elif c == 102:
-                c = 12
-            elif c == 110:
-                c = 10
-            elif c == 114:
-                c = 13
-            elif c == 116:
-                c = 9
-            out[o] = <char>c
-            o += 1
-    return o
-
-
-cdef inline Py_ssize_t skip_ws(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept:
-    while i < n and (p[i] == 32 or p[i] == 10 or p[i] == 13 or p[i] == 9):
-        i += 1
-    return i
-
-
-cdef Py_ssize_t skip_value(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept:
-    """The end of the JSON value at ``p[i]``, or -1. Strings are checked strictly; the
-    rest only for structure (the caller has a JSON parser check the span)."""
-    cdef int depth = 0
-    cdef bint esc = False
-    cdef Py_ssize_t start = i
-    cdef unsigned char c
-    if i >= n:
-        return -1
-    c = p[i]
-    if c == 34:
-        i = scan_string(p, i + 1, n, &esc)
-        return -1 if i < 0 else i + 1
-    if c == 123 or c == 91:
-        while i < n:
-            c = p[i]
-            if c == 34:
-                i = scan_string(p, i + 1, n, &esc)
-                if i < 0:
-                    return -1
-            elif c == 123 or c == 91:
-                depth += 1
-                if depth > 512:
-                    return -1
-            elif c == 125 or c == 93:
-                depth -= 1
-                if depth == 0:
-                    return i + 1
-            i += 1
-        return -1
-    while i < n and c != 44 and c != 125 and c != 93 and c != 32 and c != 10 and c != 13 and c != 9:
-        i += 1
-        if i < n:
-            c = p[i]
-    return i if i > start else -1
-
-
-cdef inline Py_ssize_t scan_int(const unsigned char* p, Py_ssize_t i, Py_ssize_t n, long long* out) noexcept:
-    """A plain integer (no fraction or exponent, at most 18 digits) at ``p[i]``; its end or -1."""
-    cdef bint neg = False
-    cdef long long v = 0
-    cdef Py_ssize_t start
-    if i < n and p[i] == 45:
-        neg = True
-        i += 1
-    start = i
-    if i >= n or p[i] < 48 or p[i] > 57:
-        return -1
-    if p[i] == 48:
-        i += 1
-    else:
-        while i < n and p[i] >= 48 and p[i] <= 57:
-            v = v * 10 + (p[i] - 48)
-            i += 1
-            if i - start > 18:
-                return -1
-    if i < n and (p[i] == 46 or p[i] == 101 or p[i] == 69 or (p[i] >= 48 and p[i] <= 57)):
-        return -1
-    out[0] = -v if neg else v
-    return i
-
-
-cdef Py_ssize_t scan_number(const unsigned char* p, Py_ssize_t i, Py_ssize_t n, bint* is_float) noexcept:
-    """A JSON number at ``p[i]``: its end, or -1. Integers longer than 18 digits give -1."""
-    cdef Py_ssize_t start
-    is_float[0] = False
-    if i < n and p[i] == 45:
-        i += 1
-    start = i
-    if i >= n or p[i] < 48 or p[i] > 57:
-        return -1
-    if p[i] == 48:
-        i += 1
-    else:
-        while i < n and p[i] >= 48 and p[i] <= 57:
-            i += 1
-    if i < n and p[i] == 46:
-        is_float[0] = True
-        i += 1
-        if i >= n or p[i] < 48 or p[i] > 57:
-            return -1
-        while i < n and p[i] >= 48 and p[i] <= 57:
-            i += 1
-    if i < n and (p[i] == 101 or p[i] == 69):
-        is_float[0] = True
-        i += 1
-        if i < n and (p[i] == 43 or p[i] == 45):
-            i += 1
-        if i >= n or p[i] < 48 or p[i] > 57:
-            return -1
-        while i < n and p[i] >= 48 and p[i] <= 57:
-            i += 1
-    if not is_float[0] and i - start > 18:
-        return -1
-    return i
-
-
-cdef double POW10[23]
-POW10[0] = 1.0
-for _i in range(1, 23):
-    POW10[_i] = POW10[_i - 1] * 10.0
-
-
-cdef double parse_double(const unsigned char* p, Py_ssize_t a, Py_ssize_t b) except? -1.0:
-    """The double nearest to the (valid) JSON number ``p[a:b]``.
-
-    Exact when the digits fit in 53 bits and the decimal exponent is small (both
-    operands are then exact doubles, and one IEEE division or product rounds
-    correctly); otherwise CPython's correctly rounded, locale-independent ``PyOS_string_to_double``
-    (the C library's ``strtod`` reads the decimal point of the process locale)."""
-    cdef unsigned long long mantissa = 0
-    cdef int digits = 0, scale = 0, exponent = 0, esign = 1
-    cdef bint neg = False, frac = False
-    cdef Py_ssize_t i = a
-    cdef char buf[80]
-    cdef unsigned char c
-    if p[i] == 45:
-        neg = True
-        i += 1
-    while i < b:
-        c = p[i]
-        if c >= 48 and c <= 57:
-            if mantissa or c != 48:
-                digits += 1
-            if digits > 19:
-                break
-            mantissa = mantissa * 10 + (c - 48)
-            if frac:
-                scale += 1
-        elif c == 46:
-            frac = True
-        else:
-            break
-        i += 1
-    if i < b and (p[i] == 101 or p[i] == 69):
-        i += 1
-        if p[i] == 45:
-            esign = -1
-            i += 1
-        elif p[i] == 43:
-            i += 1
-        while i < b and exponent < 10000:
-            exponent = exponent * 10 + (p[i] - 48)
-            i += 1
-    if i == b and mantissa < (1ULL << 53):
-        exponent = esign * exponent - scale
-        if -22 <= exponent <= 22:
-            if exponent < 0:
-                return -(<double>mantissa / POW10[-exponent]) if neg else <double>mantissa / POW10[-exponent]
-            return -(<double>mantissa * POW10[exponent]) if neg else <double>mantissa * POW10[exponent]
-    if b - a >= 80:
-        return 1e999
-    memcpy(buf, p + a, b - a)
-    buf[b - a] = 0
-    return PyOS_string_to_double(buf, NULL, NULL)  # +-inf when out of range
-
-
-cdef int finite_number(const unsigned char* p, Py_ssize_t a, Py_ssize_t b) except -1:
-    """Whether the (valid) JSON number ``p[a:b]`` is finite as a double."""
-    cdef Py_ssize_t i
-    cdef int int_digits = 0
-    for i in range(a, b):
-        if p[i] == 101 or p[i] == 69:
-            return not isinf(parse_double(p, a, b))
-        if p[i] == 46:
-            break
-        int_digits += 1
-    return int_digits < 300
-
-
-cdef Py_ssize_t int_array(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept:
-    """An array of plain integers at ``p[i]``: its end, or -1."""
-    cdef long long v
-    if i >= n or p[i] != 91:
-        return -1
-    i = skip_ws(p, i + 1, n)
-    if i < n and p[i] == 93:
-        return i + 1
-    while True:
-        i = scan_int(p, i, n, &v)
-        if i < 0:
-            return -1
-        i = skip_ws(p, i, n)
-        if i >= n:
-            return -1
-        if p[i] == 93:
-            return i + 1
-        if p[i] != 44:
-            return -1
-        i = skip_ws(p, i + 1, n)
-
-
 # ------------------------------------------------------------------ the tape
 
 cdef enum:
@@ -684,18 +325,7 @@ cdef bint unknown_once(Keys* keys, const unsigned char* p, Py_ssize_t a, Py_ssiz
 
 
 cdef inline str decode_span(const unsigned char* p, Py_ssize_t a, Py_ssize_t b, bint esc):
-    cdef char* tmp
-    cdef Py_ssize_t k
-    if not esc:
-        return PyUnicode_DecodeUTF8(<const char*>p + a, b - a, NULL)
-    tmp = <char*>PyMem_Malloc(b - a + 1)
-    if tmp == NULL:
-        raise MemoryError()
-    try:
-        k = unescape(p, a, b, tmp)
-        return PyUnicode_DecodeUTF8(tmp, k, NULL)
-    finally:
-        PyMem_Free(tmp)
+    return decode_string(p, a, b, esc)
 
 
 cdef inline Py_ssize_t dict_size(object acc) except -1:
@@ -1719,7 +1349,7 @@ cdef class Scanner:
 
 from contextlib import nullcontext as _nullcontext
 
-from .errors import ReentrantCallError as _ReentrantCallError
+from ..errors import ReentrantCallError as _ReentrantCallError
 
 cdef extern from "Python.h":
     bint PyBytes_CheckExact(object o)

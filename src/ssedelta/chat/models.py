@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._schema import Count, Model, SchemaError, model, resolve
+from .._schema import Count, Model, SchemaError, model, resolve
 
 __all__ = [
     "ChatCompletion",
