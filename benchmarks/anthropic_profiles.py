@@ -478,6 +478,7 @@ def measure_profiles(
 def results_doc(fmt: str, rows: list[dict[str, Any]], labels: dict[str, str], **extra: Any) -> dict[str, Any]:
     """The saved form of a run: what was measured, on what, with which packages."""
     import datetime as dt
+    import os
 
     from .compare import machine_info, ssedelta_info
     from .impls import package_versions
@@ -497,6 +498,7 @@ def results_doc(fmt: str, rows: list[dict[str, Any]], labels: dict[str, str], **
             "take turns in each round)",
         },
         "implementations": labels,
+        "load_average_after": os.getloadavg(),
         "rows": rows,
         **extra,
     }

@@ -5,10 +5,11 @@ The merged state is the twin's :class:`~._state.MessagesState`. What is compiled
 event: a ``content_block_delta`` carrying one string (``text_delta``, ``thinking_delta``,
 ``input_json_delta``: the string deltas of the rule table) is recognised from the payload's bytes,
 in any key order and spacing (the API pads objects with spaces before ``}``), its keys and values
-checked as strictly as a JSON parser checks them, and only the string is decoded and appended to
-the fragments of its block. The bytes before the string are remembered and compared with the next
-payload's, so a repeated header is not scanned again. Anything else takes the shared state's
-general path (``orjson`` and the rule table), which also raises the errors at their offsets.
+checked as strictly as a JSON parser checks them, and only the string is unescaped into one UTF-8
+buffer, decoded once and appended to the fragments of its block when the state next reads them.
+The bytes before the string are remembered and compared with the next payload's, so a repeated
+header is not scanned again. Anything else takes the shared state's general path (``orjson`` and
+the rule table), which also raises the errors at their offsets.
 """
 
 cimport cython

@@ -6,12 +6,18 @@ decoded payload). What is compiled is the frequent case: after a delta event
 (``response.output_text.delta``, ``response.function_call_arguments.delta``,
 ``response.reasoning_summary_text.delta``, ...), the next delta of the same kind at the same place
 is recognised from the payload's bytes, in any key order and spacing, its keys and values checked
-as strictly as a JSON parser checks them, and only its ``delta`` string is decoded and appended to
-the fragments of its place: no dict and no event object. The bytes before the ``delta`` string are
-remembered and compared with the next payload's (a differing ``sequence_number`` allowed), so a
-repeated header is not scanned again. Anything else (another key, an escape in a key, a wrong
-type, invalid JSON or UTF-8) takes the shared state's general path (``orjson`` and the rule table),
-which also raises the errors at their offsets.
+as strictly as a JSON parser checks them, and only its ``delta`` string is unescaped into one UTF-8
+buffer, decoded once when the state next reads the fragments of its place: no dict and no event
+object. The bytes before the ``delta`` string are remembered and compared with the next payload's
+(a differing ``sequence_number`` allowed), and so are the bytes after it (a differing
+``obfuscation`` string allowed), so a repeated header and trailer are not scanned again. Anything
+else (another key, an escape in a key, a wrong type, invalid JSON or UTF-8) takes the shared
+state's general path (``orjson`` and the rule table), which also raises the errors at their offsets.
+
+The events after a run of deltas (``*.done``, ``content_part.done``, ``output_item.done``, the
+terminal response) repeat the string the deltas built. When a payload holds it as one string value,
+written as the deltas wrote it, the payload is parsed with a short marker in its place and the
+built ``str`` put where the marker is: the long string is neither decoded nor checked again.
 """
 
 cimport cython
@@ -35,6 +41,7 @@ from ._state import ResponsesState
 
 cdef object _StreamFormatError = StreamFormatError
 cdef object _loads = orjson.loads
+cdef object _dumps = orjson.dumps
 cdef object _JSONDecodeError = orjson.JSONDecodeError
 
 
@@ -127,12 +134,12 @@ cdef class DeltaSink(PayloadSink):
     cdef bytes list_key
     cdef list fragments
     cdef Utf8Buf pending  # the strings taken since the last flush, for ``fragments``
-    cdef Utf8Buf raw  # the same strings as the payloads wrote them
-    # The last run of strings handed to the state, as written and as ``str``: a later payload
-    # (a ``.done`` event, the terminal response) holding the same string is parsed without it.
+    # The whole string of the last place whose strings were handed to the state in one go, as
+    # ``str`` and as JSON writes it: a later payload (a ``.done`` event, the terminal response)
+    # holding the same string is parsed without it.
     cdef bytes known_raw
     cdef str known
-    cdef bint raw_first  # ``raw`` starts with the first string, which the state merged itself
+    cdef bint fresh  # nothing handed to the state since the place was taken
     # The bytes before the delta string of the last event taken, the keys seen there, and the
     # span of its sequence_number digits (-1: none before the string).
     cdef bytes header
@@ -146,11 +153,9 @@ cdef class DeltaSink(PayloadSink):
     def __init__(self, state):
         self.state = state
         self.pending = Utf8Buf()
-        self.raw = Utf8Buf()
 
     cdef void reset(self) noexcept:
-        self.raw.clear()
-        self.raw_first = False
+        self.fresh = False
         self.has_fast = False
         self.fragments = None
         self.header = None
@@ -177,20 +182,24 @@ cdef class DeltaSink(PayloadSink):
         self.delta_key, self.list_key = rule
         self.fragments = fast.fragments
         self.has_fast = True
+        self.fresh = True
         return 0
 
     cdef int flush(self) except -1:
         """Hand the strings taken to the state (before it reads or changes anything)."""
         cdef str text
-        cdef Py_ssize_t before
-        if self.pending.len:
+        cdef Py_ssize_t size = self.pending.len, before
+        if size:
             text = self.pending.take()
             before = len(self.fragments)
-            if self.raw.len >= KNOWN_MIN and before == (1 if self.raw_first else 0):
-                self.known_raw = PyBytes_FromStringAndSize(self.raw.ptr, self.raw.len)
+            if self.fresh and size >= KNOWN_MIN and before <= 1:
+                # Once per place (a snapshot taken in between leaves it to the state): the
+                # place's whole string, as JSON writes it (a payload writing it otherwise is
+                # parsed whole).
                 self.known = self.fragments[0] + text if before else text
-            self.raw.clear()
-            self.raw_first = False
+                written = _dumps(self.known)
+                self.known_raw = written[1:PyBytes_GET_SIZE(written) - 1]
+            self.fresh = False
             PyList_Append(self.fragments, text)
         if self.dirty:
             self.dirty = False
@@ -219,9 +228,6 @@ cdef class DeltaSink(PayloadSink):
         if state.done:
             self.stopped = True
         self.load_fast()
-        if self.has_fast and len(self.fragments) == 1:
-            # The first string of a place, merged by the state: only its bytes are taken.
-            self.raw_first = self.take(payload, True)
         return 0
 
     cdef object parsed(self, bytes payload):
@@ -274,10 +280,9 @@ cdef class DeltaSink(PayloadSink):
         container[key] = self.known
         return obj
 
-    cdef bint take(self, bytes payload, bint written_only=False) except -1:
+    cdef bint take(self, bytes payload) except -1:
         """Append the delta string of ``payload`` when it is a delta event at the place of the
-        last one, in a shape this scan knows; False (nothing changed) otherwise. With
-        ``written_only`` (for the delta the state has just merged) only its bytes are kept."""
+        last one, in a shape this scan knows; False (nothing changed) otherwise."""
         cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(payload)
         cdef Py_ssize_t n = PyBytes_GET_SIZE(payload)
         cdef const unsigned char* h
@@ -403,10 +408,8 @@ cdef class DeltaSink(PayloadSink):
                 key |= K_SUB
             if seen & key != key:
                 return False
-        self.raw.add(p, da, db, False)
-        if not written_only:
-            self.pending.add(p, da, db, desc)
-            self.dirty = True
+        self.pending.add(p, da, db, desc)
+        self.dirty = True
         if self.header is None:
             self.header = PyBytes_FromStringAndSize(<const char*>p, hdr_end)
             self.header_seen = hdr_seen
