@@ -102,6 +102,10 @@ def _fast_rules():
 
 #: Compiled from :data:`._rules.EVENT_RULES` when the module loads.
 cdef dict FAST_RULES = _fast_rules()
+#: The lifecycle events that start a response (:data:`._rules.LIFECYCLE`), by type.
+cdef frozenset START_TYPES = frozenset(k.encode() for k, stage in r.LIFECYCLE.items() if stage == r.START)
+cdef bytes TYPE_OPEN = b'{"type":"'
+cdef bytes SEQ_KEY = b'","sequence_number":'
 
 # Keys of a delta payload.
 cdef enum:
@@ -140,6 +144,12 @@ cdef class DeltaSink(PayloadSink):
     cdef bytes known_raw
     cdef str known
     cdef bint fresh  # nothing handed to the state since the place was taken
+    # The bytes after the sequence number of the start event that last set the response, and
+    # the state's count of responses set then: a start event with the same bytes there, while
+    # nothing else set the response, sets an equal response and adds no item (the first one
+    # added them, and items are never removed), so it changes nothing.
+    cdef bytes start_tail
+    cdef object start_count
     # The bytes before the delta string of the last event taken, the keys seen there, and the
     # span of its sequence_number digits (-1: none before the string).
     cdef bytes header
@@ -207,6 +217,8 @@ cdef class DeltaSink(PayloadSink):
         return 0
 
     cdef int payload(self, object event, bytes payload, Py_ssize_t data_offset, Py_ssize_t index) except -1:
+        cdef Py_ssize_t tail
+        cdef object count
         if self.stopped:
             return 0
         if self.has_fast and self.take(payload):
@@ -214,6 +226,14 @@ cdef class DeltaSink(PayloadSink):
             return 0
         state = self.state
         self.flush()
+        tail = self.start_event_tail(payload)
+        count = state.responses_set
+        if tail >= 0 and self.start_tail is not None and count == self.start_count and self.same_tail(
+                payload, tail):
+            state.fast = None  # as after any event the state merges
+            self.load_fast()
+            self.merged += 1
+            return 0
         try:
             obj = self.parsed(payload) if self.known_raw is not None else None
             if obj is not None:
@@ -227,8 +247,31 @@ cdef class DeltaSink(PayloadSink):
             return 0
         if state.done:
             self.stopped = True
+        elif tail >= 0 and state.responses_set == count + 1:
+            self.start_tail = payload[tail:]
+            self.start_count = state.responses_set
         self.load_fast()
         return 0
+
+    cdef Py_ssize_t start_event_tail(self, bytes payload) except -2:
+        """Where the bytes after the sequence number start, in a start event written as
+        ``{"type":"...","sequence_number":N,...``; -1 for any other payload."""
+        cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(payload)
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(payload), j, k = PyBytes_GET_SIZE(SEQ_KEY)
+        cdef long long v
+        if n < 9 or memcmp(p, PyBytes_AS_STRING(TYPE_OPEN), 9) != 0:
+            return -1
+        j = plain_string(p, 8, n)
+        if j < 0 or j + k > n or memcmp(p + j, PyBytes_AS_STRING(SEQ_KEY), k) != 0:
+            return -1
+        if PyBytes_FromStringAndSize(<const char*>p + 9, j - 9) not in START_TYPES:
+            return -1
+        return scan_int(p, j + k, n, &v)
+
+    cdef bint same_tail(self, bytes payload, Py_ssize_t tail) noexcept:
+        cdef Py_ssize_t size = PyBytes_GET_SIZE(self.start_tail)
+        return PyBytes_GET_SIZE(payload) - tail == size and memcmp(
+            PyBytes_AS_STRING(payload) + tail, PyBytes_AS_STRING(self.start_tail), size) == 0
 
     cdef object parsed(self, bytes payload):
         """The JSON object of ``payload`` when it holds the known string: the payload is parsed

@@ -195,6 +195,8 @@ class ResponsesState:
         self.fast: Fast | None = None
         #: ``True`` once the stream ended (a terminal event or ``[DONE]``): nothing more is read.
         self.done = False
+        #: How many lifecycle events set the response so far.
+        self.responses_set = 0
 
     @property
     def error(self) -> UpstreamError | None:
@@ -292,6 +294,7 @@ class ResponsesState:
             if end or i not in items:
                 items[i] = Node(response["output"][i], item)
         self._response = model
+        self.responses_set += 1
         if end:
             self.done = True
 
