@@ -17,7 +17,8 @@ ssedelta's ``MessagesMerger`` on each backend; the official SDK's own path (its 
 construction as ``Stream.__stream__`` does it, then ``accumulate_event`` and ``build_events`` as
 ``MessageStream`` runs them); a bare ``split`` + ``orjson.loads`` loop (the floor: no merging).
 
-``python -m benchmarks.anthropic_profiles`` prints µs per event and the ratios.
+``python -m benchmarks.anthropic_profiles [--save | --json FILE]`` prints µs per event and the ratios
+(and saves them in ``benchmarks/results/anthropic/``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -237,28 +239,32 @@ PROFILES = ("text", "tool", "thinking", "growth")
 # Implementations: pieces -> the merged message as a dict
 
 
-def _ssedelta(backend_name: str) -> Callable[[list[bytes]], dict[str, Any]]:
+def _ssedelta(backend_name: str) -> Callable[[list[bytes]], Any]:
     import ssedelta
     from ssedelta import anthropic
 
     merger_class = anthropic.merger_class(ssedelta.get_backend(backend_name))
 
-    def run(pieces: list[bytes]) -> dict[str, Any]:
+    def run(pieces: list[bytes]) -> Any:
         merger = merger_class()
         for piece in pieces:
             merger.feed(piece)
-        return merger.finish().to_dict()  # type: ignore[no-any-return]
+        return merger.finish()
 
     return run
 
 
-def _anthropic_sdk() -> Callable[[list[bytes]], dict[str, Any]]:
+def _anthropic_sdk() -> Callable[[list[bytes]], Any]:
+    """``client.messages.stream(...)`` without the HTTP: ``Stream.__stream__``'s SSE decoder and its
+    rules (skip ``ping`` and events without a type, raise on ``error``, ``construct_type`` of each
+    event), then what ``MessageStream.__stream__`` does per event (``accumulate_event``,
+    ``build_events``); the result is what ``get_final_message()`` returns."""
     from anthropic._models import construct_type
     from anthropic._streaming import SSEDecoder
     from anthropic.lib.streaming._messages import accumulate_event, build_events
     from anthropic.types import RawMessageStreamEvent
 
-    def run(pieces: list[bytes]) -> dict[str, Any]:
+    def run(pieces: list[bytes]) -> Any:
         snapshot: Any = None
         json_bufs: dict[int, bytes] = {}
         for sse in SSEDecoder().iter_bytes(iter(pieces)):
@@ -276,11 +282,19 @@ def _anthropic_sdk() -> Callable[[list[bytes]], dict[str, Any]]:
             snapshot = accumulate_event(event=event, current_snapshot=snapshot, json_bufs=json_bufs)
             build_events(event=event, message_snapshot=snapshot)
         assert snapshot is not None
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return snapshot.model_dump(mode="json", exclude_unset=True)  # type: ignore[no-any-return]
+        return snapshot
 
     return run
+
+
+def _ssedelta_dict(result: Any) -> dict[str, Any]:
+    return result.to_dict()  # type: ignore[no-any-return]
+
+
+def _sdk_dict(result: Any) -> dict[str, Any]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return result.model_dump(mode="json", exclude_unset=True)  # type: ignore[no-any-return]
 
 
 def _payloads(pieces: Iterable[bytes]) -> Iterable[bytes]:
@@ -306,25 +320,28 @@ class Impl:
     key: str
     label: str
     make: Callable[[], Callable[[list[bytes]], Any]]
-    merges: bool = True  # returns the merged message (else: the floor, checked by its event count)
+    #: The merged message as a dict, for the check (outside the timed run); ``None``: the floor,
+    #: which merges nothing and is checked by its event count.
+    as_dict: Callable[[Any], dict[str, Any]] | None = _ssedelta_dict
     native: bool = False
 
 
 IMPLS = (
     Impl("ssedelta-native", "ssedelta (native)", lambda: _ssedelta("native"), native=True),
     Impl("ssedelta-python", "ssedelta (pure Python)", lambda: _ssedelta("python")),
-    Impl("anthropic-sdk", "anthropic SDK accumulate_event path", _anthropic_sdk),
-    Impl("split-orjson", "split + orjson.loads (no merge)", _split_orjson, merges=False),
+    Impl("anthropic-sdk", "anthropic SDK accumulate_event path", _anthropic_sdk, _sdk_dict),
+    Impl("split-orjson", "split + orjson.loads (no merge)", _split_orjson, None),
 )
 
 
 def check(impl: Impl, stream: AnthropicStream, result: Any) -> list[str]:
     """What is wrong with ``result`` (empty when correct)."""
-    if not impl.merges:
+    if impl.as_dict is None:
         return [] if len(result) == stream.events else [f"{len(result)} payloads, expected {stream.events}"]
-    if result == stream.expected:
+    merged = impl.as_dict(result)
+    if merged == stream.expected:
         return []
-    keys = sorted(k for k in set(result) | set(stream.expected) if result.get(k) != stream.expected.get(k))
+    keys = sorted(k for k in set(merged) | set(stream.expected) if merged.get(k) != stream.expected.get(k))
     return [f"{impl.key} differs on {stream.name} at {keys}"]
 
 
@@ -413,45 +430,144 @@ def growth_series(kib_sizes: Iterable[int] = GROWTH_KIB) -> dict[str, list[tuple
     return out
 
 
-def main(argv: list[str]) -> int:
-    names = argv or [*PROFILES, "growth-curve"]
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+def measure_profiles(
+    streams: dict[str, Any],
+    runs_of: Callable[[Any], dict[str, Callable[[], Any]]],
+    *,
+    sdk: str,
+    twin: str = "ssedelta-python",
+    native: str = "ssedelta-native",
+    floor: str,
+    min_time: float = 0.15,
+    rounds: int = 7,
+) -> list[dict[str, Any]]:
+    """One row per stream: µs per event of every implementation and of the native chat merge per
+    chunk, all timed in the same interleaved rounds, and the ratios the targets are stated in."""
+    chat_run, chat_chunks = chat_native_runner()
+    rows = []
+    for name, stream in streams.items():
+        runs = runs_of(stream)
+        runs["chat"] = chat_run
+        timed = _interleaved(runs, min_time, rounds)
+        chat = timed.pop("chat") / chat_chunks * 1e6
+        us = {key: t / stream.events * 1e6 for key, t in timed.items()}
+        row: dict[str, Any] = {
+            "profile": name,
+            "events": stream.events,
+            "bytes": len(stream.data),
+            "us_per_event": us,
+            "chat_native_us_per_chunk": chat,
+        }
+        if native in us:
+            row["native_x_chat"] = us[native] / chat
+        if native in us and sdk in us:
+            row["sdk_x_native"] = us[sdk] / us[native]
+        if twin in us and sdk in us:
+            row["sdk_x_twin"] = us[sdk] / us[twin]
+        if twin in us and floor in us:
+            row["twin_x_bare"] = us[twin] / us[floor]
+        if native in us and floor in us:
+            row["native_x_bare"] = us[native] / us[floor]
+        rows.append(row)
+    return rows
+
+
+def results_doc(fmt: str, rows: list[dict[str, Any]], labels: dict[str, str], **extra: Any) -> dict[str, Any]:
+    """The saved form of a run: what was measured, on what, with which packages."""
+    import datetime as dt
+    import os
+
+    from .compare import machine_info, ssedelta_info
+    from .impls import package_versions
+
+    return {
+        "schema": 1,
+        "format": fmt,
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "command": " ".join(["python -m benchmarks." + fmt + "_profiles", *sys.argv[1:]]),
+        "machine": machine_info(),
+        "packages": package_versions(),
+        "ssedelta": ssedelta_info(),
+        "settings": {
+            "piece_size": PIECE_SIZE,
+            "timer": "time.perf_counter",
+            "statistic": "best of the interleaved rounds (every implementation and the chat merge "
+            "take turns in each round)",
+        },
+        "implementations": labels,
+        "load_average_after": os.getloadavg(),
+        "rows": rows,
+        **extra,
+    }
+
+
+def write_doc(doc: dict[str, Any], argv: list[str]) -> None:
+    """``--json FILE`` writes ``doc`` there; ``--save`` to ``benchmarks/results/<format>/``."""
+    from .compare import machine_slug
+
+    path = None
+    if "--json" in argv:
+        path = Path(argv[argv.index("--json") + 1])
+    elif "--save" in argv:
+        path = RESULTS_DIR / doc["format"] / f"{doc['date'][:10]}-{machine_slug(doc['machine'])}.json"
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
+        print(f"saved {path}", file=sys.stderr)
+
+
+def print_rows(rows: list[dict[str, Any]], sdk_label: str) -> None:
+    for row in rows:
+        print(f"\n{row['profile']}: {row['events']} events, {row['bytes']} bytes")
+        for key, us in row["us_per_event"].items():
+            print(f"  {key:16s} {us:8.3f} µs/event")
+        print(f"  native chat merge {row['chat_native_us_per_chunk']:.3f} µs/chunk (same rounds)")
+        for key, text in (
+            ("native_x_chat", "native / chat per chunk"),
+            ("sdk_x_native", f"{sdk_label} / native"),
+            ("sdk_x_twin", f"{sdk_label} / twin"),
+            ("twin_x_bare", "twin / bare split+orjson"),
+            ("native_x_bare", "native / bare split+orjson"),
+        ):
+            if key in row:
+                print(f"  {text:30s} {row[key]:8.2f}x")
+
+
+def measure(small: bool = False, rounds: int = 7) -> dict[str, Any]:
+    """Every profile and the growth curve, as the saved document."""
     impls = [(impl, impl.make()) for impl in IMPLS]
-    for name in names:
-        if name == "growth-curve":
-            print("\ngrowth: one tool input of N KiB in N*62.5 fragments, µs per fragment")
-            for kib, row in zip(GROWTH_KIB, zip(*growth_series().values(), strict=True), strict=True):
-                cells = "  ".join(
-                    f"{key} {us:8.2f}" for key, (_, us) in zip(growth_series_keys(), row, strict=True)
-                )
-                print(f"  {kib:3d} KiB  {cells}")
-            continue
-        stream = profile(name)
+
+    def runs_of(stream: AnthropicStream) -> dict[str, Callable[[], Any]]:
         pieces = stream.pieces
         runs = {}
         for impl, run in impls:
             errors = check(impl, stream, run(pieces))
             if errors:
-                print(f"  {impl.key}: WRONG: {errors[0]}")
-                continue
+                raise AssertionError(f"{impl.key} is wrong on {stream.name}: {errors}")
             runs[impl.key] = lambda r=run, p=pieces: r(p)
-        chat_chunks = 0
-        if name == "text" and "ssedelta-native" in runs:
-            runs["chat"], chat_chunks = chat_native_runner()
-        timed = _interleaved(runs)
-        chat = timed.pop("chat", 0.0) / max(chat_chunks, 1) * 1e6
-        times = {key: t / stream.events * 1e6 for key, t in timed.items()}
-        print(f"\n{name}: {stream.events} events, {len(stream.data)} bytes")
-        for key, us in times.items():
-            print(f"  {key:16s} {us:8.3f} µs/event")
-        native, twin = times.get("ssedelta-native"), times.get("ssedelta-python")
-        if native and "anthropic-sdk" in times:
-            print(f"  SDK / native  {times['anthropic-sdk'] / native:8.1f}x")
-        if twin and "anthropic-sdk" in times:
-            print(f"  SDK / twin    {times['anthropic-sdk'] / twin:8.1f}x")
-        if twin and "split-orjson" in times:
-            print(f"  twin / split+orjson {twin / times['split-orjson']:6.2f}x")
-        if native and chat:
-            print(f"  native chat merge {chat:.3f} µs/chunk; Anthropic native / chat {native / chat:.2f}x")
+        return runs
+
+    streams = {name: profile(name, small) for name in PROFILES}
+    rows = measure_profiles(streams, runs_of, sdk="anthropic-sdk", floor="split-orjson", rounds=rounds)
+    growth = growth_series() if not small else {}
+    return results_doc(
+        "anthropic",
+        rows,
+        {impl.key: impl.label for impl in IMPLS},
+        growth={key: [{"events": n, "us_per_event": us} for n, us in pts] for key, pts in growth.items()},
+    )
+
+
+def main(argv: list[str]) -> int:
+    doc = measure()
+    print_rows(doc["rows"], "SDK")
+    print("\ngrowth: one tool input of N KiB in N*62.5 fragments, µs per event")
+    for key, points in doc["growth"].items():
+        print(f"  {key:16s} " + "  ".join(f"{p['events']:5d}: {p['us_per_event']:8.2f}" for p in points))
+    write_doc(doc, argv)
     return 0
 
 

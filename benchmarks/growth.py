@@ -2,13 +2,19 @@
 
     python -m benchmarks.growth [--quick]      # prints a table and writes docs/growth.png
 
-Two shapes of stream: content (one choice, ``n`` content deltas) and tool arguments (one tool call whose
-arguments come in ``n`` fragments). Each is merged from SSE bytes fed in 4 KiB pieces to the final
-completion by ssedelta (native and python) and by the openai SDK's path (its SSE decoder, chunk
-construction and ``ChatCompletionStreamState``); for tool arguments also with the call declared as a
-strict function tool, as ``client.chat.completions.stream(tools=[...])`` does, which makes the SDK parse
-the partial arguments again on every chunk. The SDK's runs stop at a size cap so that the whole
-benchmark stays within its time budget; the plot says where.
+Chat Completions, two shapes of stream: content (one choice, ``n`` content deltas) and tool arguments
+(one tool call whose arguments come in ``n`` fragments). Each is merged from SSE bytes fed in 4 KiB
+pieces to the final completion by ssedelta (native and python) and by the openai SDK's path (its SSE
+decoder, chunk construction and ``ChatCompletionStreamState``); for tool arguments also with the call
+declared as a strict function tool, as ``client.chat.completions.stream(tools=[...])`` does, which makes
+the SDK parse the partial arguments again on every chunk. The SDK's runs stop at a size cap so that the
+whole benchmark stays within its time budget; the plot says where.
+
+The event formats, one tool input growing to 64 KiB in 4,000 fragments: an Anthropic ``tool_use``
+block's ``input_json_delta`` fragments (the anthropic SDK's ``accumulate_event`` path parses the partial
+JSON again on every fragment) and a Responses ``function_call``'s argument deltas (the openai SDK's
+``ResponseStreamState`` path), each beside ssedelta's mergers (see ``anthropic_profiles`` and
+``responses_profiles`` for the implementations).
 """
 
 from __future__ import annotations
@@ -33,6 +39,12 @@ QUICK_SIZES = (100, 300, 1000, 3000, 10_000, 20_000)
 SDK_CAP = 10_000
 QUICK_SDK_CAP = 1000
 KINDS = ("content", "tool arguments")
+#: The event formats' panels: kind -> (what a point's size counts, sizes, quick sizes).
+FORMAT_KINDS = {
+    "anthropic tool input": (250, 500, 1000, 2000, 4000),
+    "responses function arguments": (250, 500, 1000, 2000, 4000),
+}
+FORMAT_QUICK_SIZES = (250, 1000, 4000)
 
 _STRICT_TOOL = {
     "type": "function",
@@ -88,6 +100,38 @@ def _stream(kind: str, n: int) -> corpus.Stream:
     return corpus.tools_stream(1, n, name="growth")
 
 
+def _format_cells(kind: str, n: int) -> list[tuple[str, str, int, int, Callable[[], Any], list[str]]]:
+    """(impl key, label, events, bytes, runner, errors) of each implementation on the ``kind``
+    stream of ``n`` fragments (about 16 bytes each: 4,000 make 64 KiB)."""
+    out = []
+    ours = {"ssedelta-native": "ssedelta (native)", "ssedelta-python": "ssedelta (python)"}
+    if kind == "anthropic tool input":
+        from . import anthropic_profiles as ap
+
+        stream = ap.growth_stream(n * 65536 // 4000, n)
+        for impl in ap.IMPLS:
+            if impl.as_dict is None:
+                continue
+            run = impl.make()
+            errors = ap.check(impl, stream, run(stream.pieces))
+            key = "anthropic" if impl.key == "anthropic-sdk" else impl.key
+            runner = lambda r=run, p=stream.pieces: r(p)  # noqa: E731
+            out.append((key, ours.get(key, impl.label), stream.events, len(stream.data), runner, errors))
+        return out
+    from . import responses_profiles as rp
+
+    profile = rp.tool_profile(n)
+    for key, (label, make, _) in rp.IMPLS.items():
+        if key == "bare":
+            continue
+        run = make(profile)
+        errors = rp.check(key, run(), profile)
+        label = ours.get(key, label)
+        key = "openai" if key == "openai-sdk" else key
+        out.append((key, label, profile.events, len(profile.data), run, errors))
+    return out
+
+
 def run(*, quick: bool = False, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Check every (size, implementation) once, then time them all round-robin, as ``compare`` does,
     so that a busy phase of the machine does not land on one size only."""
@@ -127,6 +171,18 @@ def run(*, quick: bool = False, log: Callable[[str], None] = print) -> dict[str,
                 loops, one = calibrate(runner, target_ns)
                 # runs of a second or more (the SDK on the largest streams) get 3 samples
                 cells.append((point, runner, loops, reps if one < 1e9 else min(reps, 3)))
+    for kind, kind_sizes in FORMAT_KINDS.items():
+        for n in FORMAT_QUICK_SIZES if quick else kind_sizes:
+            for key, label, events, nbytes, runner, errors in _format_cells(kind, n):
+                s = series.setdefault((kind, key), {"kind": kind, "impl": key, "label": label, "points": []})
+                point = {"deltas": n, "chunks": events, "bytes": nbytes}
+                s["points"].append(point)
+                if errors:
+                    point["errors"] = errors
+                    log(f"  wrong: {key} on {kind} {n}: {errors[0]}")
+                    continue
+                loops, one = calibrate(runner, target_ns)
+                cells.append((point, runner, loops, reps if one < 1e9 else min(reps, 3)))
     gc.collect()
     gc.freeze()
     log(f"  timing {len(cells)} cells ({time.perf_counter() - started:.0f} s)")
@@ -143,6 +199,7 @@ def run(*, quick: bool = False, log: Callable[[str], None] = print) -> dict[str,
         point["us_per_chunk"] = median / 1000 / point["chunks"]
     return {
         "sizes": list(sizes),
+        "format_sizes": list(FORMAT_QUICK_SIZES if quick else next(iter(FORMAT_KINDS.values()))),
         "sdk_cap": cap,
         "repetitions": reps,
         "unavailable": unavailable,
@@ -151,16 +208,17 @@ def run(*, quick: bool = False, log: Callable[[str], None] = print) -> dict[str,
 
 
 def text_table(growth: dict[str, Any]) -> str:
-    lines = ["growth: µs per chunk, SSE bytes to the final completion, as one stream grows"]
-    for kind in KINDS:
+    lines = ["growth: µs per chunk (event), SSE bytes to the final result, as one stream grows"]
+    for kind in (*KINDS, *FORMAT_KINDS):
         rows = [s for s in growth["series"] if s["kind"] == kind]
         if not rows:
             continue
-        lines.append(f"  {kind:<40}" + "".join(f"{n:>10,}" for n in growth["sizes"]))
+        sizes = growth["sizes"] if kind in KINDS else growth.get("format_sizes", [])
+        lines.append(f"  {kind:<40}" + "".join(f"{n:>10,}" for n in sizes))
         for s in rows:
             by_n = {p["deltas"]: p for p in s["points"]}
             cells = []
-            for n in growth["sizes"]:
+            for n in sizes:
                 p = by_n.get(n)
                 cells.append("—" if p is None else "wrong" if "errors" in p else f"{p['us_per_chunk']:,.2f}")
             lines.append(f"  {s['label']:<40}" + "".join(f"{c:>10}" for c in cells))
@@ -172,6 +230,7 @@ _COLORS = {
     "ssedelta-python": "#5aae61",
     "openai": "#c51b7d",
     "openai-strict-tool": "#e9a3c9",
+    "anthropic": "#d95f02",
 }
 
 
@@ -181,9 +240,14 @@ def plot(growth: dict[str, Any], path: Path, machine: dict[str, Any] | None = No
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 5), sharex=True, sharey=True, layout="constrained")
+    kinds = [*KINDS, *(k for k in FORMAT_KINDS if any(s["kind"] == k for s in growth["series"]))]
+    rows = (len(kinds) + 1) // 2
+    fig, grid = plt.subplots(
+        rows, 2, figsize=(11, 5 * rows), sharey=True, layout="constrained", squeeze=False
+    )
+    axes = [ax for row in grid for ax in row]
     cap = growth["sdk_cap"]
-    for ax, kind in zip(axes, KINDS, strict=True):
+    for ax, kind in zip(axes, kinds, strict=False):
         for s in (s for s in growth["series"] if s["kind"] == kind):
             pts = [p for p in s["points"] if "us_per_chunk" in p]
             if not pts:
@@ -197,7 +261,7 @@ def plot(growth: dict[str, Any], path: Path, machine: dict[str, Any] | None = No
                 color=_COLORS.get(s["impl"]),
                 linestyle="--" if s["impl"] == "openai-strict-tool" else "-",
             )
-        if cap < growth["sizes"][-1]:
+        if kind in KINDS and cap < growth["sizes"][-1]:
             ax.axvline(cap, color="#999999", linewidth=0.8, linestyle=":")
             ax.annotate(
                 f"openai SDK measured up to\n{cap:,} deltas (run-time budget)",
@@ -212,16 +276,22 @@ def plot(growth: dict[str, Any], path: Path, machine: dict[str, Any] | None = No
             )
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.set_title(f"{kind}: one stream of n deltas", fontsize=10)
+        if kind in KINDS:
+            ax.set_title(f"Chat Completions {kind}: one stream of n deltas", fontsize=10)
+        else:
+            ax.set_title(f"{kind}: n fragments (4,000 = 64 KiB)", fontsize=10)
         ax.set_xlabel("deltas in the stream")
         ax.grid(True, which="major", alpha=0.3)
-    axes[0].set_ylabel("µs per chunk (median)")
+    for ax in axes[len(kinds) :]:
+        ax.set_visible(False)
+    for row in grid:
+        row[0].set_ylabel("µs per chunk or event (median)")
     handles: dict[str, Any] = {}
     for ax in axes:
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             handles.setdefault(label, handle)
     fig.legend(list(handles.values()), list(handles), loc="outside lower center", ncol=4, fontsize=8)
-    title = "Cost per chunk as a stream grows (SSE bytes in 4 KiB pieces → final completion)"
+    title = "Cost per chunk as a stream grows (SSE bytes in 4 KiB pieces → final result)"
     if machine:
         title += f"\n{machine['cpu']}, {machine['cores']} cores, {machine['python']}"
     fig.suptitle(title, fontsize=10)

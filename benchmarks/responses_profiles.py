@@ -14,14 +14,15 @@ path (its SSE decoder, ``construct_type`` of each event as ``openai.Stream`` run
 ``orjson.loads`` loop (the floor: it parses every payload and merges nothing). Each result is checked
 against what the generator wrote before anything is timed.
 
-``python -m benchmarks.responses_profiles`` prints µs per event and the ratios.
+``python -m benchmarks.responses_profiles [--save | --json FILE]`` prints µs per event and the ratios
+(and saves them in ``benchmarks/results/responses/``).
 """
 
 from __future__ import annotations
 
 import random
 import string
-import timeit
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -345,12 +346,6 @@ def checked(key: str, profile: Profile) -> Callable[[], Any]:
     return run
 
 
-def measure(run: Callable[[], Any], seconds: float = 0.5) -> float:
-    """Best time of one run, in seconds."""
-    number = max(1, int(seconds / max(timeit.timeit(run, number=1), 1e-6) / 5))
-    return min(timeit.repeat(run, number=number, repeat=5)) / number
-
-
 GROWTH_FRAGMENTS = (250, 500, 1000, 2000, 4000)
 
 
@@ -369,31 +364,35 @@ def growth_series(sizes: Iterable[int] = GROWTH_FRAGMENTS) -> dict[str, list[tup
     return out
 
 
-def main() -> None:
-    from .anthropic_profiles import chat_native_runner, interleaved
+def measure(small: bool = False, rounds: int = 7) -> dict[str, Any]:
+    """Every profile and the growth curve, as the saved document."""
+    from .anthropic_profiles import measure_profiles, results_doc
 
-    chat_run, chat_chunks = chat_native_runner()
-    print(f"{'profile':<10} {'events':>6}  " + "  ".join(f"{k:>16}" for k in IMPLS) + "   (µs per event)")
-    for profile in profiles():
-        runs: dict[str, Callable[[], Any]] = {key: checked(key, profile) for key in IMPLS}
-        runs["chat"] = chat_run
-        timed = interleaved(runs)
-        chat = timed.pop("chat") / chat_chunks * 1e6
-        times = {key: t / profile.events * 1e6 for key, t in timed.items()}
-        print(f"{profile.name:<10} {profile.events:>6}  " + "  ".join(f"{times[k]:>16.3f}" for k in IMPLS))
-        print(
-            f"{'':<10} {'':>6}  SDK / native = {times['openai-sdk'] / times['ssedelta-native']:.0f}x, "
-            f"SDK / python = {times['openai-sdk'] / times['ssedelta-python']:.0f}x, "
-            f"python / bare = {times['ssedelta-python'] / times['bare']:.2f}x, "
-            f"native / bare = {times['ssedelta-native'] / times['bare']:.2f}x, "
-            f"native / chat per chunk = {times['ssedelta-native'] / chat:.2f}x (chat {chat:.3f})"
-        )
+    def runs_of(profile: Profile) -> dict[str, Callable[[], Any]]:
+        return {key: checked(key, profile) for key in IMPLS}
+
+    streams = {p.name: p for p in profiles(small)}
+    rows = measure_profiles(streams, runs_of, sdk="openai-sdk", floor="bare", rounds=rounds)
+    growth = growth_series() if not small else {}
+    return results_doc(
+        "responses",
+        rows,
+        {key: label for key, (label, _, _) in IMPLS.items()},
+        growth={key: [{"events": n, "us_per_event": us} for n, us in pts] for key, pts in growth.items()},
+    )
+
+
+def main(argv: list[str]) -> int:
+    from .anthropic_profiles import print_rows, write_doc
+
+    doc = measure()
+    print_rows(doc["rows"], "SDK")
     print("\ngrowth: one function call's arguments in N fragments, µs per event")
-    series = growth_series()
-    for row in zip(*series.values(), strict=True):
-        cells = "  ".join(f"{key} {us:8.3f}" for key, (_, us) in zip(series, row, strict=True))
-        print(f"  {row[0][0]:5d}  {cells}")
+    for key, points in doc["growth"].items():
+        print(f"  {key:16s} " + "  ".join(f"{p['events']:5d}: {p['us_per_event']:8.2f}" for p in points))
+    write_doc(doc, argv)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main(sys.argv[1:]))

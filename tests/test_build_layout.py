@@ -34,6 +34,8 @@ FORMATS = ("chat", "responses", "anthropic")
 #: The shared core: what every format builds on, and which knows no format.
 CORE = (
     "_api",
+    "_build_py",
+    "_build_c",
     "_sse_py",
     "_sse_c",
     "_sse",

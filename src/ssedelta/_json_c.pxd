@@ -37,3 +37,15 @@ cdef Py_ssize_t member_key(const unsigned char* p, Py_ssize_t i, Py_ssize_t n, P
 cdef Py_ssize_t next_member(const unsigned char* p, Py_ssize_t i, Py_ssize_t n, bint* last) noexcept
 cdef Py_ssize_t plain_string(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept
 cdef Py_ssize_t empty_array(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept
+
+
+cdef class Utf8Buf:
+    """String bodies unescaped one after another into one UTF-8 buffer, decoded once by ``take``
+    (a string body checked by ``scan_string`` is valid UTF-8 once unescaped, so the ``str`` of
+    the whole equals the ``str`` of the pieces joined)."""
+    cdef char* ptr
+    cdef Py_ssize_t len
+    cdef Py_ssize_t cap
+    cdef int add(self, const unsigned char* p, Py_ssize_t a, Py_ssize_t b, bint esc) except -1
+    cdef str take(self)
+    cdef void clear(self) noexcept

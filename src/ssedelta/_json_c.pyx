@@ -8,7 +8,7 @@ parsed without the C locale: exactly when the digits and the exponent are small,
 """
 
 cimport cython
-from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from cpython.ref cimport PyObject
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.math cimport isinf
@@ -211,6 +211,46 @@ cdef str decode_string(const unsigned char* p, Py_ssize_t a, Py_ssize_t b, bint 
         return PyUnicode_DecodeUTF8(tmp, k, NULL)
     finally:
         PyMem_Free(tmp)
+
+
+cdef class Utf8Buf:
+    """See ``_json_c.pxd``."""
+
+    def __dealloc__(self):
+        PyMem_Free(self.ptr)
+
+    cdef int add(self, const unsigned char* p, Py_ssize_t a, Py_ssize_t b, bint esc) except -1:
+        """Append the string body ``p[a:b]`` (checked by :func:`scan_string`)."""
+        cdef Py_ssize_t need = self.len + (b - a)
+        cdef Py_ssize_t cap
+        cdef char* grown
+        if need > self.cap:
+            cap = max(need, 2 * self.cap, 256)
+            grown = <char*>PyMem_Realloc(self.ptr, cap)
+            if grown == NULL:
+                raise MemoryError()
+            self.ptr = grown
+            self.cap = cap
+        if esc:
+            self.len += unescape(p, a, b, self.ptr + self.len)
+        else:
+            memcpy(self.ptr + self.len, p + a, b - a)
+            self.len = need
+        return 0
+
+    cdef str take(self):
+        """The ``str`` of what was added since the last ``take``; the buffer is emptied."""
+        cdef str text = PyUnicode_DecodeUTF8(self.ptr, self.len, NULL)
+        self.clear()
+        return text
+
+    cdef void clear(self) noexcept:
+        """Empty the buffer (releasing a large one)."""
+        self.len = 0
+        if self.cap > 1 << 16:
+            PyMem_Free(self.ptr)
+            self.ptr = NULL
+            self.cap = 0
 
 
 cdef Py_ssize_t skip_value(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept:

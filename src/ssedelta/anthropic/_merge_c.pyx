@@ -5,10 +5,11 @@ The merged state is the twin's :class:`~._state.MessagesState`. What is compiled
 event: a ``content_block_delta`` carrying one string (``text_delta``, ``thinking_delta``,
 ``input_json_delta``: the string deltas of the rule table) is recognised from the payload's bytes,
 in any key order and spacing (the API pads objects with spaces before ``}``), its keys and values
-checked as strictly as a JSON parser checks them, and only the string is decoded and appended to
-the fragments of its block. The bytes before the string are remembered and compared with the next
-payload's, so a repeated header is not scanned again. Anything else takes the shared state's
-general path (``orjson`` and the rule table), which also raises the errors at their offsets.
+checked as strictly as a JSON parser checks them, and only the string is unescaped into one UTF-8
+buffer, decoded once and appended to the fragments of its block when the state next reads them.
+The bytes before the string are remembered and compared with the next payload's, so a repeated
+header is not scanned again. Anything else takes the shared state's general path (``orjson`` and
+the rule table), which also raises the errors at their offsets.
 """
 
 cimport cython
@@ -17,12 +18,13 @@ from cpython.list cimport PyList_Append
 from libc.string cimport memcmp
 
 from .._json_c cimport (
-    decode_string, key_is, member_key, next_member, plain_string, scan_int, scan_string, skip_ws,
+    Utf8Buf, key_is, member_key, next_member, plain_string, scan_int, scan_string, skip_ws,
 )
 from .._sse_c cimport PayloadSink, SSEDecoder
 
 import orjson
 
+from .. import _build_c
 from .._sse_py import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_SIZE
 from ..errors import StreamFormatError
 from ._rules import STRING_DELTAS
@@ -68,6 +70,7 @@ cdef class DeltaSink(PayloadSink):
     cdef object error  # raised once the tokenizer is done with the piece
     # The fragments of the last string delta's block and kind.
     cdef object acc  # a list (subclass)
+    cdef Utf8Buf pending  # the strings taken since the last flush, for ``acc``
     cdef long long acc_index
     cdef int acc_rule
     # The bytes before the string of the last delta taken, and the scan's state there.
@@ -77,10 +80,19 @@ cdef class DeltaSink(PayloadSink):
 
     def __init__(self, state):
         self.state = state
+        self.pending = Utf8Buf()
 
-    cdef void reset(self) noexcept:
+    cdef int flush(self) except -1:
+        """Hand the strings taken to the state (before it reads or changes anything)."""
+        if self.pending.len:
+            PyList_Append(self.acc, self.pending.take())
+        return 0
+
+    cdef int reset(self) except -1:
+        self.flush()
         self.acc = None
         self.header = None
+        return 0
 
     cdef int payload(self, object event, bytes payload, Py_ssize_t data_offset, Py_ssize_t index) except -1:
         if self.stopped:
@@ -117,7 +129,6 @@ cdef class DeltaSink(PayloadSink):
         cdef bint sesc = False, resume = False, resumed = False, last = False
         cdef long long idx = 0
         cdef bytes word
-        cdef str text
         if n < 2 or p[0] != 123:
             return False
         if self.header is not None:
@@ -217,18 +228,17 @@ cdef class DeltaSink(PayloadSink):
         word = <bytes>DELTA_KEYS[rule]
         if not resumed and not key_is(p, sa, sb, word, PyBytes_GET_SIZE(word)):
             return False
-        text = decode_string(p, va, vb, sesc)
-        # No pointer into the payload is used after this point: the state may run Python code.
         if self.acc is None or self.acc_index != idx or self.acc_rule != rule:
-            self.header = None
+            self.reset()
+            # The state runs Python code: the payload (kept by the caller) is read again after.
             acc = self.state.fragments(idx, DELTA_NAMES[rule])
             if acc is None:
-                self.acc = None
                 return False
+            p = <const unsigned char*>PyBytes_AS_STRING(payload)
             self.acc = acc
             self.acc_index = idx
             self.acc_rule = rule
-        PyList_Append(self.acc, text)
+        self.pending.add(p, va, vb, sesc)
         if self.header is None and hdr_end >= 0:
             self.header = PyBytes_FromStringAndSize(PyBytes_AS_STRING(payload), hdr_end)
             self.hdr_top = hdr_top
@@ -240,6 +250,8 @@ cdef class DeltaSink(PayloadSink):
 class MessagesMerger(MessagesState):
     """Folds a Messages stream into one :class:`~ssedelta.anthropic.Message` (see the twin,
     :class:`ssedelta.anthropic._merge_py.MessagesMerger`, for the rules: they are the same)."""
+
+    _build = _build_c
 
     #: The tokenizer class.
     sse_class = SSEDecoder
@@ -276,6 +288,17 @@ class MessagesMerger(MessagesState):
             self._failed = sink.error
             raise sink.error
         return sink.merged
+
+    def snapshot(self):
+        """The message merged so far; never raises."""
+        (<DeltaSink>self._sink).flush()
+        return MessagesState.snapshot(self)
+
+    def result(self):
+        """The final message (the JSON of blocks left open is parsed too); raises
+        :class:`UpstreamError` (with ``.partial``) if the stream reported one."""
+        (<DeltaSink>self._sink).flush()
+        return MessagesState.result(self)
 
     def finish(self):
         """The final message (the JSON of blocks left open is parsed too); raises

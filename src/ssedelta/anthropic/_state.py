@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from .. import _build_py
 from .._schema import _SCALAR_CHECKS, ANY, STR, TEXT, Model, SchemaError, _convert
 from ..errors import InvalidChunkError, InvalidJSONError, UpstreamError
 from . import models as m
@@ -242,7 +243,8 @@ class _Block:
                         value = text
                 self.acc[key] = value
 
-    def build(self) -> Model:
+    def build(self, replaced: Any) -> Model:
+        """The block merged so far, made by ``replaced`` (see :func:`ssedelta._build_py.replaced`)."""
         if not self.acc:
             return self.start
         changes = {}
@@ -251,7 +253,7 @@ class _Block:
             if type(acc) is _Json and not value:
                 continue  # no JSON text yet: the input content_block_start sent
             changes[key] = value
-        return replace(self.start, changes)
+        return replaced(self.start, changes)  # type: ignore[no-any-return]
 
 
 def _built(acc: Any) -> Any:
@@ -261,24 +263,6 @@ def _built(acc: Any) -> Any:
     if tp is _Append:
         return list(acc)
     return acc
-
-
-def replace(obj: Model, changes: dict[str, Any]) -> Model:
-    """A copy of ``obj`` with ``changes`` (known keys as fields, marked present; others in extras)."""
-    cls = type(obj)
-    spec = cls._spec
-    values = {key: getattr(obj, key) for key in cls._keys}
-    extras = dict(obj.extras)
-    present = obj._present
-    for key, value in changes.items():
-        entry = spec.get(key)
-        if entry is None:
-            extras[key] = value
-        else:
-            values[key] = value
-            if present is not None:
-                present |= entry[0]
-    return cls(**values, extras=extras, _present=present)  # type: ignore[call-arg]
 
 
 # ------------------------------------------------------------------ the state
@@ -291,10 +275,13 @@ class MessagesState:
     string delta of a block may append its string to directly.
     """
 
+    #: Builds the models (:mod:`ssedelta._build_py` or its native twin: the same objects).
+    _build: Any = _build_py
+
     def __init__(self) -> None:
         self._started = False
         self._head: dict[str, Any] = {}
-        self._message = m.Message.from_dict({})
+        self._message = self._build.from_dict(m.Message, {})
         self._usage_dict: dict[str, Any] | None = None
         self._usage: m.Usage | None = None
         self._blocks: dict[int, _Block] = {}
@@ -387,7 +374,7 @@ class MessagesState:
                     )
                     self._fast = (head, acc)
         elif kind == "content_block_start":
-            start = m.RawContentBlockStartEvent.from_dict(obj)
+            start = self._build.from_dict(m.RawContentBlockStartEvent, obj)
             index = start.index
             if type(index) is not int or start.content_block is None:
                 raise _Bad("content_block_start needs an integer index and a content_block")
@@ -419,29 +406,29 @@ class MessagesState:
         head = dict(message)
         content = head.pop("content", None)
         usage = head.pop("usage", None)
-        parsed = m.Message.from_dict({**head, "content": content, "usage": usage})
+        parsed = self._build.from_dict(m.Message, {**head, "content": content, "usage": usage})
         self._started = True
         self._head = head
-        self._message = m.Message.from_dict(head)
+        self._message = self._build.from_dict(m.Message, head)
         self._usage_dict = usage
         self._usage = parsed.usage
         for i, block in enumerate(parsed.content or ()):
             self._blocks[i] = _Block(block, stopped=True)
 
     def _message_delta(self, obj: dict[str, Any]) -> None:
-        event = m.RawMessageDeltaEvent.from_dict(obj)  # checks the types
+        event = self._build.from_dict(m.RawMessageDeltaEvent, obj)  # checks the types
         head = dict(self._head)
         delta = obj.get("delta") or {}
         for key in MESSAGE_DELTA_ASSIGNED:
             head[key] = delta.get(key)
         head.update((k, v) for k, v in delta.items() if v is not None and k not in MESSAGE_DELTA_ASSIGNED)
         head.update((k, v) for k, v in obj.items() if v is not None and k not in MESSAGE_DELTA_OWN_KEYS)
-        message = m.Message.from_dict(head)
+        message = self._build.from_dict(m.Message, head)
         usage, usage_dict = self._usage, self._usage_dict
         if event.usage is not None:
             usage_dict = dict(usage_dict or {})
             usage_dict.update((k, v) for k, v in obj["usage"].items() if v is not None)
-            usage = m.Usage.from_dict(usage_dict)
+            usage = self._build.from_dict(m.Usage, usage_dict)
         self._head, self._message = head, message
         self._usage, self._usage_dict = usage, usage_dict
 
@@ -450,10 +437,11 @@ class MessagesState:
     def snapshot(self) -> m.Message:
         """The message merged so far; never raises."""
         blocks = self._blocks
-        changes: dict[str, Any] = {"content": [blocks[i].build() for i in sorted(blocks)]}
+        replaced = self._build.replaced
+        changes: dict[str, Any] = {"content": [blocks[i].build(replaced) for i in sorted(blocks)]}
         if self._usage is not None:
             changes["usage"] = self._usage
-        return replace(self._message, changes)  # type: ignore[return-value]
+        return replaced(self._message, changes)  # type: ignore[no-any-return]
 
     def result(self) -> m.Message:
         """The final message (the JSON of blocks left open is parsed too); raises

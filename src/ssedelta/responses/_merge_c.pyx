@@ -6,31 +6,84 @@ decoded payload). What is compiled is the frequent case: after a delta event
 (``response.output_text.delta``, ``response.function_call_arguments.delta``,
 ``response.reasoning_summary_text.delta``, ...), the next delta of the same kind at the same place
 is recognised from the payload's bytes, in any key order and spacing, its keys and values checked
-as strictly as a JSON parser checks them, and only its ``delta`` string is decoded and appended to
-the fragments of its place: no dict and no event object. The bytes before the ``delta`` string are
-remembered and compared with the next payload's (a differing ``sequence_number`` allowed), so a
-repeated header is not scanned again. Anything else (another key, an escape in a key, a wrong
-type, invalid JSON or UTF-8) takes the shared state's general path (``orjson`` and the rule table),
-which also raises the errors at their offsets.
+as strictly as a JSON parser checks them, and only its ``delta`` string is unescaped into one UTF-8
+buffer, decoded once when the state next reads the fragments of its place: no dict and no event
+object. The bytes before the ``delta`` string are remembered and compared with the next payload's
+(a differing ``sequence_number`` allowed), and so are the bytes after it (a differing
+``obfuscation`` string allowed), so a repeated header and trailer are not scanned again. Anything
+else (another key, an escape in a key, a wrong type, invalid JSON or UTF-8) takes the shared
+state's general path (``orjson`` and the rule table), which also raises the errors at their offsets.
+
+The events after a run of deltas (``*.done``, ``content_part.done``, ``output_item.done``, the
+terminal response) repeat the string the deltas built. When a payload holds it as one string value,
+written as the deltas wrote it, the payload is parsed with a short marker in its place and the
+built ``str`` put where the marker is: the long string is neither decoded nor checked again.
 """
 
 cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.list cimport PyList_Append
-from libc.string cimport memcmp
+from libc.string cimport memcmp, memcpy
+
+import orjson
 
 from .._json_c cimport (
-    decode_string, empty_array, key_is, member_key, next_member, plain_string, scan_int, scan_string,
+    Utf8Buf, empty_array, key_is, member_key, next_member, plain_string, scan_int, scan_string,
     skip_ws,
 )
 from .._sse_c cimport PayloadSink, SSEDecoder
 
+from .. import _build_c
 from .._sse_py import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_SIZE
 from ..errors import StreamFormatError
 from . import _rules as r
 from ._state import ResponsesState
 
 cdef object _StreamFormatError = StreamFormatError
+cdef object _loads = orjson.loads
+cdef object _dumps = orjson.dumps
+cdef object _JSONDecodeError = orjson.JSONDecodeError
+
+
+cdef extern from "string.h":
+    void* memmem(const void* haystack, size_t n, const void* needle, size_t m) nogil
+
+
+#: Strings built by the deltas are looked for in the payloads of the events after them when at
+#: least this long; the marker stands in for such a string while the rest is parsed.
+cdef Py_ssize_t KNOWN_MIN = 256
+cdef bytes MARKER_WORD = b"ssedelta-known"
+cdef bytes MARKER = b"\\u0000" + MARKER_WORD
+cdef str MARKER_STR = "\x00" + MARKER_WORD.decode()
+
+
+cdef int find_marker(object value, list where, int depth) except -1:
+    """Append (container, key) to ``where`` for every place in ``value`` holding the marker as
+    a string (a dict key equal to it counts twice, so that it is never taken for a value)."""
+    cdef Py_ssize_t k
+    if depth > 1100:  # deeper than the JSON parser nests
+        where.append(None)
+        where.append(None)
+        return 0
+    if type(value) is dict:
+        for key, item in (<dict>value).items():
+            if type(key) is str and key == MARKER_STR:
+                where.append(None)
+                where.append(None)
+            if type(item) is str:
+                if item == MARKER_STR:
+                    where.append((value, key))
+            elif type(item) is dict or type(item) is list:
+                find_marker(item, where, depth + 1)
+    elif type(value) is list:
+        for k in range(len(<list>value)):
+            item = (<list>value)[k]
+            if type(item) is str:
+                if item == MARKER_STR:
+                    where.append((value, k))
+            elif type(item) is dict or type(item) is list:
+                find_marker(item, where, depth + 1)
+    return 0
 
 
 def _fast_rules():
@@ -49,6 +102,10 @@ def _fast_rules():
 
 #: Compiled from :data:`._rules.EVENT_RULES` when the module loads.
 cdef dict FAST_RULES = _fast_rules()
+#: The lifecycle events that start a response (:data:`._rules.LIFECYCLE`), by type.
+cdef frozenset START_TYPES = frozenset(k.encode() for k, stage in r.LIFECYCLE.items() if stage == r.START)
+cdef bytes TYPE_OPEN = b'{"type":"'
+cdef bytes SEQ_KEY = b'","sequence_number":'
 
 # Keys of a delta payload.
 cdef enum:
@@ -80,19 +137,39 @@ cdef class DeltaSink(PayloadSink):
     cdef bytes delta_key
     cdef bytes list_key
     cdef list fragments
+    cdef Utf8Buf pending  # the strings taken since the last flush, for ``fragments``
+    # The whole string of the last place whose strings were handed to the state in one go, as
+    # ``str`` and as JSON writes it: a later payload (a ``.done`` event, the terminal response)
+    # holding the same string is parsed without it.
+    cdef bytes known_raw
+    cdef str known
+    cdef bint fresh  # nothing handed to the state since the place was taken
+    # The bytes after the sequence number of the start event that last set the response, and
+    # the state's count of responses set then: a start event with the same bytes there, while
+    # nothing else set the response, sets an equal response and adds no item (the first one
+    # added them, and items are never removed), so it changes nothing.
+    cdef bytes start_tail
+    cdef object start_count
     # The bytes before the delta string of the last event taken, the keys seen there, and the
     # span of its sequence_number digits (-1: none before the string).
     cdef bytes header
     cdef int header_seen
     cdef Py_ssize_t seq_a, seq_b
+    # The bytes after the delta string of an event taken with that header, and the span there
+    # of its obfuscation string (-1: none).
+    cdef bytes trailer
+    cdef Py_ssize_t obf_a, obf_b
 
     def __init__(self, state):
         self.state = state
+        self.pending = Utf8Buf()
 
     cdef void reset(self) noexcept:
+        self.fresh = False
         self.has_fast = False
         self.fragments = None
         self.header = None
+        self.trailer = None
 
     cdef int load_fast(self) except -1:
         """Take the place the state's last event names, when a payload scan can follow it."""
@@ -115,15 +192,33 @@ cdef class DeltaSink(PayloadSink):
         self.delta_key, self.list_key = rule
         self.fragments = fast.fragments
         self.has_fast = True
+        self.fresh = True
         return 0
 
     cdef int flush(self) except -1:
+        """Hand the strings taken to the state (before it reads or changes anything)."""
+        cdef str text
+        cdef Py_ssize_t size = self.pending.len, before
+        if size:
+            text = self.pending.take()
+            before = len(self.fragments)
+            if self.fresh and size >= KNOWN_MIN and before <= 1:
+                # Once per place (a snapshot taken in between leaves it to the state): the
+                # place's whole string, as JSON writes it (a payload writing it otherwise is
+                # parsed whole).
+                self.known = self.fragments[0] + text if before else text
+                written = _dumps(self.known)
+                self.known_raw = written[1:PyBytes_GET_SIZE(written) - 1]
+            self.fresh = False
+            PyList_Append(self.fragments, text)
         if self.dirty:
             self.dirty = False
             self.state.touch()
         return 0
 
     cdef int payload(self, object event, bytes payload, Py_ssize_t data_offset, Py_ssize_t index) except -1:
+        cdef Py_ssize_t tail
+        cdef object count
         if self.stopped:
             return 0
         if self.has_fast and self.take(payload):
@@ -131,8 +226,20 @@ cdef class DeltaSink(PayloadSink):
             return 0
         state = self.state
         self.flush()
+        tail = self.start_event_tail(payload)
+        count = state.responses_set
+        if tail >= 0 and self.start_tail is not None and count == self.start_count and self.same_tail(
+                payload, tail):
+            state.fast = None  # as after any event the state merges
+            self.load_fast()
+            self.merged += 1
+            return 0
         try:
-            self.merged += state.merge_payload(payload, event, data_offset, index)
+            obj = self.parsed(payload) if self.known_raw is not None else None
+            if obj is not None:
+                self.merged += state.merge_object(obj, event, data_offset, index)
+            else:
+                self.merged += state.merge_payload(payload, event, data_offset, index)
         except _StreamFormatError as exc:
             self.error = exc
             self.stopped = True
@@ -140,8 +247,81 @@ cdef class DeltaSink(PayloadSink):
             return 0
         if state.done:
             self.stopped = True
+        elif tail >= 0 and state.responses_set == count + 1:
+            self.start_tail = payload[tail:]
+            self.start_count = state.responses_set
         self.load_fast()
         return 0
+
+    cdef Py_ssize_t start_event_tail(self, bytes payload) except -2:
+        """Where the bytes after the sequence number start, in a start event written as
+        ``{"type":"...","sequence_number":N,...``; -1 for any other payload."""
+        cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(payload)
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(payload), j, k = PyBytes_GET_SIZE(SEQ_KEY)
+        cdef long long v
+        if n < 9 or memcmp(p, PyBytes_AS_STRING(TYPE_OPEN), 9) != 0:
+            return -1
+        j = plain_string(p, 8, n)
+        if j < 0 or j + k > n or memcmp(p + j, PyBytes_AS_STRING(SEQ_KEY), k) != 0:
+            return -1
+        if PyBytes_FromStringAndSize(<const char*>p + 9, j - 9) not in START_TYPES:
+            return -1
+        return scan_int(p, j + k, n, &v)
+
+    cdef bint same_tail(self, bytes payload, Py_ssize_t tail) noexcept:
+        cdef Py_ssize_t size = PyBytes_GET_SIZE(self.start_tail)
+        return PyBytes_GET_SIZE(payload) - tail == size and memcmp(
+            PyBytes_AS_STRING(payload) + tail, PyBytes_AS_STRING(self.start_tail), size) == 0
+
+    cdef object parsed(self, bytes payload):
+        """The JSON object of ``payload`` when it holds the known string: the payload is parsed
+        with the marker in its place, which the known ``str`` then replaces. ``None`` (the state
+        parses it) when it does not, or when the marker is not exactly one string value of it."""
+        cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(payload)
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(payload)
+        cdef const unsigned char* k = <const unsigned char*>PyBytes_AS_STRING(self.known_raw)
+        cdef Py_ssize_t kn = PyBytes_GET_SIZE(self.known_raw)
+        cdef Py_ssize_t mn = PyBytes_GET_SIZE(MARKER), at
+        cdef const unsigned char* found
+        cdef char* q
+        if n < kn + 2 or p[0] != 123:
+            return None
+        # memmem with a long needle spends longer on the needle than on the payload: its first
+        # bytes are looked for, then the rest compared.
+        at = 0
+        while True:
+            found = <const unsigned char*>memmem(p + at, n - at, k, 16)
+            if found == NULL or found + kn > p + n:
+                return None
+            if memcmp(found, k, kn) == 0:
+                break
+            at = found - p + 1
+        at = found - p
+        if at < 1 or p[at - 1] != 34 or at + kn >= n or p[at + kn] != 34:
+            return None
+        if memmem(p, n, PyBytes_AS_STRING(MARKER_WORD), PyBytes_GET_SIZE(MARKER_WORD)) != NULL:
+            return None
+        # Where the marker parses as one string value, the known string was that value: the
+        # bytes around it are the same, so the parser read them the same way.
+        swapped = PyBytes_FromStringAndSize(NULL, n - kn + mn)
+        q = PyBytes_AS_STRING(swapped)
+        memcpy(q, p, at)
+        memcpy(q + at, PyBytes_AS_STRING(MARKER), mn)
+        memcpy(q + at + mn, p + at + kn, n - at - kn)
+        # No pointer into the payload is used after this point.
+        try:
+            obj = _loads(swapped)
+        except _JSONDecodeError:
+            return None
+        if type(obj) is not dict:
+            return None
+        where = []
+        find_marker(obj, where, 0)
+        if len(where) != 1:
+            return None
+        container, key = where[0]
+        container[key] = self.known
+        return obj
 
     cdef bint take(self, bytes payload) except -1:
         """Append the delta string of ``payload`` when it is a delta event at the place of the
@@ -150,8 +330,10 @@ cdef class DeltaSink(PayloadSink):
         cdef Py_ssize_t n = PyBytes_GET_SIZE(payload)
         cdef const unsigned char* h
         cdef Py_ssize_t hn, i, j, ka, kb, da = 0, db = 0, hdr_end = -1, seq_a = -1, seq_b = -1
+        cdef Py_ssize_t oa = -1, ob = -1
         cdef int seen = 0, hdr_seen = 0, key
-        cdef bint esc, desc = False, resume = False, last = False
+        cdef bint esc, desc = False, resume = False, resumed = False, last = False, tail_seq = False
+        cdef bint matched = False
         cdef long long v
         if n < 2 or p[0] != 123:
             return False
@@ -169,6 +351,7 @@ cdef class DeltaSink(PayloadSink):
                     resume = True
             if resume:
                 seen = self.header_seen
+                resumed = True
         if not resume:
             i = skip_ws(p, 1, n)
         while True:
@@ -209,6 +392,10 @@ cdef class DeltaSink(PayloadSink):
                 if db < 0:
                     return False
                 i = db + 1
+                if resumed and self.trailer is not None:
+                    matched = self.same_trailer(p, i, n)
+                    if matched:
+                        break
             elif key == K_TYPE:
                 j = plain_string(p, i, n)
                 if j < 0 or not key_is(p, i + 1, j, self.kind, len(self.kind)):
@@ -221,6 +408,8 @@ cdef class DeltaSink(PayloadSink):
                 j = scan_string(p, i + 1, n, &esc)
                 if j < 0:
                     return False
+                if key == K_OBF and seen & K_DELTA:
+                    oa, ob = i + 1, j
                 i = j + 1
             elif key == K_SEQ:
                 j = scan_int(p, i, n, &v)
@@ -228,6 +417,8 @@ cdef class DeltaSink(PayloadSink):
                     return False
                 if not (seen & K_DELTA):
                     seq_a, seq_b = i, j
+                else:
+                    tail_seq = True
                 i = j
             elif key == K_OUT:
                 i = scan_int(p, i, n, &v)
@@ -254,18 +445,42 @@ cdef class DeltaSink(PayloadSink):
                 if skip_ws(p, i, n) != n:
                     return False
                 break
-        key = K_TYPE | K_OUT | K_DELTA
-        if self.sub_key is not None:
-            key |= K_SUB
-        if seen & key != key:
-            return False
-        PyList_Append(self.fragments, decode_string(p, da, db, desc))
+        if not matched:
+            key = K_TYPE | K_OUT | K_DELTA
+            if self.sub_key is not None:
+                key |= K_SUB
+            if seen & key != key:
+                return False
+        self.pending.add(p, da, db, desc)
         self.dirty = True
         if self.header is None:
             self.header = PyBytes_FromStringAndSize(<const char*>p, hdr_end)
             self.header_seen = hdr_seen
             self.seq_a, self.seq_b = seq_a, seq_b
+            resumed = True
+        if resumed and not matched and not tail_seq:
+            # The members after the string, with the span of an obfuscation value (which
+            # changes from event to event) left to be scanned.
+            self.trailer = PyBytes_FromStringAndSize(<const char*>p + db + 1, n - db - 1)
+            self.obf_a = oa - db - 1 if oa >= 0 else -1
+            self.obf_b = ob - db - 1 if oa >= 0 else -1
         return True
+
+    cdef bint same_trailer(self, const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept:
+        """Whether ``p[i:n]``, the members after the delta string, are the remembered ones (their
+        obfuscation string aside, which must only be a valid string)."""
+        cdef const unsigned char* t = <const unsigned char*>PyBytes_AS_STRING(self.trailer)
+        cdef Py_ssize_t tn = PyBytes_GET_SIZE(self.trailer)
+        cdef Py_ssize_t j
+        cdef bint esc = False
+        if self.obf_a < 0:
+            return n - i == tn and memcmp(p + i, t, tn) == 0
+        if n - i < tn - (self.obf_b - self.obf_a) or memcmp(p + i, t, self.obf_a) != 0:
+            return False
+        j = scan_string(p, i + self.obf_a, n, &esc)
+        if j < 0:
+            return False
+        return n - j == tn - self.obf_b and memcmp(p + j, t + self.obf_b, tn - self.obf_b) == 0
 
 
 class ResponsesMerger(ResponsesState):
@@ -277,6 +492,8 @@ class ResponsesMerger(ResponsesState):
     ``error`` event or ``response.failed`` makes ``finish()`` raise :class:`UpstreamError` with
     ``.error`` (the first error reported) and ``.partial`` (the response merged so far).
     """
+
+    _build = _build_c
 
     def __init__(self, max_event_size=DEFAULT_MAX_EVENT_SIZE, max_line_size=DEFAULT_MAX_LINE_SIZE):
         ResponsesState.__init__(self)

@@ -9,13 +9,13 @@ copies the dicts on its path), so a snapshot shares nothing that a later event c
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, NamedTuple
 
 import orjson
 
+from .. import _build_py
 from .._payload import SKIP, load_payload
-from .._schema import Model, SchemaError, _one
+from .._schema import Model, SchemaError
 from ..errors import InvalidChunkError, UpstreamError
 from . import _rules as r
 from . import models as m
@@ -32,21 +32,21 @@ _SLOT_MODELS: dict[str, Any] = {
 }
 #: The model of the items of a list value, per payload key.
 _LIST_MODELS: dict[str, Any] = {"logprobs": m.Logprob, "output": m.ResponseFunctionShellCallOutputContent}
-_OUTPUT_BIT = m.Response._spec["output"][0]
 
 
 class _Bad(Exception):
     """A payload that is not a valid event (turned into :class:`InvalidChunkError`)."""
 
 
-def _check(model: Any, value: Any, where: str) -> Any:
-    """``value`` converted by ``model`` (a model, a union of models, or ``str``); raises :class:`_Bad`."""
+def _check(one: Any, model: Any, value: Any, where: str) -> Any:
+    """``value`` converted by ``model`` (a model, a union of models, or ``str``) with ``one`` (see
+    :func:`ssedelta._build_py.one`); raises :class:`_Bad`."""
     if model is str:
         if type(value) is not str:
             raise _Bad(f"{where}: expected str, got {type(value).__name__}")
         return value
     try:
-        return _one(model, value, where)
+        return one(model, value, where)
     except SchemaError as exc:
         raise _Bad(str(exc)) from None
     except TypeError:  # a "type" that cannot be a dict key
@@ -183,6 +183,9 @@ class ResponsesState:
     append its string directly. Every event is checked before it changes anything.
     """
 
+    #: Builds the models (:mod:`ssedelta._build_py` or its native twin: the same objects).
+    _build: Any = _build_py
+
     def __init__(self) -> None:
         self._response: m.Response | None = None
         self._items: dict[int, Node] = {}
@@ -192,6 +195,8 @@ class ResponsesState:
         self.fast: Fast | None = None
         #: ``True`` once the stream ended (a terminal event or ``[DONE]``): nothing more is read.
         self.done = False
+        #: How many lifecycle events set the response so far.
+        self.responses_set = 0
 
     @property
     def error(self) -> UpstreamError | None:
@@ -279,7 +284,7 @@ class ResponsesState:
         if type(response) is not dict:
             raise _Bad(f"response: expected dict, got {type(response).__name__}")
         try:
-            model = m.Response.from_dict(response, "response")
+            model = self._build.from_dict(m.Response, response, "response")
         except SchemaError as exc:
             raise _Bad(str(exc)) from None
         except TypeError:
@@ -289,6 +294,7 @@ class ResponsesState:
             if end or i not in items:
                 items[i] = Node(response["output"][i], item)
         self._response = model
+        self.responses_set += 1
         if end:
             self.done = True
 
@@ -304,7 +310,7 @@ class ResponsesState:
                 if type(value) is not str:
                     raise _Bad(f"{op.key}: expected str, got {type(value).__name__}")
             elif op.op is r.PUT:
-                value = (value, _check(_SLOT_MODELS[rule.slot], value, op.key))
+                value = (value, _check(self._build.one, _SLOT_MODELS[rule.slot], value, op.key))
             elif op.op is r.CONCAT_EACH:
                 if type(value) is not dict or any(
                     type(v) is not str for v in value.values() if v is not None
@@ -317,7 +323,7 @@ class ResponsesState:
                     raise _Bad(f"{op.key}: expected list, got {type(value).__name__}")
                 model = _LIST_MODELS[op.key]
                 for k, v in enumerate(value):
-                    _check(model, v, f"{op.key}[{k}]")
+                    _check(self._build.one, model, v, f"{op.key}[{k}]")
             elif type(value) is not str:
                 raise _Bad(f"{op.key}: expected str, got {type(value).__name__}")
             values.append(value)
@@ -364,14 +370,12 @@ class ResponsesState:
     def snapshot(self) -> m.Response:
         """The response merged so far; never raises."""
         items = self._items
-        output = [_build_item(items[i]) for i in sorted(items)]
+        one = self._build.one
+        output = [_build_item(one, items[i]) for i in sorted(items)]
         top = self._response
         if top is None:
             return m.Response(output=output)
-        response = dataclasses.replace(top, output=output)
-        if response._present is not None:
-            response._present |= _OUTPUT_BIT
-        return response
+        return self._build.replaced(top, {"output": output})  # type: ignore[no-any-return]
 
     def result(self) -> m.Response:
         """The final response; raises :class:`UpstreamError` (with ``.partial``) if the stream
@@ -383,8 +387,8 @@ class ResponsesState:
         return response
 
 
-def _build_item(node: Node) -> Any:
+def _build_item(one: Any, node: Node) -> Any:
     model = node.model
     if model is None:
-        model = node.model = _one(_ITEM_UNION, node.build(), "output[]")
+        model = node.model = one(_ITEM_UNION, node.build(), "output[]")
     return model
