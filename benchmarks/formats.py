@@ -25,10 +25,8 @@ beside ours) come from :func:`benchmarks.anthropic_profiles.growth_series` and
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from . import anthropic_profiles as ap
@@ -216,30 +214,16 @@ def table(doc: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.formats", description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="3 rounds of 5 ms samples")
-    parser.add_argument("--rounds", type=int, help="interleaved rounds (default 7, quick 3)")
-    parser.add_argument("--target-ms", type=float, help="minimum sample duration (default 20, quick 5)")
+    parser = saved.parser(KIND, "formats", __doc__, rounds=7, target_ms=20.0, quick_ms=5.0)
     parser.add_argument("--no-growth", action="store_true", help="skip the growth series")
-    parser.add_argument(
-        "--save", action="store_true", help=f"write benchmarks/results/{KIND}/<date>-<machine>.json"
-    )
-    parser.add_argument("--output", type=Path, help="write the results here instead")
     args = parser.parse_args(argv)
-    rounds = args.rounds or (3 if args.quick else 7)
-    target_ms = args.target_ms or (5.0 if args.quick else 20.0)
-    settings = {
-        "rounds": rounds,
-        "target_sample_ms": target_ms,
-        "piece_size": PIECE_SIZE,
-        "quick": args.quick,
-    }
-    doc = saved.header(KIND, settings)
-    saved.log(f"{doc['machine']['cpu']}, {doc['machine']['cores']} cores; ssedelta {doc['ssedelta']}")
-    doc.update(measure(rounds=rounds, target_ms=target_ms, growth=not args.no_growth))
+    settings = saved.settings(args, PIECE_SIZE)
+    doc = saved.start(KIND, settings)
+    doc.update(
+        measure(rounds=settings["rounds"], target_ms=settings["target_sample_ms"], growth=not args.no_growth)
+    )
     print(table(doc))
-    if args.save or args.output:
-        saved.log(f"saved {saved.save(KIND, doc, args.output)}")
+    saved.finish(KIND, doc, args)
     return 0
 
 

@@ -33,7 +33,6 @@ import json
 import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from . import saved
@@ -134,31 +133,17 @@ def run(sizes: list[int], rounds: int, target_ms: float) -> list[dict[str, Any]]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.heap", description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="3 rounds of 30 ms samples")
+    parser = saved.parser(KIND, "heap", __doc__, rounds=7, target_ms=300.0, quick_ms=30.0)
     parser.add_argument("--sizes", type=int, nargs="+", help=f"tracked objects (default {SIZES})")
-    parser.add_argument("--rounds", type=int, help="interleaved rounds (default 7, quick 3)")
-    parser.add_argument("--target-ms", type=float, help="minimum sample duration (default 300, quick 30)")
-    parser.add_argument(
-        "--save", action="store_true", help=f"write benchmarks/results/{KIND}/<date>-<machine>.json"
-    )
-    parser.add_argument("--output", type=Path, help="write the results here instead")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    rounds = args.rounds or (3 if args.quick else 7)
-    target_ms = args.target_ms or (30.0 if args.quick else 300.0)
+    settings = saved.settings(args, PIECE_SIZE)
+    rounds, target_ms = settings["rounds"], settings["target_sample_ms"]
     if args.child is not None:
         print(json.dumps(child(args.child, rounds, target_ms)))
         return 0
     sizes = args.sizes or list(SIZES)
-    settings = {
-        "rounds": rounds,
-        "target_sample_ms": target_ms,
-        "piece_size": PIECE_SIZE,
-        "quick": args.quick,
-    }
-    doc = saved.header(KIND, settings)
-    saved.log(f"{doc['machine']['cpu']}, {doc['machine']['cores']} cores; ssedelta {doc['ssedelta']}")
+    doc = saved.start(KIND, settings)
     started = time.perf_counter()
     doc["sizes"] = run(sizes, rounds, target_ms)
     worst_size, worst_profile = max(
@@ -175,8 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     doc["target"] = TARGET
     doc["elapsed_s"] = round(time.perf_counter() - started, 1)
     print(f"worst ratio: {doc['worst']['ratio']:.2f}x ({worst_profile}, {worst_size['tracked']:,} tracked)")
-    if args.save or args.output:
-        saved.log(f"saved {saved.save(KIND, doc, args.output)}")
+    saved.finish(KIND, doc, args)
     return 0
 
 

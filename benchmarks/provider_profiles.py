@@ -28,13 +28,11 @@ renders into the README and ``docs/benchmarks.md``.
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import string
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from . import saved
@@ -448,31 +446,14 @@ def table(result: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.provider_profiles", description=__doc__.split("\n")[0]
-    )
-    parser.add_argument("--quick", action="store_true", help="3 rounds of 5 ms samples")
-    parser.add_argument("--rounds", type=int, help="interleaved rounds (default 11, quick 3)")
-    parser.add_argument("--target-ms", type=float, help="minimum sample duration (default 20, quick 5)")
-    parser.add_argument(
-        "--save", action="store_true", help=f"write benchmarks/results/{KIND}/<date>-<machine>.json"
-    )
-    parser.add_argument("--output", type=Path, help="write the results here instead")
-    args = parser.parse_args(argv)
-    rounds = args.rounds or (3 if args.quick else 11)
-    target_ms = args.target_ms or (5.0 if args.quick else 20.0)
-    settings = {
-        "rounds": rounds,
-        "target_sample_ms": target_ms,
-        "piece_size": PIECE_SIZE,
-        "quick": args.quick,
-    }
-    doc = saved.header(KIND, settings)
-    saved.log(f"{doc['machine']['cpu']}, {doc['machine']['cores']} cores; ssedelta {doc['ssedelta']}")
-    doc.update(measure(rounds=rounds, target_ms=target_ms))
+    args = saved.parser(
+        KIND, "provider_profiles", __doc__, rounds=11, target_ms=20.0, quick_ms=5.0
+    ).parse_args(argv)
+    settings = saved.settings(args, PIECE_SIZE)
+    doc = saved.start(KIND, settings)
+    doc.update(measure(rounds=settings["rounds"], target_ms=settings["target_sample_ms"]))
     print(table(doc))
-    if args.save or args.output:
-        saved.log(f"saved {saved.save(KIND, doc, args.output)}")
+    saved.finish(KIND, doc, args)
     return 0
 
 

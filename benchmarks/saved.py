@@ -25,6 +25,48 @@ from .impls import package_versions
 from .render import write_section
 
 
+def parser(
+    kind: str, module: str, doc: str | None, *, rounds: int, target_ms: float, quick_ms: float
+) -> argparse.ArgumentParser:
+    """The options every saved benchmark takes: ``--quick``, ``--rounds``, ``--target-ms``, ``--save``,
+    ``--output``; ``rounds`` and ``target_ms`` are a full run's defaults, ``quick_ms`` a quick one's."""
+    out = argparse.ArgumentParser(
+        prog=f"python -m benchmarks.{module}", description=(doc or "").split("\n")[0]
+    )
+    out.add_argument("--quick", action="store_true", help=f"3 rounds of {quick_ms:g} ms samples")
+    out.add_argument("--rounds", type=int, help=f"interleaved rounds (default {rounds}, quick 3)")
+    out.add_argument(
+        "--target-ms", type=float, help=f"minimum sample duration (default {target_ms:g}, quick {quick_ms:g})"
+    )
+    out.add_argument("--save", action="store_true", help=f"write benchmarks/results/{kind}/<date>-<cpu>.json")
+    out.add_argument("--output", type=Path, help="write the results here instead")
+    out.set_defaults(full_rounds=rounds, full_ms=target_ms, quick_ms=quick_ms)
+    return out
+
+
+def settings(args: argparse.Namespace, piece_size: int) -> dict[str, Any]:
+    """The rounds and sample duration ``args`` ask for, as the ``settings`` of a results file."""
+    return {
+        "rounds": args.rounds or (3 if args.quick else args.full_rounds),
+        "target_sample_ms": args.target_ms or (args.quick_ms if args.quick else args.full_ms),
+        "piece_size": piece_size,
+        "quick": args.quick,
+    }
+
+
+def start(kind: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """A results document's header, logged as the run starts."""
+    doc = header(kind, settings)
+    log(f"{doc['machine']['cpu']}, {doc['machine']['cores']} cores; ssedelta {doc['ssedelta']}")
+    return doc
+
+
+def finish(kind: str, doc: dict[str, Any], args: argparse.Namespace) -> None:
+    """Save ``doc`` when ``args`` ask for it."""
+    if args.save or args.output:
+        log(f"saved {save(kind, doc, args.output)}")
+
+
 def results_dir(kind: str) -> Path:
     return RESULTS_DIR / kind
 
