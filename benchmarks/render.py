@@ -13,11 +13,12 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
 from .compare import RESULTS_DIR, fmt_ratio, fmt_us
-from .corpus import REPO_ROOT
+from .corpus import PROVIDER_PROFILES, REPO_ROOT
 
 README = REPO_ROOT / "README.md"
 PAGE = REPO_ROOT / "docs" / "benchmarks.md"
@@ -77,8 +78,10 @@ def _summarize_errors(errors: list[str], per_stream: bool, limit: int = 4) -> st
     return "; ".join(parts) + (f"; and {more} other problems" if more > 0 else "")
 
 
-def _group_table(doc: dict[str, Any], group: str, notes: list[str]) -> list[str]:
-    results = [r for r in doc["results"] if r["group"] == group]
+def _group_table(
+    doc: dict[str, Any], group: str, notes: list[str], leave_out: Collection[str] = ()
+) -> list[str]:
+    results = [r for r in doc["results"] if r["group"] == group and r["case"] not in leave_out]
     cases = [c for c in doc["cases"] if any(r["case"] == c for r in results)]
     if not results:
         return []
@@ -236,7 +239,8 @@ def _footnotes(notes: list[str]) -> list[str]:
 
 
 def render_summary(doc: dict[str, Any], source: str) -> str:
-    """The README's part: the merge table and the growth plot, with a link to the rest."""
+    """The README's part: the merge table (the provider shapes have a table of their own) and the
+    growth plot, with a link to the rest."""
     _ratios(doc["results"])
     m = doc["machine"]
     notes: list[str] = []
@@ -247,7 +251,7 @@ def render_summary(doc: dict[str, Any], source: str) -> str:
         "same bytes in 4 KiB pieces, its output checked before it is timed. All the tables, the inputs, "
         f"the method and how to reproduce them: [docs/benchmarks.md]({_link('docs/benchmarks.md', README)}).",
         "",
-        *_group_table(doc, "merge", notes),
+        *_group_table(doc, "merge", notes, leave_out=PROVIDER_PROFILES),
     ]
     if doc.get("growth"):
         lines += ["µs per chunk as one stream grows to *n* deltas:", "", *_plot(doc, README)]
