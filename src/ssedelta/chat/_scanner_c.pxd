@@ -1,0 +1,126 @@
+# Declarations of the chunk scanner and the merge state it applies payloads to.
+
+cimport cython
+
+from ._columns_c cimport TokenColumns
+from ._keys_c cimport Keys
+
+
+cdef struct Tok:
+    int kind
+    Py_ssize_t a        # string body span, -1 for none
+    Py_ssize_t b
+    bint esc
+    bint flag           # T_TOOL: has an index; T_CHOICE: unused
+    long long ival
+    Py_ssize_t obj      # index in the scanner's object list (key, or key and value), -1 for none
+    Py_ssize_t ida      # T_TOOL: the id's span, -1 for none
+    Py_ssize_t idb
+    bint idesc
+
+
+@cython.final
+cdef class Choice:
+    cdef public object index, role, content, refusal, content_parts, tools, tool_at, last_tool
+    cdef public object function_call, audio, annotations
+    cdef public object finish_reason, extras, message_extras
+    cdef public bint logprobs_seen
+    # Logprob tokens (0: content, 1: refusal): None, the columns, or (set from Python) a list.
+    cdef object _lp0, _lp1
+    cdef dict seen  # the bytes of extras values the scanner set (see Scanner.put_raw)
+    cdef object lp_start(self, int which)
+    cdef int lp_add(self, int which, TokenColumns pending, Py_ssize_t k, const unsigned char* p,
+                    Py_ssize_t a, Py_ssize_t b) except -1
+    cdef object lp_list(self, int which)
+
+
+@cython.final
+cdef class Tool:
+    cdef public object index, id, type, name, arguments, extras, function_extras
+
+
+@cython.final
+cdef class Scanner:
+    cdef Tok* tape
+    cdef Py_ssize_t ntape
+    cdef Py_ssize_t captape
+    cdef list objs
+    cdef bint objs_borrowed  # ``objs`` is a template's: a new scan starts a list of its own
+    cdef const unsigned char* p
+    cdef Py_ssize_t n
+    # The last fully scanned chunk's bytes before its top-level "choices" key, while no chunk
+    # merged since then could have changed what they set; whether the last scan began with them.
+    cdef bytes header
+    cdef bint header_hit
+    cdef Keys header_keys
+    cdef Keys top
+    cdef Keys before_choices
+    # The last payloads scanned in full whose tapes can serve again (see Template), the most
+    # recent at ``latest``.
+    cdef list templates
+    cdef Py_ssize_t latest
+    cdef bint replayed  # the last payload's tape came from a template
+    cdef list names  # key strings, made once (see key_obj)
+    cdef dict seen  # the top-level extras' RawValue (see put_raw)
+    #: Payloads merged by the scanner, and those handed to the twin's path; of the first, those
+    #: whose tape came from a template.
+    cdef public Py_ssize_t fast, slow, reused
+    # For the merger's limits: the choices and tool calls of the payload scanned and an upper
+    # bound of the entries its unknown keys can add; what applying it made.
+    cdef Py_ssize_t nchoices, ntools, key_bound, new_tools, new_keys
+    # The logprob tokens of the payload scanned (the tape's T_LP_TOKEN entries index them).
+    cdef TokenColumns lp
+    cdef int reserve(self, Py_ssize_t need) except -1
+    cdef int release(self) except -1
+    cdef Tok* push(self, int kind) except NULL
+    cdef Py_ssize_t keep(self, object value) except -1
+    cdef Py_ssize_t value_obj(self, Py_ssize_t i, Py_ssize_t* end) except -2
+    cdef Py_ssize_t string_tok(self, Tok* t, Py_ssize_t i) noexcept
+    cdef Py_ssize_t check_string(self, Py_ssize_t i) noexcept
+    cdef inline Py_ssize_t is_null(self, Py_ssize_t i) noexcept
+    cdef Py_ssize_t key(self, Py_ssize_t i, Py_ssize_t* ka, Py_ssize_t* kb) noexcept
+    cdef inline Py_ssize_t after_member(self, Py_ssize_t i, unsigned char close, bint* more) noexcept
+    cdef object key_str(self, Py_ssize_t a, Py_ssize_t b)
+    cdef object key_obj(self, Py_ssize_t a, Py_ssize_t b)
+    cdef Py_ssize_t extra(self, dict rules, int kind, Py_ssize_t ka, Py_ssize_t kb, Py_ssize_t v) except -2
+    cdef Py_ssize_t raw_value(self, Tok* t, Py_ssize_t ka, Py_ssize_t kb, Py_ssize_t v) except -2
+    cdef Py_ssize_t json_end(self, Py_ssize_t i, int depth) except -2
+    cdef object build(self, Py_ssize_t i, Py_ssize_t* end)
+    cdef object text_obj(self, Py_ssize_t i)
+    cdef object built(self, Py_ssize_t i)
+    cdef Py_ssize_t merge_raw(self, object acc, object key, Py_ssize_t i, dict rules, int depth,
+                              Py_ssize_t* end) except -1
+    cdef Py_ssize_t merge_list(self, object acc, object key, object old, object rule, Py_ssize_t i,
+                               dict rules, int depth, Py_ssize_t* end) except -1
+    cdef bint indexed_items(self, Py_ssize_t i) except -1
+    cdef Py_ssize_t member(self, Py_ssize_t i, const char* name, Py_ssize_t k) noexcept
+    cdef bint is_int(self, Py_ssize_t i) noexcept
+    cdef Py_ssize_t merge_item(self, object acc, Py_ssize_t i, dict rules, int depth,
+                               Py_ssize_t* end) except -1
+    cdef Py_ssize_t put_raw(self, object extras, dict seen, object key, Py_ssize_t a, Py_ssize_t b,
+                            bint first) except -1
+    cdef Py_ssize_t scan(self, bytes payload) except -2
+    cdef Py_ssize_t scan_full(self, bytes payload) except -2
+    cdef Py_ssize_t end(self, Py_ssize_t i, Py_ssize_t choices_at) noexcept
+    cdef Py_ssize_t top_string(self, Py_ssize_t v, int bit, int kind) except -2
+    cdef Py_ssize_t top_model(self, Py_ssize_t v, int bit, int kind, object model) except -2
+    cdef Py_ssize_t choices(self, Py_ssize_t i) except -2
+    cdef Py_ssize_t choice(self, Py_ssize_t i) except -2
+    cdef Py_ssize_t logprobs(self, Py_ssize_t i) except -2
+    cdef Py_ssize_t lp_tokens(self, Py_ssize_t i, int which) except -2
+    cdef Py_ssize_t lp_token(self, Py_ssize_t i) except -2
+    cdef Py_ssize_t lp_tops(self, Py_ssize_t i, bint* usual) except -2
+    cdef Py_ssize_t lp_top(self, Py_ssize_t i, bint* usual) except -2
+    cdef Py_ssize_t lp_text(self, Py_ssize_t v, Py_ssize_t at) except -2
+    cdef inline Py_ssize_t lp_key(self, Py_ssize_t i, Py_ssize_t* ka, Py_ssize_t* kb) noexcept
+    cdef Py_ssize_t lp_number(self, Py_ssize_t v, Py_ssize_t at, bint* usual) except -2
+    cdef Py_ssize_t lp_byte_array(self, Py_ssize_t i, Py_ssize_t at) except -2
+    cdef int lp_bytes(self, Py_ssize_t at, Py_ssize_t ba, Py_ssize_t bb) except -1
+    cdef Py_ssize_t delta(self, Py_ssize_t i) except -2
+    cdef Py_ssize_t tool_calls(self, Py_ssize_t i) except -2
+    cdef Py_ssize_t tool_call(self, Py_ssize_t i) except -2
+    cdef Py_ssize_t function(self, Py_ssize_t i) except -2
+    cdef int apply(self, object merger, dict choices, dict rules) except -1
+    cdef Tool select_tool(self, Choice state, Tok* t)
+    cdef int apply_top(self, object merger, Tok* t) except -1
+    cdef void remember_header(self, bytes payload, Py_ssize_t choices_at)

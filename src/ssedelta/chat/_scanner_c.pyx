@@ -1,0 +1,2055 @@
+# cython: language_level=3
+"""Chunk scanner and merge state, compiled.
+
+The merger keeps the state of :mod:`ssedelta._merge_py` (the same choice, tool
+and extras structures, so that the twin's rules run unchanged on it), but reads
+each payload's bytes itself: a scanner specialised for ``chat.completion.chunk``
+walks the JSON once, checking it as strictly as a JSON parser would, and
+records what it found on a tape of byte spans; a second pass applies the tape.
+``content``, ``refusal``, tool-call ``arguments`` and other concatenated
+strings are unescaped straight from the payload into one growing byte buffer
+each, and decoded once when a completion is built. No dict and no ``str`` is
+made per delta.
+
+Most chunks of a stream repeat bytes the scanner has seen: the members before
+``"choices"`` (compared with one ``memcmp`` and skipped), and often the whole
+payload but one text string (a content fragment, a piece of tool arguments).
+For those, the tape of an earlier payload of the same shape is replayed, with
+only that string checked and its span and the spans after it moved.
+
+The scanner gives up on anything outside the usual shapes (a wrong type, a
+duplicate key, an escaped key, invalid JSON or UTF-8, a key with rules of its
+own such as ``error`` or ``audio``) before it has changed anything; that
+payload then takes the twin's path (``orjson`` and the same rules on dicts),
+which also raises the same errors at the same offsets.
+"""
+
+cimport cython
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
+from cpython.unicode cimport PyUnicode_DecodeUTF8
+from libc.string cimport memchr, memcmp, memcpy
+
+import orjson
+
+from . import _merge_py as _py
+from . import _rules as _cr
+from .. import _rules as _r
+from . import models as _m
+from .._json_c cimport (
+    finite_number,
+    int_array,
+    parse_double,
+    scan_int,
+    scan_number,
+    scan_string,
+    skip_value,
+    skip_ws,
+)
+from .._schema import SchemaError
+from .._slots cimport ssd_clear, ssd_put, ssd_settle
+from ._columns_c cimport (
+    E_BYTES_NULL,
+    E_BYTES_OTHER,
+    KEPT_PAYLOAD,
+    KEPT_TEMPLATE_TOKS,
+    KEPT_TOKS,
+    LazyLogprobs,
+    LpEntry,
+    TextBuf,
+    TokenColumns,
+)
+from ._keys_c cimport Keys, decode_span, key_is, unknown_once
+from ._layout_c cimport Layout, key_index
+from ._objects_c cimport token_of
+
+cdef extern from "Python.h":
+    Py_ssize_t PyDict_GET_SIZE(object o)
+    Py_ssize_t PyUnicode_GET_LENGTH(object o)
+    bint PyUnicode_IS_COMPACT_ASCII(object o)
+    void* PyUnicode_DATA(object o)
+
+cdef object _loads = orjson.loads
+cdef object JSONDecodeError = orjson.JSONDecodeError
+cdef object _SchemaError = SchemaError
+cdef object _merge_generic = _py.merge_generic
+cdef object _Usage = _m.CompletionUsage
+cdef object _Moderation = _m.ChatCompletionModeration
+cdef object _STR_ACCUMULATORS = _py.STR_ACCUMULATORS
+cdef object _LAST = _py.LAST
+cdef object _APPEND = _py.APPEND
+cdef object _Merged = _py._Merged
+cdef object _Indexed = _py._Indexed
+cdef int _MAX_MERGE_DEPTH = _py.MAX_MERGE_DEPTH
+
+# The logprobs of a finished choice, built by Choice.built_logprobs.
+cdef object _DoneLogprobs = _m.CreateChatCompletionResponseChoicesInnerLogprobs
+cdef Layout L_DONE_LOGPROBS = Layout(_DoneLogprobs)
+cdef Py_ssize_t LAZY_AT = L_DONE_LOGPROBS.slot("_lazy")
+cdef Py_ssize_t DONE_CONTENT = key_index(_DoneLogprobs, "content")
+cdef Py_ssize_t DONE_REFUSAL = key_index(_DoneLogprobs, "refusal")
+
+
+# Each byte value in decimal followed by a comma, and that length.
+cdef char DECIMAL[256][4]
+cdef Py_ssize_t DECIMAL_LEN[256]
+for _b in range(256):
+    _digits = f"{_b},".encode()
+    DECIMAL_LEN[_b] = len(_digits)
+    for _k in range(4):
+        DECIMAL[_b][_k] = _digits[_k] if _k < len(_digits) else 0
+
+
+# ------------------------------------------------------------------ merge state
+
+@cython.final
+cdef class Choice:
+    """One choice's state; the same attributes as the twin's, so its rules apply to it."""
+
+    def __init__(self, index):
+        self.index = index
+        self.tools = []
+        self.tool_at = {}
+        self.extras = {}
+        self.message_extras = {}
+
+    cdef object lp_start(self, int which):
+        cdef object tokens = self._lp0 if which == 0 else self._lp1
+        if tokens is None:
+            tokens = TokenColumns()
+            if which == 0:
+                self._lp0 = tokens
+            else:
+                self._lp1 = tokens
+        return tokens
+
+    cdef int lp_add(self, int which, TokenColumns pending, Py_ssize_t k, const unsigned char* p,
+                    Py_ssize_t a, Py_ssize_t b) except -1:
+        """Append token ``k`` the scanner put in ``pending`` (its JSON is ``p[a:b]``)."""
+        cdef object tokens = self.lp_start(which)
+        cdef object token = None
+        if pending.is_odd(k):
+            token = token_of(p, a, b)
+        if type(tokens) is TokenColumns:
+            if token is None:
+                return (<TokenColumns>tokens).add_from(pending, k)
+            return (<TokenColumns>tokens).add_object(token)
+        tokens.extend([pending.token(k) if token is None else token])  # set from Python
+        return 0
+
+    def lp_merge(self, lp):
+        """Merge a logprobs object (decoded by the general path)."""
+        self.logprobs_seen = True
+        for which, items in ((0, lp.content), (1, lp.refusal)):
+            if items is not None:
+                tokens = self.lp_start(which)
+                if type(tokens) is TokenColumns:
+                    for token in items:
+                        (<TokenColumns>tokens).add_object(token)
+                else:
+                    tokens.extend(items)
+
+    cdef object lp_list(self, int which):
+        """The token list, as the twin keeps it (the columns are given up for it)."""
+        cdef object tokens = self._lp0 if which == 0 else self._lp1
+        if type(tokens) is TokenColumns:
+            tokens = (<TokenColumns>tokens).tokens((<TokenColumns>tokens).n)
+            if which == 0:
+                self._lp0 = tokens
+            else:
+                self._lp1 = tokens
+        return tokens
+
+    def built_logprobs(self):
+        """The finished choice's logprobs: its token lists made when first read."""
+        cdef object obj = L_DONE_LOGPROBS.made()
+        cdef LazyLogprobs lazy = None
+        cdef int which
+        cdef Py_ssize_t field
+        for which in range(2):
+            tokens = self._lp0 if which == 0 else self._lp1
+            field = DONE_CONTENT if which == 0 else DONE_REFUSAL
+            if type(tokens) is TokenColumns:
+                if lazy is None:
+                    lazy = LazyLogprobs()
+                if which == 0:
+                    lazy.content = <TokenColumns>tokens
+                    lazy.ncontent = (<TokenColumns>tokens).n
+                else:
+                    lazy.refusal = <TokenColumns>tokens
+                    lazy.nrefusal = (<TokenColumns>tokens).n
+                ssd_clear(obj, L_DONE_LOGPROBS.offsets[field])
+            elif tokens is not None:
+                ssd_put(obj, L_DONE_LOGPROBS.offsets[field], list(tokens))
+        if lazy is not None:
+            ssd_put(obj, LAZY_AT, lazy)
+        ssd_settle(obj)
+        return obj
+
+    @property
+    def lp_content(self):
+        return self.lp_list(0)
+
+    @lp_content.setter
+    def lp_content(self, value):
+        self._lp0 = value
+
+    @property
+    def lp_refusal(self):
+        return self.lp_list(1)
+
+    @lp_refusal.setter
+    def lp_refusal(self, value):
+        self._lp1 = value
+
+
+@cython.final
+cdef class Tool:
+    def __init__(self, index):
+        self.index = index
+        self.arguments = TextBuf()
+        self.extras = {}
+        self.function_extras = {}
+
+
+# ------------------------------------------------------------------ the rule table, compiled
+
+# The rules of keys kept in extras, as codes.
+cdef enum:
+    R_LAST = 0
+    R_FIRST = 1
+    R_IGNORE = 2
+
+cdef dict _EXTRA_CODES = {_LAST: R_LAST, _r.FIRST: R_FIRST, _r.IGNORE: R_IGNORE}
+
+
+def _compiled(name, table, dict fields):
+    """The codes of ``table``'s keys that are kept in extras; checks that the scanner merges each
+    of its other keys (``fields``: key -> the rules the scanner implements for it) by its rule."""
+    out = {}
+    for key, rule in table.keys.items():
+        if key in fields:
+            if rule not in fields[key]:
+                raise ImportError(f"chat rule table: {name}.{key} is {rule}, natively {fields[key]}")
+        elif rule in _EXTRA_CODES:
+            out[key] = _EXTRA_CODES[rule]
+        else:
+            raise ImportError(f"chat rule table: {name}.{key} is {rule}, which extras do not take")
+    missing = fields.keys() - table.keys.keys()
+    if missing:
+        raise ImportError(f"chat rule table: {name} lacks {sorted(missing)}")
+    if table.unknown != _LAST:
+        raise ImportError(f"chat rule table: unknown {name} keys are {table.unknown}, natively last")
+    return out
+
+
+_STRING = (_r.FIRST, _LAST)
+cdef dict TOP_EXTRAS = _compiled("CHUNK", _cr.CHUNK, {
+    "id": _STRING, "model": _STRING, "service_tier": _STRING, "system_fingerprint": _STRING,
+    "created": _STRING, "object": (_r.IGNORE,), "choices": (_r.BY_INDEX,), "usage": (_LAST,),
+    "moderation": (_LAST,),
+})
+cdef dict CHOICE_EXTRAS = _compiled("CHOICE", _cr.CHOICE, {
+    "index": (_r.KEY,), "delta": (_r.MERGE,), "finish_reason": (_LAST,), "logprobs": (_APPEND,),
+})
+cdef bint ID_FIRST = _cr.CHUNK.keys["id"] == _r.FIRST
+cdef bint MODEL_FIRST = _cr.CHUNK.keys["model"] == _r.FIRST
+cdef bint CREATED_FIRST = _cr.CHUNK.keys["created"] == _r.FIRST
+cdef bint FINGERPRINT_FIRST = _cr.CHUNK.keys["system_fingerprint"] == _r.FIRST
+cdef bint TIER_FIRST = _cr.CHUNK.keys["service_tier"] == _r.FIRST
+
+
+def _check_delta_tables():
+    """The scanner merges the keys of a delta, a tool call and its function by these rules; unknown
+    keys by the value (see Scanner.merge_raw)."""
+    expected = {
+        "DELTA": (_cr.DELTA, {"role": _r.ONCE, "content": _r.CONCAT, "refusal": _r.CONCAT,
+                              "tool_calls": _r.BY_INDEX, "function_call": _r.MERGE, "audio": _r.MERGE,
+                              "annotations": _APPEND}),
+        "TOOL_CALL": (_cr.TOOL_CALL, {"index": _r.KEY, "id": _r.ONCE, "type": _r.ONCE, "function": _r.MERGE}),
+        "FUNCTION": (_cr.FUNCTION, {"name": _r.ONCE, "arguments": _r.CONCAT}),
+    }
+    for name, (table, keys) in expected.items():
+        if dict(table.keys) != keys or table.unknown != _r.BY_VALUE:
+            raise ImportError(f"chat rule table: {name} differs from what the native merger implements")
+
+
+_check_delta_tables()
+
+
+cdef inline Py_ssize_t put_value(object extras, object key, object value, bint first) except -1:
+    """The twin's ``put_extra`` for a value parsed by orjson (rule: last non-null, or ``first``)."""
+    if value is None:
+        if key in extras:
+            return 0
+    elif first and extras.get(key):
+        return 0
+    if key in extras:
+        extras[key] = value
+        return 0
+    extras[key] = value
+    return 1
+
+
+# ------------------------------------------------------------------ the tape
+
+# Exact powers of ten, for logprobs whose digits fit a double's mantissa.
+cdef double POW10[23]
+POW10[0] = 1.0
+for _i in range(1, 23):
+    POW10[_i] = POW10[_i - 1] * 10.0
+
+cdef enum:
+    T_CHOICE = 1
+    T_FINISH
+    T_LP_SEEN
+    T_LP_START
+    T_LP_TOKEN
+    T_CHOICE_EXTRA
+    T_ROLE
+    T_CONTENT
+    T_REFUSAL
+    T_DELTA_TEXT
+    T_DELTA_NULL
+    T_DELTA_OTHER
+    T_TOOL
+    T_TOOL_TYPE
+    T_TOOL_NAME
+    T_TOOL_ARGS
+    T_TOOL_EXTRA
+    T_FUNC_EXTRA
+    T_ID
+    T_MODEL
+    T_CREATED
+    T_SERVICE_TIER
+    T_FINGERPRINT
+    T_USAGE
+    T_MODERATION
+    T_TOP_EXTRA
+    T_IGNORED
+
+# Bits of the known keys of each object, to refuse duplicates.
+cdef enum:
+    B_ID = 1
+    B_OBJECT = 2
+    B_CREATED = 4
+    B_MODEL = 8
+    B_CHOICES = 16
+    B_SERVICE_TIER = 32
+    B_FINGERPRINT = 64
+    B_USAGE = 128
+    B_MODERATION = 256
+    B_OBFUSCATION = 512
+
+
+cdef inline bint known_once(Keys* keys, int bit) noexcept:
+    if keys.known & bit:
+        return False
+    keys.known |= bit
+    return True
+
+
+cdef inline bint same_text(object cur, const unsigned char* p, Py_ssize_t a, Py_ssize_t b, bint esc) noexcept:
+    """Whether ``cur`` is the ``str`` of the JSON string body ``p[a:b]`` (checked without escapes
+    and ASCII only: otherwise False)."""
+    return (not esc and type(cur) is str and PyUnicode_IS_COMPACT_ASCII(cur)
+            and PyUnicode_GET_LENGTH(cur) == b - a and memcmp(PyUnicode_DATA(cur), p + a, b - a) == 0)
+
+
+cdef inline Py_ssize_t dict_size(object acc) except -1:
+    """``len(acc)``, read directly when ``acc`` is a dict (merge state Python code can replace)."""
+    if type(acc) is dict:
+        return PyDict_GET_SIZE(acc)
+    return len(acc)
+
+
+cdef inline int add_text(object acc, const unsigned char* p, Tok* t) except -1:
+    if type(acc) is TextBuf:
+        return (<TextBuf>acc).add_json(p, t.a, t.b, t.esc)
+    acc.append(decode_span(p, t.a, t.b, t.esc))
+    return 0
+
+
+cdef inline Py_ssize_t nested_bound(Py_ssize_t a, Py_ssize_t b) noexcept:
+    """At most how many entries merging the JSON value ``p[a:b]`` by the generic rules adds
+    (its key, and one per nested key or list item, each of which takes two bytes or more)."""
+    return 1 + (b - a) // 2
+
+
+cdef enum:
+    KEPT_KEYS = 64  # key strings a scanner keeps to use again
+    RAW_DEPTH = 64  # unknown values nested deeper are parsed by orjson (and merged by the twin's rules)
+
+
+@cython.final
+cdef class RawValue:
+    """An extras value set from a payload's bytes, and those bytes."""
+
+    cdef bytes raw
+    cdef object value
+
+
+cdef enum:
+    TEMPLATES = 4  # enough for the chunks of n=4 choices, or of 4 tool calls, taking turns
+
+
+cdef enum:
+    VARYING = 16  # at most so many values of a template's payload may differ in a payload it serves
+
+
+cdef inline bint is_text_tok(int kind) noexcept:
+    """Whether a token's span is a string's body that any string can take the place of."""
+    return (kind == T_CONTENT or kind == T_REFUSAL or kind == T_TOOL_ARGS or kind == T_DELTA_TEXT
+            or kind == T_ROLE or kind == T_FINISH or kind == T_TOOL_TYPE or kind == T_TOOL_NAME
+            or kind == T_ID or kind == T_MODEL or kind == T_SERVICE_TIER or kind == T_FINGERPRINT)
+
+
+cdef inline bint is_raw_tok(Tok* t) noexcept:
+    """Whether a token's span is an unknown key's value, which any JSON value can take the place of."""
+    return t.a >= 0 and (t.kind == T_TOP_EXTRA or t.kind == T_CHOICE_EXTRA or t.kind == T_DELTA_OTHER
+                         or t.kind == T_TOOL_EXTRA or t.kind == T_FUNC_EXTRA or t.kind == T_IGNORED)
+
+
+@cython.final
+cdef class Template:
+    """The tape of a payload scanned in full, to serve again for a payload with the same bytes
+    but inside its *varying* values: the text strings (content fragments, a finish reason, ...)
+    and the values of unknown keys (a random ``obfuscation``, a ``token_id``, ...). Its tape is
+    the same but for those values' spans and the spans after them; each new value is checked as
+    the scan would. Valid while the scanner's header cache is the one the tape was made with (a
+    tape made after a header hit lacks the header's members), and made only from tapes that
+    hold no parsed object but keys."""
+
+    cdef bytes payload
+    cdef object header
+    cdef list objs
+    cdef Tok* tape
+    cdef Py_ssize_t ntape, cap, at, nvary
+    cdef Py_ssize_t nchoices, ntools, key_bound
+    cdef bint header_hit
+    # The varying values: token, span in ``payload``, whether it is a raw value (else a string
+    # body), whether its size counts in ``key_bound``.
+    cdef Py_ssize_t vj[VARYING]
+    cdef Py_ssize_t va[VARYING]
+    cdef Py_ssize_t vb[VARYING]
+    cdef bint vraw[VARYING]
+    cdef bint vbound[VARYING]
+
+    def __dealloc__(self):
+        PyMem_Free(self.tape)
+
+    cdef bint take(self, Scanner sc, bytes payload, Py_ssize_t at) except -1:
+        """Become the template of the payload ``sc`` has just scanned; whether it could."""
+        cdef Py_ssize_t j, nv = 0, last = -1
+        cdef Tok* t
+        cdef Tok* grown
+        if PyBytes_GET_SIZE(payload) > KEPT_PAYLOAD or sc.ntape > KEPT_TEMPLATE_TOKS:
+            return False
+        for j in range(sc.ntape):
+            t = &sc.tape[j]
+            if t.obj >= 0 and t.kind != T_DELTA_TEXT and t.kind != T_DELTA_NULL and t.a < 0:
+                return False
+            if t.kind == T_LP_TOKEN:  # its tokens are in the scanner's columns, not on the tape
+                return False
+            if is_text_tok(t.kind) or is_raw_tok(t):
+                if nv == VARYING or t.a < last:
+                    return False
+                self.vj[nv] = j
+                self.va[nv] = t.a
+                self.vb[nv] = t.b
+                self.vraw[nv] = is_raw_tok(t)
+                self.vbound[nv] = (t.kind == T_DELTA_OTHER or t.kind == T_TOOL_EXTRA
+                                   or t.kind == T_FUNC_EXTRA)
+                last = t.b
+                nv += 1
+        if self.cap < sc.ntape:
+            grown = <Tok*>PyMem_Realloc(self.tape, sc.ntape * sizeof(Tok))
+            if grown == NULL:
+                raise MemoryError()
+            self.tape = grown
+            self.cap = sc.ntape
+        memcpy(self.tape, sc.tape, sc.ntape * sizeof(Tok))
+        self.ntape = sc.ntape
+        self.nvary = nv
+        self.at = at
+        self.nchoices = sc.nchoices
+        self.ntools = sc.ntools
+        self.key_bound = sc.key_bound
+        self.header_hit = sc.header_hit
+        self.header = sc.header
+        self.objs = sc.objs
+        self.payload = payload
+        return True
+
+    cdef Py_ssize_t replay(self, Scanner sc, bytes payload) except -2:
+        """Put the tape of ``payload`` on ``sc``'s when only the varying values differ; the
+        scan's result, or -1 (and nothing changed but ``sc``'s payload pointer) when it does not apply."""
+        cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(payload)
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(payload)
+        cdef const unsigned char* tp = <const unsigned char*>PyBytes_AS_STRING(self.payload)
+        cdef Py_ssize_t tn = PyBytes_GET_SIZE(self.payload)
+        cdef Py_ssize_t na[VARYING]
+        cdef Py_ssize_t nb[VARYING]
+        cdef bint nesc[VARYING]
+        cdef Py_ssize_t pos_t = 0, pos_p = 0, fixed, e, v, j, shift, key_bound = self.key_bound
+        cdef Tok* t
+        sc.p = p
+        sc.n = n
+        for v in range(self.nvary):
+            fixed = self.va[v] - pos_t
+            if pos_p + fixed > n or memcmp(p + pos_p, tp + pos_t, fixed) != 0:
+                return -1
+            pos_p += fixed
+            nesc[v] = False
+            fixed = self.vb[v] - self.va[v]
+            if (pos_p + fixed < n and self.vb[v] < tn and p[pos_p + fixed] == tp[self.vb[v]]
+                    and memcmp(p + pos_p, tp + self.va[v], fixed) == 0
+                    and (self.vraw[v] or memchr(p + pos_p, 92, fixed) == NULL)):
+                e = pos_p + fixed  # the template's (checked) value again
+            elif self.vraw[v]:
+                e = sc.json_end(pos_p, 0)
+                if self.vbound[v] and e >= 0:
+                    key_bound += nested_bound(pos_p, e) - nested_bound(self.va[v], self.vb[v])
+            else:
+                e = scan_string(p, pos_p, n, &nesc[v])
+            if e < 0:
+                return -1
+            na[v] = pos_p
+            nb[v] = e
+            pos_p = e
+            pos_t = self.vb[v]
+        if n - pos_p != tn - pos_t or memcmp(p + pos_p, tp + pos_t, tn - pos_t) != 0:
+            return -1
+        sc.reserve(self.ntape)
+        memcpy(sc.tape, self.tape, self.ntape * sizeof(Tok))
+        sc.ntape = self.ntape
+        if self.nvary:
+            for j in range(self.ntape):
+                t = &sc.tape[j]
+                if t.a >= 0 or t.ida >= 0:
+                    shift = 0
+                    for v in range(self.nvary):
+                        if self.vj[v] == j:
+                            break
+                        if self.vb[v] <= t.a or (t.a < 0 and self.vb[v] <= t.ida):
+                            shift += (nb[v] - na[v]) - (self.vb[v] - self.va[v])
+                    if t.ida >= 0:
+                        t.ida += shift
+                        t.idb += shift
+                    if t.a >= 0:
+                        t.a += shift
+                        t.b += shift
+            for v in range(self.nvary):
+                t = &sc.tape[self.vj[v]]
+                t.a = na[v]
+                t.b = nb[v]
+                if not self.vraw[v]:
+                    t.esc = nesc[v]
+        sc.objs = self.objs
+        sc.objs_borrowed = True
+        sc.nchoices = self.nchoices
+        sc.ntools = self.ntools
+        sc.key_bound = key_bound
+        sc.header_hit = self.header_hit
+        shift = 0
+        if self.at > 0:  # "choices" moves with the varying values before it
+            for v in range(self.nvary):
+                if self.vb[v] <= self.at:
+                    shift += (nb[v] - na[v]) - (self.vb[v] - self.va[v])
+        return self.at + shift
+
+
+@cython.final
+cdef class Scanner:
+    """Scans one payload into the tape, then applies the tape to a merger's state."""
+
+    def __cinit__(self):
+        self.lp = TokenColumns()
+        self.captape = 64
+        self.tape = <Tok*>PyMem_Malloc(self.captape * sizeof(Tok))
+        if self.tape == NULL:
+            raise MemoryError()
+        self.objs = []
+        self.names = []
+        # Made when first needed: most streams are short.
+        self.seen = None
+        self.templates = None
+
+    def __dealloc__(self):
+        PyMem_Free(self.tape)
+
+    cdef int reserve(self, Py_ssize_t need) except -1:
+        cdef Tok* grown
+        cdef Py_ssize_t cap = self.captape
+        if need <= cap:
+            return 0
+        while cap < need:
+            cap *= 2
+        grown = <Tok*>PyMem_Realloc(self.tape, cap * sizeof(Tok))
+        if grown == NULL:
+            raise MemoryError()
+        self.tape = grown
+        self.captape = cap
+        return 0
+
+    cdef int release(self) except -1:
+        """Forget the last payload's tape and objects, giving back a large tape's memory."""
+        cdef Tok* smaller
+        self.ntape = 0
+        self.lp.clear()
+        if self.objs and not self.objs_borrowed:  # a template's (keys only) stays with it
+            self.objs = []
+        if self.captape > KEPT_TOKS:
+            smaller = <Tok*>PyMem_Realloc(self.tape, 64 * sizeof(Tok))
+            if smaller == NULL:
+                raise MemoryError()
+            self.tape = smaller
+            self.captape = 64
+        return 0
+
+    cdef Tok* push(self, int kind) except NULL:
+        cdef Tok* t
+        if self.ntape == self.captape:
+            self.reserve(self.ntape + 1)
+        t = &self.tape[self.ntape]
+        self.ntape += 1
+        t.kind = kind
+        t.a = -1
+        t.b = -1
+        t.esc = False
+        t.flag = False
+        t.ival = 0
+        t.obj = -1
+        t.ida = -1
+        return t
+
+    cdef Py_ssize_t keep(self, object value) except -1:
+        self.objs.append(value)
+        return len(self.objs) - 1
+
+    cdef Py_ssize_t value_obj(self, Py_ssize_t i, Py_ssize_t* end) except -2:
+        """Parse the JSON value at ``i`` into a Python object kept on the object list;
+        its index, or -1 to give up."""
+        cdef Py_ssize_t e = skip_value(self.p, i, self.n)
+        if e < 0:
+            return -1
+        try:
+            value = _loads(PyBytes_FromStringAndSize(<const char*>self.p + i, e - i))
+        except JSONDecodeError:
+            return -1
+        end[0] = e
+        return self.keep(value)
+
+    cdef Py_ssize_t string_tok(self, Tok* t, Py_ssize_t i) noexcept:
+        """``p[i]`` is a quote: record the string's body span in ``t``; the end, or -1."""
+        cdef bint esc = False
+        cdef Py_ssize_t e = scan_string(self.p, i + 1, self.n, &esc)
+        if e < 0:
+            return -1
+        t.a = i + 1
+        t.b = e
+        t.esc = esc
+        return e + 1
+
+    cdef Py_ssize_t check_string(self, Py_ssize_t i) noexcept:
+        cdef bint esc = False
+        cdef Py_ssize_t e = scan_string(self.p, i + 1, self.n, &esc)
+        return -1 if e < 0 else e + 1
+
+    cdef inline Py_ssize_t is_null(self, Py_ssize_t i) noexcept:
+        if i + 4 <= self.n and memcmp(self.p + i, b"null", 4) == 0:
+            return i + 4
+        return -1
+
+    cdef Py_ssize_t key(self, Py_ssize_t i, Py_ssize_t* ka, Py_ssize_t* kb) noexcept:
+        """A plain key (no escapes, ASCII) at ``p[i]`` and its colon; the value's start or -1."""
+        cdef const unsigned char* p = self.p
+        cdef Py_ssize_t j
+        if i >= self.n or p[i] != 34:
+            return -1
+        j = i + 1
+        while j < self.n and p[j] != 34:
+            if p[j] == 92 or p[j] < 0x20 or p[j] >= 0x80:
+                return -1
+            j += 1
+        if j >= self.n:
+            return -1
+        ka[0] = i + 1
+        kb[0] = j
+        j = skip_ws(p, j + 1, self.n)
+        if j >= self.n or p[j] != 58:
+            return -1
+        return skip_ws(p, j + 1, self.n)
+
+    cdef inline Py_ssize_t after_member(self, Py_ssize_t i, unsigned char close, bint* more) noexcept:
+        i = skip_ws(self.p, i, self.n)
+        if i >= self.n:
+            return -1
+        if self.p[i] == 44:
+            more[0] = True
+            return skip_ws(self.p, i + 1, self.n)
+        if self.p[i] == close:
+            more[0] = False
+            return i + 1
+        return -1
+
+    cdef object key_str(self, Py_ssize_t a, Py_ssize_t b):
+        return PyUnicode_DecodeUTF8(<const char*>self.p + a, b - a, NULL)
+
+    cdef object key_obj(self, Py_ssize_t a, Py_ssize_t b):
+        """The ``str`` of the plain (ASCII, unescaped) key ``p[a:b]``, the same object for the
+        same key while the scanner lives (up to ``KEPT_KEYS`` keys)."""
+        cdef Py_ssize_t k = b - a
+        cdef object name
+        for name in self.names:
+            if PyUnicode_GET_LENGTH(name) == k and memcmp(PyUnicode_DATA(name), self.p + a, k) == 0:
+                return name
+        name = PyUnicode_DecodeUTF8(<const char*>self.p + a, k, NULL)
+        if len(self.names) < KEPT_KEYS:
+            self.names.append(name)
+        return name
+
+    cdef Py_ssize_t extra(self, dict rules, int kind, Py_ssize_t ka, Py_ssize_t kb, Py_ssize_t v) except -2:
+        """A top-level or choice-level key kept in extras (``kind``) by its rule in ``rules``."""
+        cdef object code = rules.get(self.key_obj(ka, kb)) if rules else None
+        cdef Tok* t
+        if code is None:
+            t = self.push(kind)
+        elif <int>code == R_IGNORE:
+            t = self.push(T_IGNORED)
+        else:
+            t = self.push(kind)
+            t.flag = <int>code == R_FIRST
+        self.key_bound += 1
+        return self.raw_value(t, ka, kb, v)
+
+    cdef Py_ssize_t raw_value(self, Tok* t, Py_ssize_t ka, Py_ssize_t kb, Py_ssize_t v) except -2:
+        """Record the unknown member ``p[ka:kb]: p[v:]`` on ``t``: as the span of its value when
+        the value is JSON the merger builds itself (see ``json_end``), else parsed. Its end or -1."""
+        cdef Py_ssize_t e = self.json_end(v, 0)
+        if e >= 0:
+            t.a = v
+            t.b = e
+            t.obj = self.keep(self.key_obj(ka, kb))
+            return e
+        t.obj = self.value_obj(v, &e)
+        if t.obj < 0:
+            return -1
+        self.keep(self.key_str(ka, kb))
+        return e
+
+    cdef Py_ssize_t json_end(self, Py_ssize_t i, int depth) except -2:
+        """The end of the JSON value at ``p[i]``, checked as strictly as ``orjson`` reads it, or -1
+        when it is not valid or not one built here: an object with an escaped, non-ASCII or
+        repeated key, or more than 16 keys; an integer of more than 18 digits, a number written
+        with more than 40 characters or out of the range of a double; nesting deeper than ``RAW_DEPTH``."""
+        cdef const unsigned char* p = self.p
+        cdef Py_ssize_t n = self.n
+        cdef Py_ssize_t ka, kb
+        cdef bint more = True
+        cdef bint is_float
+        cdef Keys keys
+        cdef unsigned char c
+        if i >= n:
+            return -1
+        c = p[i]
+        if c == 34:
+            return self.check_string(i)
+        if c == 123:
+            if depth >= RAW_DEPTH:
+                return -1
+            keys.nunknown = 0
+            i = skip_ws(p, i + 1, n)
+            if i < n and p[i] == 125:
+                return i + 1
+            while more:
+                i = self.key(i, &ka, &kb)
+                if i < 0 or not unknown_once(&keys, p, ka, kb):
+                    return -1
+                i = self.json_end(i, depth + 1)
+                if i < 0:
+                    return -1
+                i = self.after_member(i, 125, &more)
+                if i < 0:
+                    return -1
+            return i
+        if c == 91:
+            if depth >= RAW_DEPTH:
+                return -1
+            i = skip_ws(p, i + 1, n)
+            if i < n and p[i] == 93:
+                return i + 1
+            while more:
+                i = self.json_end(i, depth + 1)
+                if i < 0:
+                    return -1
+                i = self.after_member(i, 93, &more)
+                if i < 0:
+                    return -1
+            return i
+        if c == 116:
+            return i + 4 if i + 4 <= n and memcmp(p + i, b"true", 4) == 0 else -1
+        if c == 102:
+            return i + 5 if i + 5 <= n and memcmp(p + i, b"false", 5) == 0 else -1
+        if c == 110:
+            return self.is_null(i)
+        ka = scan_number(p, i, n, &is_float)
+        if ka < 0 or ka - i > 40 or (is_float and not finite_number(p, i, ka)):
+            return -1
+        return ka
+
+    # -- values recorded as spans (checked by json_end), built and merged here
+
+    cdef object build(self, Py_ssize_t i, Py_ssize_t* end):
+        """The Python value of the JSON at ``p[i]`` (checked by ``json_end``), as ``orjson`` makes it."""
+        cdef const unsigned char* p = self.p
+        cdef Py_ssize_t ka, kb, e
+        cdef bint more = True
+        cdef bint flag = False
+        cdef long long ival
+        cdef unsigned char c = p[i]
+        cdef object out, key
+        if c == 34:
+            e = scan_string(p, i + 1, self.n, &flag)
+            end[0] = e + 1
+            return decode_span(p, i + 1, e, flag)
+        if c == 123:
+            out = {}
+            i = skip_ws(p, i + 1, self.n)
+            if p[i] == 125:
+                end[0] = i + 1
+                return out
+            while more:
+                i = self.key(i, &ka, &kb)
+                key = self.key_obj(ka, kb)
+                out[key] = self.build(i, &i)
+                i = self.after_member(i, 125, &more)
+            end[0] = i
+            return out
+        if c == 91:
+            out = []
+            i = skip_ws(p, i + 1, self.n)
+            if p[i] == 93:
+                end[0] = i + 1
+                return out
+            while more:
+                out.append(self.build(i, &i))
+                i = self.after_member(i, 93, &more)
+            end[0] = i
+            return out
+        if c == 116:
+            end[0] = i + 4
+            return True
+        if c == 102:
+            end[0] = i + 5
+            return False
+        if c == 110:
+            end[0] = i + 4
+            return None
+        e = scan_number(p, i, self.n, &flag)
+        end[0] = e
+        if flag:
+            return parse_double(p, i, e)
+        scan_int(p, i, self.n, &ival)
+        return ival
+
+    cdef object text_obj(self, Py_ssize_t i):
+        """The ``str`` of the (checked) string at ``p[i]``: one made once when it is a short plain
+        ASCII one (an item's ``type``), whose hash is then computed once."""
+        cdef Py_ssize_t j = i + 1
+        while j < self.n and j - i <= 64 and 0x20 <= self.p[j] < 0x80 and self.p[j] != 92 and self.p[j] != 34:
+            j += 1
+        if j < self.n and self.p[j] == 34:
+            return self.key_obj(i + 1, j)
+        return self.built(i)
+
+    cdef object built(self, Py_ssize_t i):
+        cdef Py_ssize_t e
+        return self.build(i, &e)
+
+    cdef Py_ssize_t merge_raw(self, object acc, object key, Py_ssize_t i, dict rules, int depth,
+                              Py_ssize_t* end) except -1:
+        """Merge the member ``key`` whose value is the span at ``p[i]`` into ``acc``, as the twin's
+        ``merge_generic(acc, {key: value}, rules, depth)``; what it returns. ``end``: the value's end."""
+        cdef const unsigned char* p = self.p
+        cdef unsigned char c = p[i]
+        cdef Py_ssize_t ka, kb, e, added
+        cdef bint more = True
+        cdef bint esc = False
+        cdef object old, rule
+        if c == 110:
+            end[0] = i + 4
+            if key not in acc:
+                acc[key] = None
+                return 1
+            return 0
+        old = acc.get(key)
+        added = 1 if old is None and key not in acc else 0
+        if c == 34:
+            e = scan_string(p, i + 1, self.n, &esc)
+            end[0] = e + 1
+            if rules.get(key) == _LAST:
+                if added or not same_text(old, p, i + 1, e, esc):
+                    acc[key] = decode_span(p, i + 1, e, esc)
+                return added
+            if type(old) is TextBuf:
+                (<TextBuf>old).add_json(p, i + 1, e, esc)
+            elif type(old) in _STR_ACCUMULATORS:
+                old.append(decode_span(p, i + 1, e, esc))
+            else:
+                old = TextBuf()
+                (<TextBuf>old).add_json(p, i + 1, e, esc)
+                acc[key] = old
+            return added
+        if c == 123 and depth < _MAX_MERGE_DEPTH and rules.get(key) != _LAST:
+            if type(old) is not _Merged:
+                old = _Merged()
+                acc[key] = old
+            i = skip_ws(p, i + 1, self.n)
+            if p[i] == 125:
+                end[0] = i + 1
+                return added
+            while more:
+                i = self.key(i, &ka, &kb)
+                added += self.merge_raw(old, self.key_obj(ka, kb), i, rules, depth + 1, &i)
+                i = self.after_member(i, 125, &more)
+            end[0] = i
+            return added
+        if c == 91:
+            rule = rules.get(key)
+            if rule != _LAST:
+                return added + self.merge_list(acc, key, old, rule, i, rules, depth, end)
+        acc[key] = self.build(i, end)
+        return added
+
+    cdef Py_ssize_t merge_list(self, object acc, object key, object old, object rule, Py_ssize_t i,
+                               dict rules, int depth, Py_ssize_t* end) except -1:
+        """The twin's ``merge_list`` for the array at ``p[i]`` (but for the count of ``key``)."""
+        cdef const unsigned char* p = self.p
+        cdef Py_ssize_t added = 0, start = i
+        cdef bint more = True
+        cdef object items
+        if rule == _APPEND:
+            if type(old) is list:
+                (<list>old).extend(self.build(i, end))
+            else:
+                acc[key] = self.build(i, end)
+            return 0
+        if (self.indexed_items(i) and depth < _MAX_MERGE_DEPTH
+                and (old is None or type(old) is _Indexed or old == [])):
+            if type(old) is not _Indexed:
+                old = _Indexed()
+                acc[key] = old
+            i = skip_ws(p, i + 1, self.n)
+            while more:
+                added += self.merge_item(old, i, rules, depth, &i)
+                i = self.after_member(i, 93, &more)
+            end[0] = i
+            return added
+        items = self.build(start, end)
+        if type(old) is _Indexed:
+            for item in items:
+                old[("append", len(old))] = item
+            return len(items)
+        if type(old) is list:
+            (<list>old).extend(items)
+        else:
+            acc[key] = items
+        return 0
+
+    cdef bint indexed_items(self, Py_ssize_t i) except -1:
+        """Whether the array at ``p[i]`` is not empty and holds only objects with an integer ``index``."""
+        cdef const unsigned char* p = self.p
+        cdef bint more = True
+        i = skip_ws(p, i + 1, self.n)
+        if p[i] == 93:
+            return False
+        while more:
+            if p[i] != 123 or not self.is_int(self.member(i, b"index", 5)):
+                return False
+            i = self.after_member(skip_value(p, i, self.n), 93, &more)
+        return True
+
+    cdef Py_ssize_t member(self, Py_ssize_t i, const char* name, Py_ssize_t k) noexcept:
+        """The start of member ``name``'s value in the (checked) object at ``p[i]``, or -1."""
+        cdef const unsigned char* p = self.p
+        cdef Py_ssize_t ka, kb
+        cdef bint more = True
+        i = skip_ws(p, i + 1, self.n)
+        if p[i] == 125:
+            return -1
+        while more:
+            i = self.key(i, &ka, &kb)
+            if key_is(p, ka, kb, name, k):
+                return i
+            i = self.after_member(skip_value(p, i, self.n), 125, &more)
+        return -1
+
+    cdef bint is_int(self, Py_ssize_t i) noexcept:
+        """Whether the (checked) value at ``p[i]`` is an integer (``i`` -1: no value)."""
+        cdef bint is_float
+        cdef unsigned char c
+        if i < 0:
+            return False
+        c = self.p[i]
+        if c != 45 and (c < 48 or c > 57):
+            return False
+        return scan_number(self.p, i, self.n, &is_float) >= 0 and not is_float
+
+    cdef Py_ssize_t merge_item(self, object acc, Py_ssize_t i, dict rules, int depth,
+                               Py_ssize_t* end) except -1:
+        """The twin's ``merge_indexed_item`` for the object at ``p[i]`` (it has an integer ``index``)."""
+        cdef const unsigned char* p = self.p
+        cdef Py_ssize_t at = -1, ka, kb, added = 0, j
+        cdef bint more = True
+        cdef object index = None, slot, where
+        j = skip_ws(p, i + 1, self.n)
+        while more:  # the index and the type (an item has the index: not empty)
+            j = self.key(j, &ka, &kb)
+            if key_is(p, ka, kb, b"index", 5):
+                index = self.built(j)
+            elif key_is(p, ka, kb, b"type", 4):
+                at = j
+            j = self.after_member(skip_value(p, j, self.n), 125, &more)
+        if at >= 0 and p[at] == 34:
+            where = (index, self.text_obj(at))
+        else:
+            where = acc.last.get(index, (index, None))
+        acc.last[index] = where
+        slot = acc.get(where)
+        if slot is None:
+            slot = _Merged()
+            acc[where] = slot
+            added = 1
+        i = skip_ws(p, i + 1, self.n)
+        more = True
+        while more:
+            i = self.key(i, &ka, &kb)
+            added += self.merge_raw(slot, self.key_obj(ka, kb), i, rules, depth + 1, &i)
+            i = self.after_member(i, 125, &more)
+        end[0] = i
+        return added
+
+    cdef Py_ssize_t put_raw(self, object extras, dict seen, object key, Py_ssize_t a, Py_ssize_t b,
+                            bint first) except -1:
+        """Set ``extras[key]`` to the value spanned by ``p[a:b]`` unless it is ``null`` and the key
+        is there (last non-null value), or, ``first``, the key holds a non-empty value; how many keys
+        it added. ``seen`` keeps the bytes of each key's value set here, so that the same bytes
+        again (an object repeated on every chunk) leave the value as it is."""
+        cdef RawValue last
+        cdef Py_ssize_t size
+        if self.p[a] == 110:
+            if key in extras:
+                return 0
+            extras[key] = None
+            return 1
+        if first and extras.get(key):
+            return 0
+        last = seen.get(key)
+        if (last is not None and PyBytes_GET_SIZE(last.raw) == b - a
+                and memcmp(PyBytes_AS_STRING(last.raw), self.p + a, b - a) == 0
+                and extras.get(key, seen) is last.value):
+            return 0
+        size = dict_size(extras)
+        value = self.built(a)
+        extras[key] = value
+        if self.p[a] == 123 or self.p[a] == 91:
+            if last is None:
+                last = RawValue()
+                seen[key] = last
+            last.raw = PyBytes_FromStringAndSize(<const char*>self.p + a, b - a)
+            last.value = value
+        return dict_size(extras) - size
+
+    # -- the chunk
+
+    cdef Py_ssize_t scan(self, bytes payload) except -2:
+        """Scan a payload onto the tape; its top-level "choices" key offset (or 0), or -1."""
+        cdef Py_ssize_t at, k, j
+        cdef Template tpl
+        # A template made after a header hit serves payloads that begin with that header; one made
+        # from a whole payload (a stream whose header changes, as a new id on every chunk) serves
+        # the payloads that do not begin with the header held.
+        cdef Py_ssize_t hl = PyBytes_GET_SIZE(self.header) if self.header is not None else -1
+        cdef bint hit = 0 <= hl < PyBytes_GET_SIZE(payload) and memcmp(
+            PyBytes_AS_STRING(payload), PyBytes_AS_STRING(self.header), hl) == 0
+        self.replayed = False
+        for k in range(TEMPLATES if self.templates is not None else 0):
+            j = (self.latest + TEMPLATES - k) % TEMPLATES
+            if self.templates[j] is None:
+                continue
+            tpl = <Template>self.templates[j]
+            if tpl.payload is not None and (
+                    (tpl.header is self.header and hit) if tpl.header_hit else not hit):
+                at = tpl.replay(self, payload)
+                if at >= 0:
+                    self.reused += 1
+                    self.replayed = True
+                    return at
+        if self.captape > KEPT_TOKS:
+            self.release()  # a large tape no applied payload gave back
+        at = self.scan_full(payload)
+        if at < 0:
+            self.release()
+            return at
+        if self.templates is None:
+            self.templates = [None] * TEMPLATES
+        j = (self.latest + 1) % TEMPLATES
+        if self.templates[j] is None:
+            self.templates[j] = Template()
+        if (<Template>self.templates[j]).take(self, payload, at):
+            self.latest = j
+        return at
+
+    cdef Py_ssize_t scan_full(self, bytes payload) except -2:
+        cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(payload)
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(payload)
+        cdef Py_ssize_t i, ka, kb, v, choices_at = 0
+        cdef bint more
+        cdef Tok* t
+        cdef Py_ssize_t hl
+        self.p = p
+        self.n = n
+        self.ntape = 0
+        self.nchoices = 0
+        self.ntools = 0
+        self.key_bound = 0
+        if self.objs or self.objs_borrowed:
+            self.objs = []
+            self.objs_borrowed = False
+        self.top.known = 0
+        self.top.nunknown = 0
+        self.header_hit = False
+        i = 1
+        if self.header is not None:
+            hl = PyBytes_GET_SIZE(self.header)
+            if n > hl and memcmp(p, PyBytes_AS_STRING(self.header), hl) == 0:
+                # The header's unknown keys were recorded as offsets into it, and the payload
+                # begins with the same bytes: they are compared in the payload, like the keys after.
+                self.top = self.header_keys
+                i = hl
+                choices_at = -2  # members before "choices" are known already
+                self.header_hit = True
+        i = skip_ws(p, i, n)
+        if choices_at == 0 and i < n and p[i] == 125:
+            return self.end(i + 1, 0)
+        while True:
+            v = self.key(i, &ka, &kb)
+            if v < 0:
+                return -1
+            if key_is(p, ka, kb, b"choices", 7):
+                if not known_once(&self.top, B_CHOICES):
+                    return -1
+                if choices_at == 0:
+                    choices_at = ka - 1
+                    self.before_choices = self.top
+                i = self.choices(v)
+            elif key_is(p, ka, kb, b"id", 2):
+                i = self.top_string(v, B_ID, T_ID)
+            elif key_is(p, ka, kb, b"object", 6):
+                if not known_once(&self.top, B_OBJECT):
+                    return -1
+                i = self.is_null(v)
+                if i < 0 and p[v] == 34:
+                    i = self.check_string(v)
+            elif key_is(p, ka, kb, b"created", 7):
+                if not known_once(&self.top, B_CREATED):
+                    return -1
+                i = self.is_null(v)
+                if i < 0:
+                    t = self.push(T_CREATED)
+                    i = scan_int(p, v, n, &t.ival)
+            elif key_is(p, ka, kb, b"model", 5):
+                i = self.top_string(v, B_MODEL, T_MODEL)
+            elif key_is(p, ka, kb, b"system_fingerprint", 18):
+                i = self.top_string(v, B_FINGERPRINT, T_FINGERPRINT)
+            elif key_is(p, ka, kb, b"service_tier", 12):
+                i = self.top_string(v, B_SERVICE_TIER, T_SERVICE_TIER)
+            elif key_is(p, ka, kb, b"usage", 5):
+                i = self.top_model(v, B_USAGE, T_USAGE, _Usage)
+            elif key_is(p, ka, kb, b"moderation", 10):
+                i = self.top_model(v, B_MODERATION, T_MODERATION, _Moderation)
+            elif key_is(p, ka, kb, b"error", 5) or key_is(p, ka, kb, b"x_groq", 6):
+                return -1
+            else:
+                if not unknown_once(&self.top, p, ka, kb):
+                    return -1
+                i = self.extra(TOP_EXTRAS, T_TOP_EXTRA, ka, kb, v)
+            if i < 0:
+                return -1
+            i = self.after_member(i, 125, &more)
+            if i < 0:
+                return -1
+            if not more:
+                return self.end(i, choices_at)
+
+    cdef Py_ssize_t end(self, Py_ssize_t i, Py_ssize_t choices_at) noexcept:
+        if skip_ws(self.p, i, self.n) != self.n:
+            return -1
+        return choices_at if choices_at > 0 else 0
+
+    cdef Py_ssize_t top_string(self, Py_ssize_t v, int bit, int kind) except -2:
+        cdef Tok* t
+        if not known_once(&self.top, bit):
+            return -1
+        if self.p[v] == 34:
+            t = self.push(kind)
+            return self.string_tok(t, v)
+        return self.is_null(v)
+
+    cdef Py_ssize_t top_model(self, Py_ssize_t v, int bit, int kind, object model) except -2:
+        cdef Py_ssize_t e = self.is_null(v)
+        cdef Tok* t
+        if not known_once(&self.top, bit):
+            return -1
+        if e >= 0:
+            return e
+        t = self.push(kind)
+        t.obj = self.value_obj(v, &e)
+        if t.obj < 0:
+            return -1
+        try:
+            self.objs[t.obj] = model.from_dict(self.objs[t.obj])
+        except _SchemaError:
+            return -1
+        return e
+
+    cdef Py_ssize_t choices(self, Py_ssize_t i) except -2:
+        cdef bint more = True
+        if self.is_null(i) >= 0:
+            return i + 4
+        if self.p[i] != 91:
+            return -1
+        i = skip_ws(self.p, i + 1, self.n)
+        if i < self.n and self.p[i] == 93:
+            return i + 1
+        while more:
+            if i >= self.n or self.p[i] != 123:
+                return -1
+            i = self.choice(i + 1)
+            if i < 0:
+                return -1
+            i = self.after_member(i, 93, &more)
+            if i < 0:
+                return -1
+        return i
+
+    cdef Py_ssize_t choice(self, Py_ssize_t i) except -2:
+        cdef const unsigned char* p = self.p
+        cdef Py_ssize_t slot = self.ntape
+        cdef Py_ssize_t ka, kb, v, e
+        cdef Keys keys
+        cdef bint more
+        cdef long long index = 0
+        keys.known = 0
+        keys.nunknown = 0
+        self.push(T_CHOICE)
+        self.nchoices += 1
+        i = skip_ws(p, i, self.n)
+        if i < self.n and p[i] == 125:
+            self.tape[slot].ival = 0
+            return i + 1
+        while True:
+            v = self.key(i, &ka, &kb)
+            if v < 0:
+                return -1
+            if key_is(p, ka, kb, b"delta", 5):
+                if not known_once(&keys, 1):
+                    return -1
+                e = self.is_null(v)
+                if e < 0:
+                    if p[v] != 123:
+                        return -1
+                    e = self.delta(v + 1)
+            elif key_is(p, ka, kb, b"index", 5):
+                if not known_once(&keys, 2):
+                    return -1
+                e = scan_int(p, v, self.n, &index)
+            elif key_is(p, ka, kb, b"finish_reason", 13):
+                if not known_once(&keys, 4):
+                    return -1
+                e = self.is_null(v)
+                if e < 0 and p[v] == 34:
+                    e = self.string_tok(self.push(T_FINISH), v)
+            elif key_is(p, ka, kb, b"logprobs", 8):
+                if not known_once(&keys, 8):
+                    return -1
+                e = self.is_null(v)
+                if e < 0:
+                    if p[v] != 123:
+                        return -1
+                    e = self.logprobs(v + 1)
+            else:
+                if not unknown_once(&keys, p, ka, kb):
+                    return -1
+                e = self.extra(CHOICE_EXTRAS, T_CHOICE_EXTRA, ka, kb, v)
+            if e < 0:
+                return -1
+            i = self.after_member(e, 125, &more)
+            if i < 0:
+                return -1
+            if not more:
+                self.tape[slot].ival = index
+                return i
+
+    cdef Py_ssize_t logprobs(self, Py_ssize_t i) except -2:
+        """A choice's logprobs object (after its brace): its token lists go on the tape as spans."""
+        cdef const unsigned char* p = self.p
+        cdef Py_ssize_t ka, kb, v, e
+        cdef int which
+        cdef Keys keys
+        cdef bint more = True
+        cdef Tok* t
+        keys.known = 0
+        self.push(T_LP_SEEN)
+        i = skip_ws(p, i, self.n)
+        if i < self.n and p[i] == 125:
+            return i + 1
+        while more:
+            v = self.key(i, &ka, &kb)
+            if v < 0:
+                return -1
+            if key_is(p, ka, kb, b"content", 7):
+                which = 0
+            elif key_is(p, ka, kb, b"refusal", 7):
+                which = 1
+            else:
+                return -1
+            if not known_once(&keys, 1 << which):
+                return -1
+            e = self.is_null(v)
+            if e < 0:
+                if p[v] != 91:
+                    return -1
+                t = self.push(T_LP_START)
+                t.flag = which
+                e = self.lp_tokens(v + 1, which)
+            if e < 0:
+                return -1
+            i = self.after_member(e, 125, &more)
+            if i < 0:
+                return -1
+        return i
+
+    cdef Py_ssize_t lp_tokens(self, Py_ssize_t i, int which) except -2:
+        cdef bint more = True
+        cdef Py_ssize_t e, k
+        cdef Tok* t
+        i = skip_ws(self.p, i, self.n)
+        if i < self.n and self.p[i] == 93:
+            return i + 1
+        while more:
+            if i >= self.n or self.p[i] != 123:
+                return -1
+            k = self.lp.n
+            e = self.lp_token(i + 1)
+            if e < 0:
+                return -1
+            t = self.push(T_LP_TOKEN)
+            t.flag = which
+            t.a = i
+            t.b = e
+            t.ival = k
+            i = self.after_member(e, 93, &more)
+            if i < 0:
+                return -1
+        return i
+
+    cdef Py_ssize_t lp_token(self, Py_ssize_t i) except -2:
+        """One token object (after its brace), checked as the model would and put in the
+        scanner's columns ``lp`` (as an odd token, made from its JSON when applied, unless it has
+        the usual shape: a string token, a float logprob, bytes, top alternatives of that shape);
+        its end or -1."""
+        cdef const unsigned char* p = self.p
+        cdef TokenColumns lp = self.lp
+        cdef Py_ssize_t ka, kb, v, e
+        cdef Py_ssize_t ba = -1, bb = -1
+        cdef Py_ssize_t at = lp.entry()
+        cdef Keys keys
+        cdef bint more = True
+        cdef bint usual = True
+        keys.known = 0
+        i = skip_ws(p, i, self.n)
+        if i < self.n and p[i] == 125:
+            more = False
+            i += 1
+        while more:
+            v = self.lp_key(i, &ka, &kb)
+            if v < 0:
+                return -1
+            e = self.is_null(v)
+            if key_is(p, ka, kb, b"token", 5):
+                if not known_once(&keys, 1):
+                    return -1
+                if e < 0 and p[v] == 34:
+                    e = self.lp_text(v, at)
+                else:
+                    usual = False
+            elif key_is(p, ka, kb, b"logprob", 7):
+                if not known_once(&keys, 2):
+                    return -1
+                if e < 0:
+                    e = self.lp_number(v, at, &usual)
+                else:
+                    usual = False
+            elif key_is(p, ka, kb, b"bytes", 5):
+                if not known_once(&keys, 4):
+                    return -1
+                if e < 0:
+                    if keys.known & 1:
+                        e = self.lp_byte_array(v, at)
+                        bb = -2  # compared already
+                    else:
+                        e = int_array(p, v, self.n)
+                        ba = v
+                        bb = e
+            elif key_is(p, ka, kb, b"top_logprobs", 12):
+                if not known_once(&keys, 8):
+                    return -1
+                if e < 0 and p[v] == 91:
+                    e = self.lp_tops(v + 1, &usual)
+                else:
+                    usual = False
+            else:
+                return -1
+            if e < 0:
+                return -1
+            i = self.after_member(e, 125, &more)
+            if i < 0:
+                return -1
+        if usual and keys.known == 15:
+            if bb != -2:
+                self.lp_bytes(at, ba, bb)
+            lp.end_token()
+        else:
+            lp.add_object(None)
+        return i
+
+    cdef Py_ssize_t lp_tops(self, Py_ssize_t i, bint* usual) except -2:
+        cdef bint more = True
+        cdef Py_ssize_t e
+        i = skip_ws(self.p, i, self.n)
+        if i < self.n and self.p[i] == 93:
+            return i + 1
+        while more:
+            if i >= self.n or self.p[i] != 123:
+                return -1
+            e = self.lp_top(i + 1, usual)
+            if e < 0:
+                return -1
+            i = self.after_member(e, 93, &more)
+            if i < 0:
+                return -1
+        return i
+
+    cdef Py_ssize_t lp_top(self, Py_ssize_t i, bint* usual) except -2:
+        """A top alternative (after its brace), as ``lp_token`` reads a token."""
+        cdef const unsigned char* p = self.p
+        cdef Py_ssize_t ka, kb, v, e
+        cdef Py_ssize_t ba = -1, bb = -1
+        cdef Py_ssize_t at = self.lp.entry()
+        cdef Keys keys
+        cdef bint more = True
+        keys.known = 0
+        i = skip_ws(p, i, self.n)
+        if i < self.n and p[i] == 125:
+            more = False
+            i += 1
+        while more:
+            v = self.lp_key(i, &ka, &kb)
+            if v < 0:
+                return -1
+            e = self.is_null(v)
+            if key_is(p, ka, kb, b"token", 5):
+                if not known_once(&keys, 1):
+                    return -1
+                if e < 0 and p[v] == 34:
+                    e = self.lp_text(v, at)
+                else:
+                    usual[0] = False
+            elif key_is(p, ka, kb, b"logprob", 7):
+                if not known_once(&keys, 2):
+                    return -1
+                if e < 0:
+                    e = self.lp_number(v, at, usual)
+                else:
+                    usual[0] = False
+            elif key_is(p, ka, kb, b"bytes", 5):
+                if not known_once(&keys, 4):
+                    return -1
+                if e < 0:
+                    if keys.known & 1:
+                        e = self.lp_byte_array(v, at)
+                        bb = -2  # compared already
+                    else:
+                        e = int_array(p, v, self.n)
+                        ba = v
+                        bb = e
+            else:
+                return -1
+            if e < 0:
+                return -1
+            i = self.after_member(e, 125, &more)
+            if i < 0:
+                return -1
+        if keys.known != 7:
+            usual[0] = False
+        elif usual[0] and bb != -2:
+            self.lp_bytes(at, ba, bb)
+        return i
+
+    cdef Py_ssize_t lp_text(self, Py_ssize_t v, Py_ssize_t at) except -2:
+        """The string at ``v`` (a quote) as entry ``at``'s text; its end or -1."""
+        cdef bint esc = False
+        cdef Py_ssize_t e = scan_string(self.p, v + 1, self.n, &esc)
+        cdef TokenColumns lp = self.lp
+        if e < 0:
+            return -1
+        lp.entries[at].start = lp.text.length
+        lp.text.add_json(self.p, v + 1, e, esc)
+        lp.entries[at].end = lp.text.length
+        return e + 1
+
+    cdef inline Py_ssize_t lp_key(self, Py_ssize_t i, Py_ssize_t* ka, Py_ssize_t* kb) noexcept:
+        """``key``, with the keys of a token written the usual way (no space before the colon)
+        matched at once."""
+        cdef const unsigned char* p = self.p
+        cdef Py_ssize_t k = 0
+        if i + 16 <= self.n and p[i] == 34:
+            if p[i + 1] == 116:
+                if memcmp(p + i + 1, b'token":', 7) == 0:
+                    k = 5
+                elif memcmp(p + i + 1, b'top_logprobs":', 14) == 0:
+                    k = 12
+            elif p[i + 1] == 108:
+                if memcmp(p + i + 1, b'logprob":', 9) == 0:
+                    k = 7
+            elif p[i + 1] == 98:
+                if memcmp(p + i + 1, b'bytes":', 7) == 0:
+                    k = 5
+            if k:
+                ka[0] = i + 1
+                kb[0] = i + 1 + k
+                return skip_ws(p, i + k + 3, self.n)
+        return self.key(i, ka, kb)
+
+    cdef Py_ssize_t lp_number(self, Py_ssize_t v, Py_ssize_t at, bint* usual) except -2:
+        """The number at ``v`` as entry ``at``'s logprob (an integer, or one too long for
+        ``parse_double``, makes the token odd); its end or -1."""
+        cdef const unsigned char* p = self.p
+        cdef Py_ssize_t n = self.n, i = v, int_start, frac_start
+        cdef unsigned long long mantissa = 0
+        cdef bint is_float
+        cdef Py_ssize_t e
+        # The usual form, -?(0|[1-9][0-9]*)[.][0-9]+ with at most 18 digits, read in one pass
+        # (as parse_double reads it: the digits are exact, one division rounds).
+        if i < n and p[i] == 45:
+            i += 1
+        int_start = i
+        if i < n and p[i] == 48:
+            i += 1
+        else:
+            while i < n and p[i] >= 48 and p[i] <= 57:
+                mantissa = mantissa * 10 + (p[i] - 48)
+                i += 1
+        if i > int_start and i < n and p[i] == 46 and (i - int_start == 1 or p[int_start] != 48):
+            i += 1
+            frac_start = i
+            while i < n and p[i] >= 48 and p[i] <= 57:
+                mantissa = mantissa * 10 + (p[i] - 48)
+                i += 1
+            if (i > frac_start and i - int_start <= 19 and i - frac_start <= 22
+                    and (i >= n or (p[i] != 101 and p[i] != 69))):
+                if mantissa < (1ULL << 53):
+                    self.lp.entries[at].logprob = (
+                        -(<double>mantissa / POW10[i - frac_start]) if p[v] == 45
+                        else <double>mantissa / POW10[i - frac_start]
+                    )
+                    return i
+        e = scan_number(self.p, v, self.n, &is_float)
+        if e < 0 or (is_float and not finite_number(self.p, v, e)):
+            return -1
+        if is_float and e - v < 80:
+            self.lp.entries[at].logprob = parse_double(self.p, v, e)
+        else:
+            usual[0] = False
+        return e
+
+    cdef Py_ssize_t lp_byte_array(self, Py_ssize_t i, Py_ssize_t at) except -2:
+        """The array of plain integers at ``p[i]`` (as ``int_array`` reads it), compared with the
+        text of entry ``at`` as it is read; its end or -1."""
+        cdef const unsigned char* p = self.p
+        cdef Py_ssize_t n = self.n
+        cdef Py_ssize_t start = i
+        cdef LpEntry* entry = &self.lp.entries[at]
+        cdef const unsigned char* text = <const unsigned char*>self.lp.text.data
+        cdef Py_ssize_t j = entry.start
+        cdef long long v
+        cdef unsigned char c
+        cdef bint same = True
+        cdef char compact[258]
+        cdef Py_ssize_t k = 1
+        if i >= n or p[i] != 91:
+            return -1
+        if entry.end - entry.start <= 64:
+            # The array as a compact JSON writer writes the text's bytes, compared at once.
+            compact[0] = 91
+            for j in range(entry.start, entry.end):
+                c = text[j]
+                memcpy(compact + k, DECIMAL[c], 4)
+                k += DECIMAL_LEN[c]
+            if k > 1:
+                k -= 1  # the last comma
+            compact[k] = 93
+            k += 1
+            if i + k <= n and memcmp(p + i, compact, k) == 0:
+                return i + k
+            j = entry.start
+        i = skip_ws(p, i + 1, n)
+        if i < n and p[i] == 93:
+            i += 1
+        else:
+            while True:
+                c = p[i] - 49 if i < n else 255
+                if c < 9 and i + 4 < n:  # 1 to 9: a number of up to four digits, the usual
+                    v = c + 1
+                    i += 1
+                    c = p[i] - 48
+                    if c < 10:
+                        v = v * 10 + c
+                        i += 1
+                        c = p[i] - 48
+                        if c < 10:
+                            v = v * 10 + c
+                            i += 1
+                            if <unsigned char>(p[i] - 48) < 10:
+                                i = scan_int(p, i - 3, n, &v)
+                                if i < 0:
+                                    return -1
+                else:
+                    i = scan_int(p, i, n, &v)
+                    if i < 0:
+                        return -1
+                if i < n and (p[i] == 46 or p[i] == 101 or p[i] == 69):
+                    return -1
+                if same and (j >= entry.end or v != text[j]):
+                    same = False
+                j += 1
+                if i < n and p[i] == 44:
+                    i = skip_ws(p, i + 1, n)
+                    continue
+                i = skip_ws(p, i, n)
+                if i >= n:
+                    return -1
+                if p[i] == 93:
+                    i += 1
+                    break
+                if p[i] != 44:
+                    return -1
+                i = skip_ws(p, i + 1, n)
+        if not (same and j == entry.end):
+            self.lp_bytes(at, start, i)
+        return i
+
+    cdef int lp_bytes(self, Py_ssize_t at, Py_ssize_t ba, Py_ssize_t bb) except -1:
+        """Entry ``at``'s flags for its bytes (the int array ``p[ba:bb]``, or null)."""
+        cdef TokenColumns lp = self.lp
+        cdef LpEntry* entry = &lp.entries[at]
+        cdef const unsigned char* text = <const unsigned char*>lp.text.data
+        cdef Py_ssize_t i, j = entry.start
+        cdef long long v
+        cdef bint same = True
+        cdef list values
+        if ba < 0:
+            entry.flags |= E_BYTES_NULL
+            return 0
+        i = skip_ws(self.p, ba + 1, bb)
+        while i < bb - 1:
+            i = scan_int(self.p, i, bb, &v)
+            if j >= entry.end or v != text[j]:
+                same = False
+                break
+            j += 1
+            i = skip_ws(self.p, i, bb)
+            if self.p[i] == 44:
+                i = skip_ws(self.p, i + 1, bb)
+        if same and j == entry.end:
+            return 0
+        values = []
+        i = skip_ws(self.p, ba + 1, bb)
+        while i < bb - 1:
+            i = scan_int(self.p, i, bb, &v)
+            values.append(v)
+            i = skip_ws(self.p, i, bb)
+            if self.p[i] == 44:
+                i = skip_ws(self.p, i + 1, bb)
+        entry.flags |= E_BYTES_OTHER
+        if lp.other_bytes is None:
+            lp.other_bytes = {}
+        lp.other_bytes[at] = values
+        return 0
+
+    cdef Py_ssize_t delta(self, Py_ssize_t i) except -2:
+        cdef const unsigned char* p = self.p
+        cdef Py_ssize_t ka, kb, v, e
+        cdef Keys keys
+        cdef bint more
+        cdef Tok* t
+        keys.known = 0
+        keys.nunknown = 0
+        i = skip_ws(p, i, self.n)
+        if i < self.n and p[i] == 125:
+            return i + 1
+        while True:
+            v = self.key(i, &ka, &kb)
+            if v < 0:
+                return -1
+            e = self.is_null(v)
+            if key_is(p, ka, kb, b"content", 7):
+                if not known_once(&keys, 1):
+                    return -1
+                if e < 0:
+                    if p[v] != 34:
+                        return -1
+                    e = self.string_tok(self.push(T_CONTENT), v)
+            elif key_is(p, ka, kb, b"role", 4):
+                if not known_once(&keys, 2):
+                    return -1
+                if e < 0:
+                    if p[v] != 34:
+                        return -1
+                    e = self.string_tok(self.push(T_ROLE), v)
+            elif key_is(p, ka, kb, b"refusal", 7):
+                if not known_once(&keys, 4):
+                    return -1
+                if e < 0:
+                    if p[v] != 34:
+                        return -1
+                    e = self.string_tok(self.push(T_REFUSAL), v)
+            elif key_is(p, ka, kb, b"tool_calls", 10):
+                if not known_once(&keys, 8):
+                    return -1
+                if e < 0:
+                    e = self.tool_calls(v)
+            elif (key_is(p, ka, kb, b"function_call", 13) or key_is(p, ka, kb, b"audio", 5)
+                  or key_is(p, ka, kb, b"annotations", 11)):
+                if not known_once(
+                    &keys, 16 if p[ka] == 102 else (32 if p[ka] == 97 and p[ka + 1] == 117 else 64)
+                ):
+                    return -1
+                if e < 0:
+                    return -1
+            else:
+                if not unknown_once(&keys, p, ka, kb):
+                    return -1
+                if e >= 0:
+                    t = self.push(T_DELTA_NULL)
+                    t.obj = self.keep(self.key_obj(ka, kb))
+                    self.key_bound += 1
+                elif p[v] == 34:
+                    t = self.push(T_DELTA_TEXT)
+                    e = self.string_tok(t, v)
+                    t.obj = self.keep(self.key_obj(ka, kb))
+                    self.key_bound += 1
+                else:
+                    e = self.raw_value(self.push(T_DELTA_OTHER), ka, kb, v)
+                    self.key_bound += nested_bound(v, e)
+            if e < 0:
+                return -1
+            i = self.after_member(e, 125, &more)
+            if i < 0:
+                return -1
+            if not more:
+                return i
+
+    cdef Py_ssize_t tool_calls(self, Py_ssize_t i) except -2:
+        cdef bint more = True
+        if self.p[i] != 91:
+            return -1
+        i = skip_ws(self.p, i + 1, self.n)
+        if i < self.n and self.p[i] == 93:
+            return i + 1
+        while more:
+            if i >= self.n or self.p[i] != 123:
+                return -1
+            i = self.tool_call(i + 1)
+            if i < 0:
+                return -1
+            i = self.after_member(i, 93, &more)
+            if i < 0:
+                return -1
+        return i
+
+    cdef Py_ssize_t tool_call(self, Py_ssize_t i) except -2:
+        cdef const unsigned char* p = self.p
+        cdef Py_ssize_t slot = self.ntape
+        cdef Py_ssize_t ka, kb, v, e
+        cdef Keys keys
+        cdef bint more
+        cdef Tok* t
+        cdef Tok id_tok
+        cdef long long index = 0
+        cdef bint has_index = False
+        keys.known = 0
+        keys.nunknown = 0
+        id_tok.a = -1
+        id_tok.b = -1
+        id_tok.esc = False
+        self.push(T_TOOL)
+        self.ntools += 1
+        i = skip_ws(p, i, self.n)
+        if i < self.n and p[i] == 125:
+            i += 1
+            more = False
+        else:
+            more = True
+        while more:
+            v = self.key(i, &ka, &kb)
+            if v < 0:
+                return -1
+            e = self.is_null(v)
+            if key_is(p, ka, kb, b"index", 5):
+                if not known_once(&keys, 1):
+                    return -1
+                if e < 0:
+                    e = scan_int(p, v, self.n, &index)
+                    has_index = True
+            elif key_is(p, ka, kb, b"id", 2):
+                if not known_once(&keys, 2):
+                    return -1
+                if e < 0:
+                    if p[v] != 34:
+                        return -1
+                    e = self.string_tok(&id_tok, v)
+            elif key_is(p, ka, kb, b"type", 4):
+                if not known_once(&keys, 4):
+                    return -1
+                if e < 0:
+                    if p[v] != 34:
+                        return -1
+                    e = self.string_tok(self.push(T_TOOL_TYPE), v)
+            elif key_is(p, ka, kb, b"function", 8):
+                if not known_once(&keys, 8):
+                    return -1
+                if e < 0:
+                    if p[v] != 123:
+                        return -1
+                    e = self.function(v + 1)
+            else:
+                if not unknown_once(&keys, p, ka, kb):
+                    return -1
+                if e < 0:
+                    e = self.raw_value(self.push(T_TOOL_EXTRA), ka, kb, v)
+                    self.key_bound += nested_bound(v, e)
+            if e < 0:
+                return -1
+            i = self.after_member(e, 125, &more)
+            if i < 0:
+                return -1
+        t = &self.tape[slot]
+        t.flag = has_index
+        t.ival = index
+        t.ida = id_tok.a
+        t.idb = id_tok.b
+        t.idesc = id_tok.esc
+        return i
+
+    cdef Py_ssize_t function(self, Py_ssize_t i) except -2:
+        cdef const unsigned char* p = self.p
+        cdef Py_ssize_t ka, kb, v, e
+        cdef Keys keys
+        cdef bint more
+        keys.known = 0
+        keys.nunknown = 0
+        i = skip_ws(p, i, self.n)
+        if i < self.n and p[i] == 125:
+            return i + 1
+        while True:
+            v = self.key(i, &ka, &kb)
+            if v < 0:
+                return -1
+            e = self.is_null(v)
+            if key_is(p, ka, kb, b"arguments", 9):
+                if not known_once(&keys, 1):
+                    return -1
+                if e < 0:
+                    if p[v] != 34:
+                        return -1
+                    e = self.string_tok(self.push(T_TOOL_ARGS), v)
+            elif key_is(p, ka, kb, b"name", 4):
+                if not known_once(&keys, 2):
+                    return -1
+                if e < 0:
+                    if p[v] != 34:
+                        return -1
+                    e = self.string_tok(self.push(T_TOOL_NAME), v)
+            else:
+                if not unknown_once(&keys, p, ka, kb):
+                    return -1
+                e = self.raw_value(self.push(T_FUNC_EXTRA), ka, kb, v)
+                self.key_bound += nested_bound(v, e)
+            if e < 0:
+                return -1
+            i = self.after_member(e, 125, &more)
+            if i < 0:
+                return -1
+            if not more:
+                return i
+
+    # -- applying the tape
+
+    cdef int apply(self, object merger, dict choices, dict rules) except -1:
+        cdef const unsigned char* p = self.p
+        cdef Py_ssize_t j
+        cdef Tok* t
+        cdef Choice state = None
+        cdef Tool tool = None
+        cdef object key, old, index
+        cdef list objs = self.objs
+        cdef TextBuf buf
+        cdef Py_ssize_t size
+        self.new_tools = 0
+        self.new_keys = 0
+        for j in range(self.ntape):
+            t = &self.tape[j]
+            if t.kind == T_CHOICE:
+                index = t.ival
+                state = choices.get(index)
+                if state is None:
+                    state = Choice(index)
+                    choices[index] = state
+            elif t.kind == T_CONTENT:
+                if state.content is None:
+                    state.content = TextBuf()
+                add_text(state.content, p, t)
+            elif t.kind == T_TOOL_ARGS:
+                add_text(tool.arguments, p, t)
+            elif t.kind == T_FINISH:
+                if not same_text(state.finish_reason, p, t.a, t.b, t.esc):
+                    state.finish_reason = decode_span(p, t.a, t.b, t.esc)
+            elif t.kind == T_ROLE:
+                if state.role is None and t.b > t.a:
+                    state.role = decode_span(p, t.a, t.b, t.esc)
+            elif t.kind == T_REFUSAL:
+                if state.refusal is None:
+                    state.refusal = TextBuf()
+                add_text(state.refusal, p, t)
+            elif t.kind == T_DELTA_TEXT:
+                key = objs[t.obj]
+                acc = state.message_extras
+                size = dict_size(acc)
+                if rules.get(key) == _LAST:
+                    if not same_text(acc.get(key), p, t.a, t.b, t.esc):
+                        acc[key] = decode_span(p, t.a, t.b, t.esc)
+                else:
+                    old = acc.get(key)
+                    if type(old) is TextBuf:
+                        (<TextBuf>old).add_json(p, t.a, t.b, t.esc)
+                    elif type(old) in _STR_ACCUMULATORS:
+                        old.append(decode_span(p, t.a, t.b, t.esc))
+                    else:
+                        buf = TextBuf()
+                        buf.add_json(p, t.a, t.b, t.esc)
+                        acc[key] = buf
+                self.new_keys += dict_size(acc) - size
+            elif t.kind == T_DELTA_NULL:
+                key = objs[t.obj]
+                if key not in state.message_extras:
+                    state.message_extras[key] = None
+                    self.new_keys += 1
+            elif t.kind == T_DELTA_OTHER:
+                if t.a >= 0:
+                    self.new_keys += self.merge_raw(state.message_extras, objs[t.obj], t.a, rules, 0, &size)
+                else:
+                    self.new_keys += _merge_generic(
+                        state.message_extras, {objs[t.obj + 1]: objs[t.obj]}, rules)
+            elif t.kind == T_TOOL:
+                tool = self.select_tool(state, t)
+            elif t.kind == T_TOOL_TYPE:
+                if t.b > t.a and not tool.type:
+                    tool.type = decode_span(p, t.a, t.b, t.esc)
+            elif t.kind == T_TOOL_NAME:
+                if t.b > t.a and not tool.name:
+                    tool.name = decode_span(p, t.a, t.b, t.esc)
+            elif t.kind == T_TOOL_EXTRA:
+                if t.a >= 0:
+                    self.new_keys += self.merge_raw(tool.extras, objs[t.obj], t.a, rules, 0, &size)
+                else:
+                    self.new_keys += _merge_generic(tool.extras, {objs[t.obj + 1]: objs[t.obj]}, rules)
+            elif t.kind == T_FUNC_EXTRA:
+                if t.a >= 0:
+                    self.new_keys += self.merge_raw(tool.function_extras, objs[t.obj], t.a, rules, 0, &size)
+                else:
+                    self.new_keys += _merge_generic(
+                        tool.function_extras, {objs[t.obj + 1]: objs[t.obj]}, rules)
+            elif t.kind == T_LP_TOKEN:
+                state.lp_add(t.flag, self.lp, t.ival, p, t.a, t.b)
+            elif t.kind == T_LP_START:
+                state.lp_start(t.flag)
+            elif t.kind == T_LP_SEEN:
+                state.logprobs_seen = True
+            elif t.kind == T_CHOICE_EXTRA and t.a >= 0:
+                if state.seen is None:
+                    state.seen = {}
+                self.new_keys += self.put_raw(state.extras, state.seen, objs[t.obj], t.a, t.b, t.flag)
+            elif t.kind == T_CHOICE_EXTRA:
+                self.new_keys += put_value(state.extras, objs[t.obj + 1], objs[t.obj], t.flag)
+            else:
+                self.apply_top(merger, t)
+        self.release()
+        return 0
+
+    cdef Tool select_tool(self, Choice state, Tok* t):
+        cdef object index = t.ival if t.flag else None
+        cdef object call_id = decode_span(self.p, t.ida, t.idb, t.idesc) if t.ida >= 0 else None
+        cdef Tool tool
+        tool = state.tool_at.get(index) if index is not None else state.last_tool
+        if tool is None or (call_id and tool.id and call_id != tool.id):
+            tool = Tool(index)
+            self.new_tools += 1
+            state.tools.append(tool)
+            if index is not None:
+                state.tool_at[index] = tool
+        state.last_tool = tool
+        if call_id is not None and not tool.id:
+            tool.id = call_id
+        return tool
+
+    cdef int apply_top(self, object merger, Tok* t) except -1:
+        cdef const unsigned char* p = self.p
+        cdef object value
+        if t.kind == T_ID:
+            if not (ID_FIRST and merger._id):
+                merger._id = decode_span(p, t.a, t.b, t.esc)
+        elif t.kind == T_MODEL:
+            if not (MODEL_FIRST and merger._model):
+                merger._model = decode_span(p, t.a, t.b, t.esc)
+        elif t.kind == T_CREATED:
+            if not (CREATED_FIRST and merger._created):
+                merger._created = t.ival
+        elif t.kind == T_FINGERPRINT:
+            value = merger._fingerprint
+            if not (FINGERPRINT_FIRST and value) and not same_text(value, p, t.a, t.b, t.esc):
+                merger._fingerprint = decode_span(p, t.a, t.b, t.esc)
+        elif t.kind == T_SERVICE_TIER:
+            if not (TIER_FIRST and merger._service_tier):
+                merger._service_tier = decode_span(p, t.a, t.b, t.esc)
+        elif t.kind == T_USAGE:
+            merger._usage = self.objs[t.obj]
+        elif t.kind == T_MODERATION:
+            merger._moderation = self.objs[t.obj]
+        elif t.kind == T_TOP_EXTRA and t.a >= 0:
+            if self.seen is None:
+                self.seen = {}
+            self.new_keys += self.put_raw(merger._extras, self.seen, self.objs[t.obj], t.a, t.b, t.flag)
+        elif t.kind == T_TOP_EXTRA:
+            self.new_keys += put_value(merger._extras, self.objs[t.obj + 1], self.objs[t.obj], t.flag)
+        return 0
+
+    cdef void remember_header(self, bytes payload, Py_ssize_t choices_at):
+        if choices_at > KEPT_PAYLOAD:
+            self.header = None
+            return
+        self.header = payload[:choices_at]
+        self.header_keys = self.before_choices
+        self.header_keys.known &= ~B_CHOICES
