@@ -360,6 +360,10 @@ class SSEDecoder:
                     self.last_event_id = last_id
                     self._count = count + len(payloads)
                     return end + 2
+        if with_raw is not True:
+            end = self._named_run(piece, pos, base, out)
+            if end != pos:
+                return end
         for block in (piece[pos:] if pos else piece).split(b"\n\n")[:-1]:
             if block[:6] == b"data: " and b"\n" not in block:
                 event = None
@@ -394,6 +398,41 @@ class SSEDecoder:
             self.last_event_id = last_id
             self._count = count
         return pos
+
+    def _named_run(self, piece: bytes, pos: int, base: int, out: list) -> int:  # type: ignore[type-arg]
+        """Dispatch as payload tuples the blocks up to the last blank line of ``piece`` when
+        every one of them is ``event: <name>`` then one ``data: `` line, within the limits.
+
+        Returns where the run stopped: ``pos`` when the blocks are not all of that shape."""
+        end = piece.rfind(b"\n\n", pos)
+        if end <= pos or not piece.startswith(b"event: ", pos):
+            return pos
+        lines = piece[pos:end].split(b"\n")
+        k = (len(lines) + 1) // 3
+        # Every third line is blank; the two counts can only both match when the k - 1 lines
+        # after a blank line are "event: " lines and the k lines after those "data: " lines.
+        if (
+            len(lines) % 3 != 2
+            or any(lines[2::3])
+            or piece.count(b"\n\nevent: ", pos, end) != k - 1
+            or piece.count(b"\ndata: ", pos, end) != k
+            or piece.find(b"event: \n", pos, end) >= 0
+        ):
+            return pos
+        longest = max(map(len, lines))
+        if 2 * longest + 3 > self._event_limit or longest > self._line_limit:
+            return pos  # the per-block path raises with the offsets of the line or block
+        count = self._count
+        append = out.append
+        at = base + pos
+        for name, data in zip(lines[0::3], lines[1::3], strict=True):
+            at += len(name) + 7  # the payload's offset
+            append((name[7:].decode("utf-8", "replace"), data[6:], at, count))
+            at += len(data) - 4  # the next block's
+            count += 1
+        self.last_event_id = self._id_buffer
+        self._count = count
+        return end + 2
 
     def _too_large(self, offset: int) -> None:
         self._failed = EventTooLargeError(
