@@ -248,10 +248,24 @@ class SSEDecoder:
                 return
             self._bom_pending = None
             start = 3 if piece.startswith(_BOM) else 0
+            base = self._base
         else:
             start = 0
+            base = self._base
+            line = self._line_parts
+            if (
+                line
+                and with_raw is not True
+                and self._line_size == self._block_size <= len(piece)
+                and not self._block_parts
+            ):
+                # The block so far is one unterminated line: read it again with this piece, so
+                # that the blocks here take the fast path (each byte is copied at most twice).
+                piece = b"".join(line) + piece
+                base -= self._line_size
+                self._line_parts = []
+                self._line_size = self._block_size = 0
         n = len(piece)
-        base = self._base
         pos = start
         if self._skip_lf and pos < n:
             self._skip_lf = False
