@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import ssedelta
@@ -661,19 +661,18 @@ NAMED_BLOCKS = st.one_of(
 )
 
 
-def payload_reads(decoder: Any, pieces: list[bytes], payloads: bool) -> list[Any]:
+def payload_reads(decoder: Any, pieces: list[bytes], payloads: bool | list[bool]) -> list[Any]:
     """The (event, payload, data offset, event index) of every event, then the error that ended
-    the reads, if one did, read with ``feed_payloads`` or with ``feed``."""
+    the reads, if one did, read with ``feed_payloads`` or with ``feed`` (a list: in turn)."""
+    modes = payloads if isinstance(payloads, list) else [payloads]
     out: list[Any] = []
-    index = 0
     try:
-        for piece in pieces:
-            if payloads:
+        for i, piece in enumerate(pieces):
+            if modes[i % len(modes)]:
                 out.extend(decoder.feed_payloads(piece))
             else:
                 for event in decoder.feed(piece):
-                    out.append((event.event, event.payload, event.data_offset, index))
-                    index += 1
+                    out.append((event.event, event.payload, event.data_offset, len(out)))
         decoder.close()
     except EventTooLargeError as exc:
         out.append((type(exc).__name__, exc.offset, exc.event_index, exc.limit))
@@ -688,8 +687,18 @@ def payload_reads(decoder: Any, pieces: list[bytes], payloads: bool) -> list[Any
     st.lists(st.integers(0, 400), max_size=6),
     st.one_of(st.just(1 << 24), st.integers(0, 80)),
     st.one_of(st.none(), st.integers(0, 40)),
+    st.lists(st.booleans(), min_size=1, max_size=3),
 )
-def test_named_blocks_read_alike_whole_and_byte_by_byte(backend, blocks, cuts, max_event_size, max_line_size):
+@example(  # the start of the second block read by feed_payloads, its end by feed
+    blocks=[[b"event: a", b"data: 1"], [b"event: a", b"data: 2"], [b"event: b", b"data: 3"]],
+    cuts=[29],
+    max_event_size=1 << 24,
+    max_line_size=None,
+    modes=[True, False],
+)
+def test_named_blocks_read_alike_whole_and_byte_by_byte(
+    backend, blocks, cuts, max_event_size, max_line_size, modes
+):
     """Runs of named one-line blocks give the payloads, offsets and errors that the line-by-line
     reading of the same bytes gives, whichever method reads them."""
     data = b"".join(b"\n".join(lines) + b"\n\n" for lines in blocks)
@@ -697,8 +706,12 @@ def test_named_blocks_read_alike_whole_and_byte_by_byte(backend, blocks, cuts, m
     twin = ssedelta.get_backend("python").SSEDecoder
     for pieces in ([data], split_at(data, [c for c in cuts if c <= len(data)])):
         for cls in (backend.SSEDecoder, twin):
-            for payloads in (True, False):
+            for payloads in (True, False, modes):
                 assert payload_reads(cls(max_event_size, max_line_size), pieces, payloads) == expected
+        # raw bytes and the state after each read, reads of both kinds in turn
+        assert trace(backend.SSEDecoder, pieces, max_event_size, modes) == trace(
+            twin, pieces, max_event_size, modes
+        )
 
 
 @pytest.mark.parametrize(
@@ -713,6 +726,26 @@ def test_named_block_over_a_limit_after_one_within(backend, max_event_size, max_
         assert out[:1] == [("a", b"1", 15, 0)]
         assert out[1][:3] == error[:3]
         assert len(out) == 2
+
+
+@pytest.mark.parametrize(
+    ("max_event_size", "max_line_size", "error"),
+    [(20, None, ("EventTooLargeError", 18, 1)), (10**6, 12, ("LimitExceededError", 27, 1))],
+)
+def test_block_begun_at_the_end_of_a_read_over_a_limit(backend, max_event_size, max_line_size, error):
+    # The second block (from offset 18, its data line from 27) is 23 bytes so far, its data line 14.
+    decoder = backend.SSEDecoder(max_event_size, max_line_size)
+    assert decoder.feed_payloads(b"event: a\ndata: 1\n\nevent: a\ndata: 12345678") == [("a", b"1", 15, 0)]
+    with pytest.raises(StreamFormatError) as raised:
+        decoder.close()
+    assert (type(raised.value).__name__, raised.value.offset, raised.value.event_index) == error
+
+
+@pytest.mark.parametrize("tail", [b"event: a\nretry: 7\ndata: 2", b"retry: 7\ndata: 2"])
+def test_retry_at_the_end_of_a_read_is_set_by_that_read(backend, tail):
+    decoder = backend.SSEDecoder()
+    assert decoder.feed_payloads(b"event: a\ndata: 1\n\n" + tail) == [("a", b"1", 15, 0)]
+    assert decoder.retry == 7
 
 
 # ---------------------------------------------------------------------------------------------

@@ -31,6 +31,10 @@ RUNS = 2  # the third output mode of _scan, besides events (True) and payload tu
 #: ``long long``); any other value is ignored, as WHATWG ignores one with a non-digit.
 MAX_RETRY_DIGITS = 18
 
+#: ``event: <name>`` lines seen in runs of named blocks, and their names (at most MAX_EVENT_NAMES).
+_EVENT_NAMES: dict[bytes, str] = {}
+MAX_EVENT_NAMES = 256
+
 
 def limit_value(name: str, value: Any) -> int:
     """The setting of a resource limit option: an int >= 0, or ``None`` for no limit.
@@ -114,6 +118,7 @@ class SSEDecoder:
         "_line_size",
         "_max_event_size",
         "_max_line_size",
+        "_pending",
         "_skip_lf",
         "last_event_id",
         "retry",
@@ -156,6 +161,7 @@ class SSEDecoder:
         self._id_buffer: str | None = None
         self._count = 0
         self._failed: BaseException | None = None
+        self._pending = b""  # the start of a block held back unread by _named_run
 
     @property
     def max_event_size(self) -> int | None:
@@ -195,6 +201,7 @@ class SSEDecoder:
         return []
 
     def _close(self) -> None:
+        self._pending = b""
         self._reset_block()
         self._line_parts = []
         self._line_size = 0
@@ -251,17 +258,28 @@ class SSEDecoder:
             base = self._base
         else:
             start = 0
+            held = self._pending
+            if held:
+                self._pending = b""
+                if with_raw is True or len(held) > len(piece):
+                    # Read as it would have been read (payloads, so not kept for a raw event).
+                    self._base -= len(held)
+                    self._scan(held, out, False)
+                    held = b""
             base = self._base
-            line = self._line_parts
+            if held:
+                piece = held + piece
+                base -= len(held)
+            parts = self._line_parts
             if (
-                line
+                parts
                 and with_raw is not True
                 and self._line_size == self._block_size <= len(piece)
                 and not self._block_parts
             ):
                 # The block so far is one unterminated line: read it again with this piece, so
                 # that the blocks here take the fast path (each byte is copied at most twice).
-                piece = b"".join(line) + piece
+                piece = b"".join(parts) + piece
                 base -= self._line_size
                 self._line_parts = []
                 self._line_size = self._block_size = 0
@@ -417,36 +435,54 @@ class SSEDecoder:
         """Dispatch as payload tuples the blocks up to the last blank line of ``piece`` when
         every one of them is ``event: <name>`` then one ``data: `` line, within the limits.
 
-        Returns where the run stopped: ``pos`` when the blocks are not all of that shape."""
+        Returns where the run stopped: ``pos`` when the blocks are not all of that shape. A
+        short tail that is the start of one more such block is kept unread in ``_pending``."""
         end = piece.rfind(b"\n\n", pos)
-        if end <= pos or not piece.startswith(b"event: ", pos):
+        if end <= pos:
             return pos
         lines = piece[pos:end].split(b"\n")
-        k = (len(lines) + 1) // 3
-        # Every third line is blank; the two counts can only both match when the k - 1 lines
-        # after a blank line are "event: " lines and the k lines after those "data: " lines.
-        if (
-            len(lines) % 3 != 2
-            or any(lines[2::3])
-            or piece.count(b"\n\nevent: ", pos, end) != k - 1
-            or piece.count(b"\ndata: ", pos, end) != k
-            or piece.find(b"event: \n", pos, end) >= 0
-        ):
+        if len(lines) % 3 != 2 or any(lines[2::3]):
             return pos
         longest = max(map(len, lines))
         if 2 * longest + 3 > self._event_limit or longest > self._line_limit:
             return pos  # the per-block path raises with the offsets of the line or block
-        count = self._count
+        count = first = self._count
         append = out.append
+        names = _EVENT_NAMES
         at = base + pos
-        for name, data in zip(lines[0::3], lines[1::3], strict=True):
-            at += len(name) + 7  # the payload's offset
-            append((name[7:].decode("utf-8", "replace"), data[6:], at, count))
+        for line, data in zip(lines[0::3], lines[1::3], strict=True):
+            name = names.get(line)
+            if name is None:
+                if line[:7] != b"event: " or len(line) == 7:
+                    break
+                name = line[7:].decode("utf-8", "replace")
+                if len(names) < MAX_EVENT_NAMES:
+                    names[line] = name
+            if data[:6] != b"data: ":
+                break
+            at += len(line) + 7  # the payload's offset
+            append((name, data[6:], at, count))
             at += len(data) - 4  # the next block's
             count += 1
-        self.last_event_id = self._id_buffer
-        self._count = count
-        return end + 2
+        else:
+            self.last_event_id = self._id_buffer
+            self._count = count
+            end += 2
+            tail = len(piece) - end
+            if (
+                tail
+                and tail <= self._line_limit
+                and tail <= self._event_limit
+                and piece.startswith(b"event: ", end)
+                and piece.count(b"\n", end) == 1
+            ):
+                # Held back whole, it is read with the next piece (a complete line of it has no
+                # effect before its block ends, and it is within the limits).
+                self._pending = piece[end:]
+                return len(piece)
+            return end
+        del out[len(out) - (count - first) :]
+        return pos
 
     def _too_large(self, offset: int) -> None:
         self._failed = EventTooLargeError(
