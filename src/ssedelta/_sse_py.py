@@ -4,7 +4,9 @@ Bytes go in, in pieces split anywhere; complete events come out. Lines end at
 CRLF, LF or CR (never at U+2028 or U+0085); one leading UTF-8 BOM is skipped;
 a blank line dispatches an event only when the block had a ``data`` line.
 Every byte is looked at a bounded number of times whatever the read size: a
-line split over many reads is kept as a list of parts and joined once.
+line split over many reads is kept as a list of parts and joined once, and the
+start of a block left at the end of a read is read again only with a next read
+at least as long. Runs of one-line blocks, named or not, are read with one split.
 """
 
 from __future__ import annotations
