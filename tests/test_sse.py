@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import ssedelta
@@ -634,6 +634,118 @@ def test_same_as_python_twin_on_fragments(backend, fragments, cuts, max_event_si
         assert trace(backend.SSEDecoder, pieces, max_event_size, reads) == trace(
             twin, pieces, max_event_size, reads
         )
+
+
+#: Blocks as OpenAI's Responses API and Anthropic send them ("event: <name>" then one "data: "
+#: line), and near misses: an empty or unspaced name, a second data line, a comment, an id.
+NAMED_BLOCKS = st.one_of(
+    st.tuples(st.sampled_from([b"a", b"response.output_text.delta", b" b", b"\xff"]), VALUES).map(
+        lambda nv: [b"event: " + nv[0], b"data: " + nv[1]]
+    ),
+    st.lists(
+        st.sampled_from(
+            [
+                b"event: a",
+                b"event: ",
+                b"event:a",
+                b"data: {}",
+                b"data: ",
+                b"data:x",
+                b"data: event: ",
+                b": c",
+                b"id: 7",
+            ]
+        ),
+        max_size=3,
+    ),
+)
+
+
+def payload_reads(decoder: Any, pieces: list[bytes], payloads: bool | list[bool]) -> list[Any]:
+    """The (event, payload, data offset, event index) of every event, then the error that ended
+    the reads, if one did, read with ``feed_payloads`` or with ``feed`` (a list: in turn)."""
+    modes = payloads if isinstance(payloads, list) else [payloads]
+    out: list[Any] = []
+    try:
+        for i, piece in enumerate(pieces):
+            if modes[i % len(modes)]:
+                out.extend(decoder.feed_payloads(piece))
+            else:
+                for event in decoder.feed(piece):
+                    out.append((event.event, event.payload, event.data_offset, len(out)))
+        decoder.close()
+    except EventTooLargeError as exc:
+        out.append((type(exc).__name__, exc.offset, exc.event_index, exc.limit))
+    except StreamFormatError as exc:
+        out.append((type(exc).__name__, exc.offset, exc.event_index))
+    return out
+
+
+@HYPOTHESIS
+@given(
+    st.lists(NAMED_BLOCKS, max_size=12),
+    st.lists(st.integers(0, 400), max_size=6),
+    st.one_of(st.just(1 << 24), st.integers(0, 80)),
+    st.one_of(st.none(), st.integers(0, 40)),
+    st.lists(st.booleans(), min_size=1, max_size=3),
+)
+@example(  # the start of the second block read by feed_payloads, its end by feed
+    blocks=[[b"event: a", b"data: 1"], [b"event: a", b"data: 2"], [b"event: b", b"data: 3"]],
+    cuts=[29],
+    max_event_size=1 << 24,
+    max_line_size=None,
+    modes=[True, False],
+)
+def test_named_blocks_read_alike_whole_and_byte_by_byte(
+    backend, blocks, cuts, max_event_size, max_line_size, modes
+):
+    """Runs of named one-line blocks give the payloads, offsets and errors that the line-by-line
+    reading of the same bytes gives, whichever method reads them."""
+    data = b"".join(b"\n".join(lines) + b"\n\n" for lines in blocks)
+    expected = payload_reads(backend.SSEDecoder(max_event_size, max_line_size), one_byte_pieces(data), False)
+    twin = ssedelta.get_backend("python").SSEDecoder
+    for pieces in ([data], split_at(data, [c for c in cuts if c <= len(data)])):
+        for cls in (backend.SSEDecoder, twin):
+            for payloads in (True, False, modes):
+                assert payload_reads(cls(max_event_size, max_line_size), pieces, payloads) == expected
+        # raw bytes and the state after each read, reads of both kinds in turn
+        assert trace(backend.SSEDecoder, pieces, max_event_size, modes) == trace(
+            twin, pieces, max_event_size, modes
+        )
+
+
+@pytest.mark.parametrize(
+    ("max_event_size", "max_line_size", "error"),
+    [(24, None, ("EventTooLargeError", 18, 1, "max_event_size")), (10**6, 13, ("LimitExceededError", 27, 1))],
+)
+def test_named_block_over_a_limit_after_one_within(backend, max_event_size, max_line_size, error):
+    # The second block is 25 bytes from offset 18, its data line 14 bytes from offset 27.
+    data = b"event: a\ndata: 1\n\nevent: a\ndata: 12345678\n\nevent: a\ndata: 2\n\n"
+    for payloads in (True, False):
+        out = payload_reads(backend.SSEDecoder(max_event_size, max_line_size), [data], payloads)
+        assert out[:1] == [("a", b"1", 15, 0)]
+        assert out[1][:3] == error[:3]
+        assert len(out) == 2
+
+
+@pytest.mark.parametrize(
+    ("max_event_size", "max_line_size", "error"),
+    [(20, None, ("EventTooLargeError", 18, 1)), (10**6, 12, ("LimitExceededError", 27, 1))],
+)
+def test_block_begun_at_the_end_of_a_read_over_a_limit(backend, max_event_size, max_line_size, error):
+    # The second block (from offset 18, its data line from 27) is 23 bytes so far, its data line 14.
+    decoder = backend.SSEDecoder(max_event_size, max_line_size)
+    assert decoder.feed_payloads(b"event: a\ndata: 1\n\nevent: a\ndata: 12345678") == [("a", b"1", 15, 0)]
+    with pytest.raises(StreamFormatError) as raised:
+        decoder.close()
+    assert (type(raised.value).__name__, raised.value.offset, raised.value.event_index) == error
+
+
+@pytest.mark.parametrize("tail", [b"event: a\nretry: 7\ndata: 2", b"retry: 7\ndata: 2"])
+def test_retry_at_the_end_of_a_read_is_set_by_that_read(backend, tail):
+    decoder = backend.SSEDecoder()
+    assert decoder.feed_payloads(b"event: a\ndata: 1\n\n" + tail) == [("a", b"1", 15, 0)]
+    assert decoder.retry == 7
 
 
 # ---------------------------------------------------------------------------------------------

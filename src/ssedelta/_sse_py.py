@@ -4,7 +4,9 @@ Bytes go in, in pieces split anywhere; complete events come out. Lines end at
 CRLF, LF or CR (never at U+2028 or U+0085); one leading UTF-8 BOM is skipped;
 a blank line dispatches an event only when the block had a ``data`` line.
 Every byte is looked at a bounded number of times whatever the read size: a
-line split over many reads is kept as a list of parts and joined once.
+line split over many reads is kept as a list of parts and joined once, and the
+start of a block left at the end of a read is read again only with a next read
+at least as long. Runs of one-line blocks, named or not, are read with one split.
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ RUNS = 2  # the third output mode of _scan, besides events (True) and payload tu
 #: A ``retry`` value is used only when it is 1 to this many ASCII digits (so it fits a C
 #: ``long long``); any other value is ignored, as WHATWG ignores one with a non-digit.
 MAX_RETRY_DIGITS = 18
+
+#: ``event: <name>`` lines seen in runs of named blocks, and their names (at most MAX_EVENT_NAMES).
+_EVENT_NAMES: dict[bytes, str] = {}
+MAX_EVENT_NAMES = 256
 
 
 def limit_value(name: str, value: Any) -> int:
@@ -114,6 +120,7 @@ class SSEDecoder:
         "_line_size",
         "_max_event_size",
         "_max_line_size",
+        "_pending",
         "_skip_lf",
         "last_event_id",
         "retry",
@@ -156,6 +163,7 @@ class SSEDecoder:
         self._id_buffer: str | None = None
         self._count = 0
         self._failed: BaseException | None = None
+        self._pending = b""  # the start of a block held back unread by _named_run
 
     @property
     def max_event_size(self) -> int | None:
@@ -195,6 +203,7 @@ class SSEDecoder:
         return []
 
     def _close(self) -> None:
+        self._pending = b""
         self._reset_block()
         self._line_parts = []
         self._line_size = 0
@@ -248,10 +257,35 @@ class SSEDecoder:
                 return
             self._bom_pending = None
             start = 3 if piece.startswith(_BOM) else 0
+            base = self._base
         else:
             start = 0
+            held = self._pending
+            if held:
+                self._pending = b""
+                if with_raw is True or len(held) > len(piece):
+                    # Read as it would have been read (payloads, so not kept for a raw event).
+                    self._base -= len(held)
+                    self._scan(held, out, False)
+                    held = b""
+            base = self._base
+            if held:
+                piece = held + piece
+                base -= len(held)
+            parts = self._line_parts
+            if (
+                parts
+                and with_raw is not True
+                and self._line_size == self._block_size <= len(piece)
+                and not self._block_parts
+            ):
+                # The block so far is one unterminated line: read it again with this piece, so
+                # that the blocks here take the fast path (each byte is copied at most twice).
+                piece = b"".join(parts) + piece
+                base -= self._line_size
+                self._line_parts = []
+                self._line_size = self._block_size = 0
         n = len(piece)
-        base = self._base
         pos = start
         if self._skip_lf and pos < n:
             self._skip_lf = False
@@ -360,6 +394,10 @@ class SSEDecoder:
                     self.last_event_id = last_id
                     self._count = count + len(payloads)
                     return end + 2
+        if with_raw is not True:
+            end = self._named_run(piece, pos, base, out)
+            if end != pos:
+                return end
         for block in (piece[pos:] if pos else piece).split(b"\n\n")[:-1]:
             if block[:6] == b"data: " and b"\n" not in block:
                 event = None
@@ -393,6 +431,59 @@ class SSEDecoder:
         if count != start_count:
             self.last_event_id = last_id
             self._count = count
+        return pos
+
+    def _named_run(self, piece: bytes, pos: int, base: int, out: list) -> int:  # type: ignore[type-arg]
+        """Dispatch as payload tuples the blocks up to the last blank line of ``piece`` when
+        every one of them is ``event: <name>`` then one ``data: `` line, within the limits.
+
+        Returns where the run stopped: ``pos`` when the blocks are not all of that shape. A
+        short tail that is the start of one more such block is kept unread in ``_pending``."""
+        end = piece.rfind(b"\n\n", pos)
+        if end <= pos:
+            return pos
+        lines = piece[pos:end].split(b"\n")
+        if len(lines) % 3 != 2 or any(lines[2::3]):
+            return pos
+        longest = max(map(len, lines))
+        if 2 * longest + 3 > self._event_limit or longest > self._line_limit:
+            return pos  # the per-block path raises with the offsets of the line or block
+        count = first = self._count
+        append = out.append
+        names = _EVENT_NAMES
+        at = base + pos
+        for line, data in zip(lines[0::3], lines[1::3], strict=True):
+            name = names.get(line)
+            if name is None:
+                if line[:7] != b"event: " or len(line) == 7:
+                    break
+                name = line[7:].decode("utf-8", "replace")
+                if len(names) < MAX_EVENT_NAMES:
+                    names[line] = name
+            if data[:6] != b"data: ":
+                break
+            at += len(line) + 7  # the payload's offset
+            append((name, data[6:], at, count))
+            at += len(data) - 4  # the next block's
+            count += 1
+        else:
+            self.last_event_id = self._id_buffer
+            self._count = count
+            end += 2
+            tail = len(piece) - end
+            if (
+                tail
+                and tail <= self._line_limit
+                and tail <= self._event_limit
+                and piece.startswith(b"event: ", end)
+                and piece.count(b"\n", end) == 1
+            ):
+                # Held back whole, it is read with the next piece (a complete line of it has no
+                # effect before its block ends, and it is within the limits).
+                self._pending = piece[end:]
+                return len(piece)
+            return end
+        del out[len(out) - (count - first) :]
         return pos
 
     def _too_large(self, offset: int) -> None:
