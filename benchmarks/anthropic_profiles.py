@@ -17,8 +17,8 @@ ssedelta's ``MessagesMerger`` on each backend; the official SDK's own path (its 
 construction as ``Stream.__stream__`` does it, then ``accumulate_event`` and ``build_events`` as
 ``MessageStream`` runs them); a bare ``split`` + ``orjson.loads`` loop (the floor: no merging).
 
-``python -m benchmarks.anthropic_profiles [--save | --json FILE]`` prints µs per event and the ratios
-(and saves them in ``benchmarks/results/anthropic/``).
+``python -m benchmarks.anthropic_profiles`` prints µs per event and the ratios (``python -m
+benchmarks.formats --save`` measures both formats and saves what the pages show).
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ import time
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -430,9 +429,6 @@ def growth_series(kib_sizes: Iterable[int] = GROWTH_KIB) -> dict[str, list[tuple
     return out
 
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
-
-
 def measure_profiles(
     streams: dict[str, Any],
     runs_of: Callable[[Any], dict[str, Callable[[], Any]]],
@@ -504,21 +500,6 @@ def results_doc(fmt: str, rows: list[dict[str, Any]], labels: dict[str, str], **
     }
 
 
-def write_doc(doc: dict[str, Any], argv: list[str]) -> None:
-    """``--json FILE`` writes ``doc`` there; ``--save`` to ``benchmarks/results/<format>/``."""
-    from .compare import machine_slug
-
-    path = None
-    if "--json" in argv:
-        path = Path(argv[argv.index("--json") + 1])
-    elif "--save" in argv:
-        path = RESULTS_DIR / doc["format"] / f"{doc['date'][:10]}-{machine_slug(doc['machine'])}.json"
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
-        print(f"saved {path}", file=sys.stderr)
-
-
 def print_rows(rows: list[dict[str, Any]], sdk_label: str) -> None:
     for row in rows:
         print(f"\n{row['profile']}: {row['events']} events, {row['bytes']} bytes")
@@ -567,7 +548,6 @@ def main(argv: list[str]) -> int:
     print("\ngrowth: one tool input of N KiB in N*62.5 fragments, µs per event")
     for key, points in doc["growth"].items():
         print(f"  {key:16s} " + "  ".join(f"{p['events']:5d}: {p['us_per_event']:8.2f}" for p in points))
-    write_doc(doc, argv)
     return 0
 
 

@@ -14,8 +14,8 @@ path (its SSE decoder, ``construct_type`` of each event as ``openai.Stream`` run
 ``orjson.loads`` loop (the floor: it parses every payload and merges nothing). Each result is checked
 against what the generator wrote before anything is timed.
 
-``python -m benchmarks.responses_profiles [--save | --json FILE]`` prints µs per event and the ratios
-(and saves them in ``benchmarks/results/responses/``).
+``python -m benchmarks.responses_profiles`` prints µs per event and the ratios (``python -m
+benchmarks.formats --save`` measures both formats and saves what the pages show).
 """
 
 from __future__ import annotations
@@ -383,14 +383,13 @@ def measure(small: bool = False, rounds: int = 7) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> int:
-    from .anthropic_profiles import print_rows, write_doc
+    from .anthropic_profiles import print_rows
 
     doc = measure()
     print_rows(doc["rows"], "SDK")
     print("\ngrowth: one function call's arguments in N fragments, µs per event")
     for key, points in doc["growth"].items():
         print(f"  {key:16s} " + "  ".join(f"{p['events']:5d}: {p['us_per_event']:8.2f}" for p in points))
-    write_doc(doc, argv)
     return 0
 
 

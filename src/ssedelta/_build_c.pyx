@@ -17,7 +17,7 @@ from dataclasses import MISSING
 
 from . import _build_py
 from ._schema import ANY, BOOL, COUNT, DICT, INT, LIST, NUM, STR, TEXT
-from ._slots cimport ssd_alloc, ssd_get, ssd_put, ssd_slot_offset
+from ._slots cimport ssd_alloc, ssd_field_offset, ssd_get, ssd_put
 
 
 cdef extern from "Python.h":
@@ -101,7 +101,7 @@ cdef class Layout:
             lay.defaults.append(field.default)
             bit, kind, sub, is_list = spec[key]
             f = Field()
-            f.offset = _slot(cls, key)
+            f.offset = ssd_field_offset(cls, key)
             if f.offset < 0 or type(bit) is not int or not 0 < bit < (1 << 62):
                 return None
             f.bit = bit
@@ -116,21 +116,11 @@ cdef class Layout:
             f.is_list = is_list
             lay.offsets[k] = f.offset
             lay.fields[key] = f
-        lay.extras_at = _slot(cls, "extras")
-        lay.present_at = _slot(cls, "_present")
+        lay.extras_at = ssd_field_offset(cls, "extras")
+        lay.present_at = ssd_field_offset(cls, "_present")
         if lay.extras_at < 0 or lay.present_at < 0:
             return None
         return lay
-
-
-cdef Py_ssize_t _slot(type cls, str name):
-    cdef Py_ssize_t at = -1
-    for klass in cls.__mro__:
-        descr = klass.__dict__.get(name)
-        if descr is not None:
-            at = ssd_slot_offset(descr, klass)
-            break
-    return at
 
 
 cdef dict _layouts = {}

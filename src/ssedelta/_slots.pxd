@@ -148,3 +148,12 @@ cdef extern from *:
     int ssd_settle_tree(object obj) except -1
     void ssd_hook_setattr(object cls)
     bint ssd_is_tracked(object obj)
+
+
+cdef inline Py_ssize_t ssd_field_offset(type cls, str name):
+    """The offset of the plain slot ``name`` of ``cls``, found through its MRO; -1 when it has none."""
+    for klass in cls.__mro__:
+        descr = klass.__dict__.get(name)
+        if descr is not None:
+            return ssd_slot_offset(descr, klass)
+    return -1

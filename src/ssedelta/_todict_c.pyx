@@ -9,7 +9,7 @@ from cpython.ref cimport PyObject
 
 from . import _todict_py
 from ._schema import MAX_DEPTH, Model
-from ._slots cimport ssd_get, ssd_slot_offset
+from ._slots cimport ssd_field_offset, ssd_get
 
 
 cdef extern from "Python.h":
@@ -54,27 +54,17 @@ cdef class Fields:
         f.n = len(keys)
         for k, key in enumerate(keys):
             bit, _kind, sub, is_list = spec[key]
-            f.offsets[k] = _slot(cls, key)
+            f.offsets[k] = ssd_field_offset(cls, key)
             if f.offsets[k] < 0:
                 return None
             f.bits[k] = bit
             f.required[k] = key in cls._required
             f.nested[k] = SCALAR if sub is None else (LIST if is_list else ONE)
-        f.extras_at = _slot(cls, "extras")
-        f.present_at = _slot(cls, "_present")
+        f.extras_at = ssd_field_offset(cls, "extras")
+        f.present_at = ssd_field_offset(cls, "_present")
         if f.extras_at < 0 or f.present_at < 0:
             return None
         return f
-
-
-cdef Py_ssize_t _slot(type cls, str name):
-    cdef Py_ssize_t at = -1
-    for klass in cls.__mro__:
-        descr = klass.__dict__.get(name)
-        if descr is not None:
-            at = ssd_slot_offset(descr, klass)
-            break
-    return at
 
 
 cdef dict _fields = {}

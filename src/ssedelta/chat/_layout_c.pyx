@@ -4,7 +4,7 @@ module loads: the native decoders store into the slots directly."""
 
 cimport cython
 
-from .._slots cimport ssd_slot_offset
+from .._slots cimport ssd_field_offset
 
 
 @cython.final
@@ -25,11 +25,7 @@ cdef class Layout:
         self.present_at = self.slot("_present")
 
     cdef Py_ssize_t slot(self, str name) except -1:
-        cdef Py_ssize_t at = -1
-        for klass in self.cls.__mro__:
-            if name in klass.__dict__:
-                at = ssd_slot_offset(klass.__dict__[name], klass)
-                break
+        cdef Py_ssize_t at = ssd_field_offset(self.cls, name)
         if at < 0:
             raise TypeError(f"{self.cls.__name__}.{name} is not a plain slot")
         return at
