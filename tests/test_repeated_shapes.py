@@ -159,3 +159,9 @@ def test_tool_calls_taking_turns() -> None:
     result = check(stream(*chunks), 9)
     arguments = [c["function"]["arguments"] for c in result[1]["choices"][0]["message"]["tool_calls"]]
     assert arguments == ["".join(f"{i}{r}" for r in range(5)) for i in range(3)]
+
+
+def test_payloads_with_nothing_to_record_are_replayed() -> None:
+    empty = {"id": None, "object": "chat.completion", "created": None, "model": None, "choices": []}
+    assert check(stream(*[{}] * 8), reused_at_least=6) == ("ok", empty)
+    assert check(stream(*[{"choices": []}] * 8), reused_at_least=0)[0] == "ok"

@@ -468,7 +468,8 @@ cdef class Template:
                 raise MemoryError()
             self.tape = grown
             self.cap = sc.ntape
-        memcpy(self.tape, sc.tape, sc.ntape * sizeof(Tok))
+        if sc.ntape:  # an empty tape may have no memory yet
+            memcpy(self.tape, sc.tape, sc.ntape * sizeof(Tok))
         self.ntape = sc.ntape
         self.nvary = nv
         self.at = at
@@ -521,7 +522,8 @@ cdef class Template:
         if n - pos_p != tn - pos_t or memcmp(p + pos_p, tp + pos_t, tn - pos_t) != 0:
             return -1
         sc.reserve(self.ntape)
-        memcpy(sc.tape, self.tape, self.ntape * sizeof(Tok))
+        if self.ntape:
+            memcpy(sc.tape, self.tape, self.ntape * sizeof(Tok))
         sc.ntape = self.ntape
         if self.nvary:
             for j in range(self.ntape):
