@@ -114,12 +114,12 @@ def test_rss_stays_flat_over_millions_of_chunks(backend_name, loops):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout)
-    # A leak grows the RSS in both halves of the measured runs; a one-off allocation (CPython 3.13
-    # makes one of about 1.1 MiB in the pure-Python loop, whatever the number of runs) in one only.
-    # A leak of one object per chunk would be several MiB per half; a leak per stream is the next
-    # test's to find.
+    # A leak grows the RSS in both halves of the measured runs, in proportion to them. CPython 3.13
+    # grows it by about 1 MiB in each half of the pure-Python loop whatever the number of runs
+    # (measured: 0.8 and 1.0 MiB over 100 runs a half, 1.3 and 1.0 MiB over 300). A leak of one
+    # object per chunk would be 3 MiB or more per half; a leak per stream is the next test's to find.
     grown = min(result["between"] - result["before"], result["after"] - result["between"])
-    assert grown < 1024 * 1024, result
+    assert grown < 2 * 1024 * 1024, result
 
 
 # ------------------------------------------------------------------ errors raised mid-buffer
