@@ -542,14 +542,18 @@ def measure(small: bool = False, rounds: int = 7) -> dict[str, Any]:
     )
 
 
-def main(argv: list[str]) -> int:
-    doc = measure()
+def print_doc(doc: dict[str, Any], growth_title: str) -> None:
+    """A measured document as the per-format commands print it: the rows, then the growth series."""
     print_rows(doc["rows"], "SDK")
-    print("\ngrowth: one tool input of N KiB in N*62.5 fragments, µs per event")
+    print(f"\ngrowth: {growth_title}, µs per event")
     for key, points in doc["growth"].items():
         print(f"  {key:16s} " + "  ".join(f"{p['events']:5d}: {p['us_per_event']:8.2f}" for p in points))
+
+
+def main() -> int:
+    print_doc(measure(), "one tool input of N KiB in N*62.5 fragments")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())

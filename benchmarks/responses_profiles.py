@@ -382,16 +382,12 @@ def measure(small: bool = False, rounds: int = 7) -> dict[str, Any]:
     )
 
 
-def main(argv: list[str]) -> int:
-    from .anthropic_profiles import print_rows
+def main() -> int:
+    from .anthropic_profiles import print_doc
 
-    doc = measure()
-    print_rows(doc["rows"], "SDK")
-    print("\ngrowth: one function call's arguments in N fragments, µs per event")
-    for key, points in doc["growth"].items():
-        print(f"  {key:16s} " + "  ".join(f"{p['events']:5d}: {p['us_per_event']:8.2f}" for p in points))
+    print_doc(measure(), "one function call's arguments in N fragments")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())
