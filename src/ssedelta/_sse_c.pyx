@@ -22,7 +22,8 @@ from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.string cimport memchr, memcmp, memcpy
 
-from ._sse_py import DEFAULT_MAX_LINE_SIZE, MAX_RETRY_DIGITS as _MAX_RETRY_DIGITS, limit_value as _py_limit_value
+from ._sse_py import DEFAULT_MAX_LINE_SIZE, MAX_RETRY_DIGITS as _MAX_RETRY_DIGITS
+from ._sse_py import limit_value as _py_limit_value
 from .errors import (
     EventTooLargeError as _EventTooLargeError,
     LimitExceededError as _LimitExceededError,
