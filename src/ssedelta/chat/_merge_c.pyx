@@ -9,6 +9,8 @@ builds chunk objects with :mod:`._objects_c`.
 
 cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.dict cimport PyDict_Copy
+from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.string cimport memcmp
 
 from . import _merge_py as _py
@@ -351,16 +353,21 @@ cdef object completion_of(object merger):
         ssd_settle_tree(usage)
     ssd_put(completion, L_COMPLETION.offsets[C_USAGE], usage)
     ssd_put(completion, L_COMPLETION.offsets[C_MODERATION], merger._moderation)
-    ssd_put(completion, L_COMPLETION.extras_at, dict(merger._extras))
+    ssd_put(completion, L_COMPLETION.extras_at, copied(merger._extras))
     ssd_settle(completion)
     return completion
+
+
+cdef inline object copied(object extras):
+    """``dict(extras)``, without a call for a dict."""
+    return PyDict_Copy(extras) if type(extras) is dict else dict(extras)
 
 
 cdef object text_of(object parts):
     if parts is None:
         return None
     if type(parts) is TextBuf:
-        return (<TextBuf>parts).text()
+        return PyUnicode_DecodeUTF8((<TextBuf>parts).data, (<TextBuf>parts).length, "surrogatepass")
     return _py.join_text(parts)
 
 
@@ -389,7 +396,7 @@ cdef object built_choice(object state):
     if st.logprobs_seen:
         ssd_put(choice, L_DONE_CHOICE.offsets[D_LOGPROBS], st.built_logprobs())
     ssd_put(choice, L_DONE_CHOICE.offsets[D_FINISH], st.finish_reason)
-    ssd_put(choice, L_DONE_CHOICE.extras_at, dict(st.extras))
+    ssd_put(choice, L_DONE_CHOICE.extras_at, copied(st.extras))
     ssd_settle(choice)
     return choice
 
