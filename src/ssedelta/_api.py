@@ -17,7 +17,7 @@ def pieces(source: Source) -> Iterator[bytes]:
         yield bytes(source)
     elif isinstance(source, str):
         yield source.encode()
-    elif hasattr(source, "read"):
+    elif type(source) is not tuple and type(source) is not list and hasattr(source, "read"):
         while True:
             piece = source.read(READ_SIZE)
             if not piece:
@@ -67,10 +67,20 @@ async def _aiter_chunks(source: AsyncSource, decoder: Any) -> AsyncIterator[Any]
 
 def merge(source: Source, *, merger_class: Any, **options: Any) -> Any:
     merger = merger_class(**options)
-    for piece in pieces(source):
-        merger.feed(piece)
-        if merger.done:
-            break
+    # A list, a tuple or bytes is read without a generator: short streams are merged by the million.
+    kind = type(source)
+    if kind is bytes:
+        merger.feed(source)
+    elif kind is list or kind is tuple:
+        for piece in source:
+            merger.feed(piece.encode() if isinstance(piece, str) else piece)
+            if merger.done:
+                break
+    else:
+        for piece in pieces(source):
+            merger.feed(piece)
+            if merger.done:
+                break
     return merger.finish()
 
 

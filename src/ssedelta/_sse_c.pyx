@@ -16,12 +16,14 @@ runs (from another thread, or from code a sink runs) raises
 cimport cython
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
-from cpython.long cimport PyLong_FromLongLong, PyLong_FromSsize_t
+from cpython.exc cimport PyErr_Clear
+from cpython.long cimport PyLong_CheckExact, PyLong_FromLongLong, PyLong_FromSsize_t
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.string cimport memchr, memcmp, memcpy
 
-from ._sse_py import DEFAULT_MAX_LINE_SIZE, MAX_RETRY_DIGITS as _MAX_RETRY_DIGITS, limit_value as _limit_value
+from ._sse_py import DEFAULT_MAX_LINE_SIZE, MAX_RETRY_DIGITS as _MAX_RETRY_DIGITS
+from ._sse_py import limit_value as _py_limit_value
 from .errors import (
     EventTooLargeError as _EventTooLargeError,
     LimitExceededError as _LimitExceededError,
@@ -34,6 +36,7 @@ cdef extern from "Python.h":
     bint PyByteArray_CheckExact(object o)
     bint PyMemoryView_Check(object o)
     const Py_ssize_t PY_SSIZE_T_MAX
+    Py_ssize_t PyLong_AsSsize_t(object o) noexcept  # -1 and an exception set on overflow
 
 cdef extern from *:
     """
@@ -97,6 +100,21 @@ cdef object EventTooLargeError = _EventTooLargeError
 cdef object LimitExceededError = _LimitExceededError
 cdef object ReentrantCallError = _ReentrantCallError
 cdef Py_ssize_t MAX_RETRY_DIGITS = _MAX_RETRY_DIGITS
+cdef object _limit_value = _py_limit_value
+
+
+cdef Py_ssize_t limit_of(str name, object value) except -1:
+    """``limit_value(name, value)``, without a Python call for ``None`` and a plain ``int`` that
+    fits a ``Py_ssize_t`` (everything else, errors included, is the twin's function)."""
+    cdef Py_ssize_t limit
+    if value is None:
+        return PY_SSIZE_T_MAX
+    if PyLong_CheckExact(value):
+        limit = PyLong_AsSsize_t(value)
+        if limit >= 0:
+            return limit
+        PyErr_Clear()  # too large (the function clamps it) or negative (it raises)
+    return _limit_value(name, value)
 assert MAX_RETRY_DIGITS <= 18  # the digits are summed in a long long
 cdef const char* BOM = b"\xef\xbb\xbf"
 cdef Py_ssize_t SHRINK_ABOVE = 1 << 20  # free a buffer this large once its block is done
@@ -219,8 +237,8 @@ cdef class SSEDecoder:
         bounded by ``max_event_size`` only); a longer one raises :class:`LimitExceededError`
         (``limit="max_line_size"``, ``offset`` where the line starts) as soon as it is seen.
         Each is an ``int >= 0`` or ``None`` (else ``TypeError`` or ``ValueError``)."""
-        cdef Py_ssize_t limit = _limit_value("max_event_size", max_event_size)
-        cdef Py_ssize_t line_limit = _limit_value("max_line_size", max_line_size)
+        cdef Py_ssize_t limit = limit_of("max_event_size", max_event_size)
+        cdef Py_ssize_t line_limit = limit_of("max_line_size", max_line_size)
         if self._busy:
             raise ReentrantCallError("SSEDecoder called while one of its calls was running")
         self._limit = limit

@@ -9,6 +9,8 @@ builds chunk objects with :mod:`._objects_c`.
 
 cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.dict cimport PyDict_Copy
+from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.string cimport memcmp
 
 from . import _merge_py as _py
@@ -30,6 +32,10 @@ cdef extern from "Python.h":
 cdef object _SKIP = SKIP
 cdef object _ChoiceLogprobs = _m.CreateChatCompletionStreamResponseChoicesInnerLogprobs
 cdef dict DEFAULT_RULES = _py.DEFAULT_RULES
+cdef object DEFAULT_MAX_CHOICES = _py.DEFAULT_MAX_CHOICES
+cdef object DEFAULT_MAX_TOOL_CALLS = _py.DEFAULT_MAX_TOOL_CALLS
+cdef object DEFAULT_MAX_MERGED_SIZE = _py.DEFAULT_MAX_MERGED_SIZE
+cdef object DEFAULT_MAX_EXTRAS_KEYS = _py.DEFAULT_MAX_EXTRAS_KEYS
 
 
 # ------------------------------------------------------------------ the public classes
@@ -90,10 +96,10 @@ class DeltaMerger(_py.DeltaMerger):
         cdef dict choices = {}
         cdef bint defaults = not (
             type(scalar_keys) is not tuple or type(append_keys) is not tuple or scalar_keys or append_keys
-            or max_choices is not _py.DEFAULT_MAX_CHOICES
-            or max_tool_calls is not _py.DEFAULT_MAX_TOOL_CALLS
-            or max_merged_size is not _py.DEFAULT_MAX_MERGED_SIZE
-            or max_extras_keys is not _py.DEFAULT_MAX_EXTRAS_KEYS)
+            or max_choices is not DEFAULT_MAX_CHOICES
+            or max_tool_calls is not DEFAULT_MAX_TOOL_CALLS
+            or max_merged_size is not DEFAULT_MAX_MERGED_SIZE
+            or max_extras_keys is not DEFAULT_MAX_EXTRAS_KEYS)
         self._sse = SSEDecoder(max_event_size, max_line_size)
         if not defaults:
             self._set_options(
@@ -144,7 +150,8 @@ class DeltaMerger(_py.DeltaMerger):
                 raise self._failed
             if not self.done:
                 sse_of(self).close()
-            completion = self.snapshot()
+            # A subclass may override snapshot (the twin's finish calls it); this class's is C.
+            completion = completion_of(self) if type(self) is DeltaMerger else self.snapshot()
             error = self._error
             if error is not None:
                 raise _UpstreamError(error.error, error.offset, error.event_index, partial=completion)
@@ -154,27 +161,7 @@ class DeltaMerger(_py.DeltaMerger):
 
     def snapshot(self):
         """The completion merged so far (``finish_reason`` may be ``None``); never raises."""
-        cdef object completion = L_COMPLETION.made()
-        states = self._choices
-        ssd_put(completion, L_COMPLETION.offsets[C_ID], self._id)
-        ssd_put(completion, L_COMPLETION.offsets[C_OBJECT], "chat.completion")
-        ssd_put(completion, L_COMPLETION.offsets[C_CREATED], self._created)
-        ssd_put(completion, L_COMPLETION.offsets[C_MODEL], self._model)
-        choices = [built_choice(states[i]) for i in sorted(states)]
-        ssd_settle(choices)
-        ssd_put(completion, L_COMPLETION.offsets[C_CHOICES], choices)
-        ssd_put(completion, L_COMPLETION.offsets[C_TIER], self._service_tier)
-        ssd_put(completion, L_COMPLETION.offsets[C_FINGERPRINT], self._fingerprint)
-        usage = self._usage
-        if usage is None:
-            usage = self._groq_usage
-        if usage is not None:
-            ssd_settle_tree(usage)
-        ssd_put(completion, L_COMPLETION.offsets[C_USAGE], usage)
-        ssd_put(completion, L_COMPLETION.offsets[C_MODERATION], self._moderation)
-        ssd_put(completion, L_COMPLETION.extras_at, dict(self._extras))
-        ssd_settle(completion)
-        return completion
+        return completion_of(self)
 
     def _merge_logprobs(self, state, logprobs):
         if type(state) is not Choice:
@@ -244,10 +231,10 @@ cdef class MergeSink(PayloadSink):
         """``attach`` for a merger made with the default options."""
         self.choices = choices
         self.rules = DEFAULT_RULES
-        self.max_choices = _py.DEFAULT_MAX_CHOICES
-        self.max_tools = _py.DEFAULT_MAX_TOOL_CALLS
-        self.max_keys = _py.DEFAULT_MAX_EXTRAS_KEYS
-        self.max_read = _py.DEFAULT_MAX_MERGED_SIZE
+        self.max_choices = DEFAULT_MAX_CHOICES
+        self.max_tools = DEFAULT_MAX_TOOL_CALLS
+        self.max_keys = DEFAULT_MAX_EXTRAS_KEYS
+        self.max_read = DEFAULT_MAX_MERGED_SIZE
 
     cdef attach(self, merger):
         self.choices = merger._choices
@@ -341,11 +328,46 @@ cdef object _build_choice = _py._build_choice
 cdef object _finish_value = _py.finish_value
 
 
+cdef object completion_of(object merger):
+    """The completion merged so far, built slot by slot (``snapshot``)."""
+    cdef object completion = L_COMPLETION.made()
+    cdef list choices
+    states = merger._choices
+    ssd_put(completion, L_COMPLETION.offsets[C_ID], merger._id)
+    ssd_put(completion, L_COMPLETION.offsets[C_OBJECT], "chat.completion")
+    ssd_put(completion, L_COMPLETION.offsets[C_CREATED], merger._created)
+    ssd_put(completion, L_COMPLETION.offsets[C_MODEL], merger._model)
+    if type(states) is dict and PyDict_GET_SIZE(states) == 1:
+        for state in (<dict>states).values():
+            choices = [built_choice(state)]
+    else:
+        choices = [built_choice(states[i]) for i in sorted(states)]
+    ssd_settle(choices)
+    ssd_put(completion, L_COMPLETION.offsets[C_CHOICES], choices)
+    ssd_put(completion, L_COMPLETION.offsets[C_TIER], merger._service_tier)
+    ssd_put(completion, L_COMPLETION.offsets[C_FINGERPRINT], merger._fingerprint)
+    usage = merger._usage
+    if usage is None:
+        usage = merger._groq_usage
+    if usage is not None:
+        ssd_settle_tree(usage)
+    ssd_put(completion, L_COMPLETION.offsets[C_USAGE], usage)
+    ssd_put(completion, L_COMPLETION.offsets[C_MODERATION], merger._moderation)
+    ssd_put(completion, L_COMPLETION.extras_at, copied(merger._extras))
+    ssd_settle(completion)
+    return completion
+
+
+cdef inline object copied(object extras):
+    """``dict(extras)``, without a call for a dict."""
+    return PyDict_Copy(extras) if type(extras) is dict else dict(extras)
+
+
 cdef object text_of(object parts):
     if parts is None:
         return None
     if type(parts) is TextBuf:
-        return (<TextBuf>parts).text()
+        return PyUnicode_DecodeUTF8((<TextBuf>parts).data, (<TextBuf>parts).length, "surrogatepass")
     return _py.join_text(parts)
 
 
@@ -374,7 +396,7 @@ cdef object built_choice(object state):
     if st.logprobs_seen:
         ssd_put(choice, L_DONE_CHOICE.offsets[D_LOGPROBS], st.built_logprobs())
     ssd_put(choice, L_DONE_CHOICE.offsets[D_FINISH], st.finish_reason)
-    ssd_put(choice, L_DONE_CHOICE.extras_at, dict(st.extras))
+    ssd_put(choice, L_DONE_CHOICE.extras_at, copied(st.extras))
     ssd_settle(choice)
     return choice
 
