@@ -14,6 +14,12 @@ object. The bytes before the ``delta`` string are remembered and compared with t
 else (another key, an escape in a key, a wrong type, invalid JSON or UTF-8) takes the shared
 state's general path (``orjson`` and the rule table), which also raises the errors at their offsets.
 
+The first delta after the event that put its item or part (the state's ``opening`` place) is
+taken the same way; the state opens the place when the strings are first handed to it. A ``.done``
+event of the place that only replaces the string (``function_call_arguments.done``,
+``reasoning_summary_text.done``, ...) is scanned as strictly: when it carries the string the place
+holds, at a key its object already has, it changes nothing and the state does not see it.
+
 The events after a run of deltas (``*.done``, ``content_part.done``, ``output_item.done``, the
 terminal response) repeat the string the deltas built. When a payload holds it as one string value,
 written as the deltas wrote it, the payload is parsed with a short marker in its place and the
