@@ -342,7 +342,9 @@ class ResponsesState:
         # Everything is checked before anything changes: a bad event leaves the state as it was.
         output_index = _index(obj, "output_index")
         chain = r.SLOTS[rule.slot]
-        keys = [_index(obj, key) for _, key in chain]
+        keys = []
+        for _, key in chain:
+            keys.append(_index(obj, key))
         values: list[Any] = []
         for op in rule.ops:
             value = obj.get(op.key)
@@ -379,9 +381,12 @@ class ResponsesState:
             item.model = None
         parent: Node | None = None
         node: Any = item
-        for (path, _), key in zip(chain, keys, strict=True):
-            parent, node = node, node.child(path, key, rule.part_type)
-        for op, value in zip(rule.ops, values, strict=True):
+        # Index loops: a zip() with strict=True costs more than the rest of a short event.
+        for k in range(len(chain)):
+            parent, node = node, node.child(chain[k][0], keys[k], rule.part_type)
+        ops = rule.ops
+        for k in range(len(ops)):
+            op, value = ops[k], values[k]
             if op.op is r.CONCAT:
                 node.concat(op.path, value)
             elif op.op is r.PUT:
