@@ -25,6 +25,16 @@ for _i in range(256):
 STRCLASS[0x22] = 1
 STRCLASS[0x5C] = 2
 
+# The byte that a backslash followed by this byte stands for (checked by scan_string).
+cdef unsigned char UNESCAPED[256]
+for _i in range(256):
+    UNESCAPED[_i] = _i
+UNESCAPED[98] = 8
+UNESCAPED[102] = 12
+UNESCAPED[110] = 10
+UNESCAPED[114] = 13
+UNESCAPED[116] = 9
+
 cdef double POW10[23]
 POW10[0] = 1.0
 for _i in range(1, 23):
@@ -139,61 +149,48 @@ cdef Py_ssize_t scan_string(const unsigned char* p, Py_ssize_t i, Py_ssize_t n, 
 
 cdef Py_ssize_t unescape(const unsigned char* p, Py_ssize_t a, Py_ssize_t b, char* out) noexcept:
     """Write the UTF-8 of the string body ``p[a:b]`` (checked by :func:`scan_string`) to ``out``
-    (at least ``b - a`` bytes); returns its length."""
+    (at least ``b - a`` bytes); returns its length. Bytes are copied as they are read: JSON in a
+    JSON string has an escape every few bytes, too few between them for a ``memcpy``."""
     cdef Py_ssize_t o = 0
-    cdef Py_ssize_t run
     cdef unsigned char c
     cdef unsigned int u, lo
     while a < b:
-        run = a
-        while run < b and p[run] != 92:
-            run += 1
-        if run > a:
-            memcpy(out + o, p + a, run - a)
-            o += run - a
-            a = run
-        if a >= b:
-            break
-        c = p[a + 1]
-        a += 2
-        if c == 117:
-            u = <unsigned int>hex4(p, a, b)
-            a += 4
-            if u >= 0xD800 and u <= 0xDBFF:
-                lo = <unsigned int>hex4(p, a + 2, b)
-                a += 6
-                u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00)
-            if u < 0x80:
-                out[o] = <char>u
-                o += 1
-            elif u < 0x800:
-                out[o] = <char>(0xC0 | (u >> 6))
-                out[o + 1] = <char>(0x80 | (u & 0x3F))
-                o += 2
-            elif u < 0x10000:
-                out[o] = <char>(0xE0 | (u >> 12))
-                out[o + 1] = <char>(0x80 | ((u >> 6) & 0x3F))
-                out[o + 2] = <char>(0x80 | (u & 0x3F))
-                o += 3
-            else:
-                out[o] = <char>(0xF0 | (u >> 18))
-                out[o + 1] = <char>(0x80 | ((u >> 12) & 0x3F))
-                out[o + 2] = <char>(0x80 | ((u >> 6) & 0x3F))
-                out[o + 3] = <char>(0x80 | (u & 0x3F))
-                o += 4
-        else:
-            if c == 98:
-                c = 8
-            elif c == 102:
-                c = 12
-            elif c == 110:
-                c = 10
-            elif c == 114:
-                c = 13
-            elif c == 116:
-                c = 9
+        c = p[a]
+        if c != 92:
             out[o] = <char>c
             o += 1
+            a += 1
+            continue
+        c = p[a + 1]
+        a += 2
+        if c != 117:
+            out[o] = <char>UNESCAPED[c]
+            o += 1
+            continue
+        u = <unsigned int>hex4(p, a, b)
+        a += 4
+        if u >= 0xD800 and u <= 0xDBFF:
+            lo = <unsigned int>hex4(p, a + 2, b)
+            a += 6
+            u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00)
+        if u < 0x80:
+            out[o] = <char>u
+            o += 1
+        elif u < 0x800:
+            out[o] = <char>(0xC0 | (u >> 6))
+            out[o + 1] = <char>(0x80 | (u & 0x3F))
+            o += 2
+        elif u < 0x10000:
+            out[o] = <char>(0xE0 | (u >> 12))
+            out[o + 1] = <char>(0x80 | ((u >> 6) & 0x3F))
+            out[o + 2] = <char>(0x80 | (u & 0x3F))
+            o += 3
+        else:
+            out[o] = <char>(0xF0 | (u >> 18))
+            out[o + 1] = <char>(0x80 | ((u >> 12) & 0x3F))
+            out[o + 2] = <char>(0x80 | ((u >> 6) & 0x3F))
+            out[o + 3] = <char>(0x80 | (u & 0x3F))
+            o += 4
     return o
 
 

@@ -14,6 +14,12 @@ object. The bytes before the ``delta`` string are remembered and compared with t
 else (another key, an escape in a key, a wrong type, invalid JSON or UTF-8) takes the shared
 state's general path (``orjson`` and the rule table), which also raises the errors at their offsets.
 
+The first delta after the event that put its item or part (the state's ``opening`` place) is
+taken the same way; the state opens the place when the strings are first handed to it. A ``.done``
+event of the place that only replaces the string (``function_call_arguments.done``,
+``reasoning_summary_text.done``, ...) is scanned as strictly: when it carries the string the place
+holds, at a key its object already has, it changes nothing and the state does not see it.
+
 The events after a run of deltas (``*.done``, ``content_part.done``, ``output_item.done``, the
 terminal response) repeat the string the deltas built. When a payload holds it as one string value,
 written as the deltas wrote it, the payload is parsed with a short marker in its place and the
@@ -28,8 +34,8 @@ from libc.string cimport memcmp, memcpy
 import orjson
 
 from .._json_c cimport (
-    Utf8Buf, empty_array, key_is, member_key, next_member, plain_string, scan_int, scan_string,
-    skip_ws,
+    Utf8Buf, decode_string, empty_array, key_is, member_key, next_member, plain_string, scan_int,
+    scan_string, skip_ws,
 )
 from .._sse_c cimport PayloadSink, SSEDecoder
 
@@ -100,8 +106,25 @@ def _fast_rules():
     return out
 
 
+def _done_rules():
+    """The delta events whose ``.done`` event only replaces the streamed string with the whole
+    string: event type -> (the ``.done`` type, its key of the string)."""
+    out = {}
+    for kind, rule in r.EVENT_RULES.items():
+        if kind not in FAST_RULES or not kind.endswith(".delta"):
+            continue
+        done = r.EVENT_RULES.get(kind[:-len("delta")] + "done")
+        if done is None or done.slot != rule.slot or len(done.ops) != 1:
+            continue
+        op = done.ops[0]
+        if op.op == r.REPLACE and op.kind == r.STR and op.path == rule.ops[0].path and len(op.path) == 1:
+            out[kind] = ((kind[:-len("delta")] + "done").encode(), op.key.encode())
+    return out
+
+
 #: Compiled from :data:`._rules.EVENT_RULES` when the module loads.
 cdef dict FAST_RULES = _fast_rules()
+cdef dict DONE_RULES = _done_rules()
 #: The lifecycle events that start a response (:data:`._rules.LIFECYCLE`), by type.
 cdef frozenset START_TYPES = frozenset(k.encode() for k, stage in r.LIFECYCLE.items() if stage == r.START)
 cdef bytes TYPE_OPEN = b'{"type":"'
@@ -137,7 +160,13 @@ cdef class DeltaSink(PayloadSink):
     cdef bytes delta_key
     cdef bytes list_key
     cdef list fragments
+    cdef object node  # the state's node holding the string, at ``path``
+    cdef tuple path
+    cdef tuple done_rule  # DONE_RULES of the place's kind, or None
     cdef Utf8Buf pending  # the strings taken since the last flush, for ``fragments``
+    # The same strings as the payloads write them, while they are the place's whole string.
+    cdef Utf8Buf raw
+    cdef bint raw_whole
     # The whole string of the last place whose strings were handed to the state in one go, as
     # ``str`` and as JSON writes it: a later payload (a ``.done`` event, the terminal response)
     # holding the same string is parsed without it.
@@ -163,20 +192,28 @@ cdef class DeltaSink(PayloadSink):
     def __init__(self, state):
         self.state = state
         self.pending = Utf8Buf()
+        self.raw = Utf8Buf()
 
     cdef void reset(self) noexcept:
         self.fresh = False
+        self.raw_whole = False
+        self.raw.clear()
         self.has_fast = False
         self.fragments = None
+        self.node = None
+        self.done_rule = None
         self.header = None
         self.trailer = None
 
     cdef int load_fast(self) except -1:
-        """Take the place the state's last event names, when a payload scan can follow it."""
+        """Take the place the state's last event names (or the place its first delta would
+        open), when a payload scan can follow it."""
         cdef object fast = self.state.fast
         self.reset()
         if fast is None:
-            return 0
+            fast = self.state.opening
+            if fast is None:
+                return 0
         rule = FAST_RULES.get(fast.kind)
         if rule is None:
             return 0
@@ -190,7 +227,11 @@ cdef class DeltaSink(PayloadSink):
         self.sub_key = fast.sub_key.encode() if fast.sub_key is not None else None
         self.sub = sub if fast.sub_key is not None else 0
         self.delta_key, self.list_key = rule
-        self.fragments = fast.fragments
+        self.fragments = fast.fragments  # None until the state opens the place
+        self.raw_whole = self.fragments is None
+        self.node = fast.node
+        self.path = fast.path
+        self.done_rule = DONE_RULES.get(fast.kind)
         self.has_fast = True
         self.fresh = True
         return 0
@@ -201,15 +242,22 @@ cdef class DeltaSink(PayloadSink):
         cdef Py_ssize_t size = self.pending.len, before
         if size:
             text = self.pending.take()
+            if self.fragments is None:
+                self.fragments = self.state.open_fast()
             before = len(self.fragments)
             if self.fresh and size >= KNOWN_MIN and before <= 1:
                 # Once per place (a snapshot taken in between leaves it to the state): the
-                # place's whole string, as JSON writes it (a payload writing it otherwise is
-                # parsed whole).
+                # place's whole string, as the deltas wrote it when they are all of it, else as
+                # JSON writes it (a payload writing it otherwise is parsed whole).
                 self.known = self.fragments[0] + text if before else text
-                written = _dumps(self.known)
-                self.known_raw = written[1:PyBytes_GET_SIZE(written) - 1]
+                if self.raw_whole and not before:
+                    self.known_raw = PyBytes_FromStringAndSize(self.raw.ptr, self.raw.len)
+                else:
+                    written = _dumps(self.known)
+                    self.known_raw = written[1:PyBytes_GET_SIZE(written) - 1]
             self.fresh = False
+            self.raw_whole = False
+            self.raw.clear()
             PyList_Append(self.fragments, text)
         if self.dirty:
             self.dirty = False
@@ -221,7 +269,7 @@ cdef class DeltaSink(PayloadSink):
         cdef object count
         if self.stopped:
             return 0
-        if self.has_fast and self.take(payload):
+        if self.has_fast and (self.take(payload) or (self.done_rule is not None and self.same_done(payload))):
             self.merged += 1
             return 0
         state = self.state
@@ -452,6 +500,8 @@ cdef class DeltaSink(PayloadSink):
             if seen & key != key:
                 return False
         self.pending.add(p, da, db, desc)
+        if self.raw_whole:
+            self.raw.add(p, da, db, False)
         self.dirty = True
         if self.header is None:
             self.header = PyBytes_FromStringAndSize(<const char*>p, hdr_end)
@@ -465,6 +515,94 @@ cdef class DeltaSink(PayloadSink):
             self.obf_a = oa - db - 1 if oa >= 0 else -1
             self.obf_b = ob - db - 1 if oa >= 0 else -1
         return True
+
+    cdef bint same_done(self, bytes payload) except -1:
+        """Whether ``payload`` is the ``.done`` event of the place, in a shape this scan knows,
+        giving the string the place holds: it changes nothing then (the state would replace the
+        string with an equal one, at a key its object already has). False otherwise."""
+        cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(payload)
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(payload)
+        cdef Py_ssize_t i, j, ka, kb, va = -1, vb = -1
+        cdef int seen = 0, key, need
+        cdef bint esc = False, vesc = False, last = False
+        cdef long long v
+        cdef bytes kind = self.done_rule[0], value_key = self.done_rule[1]
+        if n < 2 or p[0] != 123:
+            return False
+        i = skip_ws(p, 1, n)
+        while True:
+            i = member_key(p, i, n, &ka, &kb)
+            if i < 0:
+                return False
+            if key_is(p, ka, kb, "type", 4):
+                key = K_TYPE
+            elif key_is(p, ka, kb, "sequence_number", 15):
+                key = K_SEQ
+            elif key_is(p, ka, kb, "item_id", 7):
+                key = K_ITEM
+            elif key_is(p, ka, kb, "output_index", 12):
+                key = K_OUT
+            elif self.sub_key is not None and key_is(p, ka, kb, self.sub_key, len(self.sub_key)):
+                key = K_SUB
+            elif key_is(p, ka, kb, value_key, len(value_key)):
+                key = K_DELTA
+            else:
+                return False
+            if seen & key:
+                return False
+            if key == K_TYPE:
+                j = plain_string(p, i, n)
+                if j < 0 or not key_is(p, i + 1, j, kind, len(kind)):
+                    return False
+                i = j + 1
+            elif key == K_ITEM or key == K_DELTA:
+                if p[i] != 34:
+                    return False
+                j = scan_string(p, i + 1, n, &esc)
+                if j < 0:
+                    return False
+                if key == K_DELTA:
+                    va, vb, vesc = i + 1, j, esc
+                esc = False
+                i = j + 1
+            elif key == K_SEQ:
+                i = scan_int(p, i, n, &v)
+                if i < 0:
+                    return False
+            else:  # K_OUT or K_SUB
+                i = scan_int(p, i, n, &v)
+                if i < 0 or v != (self.at if key == K_OUT else self.sub):
+                    return False
+            seen |= key
+            i = next_member(p, i, n, &last)
+            if i < 0:
+                return False
+            if last:
+                if skip_ws(p, i, n) != n:
+                    return False
+                break
+        need = K_TYPE | K_OUT | K_DELTA
+        if self.sub_key is not None:
+            need |= K_SUB
+        if seen & need != need:
+            return False
+        self.flush()
+        fragments = self.fragments
+        if fragments is None:
+            return False
+        base = self.node.base
+        if type(base) is not dict or self.path[0] not in base:
+            return False
+        whole = "".join(fragments)
+        if len(fragments) > 1:
+            fragments[:] = [whole]  # as a snapshot joins them
+        # Python code ran since the pointer was taken: taken again (the bytes are immutable).
+        p = <const unsigned char*>PyBytes_AS_STRING(payload)
+        raw = self.known_raw
+        if raw is not None and vb - va == PyBytes_GET_SIZE(raw) and whole == self.known and memcmp(
+                p + va, PyBytes_AS_STRING(raw), vb - va) == 0:
+            return True  # written as the known string is written
+        return decode_string(p, va, vb, vesc) == whole
 
     cdef bint same_trailer(self, const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept:
         """Whether ``p[i:n]``, the members after the delta string, are the remembered ones (their

@@ -89,13 +89,15 @@ class ResponsesMerger(ResponsesState):
     def _feed(self, piece: bytes | bytearray | memoryview) -> int:
         merged = 0
         loads = orjson.loads
-        # The place of the last delta event (see ResponsesState.fast): the next event of the
-        # same kind at the same place only appends its fragment.
+        # The place of the last delta event (see ResponsesState.fast), or the place a delta event
+        # would open (ResponsesState.opening): the next event of that kind there only appends
+        # its fragment.
         fast_kind: Any = _NO_KIND  # equal to no "type" value
         fast_at = fast_key = fast_sub = append = fast_item = None
-        if self.fast is not None:
-            fast_kind, fast_at, fast_key, fast_sub, fragments, fast_item = self.fast
-            append = fragments.append
+        place = self.fast or self.opening
+        if place is not None:
+            fast_kind, fast_at, fast_key, fast_sub, fragments, fast_item = place[:6]
+            append = fragments.append if fragments is not None else None
         for event, payload, offset, index in self._sse.feed_payloads(piece):
             if payload[:1] == b"{":
                 try:
@@ -112,7 +114,9 @@ class ResponsesMerger(ResponsesState):
                         delta = obj.get("delta")
                         logprobs = obj.get("logprobs")
                         if type(delta) is str and (logprobs is None or logprobs == []):
-                            append(delta)  # type: ignore[misc]
+                            if append is None:  # the first delta of an opened place
+                                append = self.open_fast().append
+                            append(delta)
                             fast_item.model = None  # type: ignore[union-attr]
                             merged += 1
                             continue
@@ -121,11 +125,12 @@ class ResponsesMerger(ResponsesState):
                 merged += self.merge_payload(payload, event, offset, index)
             if self.done:
                 break
-            if self.fast is None:
+            place = self.fast or self.opening
+            if place is None:
                 fast_kind = _NO_KIND
             else:
-                fast_kind, fast_at, fast_key, fast_sub, fragments, fast_item = self.fast
-                append = fragments.append
+                fast_kind, fast_at, fast_key, fast_sub, fragments, fast_item = place[:6]
+                append = fragments.append if fragments is not None else None
         return merged
 
     def finish(self) -> m.Response:

@@ -118,12 +118,16 @@ class Node:
             children[index] = node
         return node
 
-    def concat(self, path: tuple[str, ...], fragment: str) -> None:
+    def fragments(self, path: tuple[str, ...]) -> list[str]:
+        """The fragments of the string at ``path`` (the string there when the first came first)."""
         fragments = self.texts.get(path)
         if fragments is None:
             start = _get(self.base, path) if path else self.base
             fragments = self.texts[path] = [start] if type(start) is str and start else []
-        fragments.append(fragment)
+        return fragments
+
+    def concat(self, path: tuple[str, ...], fragment: str) -> None:
+        self.fragments(path).append(fragment)
 
     def extend(self, path: tuple[str, ...], items: list[Any]) -> None:
         existing = self.extended.get(path)
@@ -165,14 +169,36 @@ def upstream_error_of(obj: dict[str, Any]) -> Any:
 class Fast(NamedTuple):
     """Where the last delta event went: the next event of the same ``kind`` at the same place
     (``output_index``, and ``sub_key`` = ``sub`` when the slot has a second index) only appends
-    its string to ``fragments`` (and must :meth:`ResponsesState.touch` the item)."""
+    its string to ``fragments`` (and must :meth:`ResponsesState.touch` the item). ``node`` holds
+    the string (at ``path``); before the first fragment (:attr:`ResponsesState.opening`)
+    ``fragments`` is ``None`` and :meth:`ResponsesState.open_fast` makes it."""
 
     kind: str
     output_index: int
     sub_key: str | None
     sub: int | None
-    fragments: list[str]
+    fragments: list[str] | None
     item: Node
+    node: Node
+    path: tuple[str, ...]
+
+
+def _opened_by() -> dict[tuple[str, str], str]:
+    """(slot, ``type`` of the value an event puts there) -> the delta event that streams that
+    value's string, when exactly one does (and a payload scan can follow it: one index at most)."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for kind, rule in r.EVENT_RULES.items():
+        if rule.ops[0].op is not r.CONCAT or len(r.SLOTS[rule.slot]) > 1:
+            continue
+        value_type = rule.item_type if rule.slot is r.ITEM else rule.part_type
+        if value_type is not None:
+            found.setdefault((rule.slot, value_type), []).append(kind)
+    return {key: kinds[0] for key, kinds in found.items() if len(kinds) == 1}
+
+
+#: Derived from :data:`._rules.EVENT_RULES`: after an event puts a value of this type in this slot,
+#: the next event is most often the first delta of its string.
+OPENED_BY = _opened_by()
 
 
 class ResponsesState:
@@ -193,6 +219,9 @@ class ResponsesState:
         self._rules = r.EVENT_RULES
         #: Set after a delta event (see :class:`Fast`); ``None`` after any other.
         self.fast: Fast | None = None
+        #: Set after an event that put a value whose string a delta event streams (see
+        #: :data:`OPENED_BY`): where the first of those deltas would go (``fragments`` ``None``).
+        self.opening: Fast | None = None
         #: ``True`` once the stream ended (a terminal event or ``[DONE]``): nothing more is read.
         self.done = False
         #: How many lifecycle events set the response so far.
@@ -207,6 +236,17 @@ class ResponsesState:
         """Fragments were appended to :attr:`fast`: its item's object must be built again."""
         if self.fast is not None:
             self.fast.item.model = None
+
+    def open_fast(self) -> list[str]:
+        """Make :attr:`opening` the :attr:`fast` place, as its first delta event would, and
+        return its fragments (to append the first one to)."""
+        place = self.opening
+        assert place is not None
+        self.opening = None
+        fragments = place.node.fragments(place.path)
+        place.item.model = None
+        self.fast = place._replace(fragments=fragments)
+        return fragments
 
     def merge_payload(self, payload: bytes, event: str | None, offset: int, index: int) -> int:
         """Apply one event's payload; 1 when it was an event, 0 when it was skipped (an empty
@@ -259,7 +299,7 @@ class ResponsesState:
         kind = obj.get("type")
         if type(kind) is not str:
             raise _Bad(f"type: expected str, got {type(kind).__name__}")
-        self.fast = None
+        self.fast = self.opening = None
         rule = self._rules.get(kind)
         if rule is not None:
             self._apply(kind, rule, obj)
@@ -302,7 +342,9 @@ class ResponsesState:
         # Everything is checked before anything changes: a bad event leaves the state as it was.
         output_index = _index(obj, "output_index")
         chain = r.SLOTS[rule.slot]
-        keys = [_index(obj, key) for _, key in chain]
+        keys = []
+        for _, key in chain:
+            keys.append(_index(obj, key))
         values: list[Any] = []
         for op in rule.ops:
             value = obj.get(op.key)
@@ -339,9 +381,12 @@ class ResponsesState:
             item.model = None
         parent: Node | None = None
         node: Any = item
-        for (path, _), key in zip(chain, keys, strict=True):
-            parent, node = node, node.child(path, key, rule.part_type)
-        for op, value in zip(rule.ops, values, strict=True):
+        # Index loops: a zip() with strict=True costs more than the rest of a short event.
+        for k in range(len(chain)):
+            parent, node = node, node.child(chain[k][0], keys[k], rule.part_type)
+        ops = rule.ops
+        for k in range(len(ops)):
+            op, value = ops[k], values[k]
             if op.op is r.CONCAT:
                 node.concat(op.path, value)
             elif op.op is r.PUT:
@@ -351,6 +396,13 @@ class ResponsesState:
                     items[output_index] = new
                 else:
                     parent.lists[chain[-1][0]][keys[-1]] = new
+                if type(raw) is dict and type(raw.get("type")) is str:
+                    opened = OPENED_BY.get((rule.slot, raw["type"]))
+                    if opened is not None:
+                        sub_key, sub = (chain[0][1], keys[0]) if chain else (None, None)
+                        path = self._rules[opened].ops[0].path
+                        holder = new if parent is None or item is None else item
+                        self.opening = Fast(opened, output_index, sub_key, sub, None, holder, new, path)
             elif value is None:
                 pass
             elif op.op is r.EXTEND:
@@ -365,7 +417,7 @@ class ResponsesState:
         first = rule.ops[0]
         if first.op is r.CONCAT and len(chain) <= 1 and item is not None:
             sub_key, sub = (chain[0][1], keys[0]) if chain else (None, None)
-            self.fast = Fast(kind, output_index, sub_key, sub, node.texts[first.path], item)
+            self.fast = Fast(kind, output_index, sub_key, sub, node.texts[first.path], item, node, first.path)
 
     def snapshot(self) -> m.Response:
         """The response merged so far; never raises."""
