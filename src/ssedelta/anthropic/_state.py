@@ -207,7 +207,13 @@ class _Block:
                 self.acc[target] = acc
             acc.append(value)
             return
+        self.fragments(target, action).append(value)
+
+    def fragments(self, target: str, action: str) -> list[str]:
+        """The fragment list of ``target`` for a string action (``CONCAT``, ``JSON``), made when
+        ``target`` has none of that kind (for ``CONCAT``, with the value so far)."""
         kind = _Json if action == JSON else _Concat
+        acc = self.acc.get(target)
         if type(acc) is not kind:
             acc = kind()
             if kind is _Concat:
@@ -215,7 +221,7 @@ class _Block:
                 if before:
                     acc.append(before)
             self.acc[target] = acc
-        acc.append(value)
+        return acc
 
     def _value(self, key: str) -> Any:
         """The value of ``key`` as merged so far."""
@@ -271,8 +277,8 @@ def _built(acc: Any) -> Any:
 class MessagesState:
     """The message merged from the events applied so far.
 
-    :meth:`merge_payload` applies one payload; :meth:`fragments` gives the list a following
-    string delta of a block may append its string to directly.
+    :meth:`merge_payload` applies one payload; :meth:`fragments` gives the list a string delta
+    of a block may append its string to directly, :meth:`stop_block` stops a block.
     """
 
     #: Builds the models (:mod:`ssedelta._build_py` or its native twin: the same objects).
@@ -304,16 +310,47 @@ class MessagesState:
         """The usage merged so far."""
         return self._usage
 
-    def fragments(self, index: Any, delta_type: Any) -> list[str] | None:
+    def fragments(self, index: Any, delta_type: Any, first: bool = False) -> list[str] | None:
         """The fragment list a ``content_block_delta`` of ``delta_type`` (a string delta of
-        :data:`STRING_DELTAS`) at block ``index`` appends its string to, when the block has one
-        (a first delta of the block makes it); else ``None``."""
+        :data:`STRING_DELTAS`) at block ``index`` appends its string to, when the block has one;
+        with ``first``, also the list a first such delta of an open block makes, when the general
+        path would accept a string there. ``None`` otherwise (nothing changed)."""
         block = self._blocks.get(index) if type(index) is int else None
         rule = STRING_DELTAS.get(delta_type) if type(delta_type) is str else None
         if block is None or rule is None:
             return None
-        acc = block.acc.get(rule[1])
-        return acc if type(acc) is _Concat or type(acc) is _Json else None
+        _key, target, action = rule
+        acc = block.acc.get(target)
+        if type(acc) is (_Json if action == JSON else _Concat):
+            return acc
+        if not first or block.stopped:
+            return None
+        try:
+            block._checked(target, action, "")
+        except _Bad:
+            return None
+        return block.fragments(target, action)
+
+    def stop_block(self, index: Any) -> bool:
+        """Apply a ``content_block_stop`` of block ``index``; ``False`` (nothing changed) when no
+        block has that index."""
+        block = self._blocks.get(index) if type(index) is int else None
+        if block is None:
+            return False
+        block.stop()
+        return True
+
+    @staticmethod
+    def _fast_head(obj: dict[str, Any], acc: list[str]) -> tuple[bytes, list[str]]:
+        """(the bytes the API writes before the string of the string delta ``obj``, the fragment
+        list its string went to): a payload that starts so is a delta of the same block and kind."""
+        delta = obj["delta"]
+        head = b'{"type":"content_block_delta","index":%d,"delta":{"type":"%s","%s":' % (
+            obj["index"],
+            delta["type"].encode(),
+            STRING_DELTAS[delta["type"]][0].encode(),
+        )
+        return head, acc
 
     def merge_payload(self, obj: Any, payload: bytes, event: str | None, offset: int, index: int) -> bool:
         """Apply one event's payload (``obj``: its JSON value when it parsed, else ``None``);
@@ -363,16 +400,10 @@ class MessagesState:
                 raise _Bad(f"delta: expected an object, got {type(delta).__name__}")
             for target, action, value in block.plan(delta):
                 block.apply(target, action, value)
-            rule = STRING_DELTAS.get(delta.get("type"))  # type: ignore[arg-type]
-            if rule is not None and len(delta) == 2:
-                acc = block.acc.get(rule[1])
-                if type(acc) is _Concat or type(acc) is _Json:
-                    head = b'{"type":"content_block_delta","index":%d,"delta":{"type":"%s","%s":' % (
-                        obj["index"],
-                        delta["type"].encode(),
-                        rule[0].encode(),
-                    )
-                    self._fast = (head, acc)
+            if len(delta) == 2:
+                acc = self.fragments(obj["index"], delta.get("type"))
+                if acc is not None:
+                    self._fast = self._fast_head(obj, acc)
         elif kind == "content_block_start":
             start = self._build.from_dict(m.RawContentBlockStartEvent, obj)
             index = start.index
