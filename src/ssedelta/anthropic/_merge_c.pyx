@@ -18,6 +18,7 @@ offsets.
 cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.list cimport PyList_Append
+from cpython.unicode cimport PyUnicode_GET_LENGTH
 from libc.string cimport memcmp
 
 from .._json_c cimport (
@@ -66,6 +67,15 @@ cdef inline int delta_type(const unsigned char* p, Py_ssize_t a, Py_ssize_t b) e
     return -1
 
 
+cdef inline bint named_error(object event) except -1:
+    """Whether the event's name is ``error`` (the name's length compared first)."""
+    if event is None:
+        return False
+    if type(event) is str and PyUnicode_GET_LENGTH(event) != 5:
+        return False
+    return event == "error"
+
+
 @cython.final
 cdef class DeltaSink(PayloadSink):
     """Merges each payload as the tokenizer completes it."""
@@ -103,7 +113,7 @@ cdef class DeltaSink(PayloadSink):
     cdef int payload(self, object event, bytes payload, Py_ssize_t data_offset, Py_ssize_t index) except -1:
         if self.stopped:
             return 0
-        if event is None or event != "error":
+        if not named_error(event):
             if self.take(payload) or self.bare(payload):
                 self.merged += 1
                 return 0
