@@ -124,7 +124,9 @@ def adversarial(rng: random.Random, top: list[tuple[str, str]], delta: list[tupl
 
 BARE = ["content_block_stop", "content_block_stop", "ping", "message_stop"]
 #: A block whose ``text`` is not a string: a first ``text_delta`` of it must fail on both backends.
-ODD_BLOCK = orjson.dumps({"type": "content_block_start", "index": 3, "content_block": {"type": "odd", "text": 5}})
+ODD_BLOCK = orjson.dumps(
+    {"type": "content_block_start", "index": 3, "content_block": {"type": "odd", "text": 5}}
+)
 
 
 def bare(rng: random.Random) -> bytes:

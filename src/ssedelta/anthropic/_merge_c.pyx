@@ -6,7 +6,8 @@ event: a ``content_block_delta`` carrying one string (``text_delta``, ``thinking
 ``input_json_delta``: the string deltas of the rule table) is recognised from the payload's bytes,
 in any key order and spacing (the API pads objects with spaces before ``}``), its keys and values
 checked as strictly as a JSON parser checks them, and only the string is unescaped into one UTF-8
-buffer, decoded once and appended to the fragments of its block when the state next reads them.
+buffer, appended to the fragments of its block when the state next reads them: decoded once, or,
+for tool input JSON, as the UTF-8 bytes its parser reads without encoding them again.
 The bytes before the string are remembered and compared with the next payload's, so a repeated
 header is not scanned again; the first such delta of a block makes its fragment list through the
 state, which checks it as the general path would. ``content_block_stop``, ``ping`` and
@@ -31,7 +32,7 @@ import orjson
 from .. import _build_c
 from .._sse_py import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_SIZE
 from ..errors import StreamFormatError
-from ._rules import STRING_DELTAS
+from ._rules import JSON, STRING_DELTAS
 from ._state import MessagesState
 
 cdef object _StreamFormatError = StreamFormatError
@@ -39,10 +40,11 @@ cdef object _loads = orjson.loads
 cdef object _JSONDecodeError = orjson.JSONDecodeError
 
 #: Compiled from :data:`._rules.STRING_DELTAS` when the module loads: per string delta, its
-#: ``type`` and the key of its string, as bytes, and the ``type`` as ``str``.
+#: ``type`` and the key of its string, as bytes, the ``type`` as ``str``, and whether it is JSON text.
 cdef tuple DELTA_TYPES = tuple(kind.encode() for kind in STRING_DELTAS)
 cdef tuple DELTA_KEYS = tuple(rule[0].encode() for rule in STRING_DELTAS.values())
 cdef tuple DELTA_NAMES = tuple(STRING_DELTAS)
+cdef tuple DELTA_JSON = tuple(rule[2] == JSON for rule in STRING_DELTAS.values())
 cdef Py_ssize_t NDELTAS = len(DELTA_TYPES)
 
 cdef enum:
@@ -99,9 +101,14 @@ cdef class DeltaSink(PayloadSink):
         self.pending = Utf8Buf()
 
     cdef int flush(self) except -1:
-        """Hand the strings taken to the state (before it reads or changes anything)."""
+        """Hand the strings taken to the state (before it reads or changes anything): JSON text
+        as UTF-8 ``bytes``, which its parser reads as they are."""
         if self.pending.len:
-            PyList_Append(self.acc, self.pending.take())
+            if DELTA_JSON[self.acc_rule]:
+                PyList_Append(self.acc, PyBytes_FromStringAndSize(self.pending.ptr, self.pending.len))
+                self.pending.clear()
+            else:
+                PyList_Append(self.acc, self.pending.take())
         return 0
 
     cdef int reset(self) except -1:

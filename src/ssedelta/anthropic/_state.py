@@ -49,7 +49,8 @@ class _Append(list):  # type: ignore[type-arg]
 
 
 class _Json(list):  # type: ignore[type-arg]
-    """The JSON text fragments of a block's ``input``, not parsed yet."""
+    """The JSON text fragments of a block's ``input``, not parsed yet (``str``, or UTF-8 ``bytes``
+    from the native core)."""
 
 
 # ------------------------------------------------------------------ payloads
@@ -237,16 +238,16 @@ class _Block:
             if type(acc) is _Concat:
                 self.acc[key] = "".join(acc)
             elif type(acc) is _Json:
-                text = "".join(acc)
-                if not text:
+                data = _json_data(acc)
+                if not data:
                     value = self.current(key)
                 else:
                     try:
-                        value = parse_input(text)
+                        value = parse_input(data)
                     except orjson.JSONDecodeError:
-                        value = text
+                        value = None
                     if type(value) is not dict:
-                        value = text
+                        value = data.decode() if type(data) is bytes else data
                 self.acc[key] = value
 
     def build(self, replaced: Any) -> Model:
@@ -262,10 +263,28 @@ class _Block:
         return replaced(self.start, changes)  # type: ignore[no-any-return]
 
 
+def _json_data(acc: _Json) -> str | bytes:
+    """The JSON text of a block key's fragments, which are ``str`` or (from the native core) UTF-8
+    ``bytes``: ``bytes`` when they all are (so the parser reads them without encoding them again)."""
+    if len(acc) == 1:
+        return acc[0]  # type: ignore[no-any-return]
+    try:
+        return "".join(acc)
+    except TypeError:
+        pass
+    try:
+        return b"".join(acc)
+    except TypeError:
+        return "".join(f.decode() if type(f) is bytes else f for f in acc)
+
+
 def _built(acc: Any) -> Any:
     tp = type(acc)
-    if tp is _Concat or tp is _Json:
+    if tp is _Concat:
         return "".join(acc)
+    if tp is _Json:
+        data = _json_data(acc)
+        return data.decode() if type(data) is bytes else data
     if tp is _Append:
         return list(acc)
     return acc
