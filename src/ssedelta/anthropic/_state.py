@@ -471,13 +471,19 @@ class MessagesState:
         delta = obj.get("delta") or {}
         for key in MESSAGE_DELTA_ASSIGNED:
             head[key] = delta.get(key)
-        head.update((k, v) for k, v in delta.items() if v is not None and k not in MESSAGE_DELTA_ASSIGNED)
-        head.update((k, v) for k, v in obj.items() if v is not None and k not in MESSAGE_DELTA_OWN_KEYS)
+        for key, value in delta.items():
+            if value is not None and key not in MESSAGE_DELTA_ASSIGNED:
+                head[key] = value
+        for key, value in obj.items():
+            if value is not None and key not in MESSAGE_DELTA_OWN_KEYS:
+                head[key] = value
         message = self._build.from_dict(m.Message, head)
         usage, usage_dict = self._usage, self._usage_dict
         if event.usage is not None:
             usage_dict = dict(usage_dict or {})
-            usage_dict.update((k, v) for k, v in obj["usage"].items() if v is not None)
+            for key, value in obj["usage"].items():
+                if value is not None:
+                    usage_dict[key] = value
             usage = self._build.from_dict(m.Usage, usage_dict)
         self._head, self._message = head, message
         self._usage, self._usage_dict = usage, usage_dict
