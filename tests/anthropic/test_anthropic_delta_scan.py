@@ -122,15 +122,53 @@ def adversarial(rng: random.Random, top: list[tuple[str, str]], delta: list[tupl
     return data
 
 
+BARE = ["content_block_stop", "content_block_stop", "ping", "message_stop"]
+#: A block whose ``text`` is not a string: a first ``text_delta`` of it must fail on both backends.
+ODD_BLOCK = orjson.dumps(
+    {"type": "content_block_start", "index": 3, "content_block": {"type": "odd", "text": 5}}
+)
+
+
+def bare(rng: random.Random) -> bytes:
+    """A ``content_block_stop`` (of a block, of none), ``ping`` or ``message_stop`` payload in a
+    random spelling, or in a variant a byte scan must not take for it."""
+    kind = rng.choice(BARE)
+    items = [("type", f'"{kind}"')]
+    if kind == "content_block_stop":
+        items.append(("index", rng.choice(["0", "1", "2", "3", "5", "-1"])))
+    pick = rng.randrange(12)
+    if pick == 0:
+        items.append((rng.choice(["index", "foo", "type"]), rng.choice(["1", '"ping"', "null"])))
+    elif pick == 1:
+        items[-1] = (items[-1][0], rng.choice(["1.0", "1e0", "-0", "99999999999999999999", '"1"', "true"]))
+    elif pick == 2:
+        items[0] = ("typ\u0065", items[0][1])
+    elif pick == 3:
+        items[0] = ("type", rng.choice(['"Ping"', '"pin\u0067"', '"message_stop "', "7"]))
+    elif pick == 4 and len(items) > 1:
+        items.pop(rng.randrange(2))
+    data = spell_object(rng, rng.sample(items, len(items)), rng.random() < 0.5).encode()
+    if pick == 5:
+        data += rng.choice([b" x", b"}", b",", b"\x00"])
+    elif pick == 6:
+        data = data[: rng.randrange(1, len(data))]
+    return data
+
+
 def stream(rng: random.Random, adversarial_share: float) -> tuple[bytes, dict[int, str]]:
     frames = [(b"", p) for p in opening()]
+    if adversarial_share:
+        frames.append((b"", ODD_BLOCK))
     texts = dict.fromkeys(BLOCKS, "")
     index = 1
     for _ in range(rng.randint(1, 60)):
         if rng.random() < 0.2:
-            index = rng.choice(list(BLOCKS))
+            index = 3 if rng.random() < adversarial_share / 4 else rng.choice(list(BLOCKS))
         value, text = rng.choice(STRINGS)
-        top, delta = delta_items(index, value)
+        top, delta = delta_items(index if index in BLOCKS else 1, value)
+        top[1] = ("index", str(index))
+        if rng.random() < adversarial_share / 2:
+            frames.append((b"event: error\n" if rng.random() < 0.05 else b"", bare(rng)))
         if rng.random() < adversarial_share:
             event = b"event: error\n" if rng.random() < 0.1 else b""
             frames.append((event, adversarial(rng, top, delta)))
@@ -138,7 +176,7 @@ def stream(rng: random.Random, adversarial_share: float) -> tuple[bytes, dict[in
             frames.append(
                 (b"event: content_block_delta\n" if rng.random() < 0.5 else b"", spell(rng, top, delta))
             )
-            texts[index] += text
+            texts[index] = texts.get(index, "") + text
     data = b"".join(event + b"data: " + payload + b"\n\n" for event, payload in frames)
     return data, texts
 
@@ -205,8 +243,9 @@ def test_adversarial_spellings_agree_with_the_twin(seed: int, mark: int) -> None
 
 @pytest.mark.parametrize("mark", [pytest.param(0, marks=needs_native)])
 def test_frequent_deltas_skip_the_general_path(monkeypatch: pytest.MonkeyPatch, mark: int) -> None:
-    """A string delta of a block that has its fragments is taken from its bytes: only the events
-    that open a block (and its first delta) go through the shared state's general path."""
+    """String deltas (the first of a block too), block stops, pings and the message stop are read
+    from their bytes: only the events that open the message and its blocks go through the shared
+    state's general path."""
     calls = []
     general = _state.MessagesState.merge_payload
 
@@ -219,13 +258,22 @@ def test_frequent_deltas_skip_the_general_path(monkeypatch: pytest.MonkeyPatch, 
     for pad in (False, True):
         calls.clear()
         frames = opening()
+        text = ""
         for _ in range(100):
-            top, delta = delta_items(1, rng.choice(STRINGS)[0])
+            value, written = rng.choice(STRINGS)
+            text += written
+            top, delta = delta_items(1, value)
             inner = "{" + ",".join(f'"{k}":{v}' for k, v in delta) + "}"
             frames.append(
                 ("{" + ",".join(f'"{k}":{v}' for k, v in [*top, ("delta", inner)]) + " " * pad + "}").encode()
             )
+            if rng.random() < 0.1:
+                frames.append(b'{"type": "ping"}')
+        frames += [b'{"type":"content_block_stop","index":%d%s}' % (i, b" " * pad) for i in BLOCKS]
+        frames.append(b'{"type":"message_stop"%s}' % (b" " * pad))
         data = b"".join(b"event: content_block_delta\ndata: " + f + b"\n\n" for f in frames)
         merger = sa.merger_class(ssedelta.get_backend("native"))()
         assert merger.feed(data) == len(frames)
-        assert len(calls) == len(opening()) + 1
+        assert len(calls) == len(opening())
+        assert merger.done
+        assert merger.finish().content[1].text == text

@@ -6,15 +6,20 @@ event: a ``content_block_delta`` carrying one string (``text_delta``, ``thinking
 ``input_json_delta``: the string deltas of the rule table) is recognised from the payload's bytes,
 in any key order and spacing (the API pads objects with spaces before ``}``), its keys and values
 checked as strictly as a JSON parser checks them, and only the string is unescaped into one UTF-8
-buffer, decoded once and appended to the fragments of its block when the state next reads them.
+buffer, appended to the fragments of its block when the state next reads them: decoded once, or,
+for tool input JSON, as the UTF-8 bytes its parser reads without encoding them again.
 The bytes before the string are remembered and compared with the next payload's, so a repeated
-header is not scanned again. Anything else takes the shared state's general path (``orjson`` and
-the rule table), which also raises the errors at their offsets.
+header is not scanned again; the first such delta of a block makes its fragment list through the
+state, which checks it as the general path would. ``content_block_stop``, ``ping`` and
+``message_stop`` spelled with no other keys are read from their bytes too. Anything else takes the
+shared state's general path (``orjson`` and the rule table), which also raises the errors at their
+offsets.
 """
 
 cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.list cimport PyList_Append
+from cpython.unicode cimport PyUnicode_GET_LENGTH
 from libc.string cimport memcmp
 
 from .._json_c cimport (
@@ -27,7 +32,7 @@ import orjson
 from .. import _build_c
 from .._sse_py import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_SIZE
 from ..errors import StreamFormatError
-from ._rules import STRING_DELTAS
+from ._rules import JSON, STRING_DELTAS
 from ._state import MessagesState
 
 cdef object _StreamFormatError = StreamFormatError
@@ -35,10 +40,11 @@ cdef object _loads = orjson.loads
 cdef object _JSONDecodeError = orjson.JSONDecodeError
 
 #: Compiled from :data:`._rules.STRING_DELTAS` when the module loads: per string delta, its
-#: ``type`` and the key of its string, as bytes, and the ``type`` as ``str``.
+#: ``type`` and the key of its string, as bytes, the ``type`` as ``str``, and whether it is JSON text.
 cdef tuple DELTA_TYPES = tuple(kind.encode() for kind in STRING_DELTAS)
 cdef tuple DELTA_KEYS = tuple(rule[0].encode() for rule in STRING_DELTAS.values())
 cdef tuple DELTA_NAMES = tuple(STRING_DELTAS)
+cdef tuple DELTA_JSON = tuple(rule[2] == JSON for rule in STRING_DELTAS.values())
 cdef Py_ssize_t NDELTAS = len(DELTA_TYPES)
 
 cdef enum:
@@ -47,6 +53,9 @@ cdef enum:
     T_DELTA = 4
     D_TYPE = 1
     D_VALUE = 2
+    B_STOP = 0
+    B_PING = 1
+    B_END = 2
 
 
 cdef inline int delta_type(const unsigned char* p, Py_ssize_t a, Py_ssize_t b) except -2:
@@ -58,6 +67,15 @@ cdef inline int delta_type(const unsigned char* p, Py_ssize_t a, Py_ssize_t b) e
         if key_is(p, a, b, word, PyBytes_GET_SIZE(word)):
             return <int>k
     return -1
+
+
+cdef inline bint named_error(object event) except -1:
+    """Whether the event's name is ``error`` (the name's length compared first)."""
+    if event is None:
+        return False
+    if type(event) is str and PyUnicode_GET_LENGTH(event) != 5:
+        return False
+    return event == "error"
 
 
 @cython.final
@@ -83,9 +101,14 @@ cdef class DeltaSink(PayloadSink):
         self.pending = Utf8Buf()
 
     cdef int flush(self) except -1:
-        """Hand the strings taken to the state (before it reads or changes anything)."""
+        """Hand the strings taken to the state (before it reads or changes anything): JSON text
+        as UTF-8 ``bytes``, which its parser reads as they are."""
         if self.pending.len:
-            PyList_Append(self.acc, self.pending.take())
+            if DELTA_JSON[self.acc_rule]:
+                PyList_Append(self.acc, PyBytes_FromStringAndSize(self.pending.ptr, self.pending.len))
+                self.pending.clear()
+            else:
+                PyList_Append(self.acc, self.pending.take())
         return 0
 
     cdef int reset(self) except -1:
@@ -97,9 +120,10 @@ cdef class DeltaSink(PayloadSink):
     cdef int payload(self, object event, bytes payload, Py_ssize_t data_offset, Py_ssize_t index) except -1:
         if self.stopped:
             return 0
-        if (event is None or event != "error") and self.take(payload):
-            self.merged += 1
-            return 0
+        if not named_error(event):
+            if self.take(payload) or self.bare(payload):
+                self.merged += 1
+                return 0
         self.reset()
         state = self.state
         try:
@@ -231,7 +255,7 @@ cdef class DeltaSink(PayloadSink):
         if self.acc is None or self.acc_index != idx or self.acc_rule != rule:
             self.reset()
             # The state runs Python code: the payload (kept by the caller) is read again after.
-            acc = self.state.fragments(idx, DELTA_NAMES[rule])
+            acc = self.state.fragments(idx, DELTA_NAMES[rule], True)
             if acc is None:
                 return False
             p = <const unsigned char*>PyBytes_AS_STRING(payload)
@@ -244,6 +268,63 @@ cdef class DeltaSink(PayloadSink):
             self.hdr_top = hdr_top
             self.hdr_rule = rule
             self.hdr_index = idx
+        return True
+
+    cdef bint bare(self, bytes payload) except -1:
+        """Apply ``payload`` when it is a ``content_block_stop`` of a block, a ``ping`` or a
+        ``message_stop``, spelled with no other keys; False (nothing changed) otherwise."""
+        cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(payload)
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(payload)
+        cdef Py_ssize_t i, j, ka, kb
+        cdef int top = 0, kind = -1
+        cdef long long idx = 0
+        cdef bint last = False
+        if n < 2 or p[0] != 123:
+            return False
+        i = skip_ws(p, 1, n)
+        while True:
+            i = member_key(p, i, n, &ka, &kb)
+            if i < 0:
+                return False
+            if key_is(p, ka, kb, "type", 4) and not top & T_TYPE:
+                j = plain_string(p, i, n)
+                if j < 0:
+                    return False
+                if key_is(p, i + 1, j, "content_block_stop", 18):
+                    kind = B_STOP
+                elif key_is(p, i + 1, j, "ping", 4):
+                    kind = B_PING
+                elif key_is(p, i + 1, j, "message_stop", 12):
+                    kind = B_END
+                else:
+                    return False
+                i = j + 1
+                top |= T_TYPE
+            elif key_is(p, ka, kb, "index", 5) and not top & T_INDEX:
+                i = scan_int(p, i, n, &idx)
+                if i < 0:
+                    return False
+                top |= T_INDEX
+            else:
+                return False
+            i = next_member(p, i, n, &last)
+            if i < 0:
+                return False
+            if last:
+                break
+        if skip_ws(p, i, n) != n:
+            return False
+        if kind == B_STOP:
+            if top != T_TYPE | T_INDEX:
+                return False
+            self.reset()
+            return self.state.stop_block(idx)
+        if top != T_TYPE:
+            return False
+        if kind == B_END:
+            self.reset()
+            self.state.done = True
+            self.stopped = True
         return True
 
 

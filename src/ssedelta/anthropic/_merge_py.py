@@ -18,7 +18,7 @@ from .._sse_py import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_SIZE, SSEDecoder
 from ..errors import StreamFormatError, UpstreamError
 from . import models as m
 from ._rules import STRING_DELTAS
-from ._state import _SKIP, MessagesState, _Concat, _Json, decode_event, error_of, load_event
+from ._state import _SKIP, MessagesState, decode_event, error_of, load_event
 
 __all__ = ["MessagesMerger", "aiter_events", "iter_events"]
 
@@ -74,7 +74,6 @@ class MessagesMerger(MessagesState):
             return 0
         merged = 0
         loads = orjson.loads
-        blocks = self._blocks
         string_deltas = STRING_DELTAS
         fast = self._fast
         try:
@@ -96,20 +95,24 @@ class MessagesMerger(MessagesState):
                     obj = loads(payload)
                 except orjson.JSONDecodeError:
                     obj = None
-                if type(obj) is dict and event != "error" and obj.get("type") == "content_block_delta":
-                    # The frequent event in any other spelling.
+                kind = obj.get("type") if type(obj) is dict and event != "error" else None
+                if kind == "content_block_delta":
+                    # The frequent event in any other spelling, or the first of its block.
                     delta = obj.get("delta")
-                    at = obj.get("index")
-                    block = blocks.get(at) if type(at) is int else None
-                    if type(delta) is dict and len(delta) == 2 and block is not None:
+                    if type(delta) is dict and len(delta) == 2:
                         rule = string_deltas.get(delta.get("type"))  # type: ignore[arg-type]
-                        if rule is not None:
-                            value = delta.get(rule[0])
-                            acc = block.acc.get(rule[1])
-                            if type(value) is str and (type(acc) is _Concat or type(acc) is _Json):
+                        value = delta.get(rule[0]) if rule is not None else None
+                        if type(value) is str:
+                            acc = self.fragments(obj.get("index"), delta["type"], True)
+                            if acc is not None:
                                 acc.append(value)
                                 merged += 1
+                                fast = self._fast = self._fast_head(obj, acc)
                                 continue
+                elif kind == "content_block_stop" and self.stop_block(obj.get("index")):
+                    self._fast = fast = None
+                    merged += 1
+                    continue
                 self._fast = None
                 if self.merge_payload(obj, payload, event, offset, index):
                     merged += 1

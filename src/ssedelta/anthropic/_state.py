@@ -49,7 +49,8 @@ class _Append(list):  # type: ignore[type-arg]
 
 
 class _Json(list):  # type: ignore[type-arg]
-    """The JSON text fragments of a block's ``input``, not parsed yet."""
+    """The JSON text fragments of a block's ``input``, not parsed yet (``str``, or UTF-8 ``bytes``
+    from the native core)."""
 
 
 # ------------------------------------------------------------------ payloads
@@ -207,7 +208,13 @@ class _Block:
                 self.acc[target] = acc
             acc.append(value)
             return
+        self.fragments(target, action).append(value)
+
+    def fragments(self, target: str, action: str) -> list[str]:
+        """The fragment list of ``target`` for a string action (``CONCAT``, ``JSON``), made when
+        ``target`` has none of that kind (for ``CONCAT``, with the value so far)."""
         kind = _Json if action == JSON else _Concat
+        acc = self.acc.get(target)
         if type(acc) is not kind:
             acc = kind()
             if kind is _Concat:
@@ -215,7 +222,7 @@ class _Block:
                 if before:
                     acc.append(before)
             self.acc[target] = acc
-        acc.append(value)
+        return acc
 
     def _value(self, key: str) -> Any:
         """The value of ``key`` as merged so far."""
@@ -231,16 +238,16 @@ class _Block:
             if type(acc) is _Concat:
                 self.acc[key] = "".join(acc)
             elif type(acc) is _Json:
-                text = "".join(acc)
-                if not text:
+                data = _json_data(acc)
+                if not data:
                     value = self.current(key)
                 else:
                     try:
-                        value = parse_input(text)
+                        value = parse_input(data)
                     except orjson.JSONDecodeError:
-                        value = text
+                        value = None
                     if type(value) is not dict:
-                        value = text
+                        value = data.decode() if type(data) is bytes else data
                 self.acc[key] = value
 
     def build(self, replaced: Any) -> Model:
@@ -256,10 +263,28 @@ class _Block:
         return replaced(self.start, changes)  # type: ignore[no-any-return]
 
 
+def _json_data(acc: _Json) -> str | bytes:
+    """The JSON text of a block key's fragments, which are ``str`` or (from the native core) UTF-8
+    ``bytes``: ``bytes`` when they all are (so the parser reads them without encoding them again)."""
+    if len(acc) == 1:
+        return acc[0]  # type: ignore[no-any-return]
+    try:
+        return "".join(acc)
+    except TypeError:
+        pass
+    try:
+        return b"".join(acc)
+    except TypeError:
+        return "".join(f.decode() if type(f) is bytes else f for f in acc)
+
+
 def _built(acc: Any) -> Any:
     tp = type(acc)
-    if tp is _Concat or tp is _Json:
+    if tp is _Concat:
         return "".join(acc)
+    if tp is _Json:
+        data = _json_data(acc)
+        return data.decode() if type(data) is bytes else data
     if tp is _Append:
         return list(acc)
     return acc
@@ -271,8 +296,8 @@ def _built(acc: Any) -> Any:
 class MessagesState:
     """The message merged from the events applied so far.
 
-    :meth:`merge_payload` applies one payload; :meth:`fragments` gives the list a following
-    string delta of a block may append its string to directly.
+    :meth:`merge_payload` applies one payload; :meth:`fragments` gives the list a string delta
+    of a block may append its string to directly, :meth:`stop_block` stops a block.
     """
 
     #: Builds the models (:mod:`ssedelta._build_py` or its native twin: the same objects).
@@ -304,16 +329,47 @@ class MessagesState:
         """The usage merged so far."""
         return self._usage
 
-    def fragments(self, index: Any, delta_type: Any) -> list[str] | None:
+    def fragments(self, index: Any, delta_type: Any, first: bool = False) -> list[str] | None:
         """The fragment list a ``content_block_delta`` of ``delta_type`` (a string delta of
-        :data:`STRING_DELTAS`) at block ``index`` appends its string to, when the block has one
-        (a first delta of the block makes it); else ``None``."""
+        :data:`STRING_DELTAS`) at block ``index`` appends its string to, when the block has one;
+        with ``first``, also the list a first such delta of an open block makes, when the general
+        path would accept a string there. ``None`` otherwise (nothing changed)."""
         block = self._blocks.get(index) if type(index) is int else None
         rule = STRING_DELTAS.get(delta_type) if type(delta_type) is str else None
         if block is None or rule is None:
             return None
-        acc = block.acc.get(rule[1])
-        return acc if type(acc) is _Concat or type(acc) is _Json else None
+        _key, target, action = rule
+        acc = block.acc.get(target)
+        if type(acc) is (_Json if action == JSON else _Concat):
+            return acc
+        if not first or block.stopped:
+            return None
+        try:
+            block._checked(target, action, "")
+        except _Bad:
+            return None
+        return block.fragments(target, action)
+
+    def stop_block(self, index: Any) -> bool:
+        """Apply a ``content_block_stop`` of block ``index``; ``False`` (nothing changed) when no
+        block has that index."""
+        block = self._blocks.get(index) if type(index) is int else None
+        if block is None:
+            return False
+        block.stop()
+        return True
+
+    @staticmethod
+    def _fast_head(obj: dict[str, Any], acc: list[str]) -> tuple[bytes, list[str]]:
+        """(the bytes the API writes before the string of the string delta ``obj``, the fragment
+        list its string went to): a payload that starts so is a delta of the same block and kind."""
+        delta = obj["delta"]
+        head = b'{"type":"content_block_delta","index":%d,"delta":{"type":"%s","%s":' % (
+            obj["index"],
+            delta["type"].encode(),
+            STRING_DELTAS[delta["type"]][0].encode(),
+        )
+        return head, acc
 
     def merge_payload(self, obj: Any, payload: bytes, event: str | None, offset: int, index: int) -> bool:
         """Apply one event's payload (``obj``: its JSON value when it parsed, else ``None``);
@@ -363,16 +419,10 @@ class MessagesState:
                 raise _Bad(f"delta: expected an object, got {type(delta).__name__}")
             for target, action, value in block.plan(delta):
                 block.apply(target, action, value)
-            rule = STRING_DELTAS.get(delta.get("type"))  # type: ignore[arg-type]
-            if rule is not None and len(delta) == 2:
-                acc = block.acc.get(rule[1])
-                if type(acc) is _Concat or type(acc) is _Json:
-                    head = b'{"type":"content_block_delta","index":%d,"delta":{"type":"%s","%s":' % (
-                        obj["index"],
-                        delta["type"].encode(),
-                        rule[0].encode(),
-                    )
-                    self._fast = (head, acc)
+            if len(delta) == 2:
+                acc = self.fragments(obj["index"], delta.get("type"))
+                if acc is not None:
+                    self._fast = self._fast_head(obj, acc)
         elif kind == "content_block_start":
             start = self._build.from_dict(m.RawContentBlockStartEvent, obj)
             index = start.index
@@ -421,13 +471,19 @@ class MessagesState:
         delta = obj.get("delta") or {}
         for key in MESSAGE_DELTA_ASSIGNED:
             head[key] = delta.get(key)
-        head.update((k, v) for k, v in delta.items() if v is not None and k not in MESSAGE_DELTA_ASSIGNED)
-        head.update((k, v) for k, v in obj.items() if v is not None and k not in MESSAGE_DELTA_OWN_KEYS)
+        for key, value in delta.items():
+            if value is not None and key not in MESSAGE_DELTA_ASSIGNED:
+                head[key] = value
+        for key, value in obj.items():
+            if value is not None and key not in MESSAGE_DELTA_OWN_KEYS:
+                head[key] = value
         message = self._build.from_dict(m.Message, head)
         usage, usage_dict = self._usage, self._usage_dict
         if event.usage is not None:
             usage_dict = dict(usage_dict or {})
-            usage_dict.update((k, v) for k, v in obj["usage"].items() if v is not None)
+            for key, value in obj["usage"].items():
+                if value is not None:
+                    usage_dict[key] = value
             usage = self._build.from_dict(m.Usage, usage_dict)
         self._head, self._message = head, message
         self._usage, self._usage_dict = usage, usage_dict
