@@ -111,7 +111,17 @@ cdef class Choice:
         self.tools = []
         self.tool_at = {}
         self.extras = {}
-        self.message_extras = {}
+        self.mx = {}
+
+    @property
+    def message_extras(self):
+        self.memo_key = None  # the caller may change what the memo's merge made
+        return self.mx
+
+    @message_extras.setter
+    def message_extras(self, value):
+        self.memo_key = None
+        self.mx = value
 
     cdef object lp_start(self, int which):
         cdef object tokens = self._lp0 if which == 0 else self._lp1
@@ -573,6 +583,7 @@ cdef class Scanner:
             raise MemoryError()
         self.objs = []
         self.names = []
+        self.rec_n = -1
         # Made when first needed: most streams are short.
         self.seen = None
         self.templates = None
@@ -869,6 +880,87 @@ cdef class Scanner:
         cdef Py_ssize_t e
         return self.build(i, &e)
 
+    # -- an unknown delta value merged again by its memo
+
+    cdef inline void unrepeatable(self) noexcept:
+        if self.rec_n >= 0:
+            self.rec_n = -2
+
+    cdef int record(self, object buf, Py_ssize_t a, Py_ssize_t b) except -1:
+        """The merge being recorded appended the string body ``p[a:b]`` to ``buf``."""
+        if self.rec_n == MEMO_TEXTS:
+            self.rec_n = -2
+            return 0
+        self.rec_a[self.rec_n] = a
+        self.rec_b[self.rec_n] = b
+        self.rec_bufs.append(buf)
+        self.rec_n += 1
+        return 0
+
+    cdef Py_ssize_t merge_delta_raw(self, Choice state, object key, Tok* t, dict rules) except -1:
+        """Merge the unknown delta member ``key`` whose value is the span of ``t`` into the message's
+        extras; how many entries it added. A merge that only set keys to what they hold and appended
+        strings to text buffers (at most ``MEMO_TEXTS``) is recorded as the choice's memo."""
+        cdef Py_ssize_t added, end, k
+        if state.memo_key is not None:
+            if self.memo_hit(state, key, t, rules):
+                self.repeated += 1
+                return 0
+            state.memo_key = None
+        if t.b - t.a > KEPT_PAYLOAD:
+            return self.merge_raw(state.mx, key, t.a, rules, 0, &end)
+        self.rec_n = 0
+        self.rec_bufs = []
+        try:
+            added = self.merge_raw(state.mx, key, t.a, rules, 0, &end)
+            if self.rec_n >= 0:
+                for k in range(self.rec_n):
+                    state.memo_a[k] = self.rec_a[k] - t.a
+                    state.memo_b[k] = self.rec_b[k] - t.a
+                state.memo_n = self.rec_n
+                state.memo_bufs = self.rec_bufs
+                state.memo_raw = PyBytes_FromStringAndSize(<const char*>self.p + t.a, t.b - t.a)
+                state.memo_rules = rules
+                state.memo_key = key
+        finally:
+            self.rec_n = -1
+            self.rec_bufs = None
+        return added
+
+    cdef bint memo_hit(self, Choice state, object key, Tok* t, dict rules) except -1:
+        """Whether the value of ``t`` is the memo's but for the bodies of its concatenated strings,
+        for the same key and rules; then those bodies are appended to the memo's buffers: the whole
+        merge, as the memo's value left every other key as the merge would set it. (Nothing else
+        changed the message's extras since: any other merge of that key, and any reading of them
+        from Python, forgets the memo.)"""
+        cdef const unsigned char* p = self.p
+        cdef const unsigned char* r
+        cdef Py_ssize_t na[MEMO_TEXTS]
+        cdef Py_ssize_t nb[MEMO_TEXTS]
+        cdef bint nesc[MEMO_TEXTS]
+        cdef Py_ssize_t pos_r = 0, pos_p = t.a, fixed, rn, k
+        if state.memo_rules is not rules or not (key is state.memo_key or key == state.memo_key):
+            return False
+        r = <const unsigned char*>PyBytes_AS_STRING(state.memo_raw)
+        rn = PyBytes_GET_SIZE(state.memo_raw)
+        for k in range(state.memo_n):
+            fixed = state.memo_a[k] - pos_r
+            if pos_p + fixed > t.b or memcmp(p + pos_p, r + pos_r, fixed) != 0:
+                return False
+            pos_p += fixed
+            nesc[k] = False
+            na[k] = pos_p
+            pos_p = scan_string(p, pos_p, t.b, &nesc[k])
+            if pos_p < 0:
+                return False
+            nb[k] = pos_p
+            pos_r = state.memo_b[k]
+        if t.b - pos_p != rn - pos_r or memcmp(p + pos_p, r + pos_r, rn - pos_r) != 0:
+            return False
+        for k in range(state.memo_n):
+            (<TextBuf>state.memo_bufs[k]).add_json(p, na[k], nb[k], nesc[k])
+        return True
+
     cdef Py_ssize_t merge_raw(self, object acc, object key, Py_ssize_t i, dict rules, int depth,
                               Py_ssize_t* end) except -1:
         """Merge the member ``key`` whose value is the span at ``p[i]`` into ``acc``, as the twin's
@@ -898,10 +990,14 @@ cdef class Scanner:
                 (<TextBuf>old).add_json(p, i + 1, e, esc)
             elif type(old) in _STR_ACCUMULATORS:
                 old.append(decode_span(p, i + 1, e, esc))
+                self.unrepeatable()
+                return added
             else:
                 old = TextBuf()
                 (<TextBuf>old).add_json(p, i + 1, e, esc)
                 acc[key] = old
+            if self.rec_n >= 0:
+                self.record(old, i + 1, e)
             return added
         if c == 123 and depth < _MAX_MERGE_DEPTH and rules.get(key) != _LAST:
             if type(old) is not _Merged:
@@ -921,6 +1017,8 @@ cdef class Scanner:
             rule = rules.get(key)
             if rule != _LAST:
                 return added + self.merge_list(acc, key, old, rule, i, rules, depth, end)
+        if c == 91 or c == 123:
+            self.unrepeatable()  # a new object each time (the merged result shares it)
         acc[key] = self.build(i, end)
         return added
 
@@ -932,6 +1030,8 @@ cdef class Scanner:
         cdef bint more = True
         cdef object items
         if rule == _APPEND:
+            if p[skip_ws(p, i + 1, self.n)] != 93:
+                self.unrepeatable()
             if type(old) is list:
                 (<list>old).extend(self.build(i, end))
             else:
@@ -949,6 +1049,8 @@ cdef class Scanner:
             end[0] = i
             return added
         items = self.build(start, end)
+        if items:
+            self.unrepeatable()
         if type(old) is _Indexed:
             for item in items:
                 old[("append", len(old))] = item
@@ -1017,6 +1119,7 @@ cdef class Scanner:
             where = (index, self.text_obj(at))
         else:
             where = acc.last.get(index, (index, None))
+            self.unrepeatable()  # where it goes depends on the items before
         acc.last[index] = where
         slot = acc.get(where)
         if slot is None:
@@ -1938,7 +2041,9 @@ cdef class Scanner:
                 add_text(state.refusal, p, t)
             elif t.kind == T_DELTA_TEXT:
                 key = objs[t.obj]
-                acc = state.message_extras
+                acc = state.mx
+                if state.memo_key is not None and (key is state.memo_key or key == state.memo_key):
+                    state.memo_key = None
                 size = dict_size(acc)
                 if rules.get(key) == _LAST:
                     if not same_text(acc.get(key), p, t.a, t.b, t.esc):
@@ -1956,15 +2061,15 @@ cdef class Scanner:
                 self.new_keys += dict_size(acc) - size
             elif t.kind == T_DELTA_NULL:
                 key = objs[t.obj]
-                if key not in state.message_extras:
-                    state.message_extras[key] = None
+                if key not in state.mx:
+                    state.mx[key] = None
                     self.new_keys += 1
             elif t.kind == T_DELTA_OTHER:
                 if t.a >= 0:
-                    self.new_keys += self.merge_raw(state.message_extras, objs[t.obj], t.a, rules, 0, &size)
+                    self.new_keys += self.merge_delta_raw(state, objs[t.obj], t, rules)
                 else:
-                    self.new_keys += _merge_generic(
-                        state.message_extras, {objs[t.obj + 1]: objs[t.obj]}, rules)
+                    state.memo_key = None
+                    self.new_keys += _merge_generic(state.mx, {objs[t.obj + 1]: objs[t.obj]}, rules)
             elif t.kind == T_TOOL:
                 tool = self.select_tool(state, t)
             elif t.kind == T_TOOL_TYPE:
