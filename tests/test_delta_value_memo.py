@@ -161,3 +161,33 @@ def test_openrouter_reasoning_details_are_merged_again_by_the_memo() -> None:
     expected = {"type": "reasoning.text", "text": "".join(texts), "format": "anthropic-claude-v1", "index": 0}
     assert message["reasoning_details"] == [expected]
     assert message == PYTHON.merge(data).to_dict()["choices"][0]["message"]
+
+
+@pytest.mark.parametrize("between", ["twin", "add", "native"])
+def test_a_fingerprint_after_choices_changed_on_another_path_is_set_again(between: str) -> None:
+    """Azure's key order (``choices`` first): the last ``system_fingerprint`` wins, whichever path
+    merged the chunk that changed it."""
+
+    def chunk(fingerprint: str, delta: dict[str, Any]) -> dict[str, Any]:
+        return {"choices": [{"delta": delta, "index": 0}], "id": "c", "system_fingerprint": fingerprint}
+
+    def frame(c: dict[str, Any]) -> bytes:
+        return b"data: " + json.dumps(c).encode() + b"\n\n"
+
+    other = chunk(
+        "fp_b", {"content": "x", "audio": {"transcript": "t"}} if between == "twin" else {"content": "x"}
+    )
+    results = []
+    for backend in (NATIVE, PYTHON):
+        merger = backend.DeltaMerger()
+        merger.feed(b"".join(frame(chunk("fp_a", {"content": t})) for t in "abc"))
+        if between == "add":
+            merger.add(other)
+        else:
+            merger.feed(frame(other))
+        merger.feed(frame(chunk("fp_a", {"content": "d"})))
+        assert merger.snapshot().system_fingerprint == "fp_a"
+        merger.feed(frame(chunk("fp_a", {"content": "e"})))
+        results.append(merger.finish().to_dict())
+    assert results[0] == results[1]
+    assert results[0]["system_fingerprint"] == "fp_a"

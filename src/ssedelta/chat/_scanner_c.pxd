@@ -69,6 +69,11 @@ cdef class Scanner:
     # merged since then could have changed what they set; whether the last scan began with them.
     cdef bytes header
     cdef bint header_hit
+    cdef int held  # the merger's fields that hold their first non-empty value (see holds)
+    cdef Py_ssize_t header_epoch  # counts remember_header's calls
+    # The system_fingerprint set (or found) last, in which header epoch.
+    cdef object fingerprint
+    cdef Py_ssize_t fingerprint_epoch
     cdef Keys header_keys
     cdef Keys top
     cdef Keys before_choices
@@ -152,4 +157,5 @@ cdef class Scanner:
     cdef int apply(self, object merger, dict choices, dict rules) except -1
     cdef Tool select_tool(self, Choice state, Tok* t)
     cdef int apply_top(self, object merger, Tok* t) except -1
+    cdef bint holds(self, object merger, int bit, str name) except -1
     cdef void remember_header(self, bytes payload, Py_ssize_t choices_at)

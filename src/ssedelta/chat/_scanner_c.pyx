@@ -352,6 +352,14 @@ cdef enum:
     B_OBFUSCATION = 512
 
 
+# Bits of the merger's fields the first non-empty value of is kept for, once they hold one.
+cdef enum:
+    H_ID = 1
+    H_MODEL = 2
+    H_CREATED = 4
+    H_TIER = 8
+
+
 cdef inline bint known_once(Keys* keys, int bit) noexcept:
     if keys.known & bit:
         return False
@@ -418,6 +426,14 @@ cdef inline bint is_raw_tok(Tok* t) noexcept:
     """Whether a token's span is an unknown key's value, which any JSON value can take the place of."""
     return t.a >= 0 and (t.kind == T_TOP_EXTRA or t.kind == T_CHOICE_EXTRA or t.kind == T_DELTA_OTHER
                          or t.kind == T_TOOL_EXTRA or t.kind == T_FUNC_EXTRA or t.kind == T_IGNORED)
+
+
+cdef inline bint any_moved(const Py_ssize_t* moved, Py_ssize_t n) noexcept:
+    cdef Py_ssize_t k
+    for k in range(n):
+        if moved[k]:
+            return True
+    return False
 
 
 @cython.final
@@ -502,7 +518,8 @@ cdef class Template:
         cdef Py_ssize_t na[VARYING]
         cdef Py_ssize_t nb[VARYING]
         cdef bint nesc[VARYING]
-        cdef Py_ssize_t pos_t = 0, pos_p = 0, fixed, e, v, j, shift, key_bound = self.key_bound
+        cdef Py_ssize_t moved[VARYING]
+        cdef Py_ssize_t pos_t = 0, pos_p = 0, fixed, e, v, j, at, shift, key_bound = self.key_bound
         cdef Tok* t
         sc.p = p
         sc.n = n
@@ -535,28 +552,37 @@ cdef class Template:
         if self.ntape:
             memcpy(sc.tape, self.tape, self.ntape * sizeof(Tok))
         sc.ntape = self.ntape
-        if self.nvary:
+        # A span moves by the change in length of the varying values that end before it: ``moved[k]``
+        # for the first k + 1 of them (their spans are in order).
+        for v in range(self.nvary):
+            shift = (nb[v] - na[v]) - (self.vb[v] - self.va[v])
+            moved[v] = shift if v == 0 else moved[v - 1] + shift
+        if any_moved(moved, self.nvary):
+            v = 0
             for j in range(self.ntape):
                 t = &sc.tape[j]
-                if t.a >= 0 or t.ida >= 0:
-                    shift = 0
-                    for v in range(self.nvary):
-                        if self.vj[v] == j:
-                            break
-                        if self.vb[v] <= t.a or (t.a < 0 and self.vb[v] <= t.ida):
-                            shift += (nb[v] - na[v]) - (self.vb[v] - self.va[v])
-                    if t.ida >= 0:
-                        t.ida += shift
-                        t.idb += shift
-                    if t.a >= 0:
-                        t.a += shift
-                        t.b += shift
-            for v in range(self.nvary):
-                t = &sc.tape[self.vj[v]]
-                t.a = na[v]
-                t.b = nb[v]
-                if not self.vraw[v]:
-                    t.esc = nesc[v]
+                at = t.a if t.a >= 0 else t.ida
+                if at < 0:
+                    continue
+                while v > 0 and self.vb[v - 1] > at:
+                    v -= 1
+                while v < self.nvary and self.vb[v] <= at:
+                    v += 1
+                if v == 0:
+                    continue
+                shift = moved[v - 1]
+                if t.ida >= 0:
+                    t.ida += shift
+                    t.idb += shift
+                if t.a >= 0:
+                    t.a += shift
+                    t.b += shift
+        for v in range(self.nvary):
+            t = &sc.tape[self.vj[v]]
+            t.a = na[v]
+            t.b = nb[v]
+            if not self.vraw[v]:
+                t.esc = nesc[v]
         sc.objs = self.objs
         sc.objs_borrowed = True
         sc.nchoices = self.nchoices
@@ -567,7 +593,7 @@ cdef class Template:
         if self.at > 0:  # "choices" moves with the varying values before it
             for v in range(self.nvary):
                 if self.vb[v] <= self.at:
-                    shift += (nb[v] - na[v]) - (self.vb[v] - self.va[v])
+                    shift = moved[v]
         return self.at + shift
 
 
@@ -900,15 +926,16 @@ cdef class Scanner:
     cdef Py_ssize_t merge_delta_raw(self, Choice state, object key, Tok* t, dict rules) except -1:
         """Merge the unknown delta member ``key`` whose value is the span of ``t`` into the message's
         extras; how many entries it added. A merge that only set keys to what they hold and appended
-        strings to text buffers (at most ``MEMO_TEXTS``) is recorded as the choice's memo."""
+        strings to text buffers (at most ``MEMO_TEXTS``) of an object or array is recorded as the
+        choice's memo."""
         cdef Py_ssize_t added, end, k
         if state.memo_key is not None:
             if self.memo_hit(state, key, t, rules):
                 self.repeated += 1
                 return 0
             state.memo_key = None
-        if t.b - t.a > KEPT_PAYLOAD:
-            return self.merge_raw(state.mx, key, t.a, rules, 0, &end)
+        if t.b - t.a > KEPT_PAYLOAD or (self.p[t.a] != 123 and self.p[t.a] != 91):
+            return self.merge_raw(state.mx, key, t.a, rules, 0, &end)  # a scalar: nothing to keep
         self.rec_n = 0
         self.rec_bufs = []
         try:
@@ -1150,10 +1177,11 @@ cdef class Scanner:
             return 1
         if first and extras.get(key):
             return 0
-        last = seen.get(key)
+        last = seen.get(key) if self.p[a] == 123 or self.p[a] == 91 else None
         if (last is not None and PyBytes_GET_SIZE(last.raw) == b - a
                 and memcmp(PyBytes_AS_STRING(last.raw), self.p + a, b - a) == 0
-                and extras.get(key, seen) is last.value):
+                and (((<dict>extras).get(key, seen) if type(extras) is dict else extras.get(key, seen))
+                     is last.value)):
             return 0
         size = dict_size(extras)
         value = self.built(a)
@@ -2106,6 +2134,16 @@ cdef class Scanner:
         self.release()
         return 0
 
+    cdef bint holds(self, object merger, int bit, str name) except -1:
+        """Whether the merger's field ``name``, kept by the first non-empty value, holds one: read
+        until it does (no chunk empties it again)."""
+        if self.held & bit:
+            return True
+        if getattr(merger, name):
+            self.held |= bit
+            return True
+        return False
+
     cdef Tool select_tool(self, Choice state, Tok* t):
         cdef object index = t.ival if t.flag else None
         cdef object call_id = decode_span(self.p, t.ida, t.idb, t.idesc) if t.ida >= 0 else None
@@ -2126,20 +2164,26 @@ cdef class Scanner:
         cdef const unsigned char* p = self.p
         cdef object value
         if t.kind == T_ID:
-            if not (ID_FIRST and merger._id):
+            if not (ID_FIRST and self.holds(merger, H_ID, "_id")):
                 merger._id = decode_span(p, t.a, t.b, t.esc)
         elif t.kind == T_MODEL:
-            if not (MODEL_FIRST and merger._model):
+            if not (MODEL_FIRST and self.holds(merger, H_MODEL, "_model")):
                 merger._model = decode_span(p, t.a, t.b, t.esc)
         elif t.kind == T_CREATED:
-            if not (CREATED_FIRST and merger._created):
+            if not (CREATED_FIRST and self.holds(merger, H_CREATED, "_created")):
                 merger._created = t.ival
         elif t.kind == T_FINGERPRINT:
+            if (self.header is not None and self.fingerprint_epoch == self.header_epoch
+                    and same_text(self.fingerprint, p, t.a, t.b, t.esc)):
+                return 0  # set here since the header was, and so not changed (see remember_header)
             value = merger._fingerprint
             if not (FINGERPRINT_FIRST and value) and not same_text(value, p, t.a, t.b, t.esc):
-                merger._fingerprint = decode_span(p, t.a, t.b, t.esc)
+                value = decode_span(p, t.a, t.b, t.esc)
+                merger._fingerprint = value
+            self.fingerprint = value
+            self.fingerprint_epoch = self.header_epoch
         elif t.kind == T_SERVICE_TIER:
-            if not (TIER_FIRST and merger._service_tier):
+            if not (TIER_FIRST and self.holds(merger, H_TIER, "_service_tier")):
                 merger._service_tier = decode_span(p, t.a, t.b, t.esc)
         elif t.kind == T_USAGE:
             merger._usage = self.objs[t.obj]
@@ -2154,6 +2198,9 @@ cdef class Scanner:
         return 0
 
     cdef void remember_header(self, bytes payload, Py_ssize_t choices_at):
+        # The merger sets the header to None before any chunk it merges on another path, so that
+        # while it is not None no other path merged since this call (one per epoch).
+        self.header_epoch += 1
         if choices_at > KEPT_PAYLOAD:
             self.header = None
             return
