@@ -17,6 +17,12 @@ payload but one text string (a content fragment, a piece of tool arguments).
 For those, the tape of an earlier payload of the same shape is replayed, with
 only that string checked and its span and the spans after it moved.
 
+An unknown delta value sent again with only its text fragments changed (OpenRouter's
+``reasoning_details``) is merged once in full; the choice keeps that value's bytes and the text
+buffers its fragments went to, and a value with the same bytes but for those fragments appends
+them and nothing else, as long as no other merge of that key and no Python code reading the
+message's extras came in between.
+
 The scanner gives up on anything outside the usual shapes (a wrong type, a
 duplicate key, an escaped key, invalid JSON or UTF-8, a key with rules of its
 own such as ``error`` or ``audio``) before it has changed anything; that
