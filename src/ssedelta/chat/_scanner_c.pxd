@@ -6,6 +6,10 @@ from ._columns_c cimport TokenColumns
 from ._keys_c cimport Keys
 
 
+cdef enum:
+    MEMO_TEXTS = 8  # at most so many concatenated strings in a value merged again by its memo
+
+
 cdef struct Tok:
     int kind
     Py_ssize_t a        # string body span, -1 for none
@@ -23,7 +27,20 @@ cdef struct Tok:
 cdef class Choice:
     cdef public object index, role, content, refusal, content_parts, tools, tool_at, last_tool
     cdef public object function_call, audio, annotations
-    cdef public object finish_reason, extras, message_extras
+    cdef public object finish_reason, extras
+    # The unknown keys of the message: read here directly, by Python code through the
+    # ``message_extras`` property, which forgets the memo.
+    cdef object mx
+    # The memo of the last unknown delta value merged from its span (see Scanner.memo_hit): its
+    # key, bytes, the rules it was merged by, and its concatenated strings' bodies (offsets in
+    # ``memo_raw``) with the text buffers they went to. ``memo_key`` None: no memo.
+    cdef object memo_key
+    cdef bytes memo_raw
+    cdef object memo_rules
+    cdef list memo_bufs
+    cdef Py_ssize_t memo_n
+    cdef Py_ssize_t memo_a[MEMO_TEXTS]
+    cdef Py_ssize_t memo_b[MEMO_TEXTS]
     cdef public bint logprobs_seen
     # Logprob tokens (0: content, 1: refusal): None, the columns, or (set from Python) a list.
     cdef object _lp0, _lp1
@@ -52,6 +69,11 @@ cdef class Scanner:
     # merged since then could have changed what they set; whether the last scan began with them.
     cdef bytes header
     cdef bint header_hit
+    cdef int held  # the merger's fields that hold their first non-empty value (see holds)
+    cdef Py_ssize_t header_epoch  # counts remember_header's calls
+    # The system_fingerprint set (or found) last, in which header epoch.
+    cdef object fingerprint
+    cdef Py_ssize_t fingerprint_epoch
     cdef Keys header_keys
     cdef Keys top
     cdef Keys before_choices
@@ -65,6 +87,8 @@ cdef class Scanner:
     #: Payloads merged by the scanner, and those handed to the twin's path; of the first, those
     #: whose tape came from a template.
     cdef public Py_ssize_t fast, slow, reused
+    #: Unknown delta values merged again by a choice's memo.
+    cdef public Py_ssize_t repeated
     # For the merger's limits: the choices and tool calls of the payload scanned and an upper
     # bound of the entries its unknown keys can add; what applying it made.
     cdef Py_ssize_t nchoices, ntools, key_bound, new_tools, new_keys
@@ -88,6 +112,16 @@ cdef class Scanner:
     cdef object build(self, Py_ssize_t i, Py_ssize_t* end)
     cdef object text_obj(self, Py_ssize_t i)
     cdef object built(self, Py_ssize_t i)
+    # Recording a merge for a memo: -1 off, -2 the merge is not one to repeat, else the number of
+    # concatenated strings recorded (spans in the payload, and their buffers).
+    cdef Py_ssize_t rec_n
+    cdef Py_ssize_t rec_a[MEMO_TEXTS]
+    cdef Py_ssize_t rec_b[MEMO_TEXTS]
+    cdef list rec_bufs
+    cdef inline void unrepeatable(self) noexcept
+    cdef int record(self, object buf, Py_ssize_t a, Py_ssize_t b) except -1
+    cdef Py_ssize_t merge_delta_raw(self, Choice state, object key, Tok* t, dict rules) except -1
+    cdef bint memo_hit(self, Choice state, object key, Tok* t, dict rules) except -1
     cdef Py_ssize_t merge_raw(self, object acc, object key, Py_ssize_t i, dict rules, int depth,
                               Py_ssize_t* end) except -1
     cdef Py_ssize_t merge_list(self, object acc, object key, object old, object rule, Py_ssize_t i,
@@ -123,4 +157,5 @@ cdef class Scanner:
     cdef int apply(self, object merger, dict choices, dict rules) except -1
     cdef Tool select_tool(self, Choice state, Tok* t)
     cdef int apply_top(self, object merger, Tok* t) except -1
+    cdef bint holds(self, object merger, int bit, str name) except -1
     cdef void remember_header(self, bytes payload, Py_ssize_t choices_at)

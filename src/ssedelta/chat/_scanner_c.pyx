@@ -17,6 +17,12 @@ payload but one text string (a content fragment, a piece of tool arguments).
 For those, the tape of an earlier payload of the same shape is replayed, with
 only that string checked and its span and the spans after it moved.
 
+An unknown delta value sent again with only its text fragments changed (OpenRouter's
+``reasoning_details``) is merged once in full; the choice keeps that value's bytes and the text
+buffers its fragments went to, and a value with the same bytes but for those fragments appends
+them and nothing else, as long as no other merge of that key and no Python code reading the
+message's extras came in between.
+
 The scanner gives up on anything outside the usual shapes (a wrong type, a
 duplicate key, an escaped key, invalid JSON or UTF-8, a key with rules of its
 own such as ``error`` or ``audio``) before it has changed anything; that
@@ -111,7 +117,17 @@ cdef class Choice:
         self.tools = []
         self.tool_at = {}
         self.extras = {}
-        self.message_extras = {}
+        self.mx = {}
+
+    @property
+    def message_extras(self):
+        self.memo_key = None  # the caller may change what the memo's merge made
+        return self.mx
+
+    @message_extras.setter
+    def message_extras(self, value):
+        self.memo_key = None
+        self.mx = value
 
     cdef object lp_start(self, int which):
         cdef object tokens = self._lp0 if which == 0 else self._lp1
@@ -342,6 +358,14 @@ cdef enum:
     B_OBFUSCATION = 512
 
 
+# Bits of the merger's fields the first non-empty value of is kept for, once they hold one.
+cdef enum:
+    H_ID = 1
+    H_MODEL = 2
+    H_CREATED = 4
+    H_TIER = 8
+
+
 cdef inline bint known_once(Keys* keys, int bit) noexcept:
     if keys.known & bit:
         return False
@@ -408,6 +432,14 @@ cdef inline bint is_raw_tok(Tok* t) noexcept:
     """Whether a token's span is an unknown key's value, which any JSON value can take the place of."""
     return t.a >= 0 and (t.kind == T_TOP_EXTRA or t.kind == T_CHOICE_EXTRA or t.kind == T_DELTA_OTHER
                          or t.kind == T_TOOL_EXTRA or t.kind == T_FUNC_EXTRA or t.kind == T_IGNORED)
+
+
+cdef inline bint any_moved(const Py_ssize_t* moved, Py_ssize_t n) noexcept:
+    cdef Py_ssize_t k
+    for k in range(n):
+        if moved[k]:
+            return True
+    return False
 
 
 @cython.final
@@ -492,7 +524,8 @@ cdef class Template:
         cdef Py_ssize_t na[VARYING]
         cdef Py_ssize_t nb[VARYING]
         cdef bint nesc[VARYING]
-        cdef Py_ssize_t pos_t = 0, pos_p = 0, fixed, e, v, j, shift, key_bound = self.key_bound
+        cdef Py_ssize_t moved[VARYING]
+        cdef Py_ssize_t pos_t = 0, pos_p = 0, fixed, e, v, j, at, shift, key_bound = self.key_bound
         cdef Tok* t
         sc.p = p
         sc.n = n
@@ -525,28 +558,37 @@ cdef class Template:
         if self.ntape:
             memcpy(sc.tape, self.tape, self.ntape * sizeof(Tok))
         sc.ntape = self.ntape
-        if self.nvary:
+        # A span moves by the change in length of the varying values that end before it: ``moved[k]``
+        # for the first k + 1 of them (their spans are in order).
+        for v in range(self.nvary):
+            shift = (nb[v] - na[v]) - (self.vb[v] - self.va[v])
+            moved[v] = shift if v == 0 else moved[v - 1] + shift
+        if any_moved(moved, self.nvary):
+            v = 0
             for j in range(self.ntape):
                 t = &sc.tape[j]
-                if t.a >= 0 or t.ida >= 0:
-                    shift = 0
-                    for v in range(self.nvary):
-                        if self.vj[v] == j:
-                            break
-                        if self.vb[v] <= t.a or (t.a < 0 and self.vb[v] <= t.ida):
-                            shift += (nb[v] - na[v]) - (self.vb[v] - self.va[v])
-                    if t.ida >= 0:
-                        t.ida += shift
-                        t.idb += shift
-                    if t.a >= 0:
-                        t.a += shift
-                        t.b += shift
-            for v in range(self.nvary):
-                t = &sc.tape[self.vj[v]]
-                t.a = na[v]
-                t.b = nb[v]
-                if not self.vraw[v]:
-                    t.esc = nesc[v]
+                at = t.a if t.a >= 0 else t.ida
+                if at < 0:
+                    continue
+                while v > 0 and self.vb[v - 1] > at:
+                    v -= 1
+                while v < self.nvary and self.vb[v] <= at:
+                    v += 1
+                if v == 0:
+                    continue
+                shift = moved[v - 1]
+                if t.ida >= 0:
+                    t.ida += shift
+                    t.idb += shift
+                if t.a >= 0:
+                    t.a += shift
+                    t.b += shift
+        for v in range(self.nvary):
+            t = &sc.tape[self.vj[v]]
+            t.a = na[v]
+            t.b = nb[v]
+            if not self.vraw[v]:
+                t.esc = nesc[v]
         sc.objs = self.objs
         sc.objs_borrowed = True
         sc.nchoices = self.nchoices
@@ -557,7 +599,7 @@ cdef class Template:
         if self.at > 0:  # "choices" moves with the varying values before it
             for v in range(self.nvary):
                 if self.vb[v] <= self.at:
-                    shift += (nb[v] - na[v]) - (self.vb[v] - self.va[v])
+                    shift = moved[v]
         return self.at + shift
 
 
@@ -573,6 +615,7 @@ cdef class Scanner:
             raise MemoryError()
         self.objs = []
         self.names = []
+        self.rec_n = -1
         # Made when first needed: most streams are short.
         self.seen = None
         self.templates = None
@@ -869,6 +912,88 @@ cdef class Scanner:
         cdef Py_ssize_t e
         return self.build(i, &e)
 
+    # -- an unknown delta value merged again by its memo
+
+    cdef inline void unrepeatable(self) noexcept:
+        if self.rec_n >= 0:
+            self.rec_n = -2
+
+    cdef int record(self, object buf, Py_ssize_t a, Py_ssize_t b) except -1:
+        """The merge being recorded appended the string body ``p[a:b]`` to ``buf``."""
+        if self.rec_n == MEMO_TEXTS:
+            self.rec_n = -2
+            return 0
+        self.rec_a[self.rec_n] = a
+        self.rec_b[self.rec_n] = b
+        self.rec_bufs.append(buf)
+        self.rec_n += 1
+        return 0
+
+    cdef Py_ssize_t merge_delta_raw(self, Choice state, object key, Tok* t, dict rules) except -1:
+        """Merge the unknown delta member ``key`` whose value is the span of ``t`` into the message's
+        extras; how many entries it added. A merge that only set keys to what they hold and appended
+        strings to text buffers (at most ``MEMO_TEXTS``) of an object or array is recorded as the
+        choice's memo."""
+        cdef Py_ssize_t added, end, k
+        if state.memo_key is not None:
+            if self.memo_hit(state, key, t, rules):
+                self.repeated += 1
+                return 0
+            state.memo_key = None
+        if t.b - t.a > KEPT_PAYLOAD or (self.p[t.a] != 123 and self.p[t.a] != 91):
+            return self.merge_raw(state.mx, key, t.a, rules, 0, &end)  # a scalar: nothing to keep
+        self.rec_n = 0
+        self.rec_bufs = []
+        try:
+            added = self.merge_raw(state.mx, key, t.a, rules, 0, &end)
+            if self.rec_n >= 0:
+                for k in range(self.rec_n):
+                    state.memo_a[k] = self.rec_a[k] - t.a
+                    state.memo_b[k] = self.rec_b[k] - t.a
+                state.memo_n = self.rec_n
+                state.memo_bufs = self.rec_bufs
+                state.memo_raw = PyBytes_FromStringAndSize(<const char*>self.p + t.a, t.b - t.a)
+                state.memo_rules = rules
+                state.memo_key = key
+        finally:
+            self.rec_n = -1
+            self.rec_bufs = None
+        return added
+
+    cdef bint memo_hit(self, Choice state, object key, Tok* t, dict rules) except -1:
+        """Whether the value of ``t`` is the memo's but for the bodies of its concatenated strings,
+        for the same key and rules; then those bodies are appended to the memo's buffers: the whole
+        merge, as the memo's value left every other key as the merge would set it. (Nothing else
+        changed the message's extras since: any other merge of that key, and any reading of them
+        from Python, forgets the memo.)"""
+        cdef const unsigned char* p = self.p
+        cdef const unsigned char* r
+        cdef Py_ssize_t na[MEMO_TEXTS]
+        cdef Py_ssize_t nb[MEMO_TEXTS]
+        cdef bint nesc[MEMO_TEXTS]
+        cdef Py_ssize_t pos_r = 0, pos_p = t.a, fixed, rn, k
+        if state.memo_rules is not rules or not (key is state.memo_key or key == state.memo_key):
+            return False
+        r = <const unsigned char*>PyBytes_AS_STRING(state.memo_raw)
+        rn = PyBytes_GET_SIZE(state.memo_raw)
+        for k in range(state.memo_n):
+            fixed = state.memo_a[k] - pos_r
+            if pos_p + fixed > t.b or memcmp(p + pos_p, r + pos_r, fixed) != 0:
+                return False
+            pos_p += fixed
+            nesc[k] = False
+            na[k] = pos_p
+            pos_p = scan_string(p, pos_p, t.b, &nesc[k])
+            if pos_p < 0:
+                return False
+            nb[k] = pos_p
+            pos_r = state.memo_b[k]
+        if t.b - pos_p != rn - pos_r or memcmp(p + pos_p, r + pos_r, rn - pos_r) != 0:
+            return False
+        for k in range(state.memo_n):
+            (<TextBuf>state.memo_bufs[k]).add_json(p, na[k], nb[k], nesc[k])
+        return True
+
     cdef Py_ssize_t merge_raw(self, object acc, object key, Py_ssize_t i, dict rules, int depth,
                               Py_ssize_t* end) except -1:
         """Merge the member ``key`` whose value is the span at ``p[i]`` into ``acc``, as the twin's
@@ -898,10 +1023,14 @@ cdef class Scanner:
                 (<TextBuf>old).add_json(p, i + 1, e, esc)
             elif type(old) in _STR_ACCUMULATORS:
                 old.append(decode_span(p, i + 1, e, esc))
+                self.unrepeatable()
+                return added
             else:
                 old = TextBuf()
                 (<TextBuf>old).add_json(p, i + 1, e, esc)
                 acc[key] = old
+            if self.rec_n >= 0:
+                self.record(old, i + 1, e)
             return added
         if c == 123 and depth < _MAX_MERGE_DEPTH and rules.get(key) != _LAST:
             if type(old) is not _Merged:
@@ -921,6 +1050,8 @@ cdef class Scanner:
             rule = rules.get(key)
             if rule != _LAST:
                 return added + self.merge_list(acc, key, old, rule, i, rules, depth, end)
+        if c == 91 or c == 123:
+            self.unrepeatable()  # a new object each time (the merged result shares it)
         acc[key] = self.build(i, end)
         return added
 
@@ -932,6 +1063,8 @@ cdef class Scanner:
         cdef bint more = True
         cdef object items
         if rule == _APPEND:
+            if p[skip_ws(p, i + 1, self.n)] != 93:
+                self.unrepeatable()
             if type(old) is list:
                 (<list>old).extend(self.build(i, end))
             else:
@@ -949,6 +1082,8 @@ cdef class Scanner:
             end[0] = i
             return added
         items = self.build(start, end)
+        if items:
+            self.unrepeatable()
         if type(old) is _Indexed:
             for item in items:
                 old[("append", len(old))] = item
@@ -1017,6 +1152,7 @@ cdef class Scanner:
             where = (index, self.text_obj(at))
         else:
             where = acc.last.get(index, (index, None))
+            self.unrepeatable()  # where it goes depends on the items before
         acc.last[index] = where
         slot = acc.get(where)
         if slot is None:
@@ -1047,10 +1183,11 @@ cdef class Scanner:
             return 1
         if first and extras.get(key):
             return 0
-        last = seen.get(key)
+        last = seen.get(key) if self.p[a] == 123 or self.p[a] == 91 else None
         if (last is not None and PyBytes_GET_SIZE(last.raw) == b - a
                 and memcmp(PyBytes_AS_STRING(last.raw), self.p + a, b - a) == 0
-                and extras.get(key, seen) is last.value):
+                and (((<dict>extras).get(key, seen) if type(extras) is dict else extras.get(key, seen))
+                     is last.value)):
             return 0
         size = dict_size(extras)
         value = self.built(a)
@@ -1938,7 +2075,9 @@ cdef class Scanner:
                 add_text(state.refusal, p, t)
             elif t.kind == T_DELTA_TEXT:
                 key = objs[t.obj]
-                acc = state.message_extras
+                acc = state.mx
+                if state.memo_key is not None and (key is state.memo_key or key == state.memo_key):
+                    state.memo_key = None
                 size = dict_size(acc)
                 if rules.get(key) == _LAST:
                     if not same_text(acc.get(key), p, t.a, t.b, t.esc):
@@ -1956,15 +2095,15 @@ cdef class Scanner:
                 self.new_keys += dict_size(acc) - size
             elif t.kind == T_DELTA_NULL:
                 key = objs[t.obj]
-                if key not in state.message_extras:
-                    state.message_extras[key] = None
+                if key not in state.mx:
+                    state.mx[key] = None
                     self.new_keys += 1
             elif t.kind == T_DELTA_OTHER:
                 if t.a >= 0:
-                    self.new_keys += self.merge_raw(state.message_extras, objs[t.obj], t.a, rules, 0, &size)
+                    self.new_keys += self.merge_delta_raw(state, objs[t.obj], t, rules)
                 else:
-                    self.new_keys += _merge_generic(
-                        state.message_extras, {objs[t.obj + 1]: objs[t.obj]}, rules)
+                    state.memo_key = None
+                    self.new_keys += _merge_generic(state.mx, {objs[t.obj + 1]: objs[t.obj]}, rules)
             elif t.kind == T_TOOL:
                 tool = self.select_tool(state, t)
             elif t.kind == T_TOOL_TYPE:
@@ -2001,6 +2140,16 @@ cdef class Scanner:
         self.release()
         return 0
 
+    cdef bint holds(self, object merger, int bit, str name) except -1:
+        """Whether the merger's field ``name``, kept by the first non-empty value, holds one: read
+        until it does (no chunk empties it again)."""
+        if self.held & bit:
+            return True
+        if getattr(merger, name):
+            self.held |= bit
+            return True
+        return False
+
     cdef Tool select_tool(self, Choice state, Tok* t):
         cdef object index = t.ival if t.flag else None
         cdef object call_id = decode_span(self.p, t.ida, t.idb, t.idesc) if t.ida >= 0 else None
@@ -2021,20 +2170,26 @@ cdef class Scanner:
         cdef const unsigned char* p = self.p
         cdef object value
         if t.kind == T_ID:
-            if not (ID_FIRST and merger._id):
+            if not (ID_FIRST and self.holds(merger, H_ID, "_id")):
                 merger._id = decode_span(p, t.a, t.b, t.esc)
         elif t.kind == T_MODEL:
-            if not (MODEL_FIRST and merger._model):
+            if not (MODEL_FIRST and self.holds(merger, H_MODEL, "_model")):
                 merger._model = decode_span(p, t.a, t.b, t.esc)
         elif t.kind == T_CREATED:
-            if not (CREATED_FIRST and merger._created):
+            if not (CREATED_FIRST and self.holds(merger, H_CREATED, "_created")):
                 merger._created = t.ival
         elif t.kind == T_FINGERPRINT:
+            if (self.header is not None and self.fingerprint_epoch == self.header_epoch
+                    and same_text(self.fingerprint, p, t.a, t.b, t.esc)):
+                return 0  # set here since the header was, and so not changed (see remember_header)
             value = merger._fingerprint
             if not (FINGERPRINT_FIRST and value) and not same_text(value, p, t.a, t.b, t.esc):
-                merger._fingerprint = decode_span(p, t.a, t.b, t.esc)
+                value = decode_span(p, t.a, t.b, t.esc)
+                merger._fingerprint = value
+            self.fingerprint = value
+            self.fingerprint_epoch = self.header_epoch
         elif t.kind == T_SERVICE_TIER:
-            if not (TIER_FIRST and merger._service_tier):
+            if not (TIER_FIRST and self.holds(merger, H_TIER, "_service_tier")):
                 merger._service_tier = decode_span(p, t.a, t.b, t.esc)
         elif t.kind == T_USAGE:
             merger._usage = self.objs[t.obj]
@@ -2049,6 +2204,9 @@ cdef class Scanner:
         return 0
 
     cdef void remember_header(self, bytes payload, Py_ssize_t choices_at):
+        # The merger sets the header to None before any chunk it merges on another path, so that
+        # while it is not None no other path merged since this call (one per epoch).
+        self.header_epoch += 1
         if choices_at > KEPT_PAYLOAD:
             self.header = None
             return
