@@ -230,25 +230,26 @@ def merge_generic(acc: dict[str, Any], delta: dict[str, Any], rules: dict[str, s
     it, and items of lists merged by (``index``, ``type``)): what ``max_extras_keys`` counts."""
     added = 0
     for key, value in delta.items():
-        if value is None:
+        kind = type(value)
+        if kind is str:
+            if key in rules and rules[key] == LAST:
+                if key not in acc:
+                    added += 1
+                acc[key] = value
+            else:
+                old = acc.get(key)
+                if type(old) in STR_ACCUMULATORS:
+                    old.append(value)
+                else:
+                    if old is None and key not in acc:
+                        added += 1
+                    acc[key] = _Str((value,))
+        elif value is None:
             if key not in acc:
                 acc[key] = None
                 added += 1
-            continue
-        old = acc.get(key)
-        kind = type(value)
-        if kind is str:
-            if rules.get(key) == LAST:
-                if old is None and key not in acc:
-                    added += 1
-                acc[key] = value
-            elif type(old) in STR_ACCUMULATORS:
-                acc[key].append(value)
-            else:
-                if old is None and key not in acc:
-                    added += 1
-                acc[key] = _Str((value,))
         elif kind is dict and depth < MAX_MERGE_DEPTH and rules.get(key) != LAST:
+            old = acc.get(key)
             if type(old) is not _Merged:
                 if old is None and key not in acc:
                     added += 1
@@ -257,7 +258,7 @@ def merge_generic(acc: dict[str, Any], delta: dict[str, Any], rules: dict[str, s
         elif kind is list and rules.get(key) != LAST:
             added += merge_list(acc, key, value, rules, depth)
         else:
-            if old is None and key not in acc:
+            if key not in acc:
                 added += 1
             acc[key] = value
     return added
@@ -276,8 +277,7 @@ def merge_list(acc: dict[str, Any], key: str, value: list[Any], rules: dict[str,
     if indexed and depth < MAX_MERGE_DEPTH and (old is None or type(old) is _Indexed or old == []):
         if type(old) is not _Indexed:
             old = acc[key] = _Indexed()
-        for item in value:
-            added += merge_indexed_item(old, item, rules, depth)
+        added += merge_indexed(old, value, rules, depth)
     elif type(old) is _Indexed:
         for item in value:
             old[("append", len(old))] = item
@@ -289,20 +289,23 @@ def merge_list(acc: dict[str, Any], key: str, value: list[Any], rules: dict[str,
     return added
 
 
-def merge_indexed_item(acc: _Indexed, item: dict[str, Any], rules: dict[str, str], depth: int) -> int:
-    """Merge one item of a list keyed by (``index``, ``type``): a new ``type`` at an index
-    starts a new item; a fragment without a string ``type`` continues the item the latest
-    fragment at its index went to (or starts one)."""
-    index = item["index"]
-    kind = item.get("type")
-    key = (index, kind) if type(kind) is str else acc.last.get(index, (index, None))
-    acc.last[index] = key
-    slot = acc.get(key)
+def merge_indexed(acc: _Indexed, items: list[Any], rules: dict[str, str], depth: int) -> int:
+    """Merge the items of a list keyed by (``index``, ``type``), objects with an integer ``index``
+    each: a new ``type`` at an index starts a new item; a fragment without a string ``type``
+    continues the item the latest fragment at its index went to (or starts one)."""
     added = 0
-    if slot is None:
-        slot = acc[key] = _Merged()
-        added = 1
-    return added + merge_generic(slot, item, rules, depth + 1)
+    last = acc.last
+    for item in items:
+        index = item["index"]
+        kind = item.get("type")
+        key = (index, kind) if type(kind) is str else last.get(index, (index, None))
+        last[index] = key
+        slot = acc.get(key)
+        if slot is None:
+            slot = acc[key] = _Merged()
+            added += 1
+        added += merge_generic(slot, item, rules, depth + 1)
+    return added
 
 
 def merge_parts(acc: list[Any], parts: list[Any], rules: dict[str, str], depth: int = 0) -> int:
@@ -437,6 +440,11 @@ def _want(value: Any, kind: type, path: str) -> Any:
 
 
 _CHOICE_KNOWN = frozenset(chat_rules.CHOICE.keys)
+_CHOICE_NKNOWN = len(_CHOICE_KNOWN)
+#: The keys of choices (in order) and those among them that are not in the table (at most
+#: MAX_SHAPES key lists are kept).
+_CHOICE_EXTRAS: dict[tuple[str, ...], tuple[str, ...]] = {}
+MAX_SHAPES = 256
 #: The chunk's string fields (by the rule of the table: the first non-empty or the last non-null
 #: value), and the merger's attribute of each.
 _STRING_FIELDS = {
@@ -847,6 +855,8 @@ class DeltaMerger:
         return True
 
     def _merge_choice(self, choice: Any) -> None:
+        """Merge one choice and its delta (the delta's commonest keys here, every other by
+        :meth:`_merge_delta_key` and :meth:`_merge_extra`)."""
         if type(choice) is not dict:
             raise _Bad(f"choices[]: expected dict, got {type(choice).__name__}")
         index = choice.get("index", 0)
@@ -858,11 +868,41 @@ class DeltaMerger:
                 raise _Limit("max_choices", self._max_choices, "choices")
             state = self._choices[index] = self._new_choice(index)
         delta = choice.get("delta")
-        if delta:
-            if type(delta) is not dict:
-                raise _Bad(f"choices[].delta: expected dict, got {type(delta).__name__}")
-            self._merge_delta(state, delta)
-        elif delta is not None and type(delta) is not dict:
+        if type(delta) is dict:
+            for key, value in delta.items():
+                if key == "content" and type(value) is str:
+                    content = state.content
+                    if content is None:
+                        content = state.content = self._new_text()
+                    content.append(value)
+                elif key == "role" and type(value) is str:
+                    if value and state.role is None:
+                        state.role = value
+                elif key in _DELTA_KNOWN:
+                    if value is not None:
+                        self._merge_delta_key(state, key, value)
+                else:
+                    # The commonest values of unknown keys, where merge_generic would change nothing
+                    # but append one more fragment of reasoning.
+                    extras = state.message_extras
+                    old = extras.get(key)
+                    kind = type(value)
+                    if kind is str:
+                        if type(old) in STR_ACCUMULATORS and key not in self._rules:
+                            old.append(value)
+                            continue
+                    elif value is None:
+                        if old is not None or key in extras:
+                            continue
+                    elif (
+                        kind is list
+                        and not value
+                        and (type(old) is _Indexed or type(old) is list)
+                        and key not in self._rules
+                    ):
+                        continue
+                    self._merge_extra(extras, key, value)
+        elif delta is not None:
             raise _Bad(f"choices[].delta: expected dict, got {type(delta).__name__}")
         finish_reason = choice.get("finish_reason")
         if finish_reason is not None:
@@ -870,11 +910,16 @@ class DeltaMerger:
         logprobs = choice.get("logprobs")
         if logprobs is not None:
             self._merge_logprobs(state, logprobs)
-        if not choice.keys() <= _CHOICE_KNOWN:
+        if len(choice) > _CHOICE_NKNOWN or not choice.keys() <= _CHOICE_KNOWN:
+            keys = tuple(choice)
+            unknown = _CHOICE_EXTRAS.get(keys)
+            if unknown is None:
+                unknown = tuple(key for key in keys if key not in _CHOICE_KNOWN)
+                if len(_CHOICE_EXTRAS) < MAX_SHAPES:
+                    _CHOICE_EXTRAS[keys] = unknown
             extras = state.extras
-            for key, value in choice.items():
-                if key in _CHOICE_KNOWN:
-                    continue
+            for key in unknown:
+                value = choice[key]
                 if _CHOICE_LAST and key in extras and _CHOICE_RULE(key) is None:
                     if value is not None:  # the commonest: a key of every chunk, last non-null value
                         extras[key] = value
@@ -895,71 +940,72 @@ class DeltaMerger:
                 state.lp_refusal = []
             state.lp_refusal.extend(lp.refusal)
 
-    def _merge_delta(self, state: _Choice, delta: dict[str, Any]) -> None:
-        for key, value in delta.items():
-            if key == "content" and type(value) is str:
-                content = state.content
-                if content is None:
-                    content = state.content = self._new_text()
-                content.append(value)
-                continue
-            if value is None:
-                if key not in _DELTA_KNOWN and key not in state.message_extras:
-                    state.message_extras[key] = None
-                    self._add_keys(1)
-                continue
-            if key == "content":
-                if type(value) is str:
-                    if state.content is None:
-                        state.content = self._new_text()
-                    state.content.append(value)
-                elif type(value) is list:
-                    self._merge_content_parts(state, value)
-                else:
-                    raise _Bad(f"delta.content: expected str or list, got {type(value).__name__}")
-            elif key == "role":
-                if type(value) is not str:
-                    _want(value, str, "delta.role")
-                if value and state.role is None:
-                    state.role = value
-            elif key == "tool_calls":
-                for call in _want(value, list, "delta.tool_calls"):
-                    self._merge_tool_call(state, call)
-            elif key == "refusal":
-                _want(value, str, "delta.refusal")
-                if state.refusal is None:
-                    state.refusal = self._new_text()
-                state.refusal.append(value)
-            elif key == "function_call":
-                if state.function_call is None:
-                    state.function_call = _Merged()
-                self._merge_named(
-                    state.function_call, _want(value, dict, "delta.function_call"), chat_rules.FUNCTION_CALL
-                )
-            elif key == "audio":
-                if state.audio is None:
-                    state.audio = _Merged()
-                self._merge_named(state.audio, _want(value, dict, "delta.audio"), chat_rules.AUDIO)
-            elif key == "annotations":
-                if state.annotations is None:
-                    state.annotations = []
-                state.annotations.extend(_want(value, list, "delta.annotations"))
+    def _merge_delta_key(self, state: _Choice, key: str, value: Any) -> None:
+        """Merge the non-null value of a delta key the models have a field for."""
+        if key == "content":
+            if type(value) is str:
+                if state.content is None:
+                    state.content = self._new_text()
+                state.content.append(value)
+            elif type(value) is list:
+                self._merge_content_parts(state, value)
             else:
-                kind = type(value)
-                if kind is str:
-                    old: Any = state.message_extras.get(key)
-                    if type(old) in STR_ACCUMULATORS and self._rules.get(key) != LAST:
-                        old.append(value)  # the commonest: one more fragment of reasoning
-                        continue
-                elif kind is int or kind is float or kind is bool:
-                    new = key not in state.message_extras
-                    state.message_extras[key] = value  # the last value (merge_generic's rule)
-                    if new:
-                        self._add_keys(1)
-                    continue
-                added = merge_generic(state.message_extras, {key: value}, self._rules)
+                raise _Bad(f"delta.content: expected str or list, got {type(value).__name__}")
+        elif key == "role":
+            if type(value) is not str:
+                _want(value, str, "delta.role")
+            if value and state.role is None:
+                state.role = value
+        elif key == "tool_calls":
+            for call in _want(value, list, "delta.tool_calls"):
+                self._merge_tool_call(state, call)
+        elif key == "refusal":
+            _want(value, str, "delta.refusal")
+            if state.refusal is None:
+                state.refusal = self._new_text()
+            state.refusal.append(value)
+        elif key == "function_call":
+            if state.function_call is None:
+                state.function_call = _Merged()
+            self._merge_named(
+                state.function_call, _want(value, dict, "delta.function_call"), chat_rules.FUNCTION_CALL
+            )
+        elif key == "audio":
+            if state.audio is None:
+                state.audio = _Merged()
+            self._merge_named(state.audio, _want(value, dict, "delta.audio"), chat_rules.AUDIO)
+        elif key == "annotations":
+            if state.annotations is None:
+                state.annotations = []
+            state.annotations.extend(_want(value, list, "delta.annotations"))
+
+    def _merge_extra(self, extras: dict[str, Any], key: str, value: Any) -> None:
+        """Merge the value of an unknown delta key into ``extras`` by the rules of
+        :func:`merge_generic`, its commonest cases here."""
+        kind = type(value)
+        if value is None:
+            if key not in extras:
+                extras[key] = None
+                self._add_keys(1)
+            return
+        if kind is int or kind is float or kind is bool:
+            new = key not in extras
+            extras[key] = value  # the last value
+            if new:
+                self._add_keys(1)
+            return
+        if kind is list and key not in self._rules and type(extras.get(key)) is _Indexed:
+            for item in value:
+                if type(item) is not dict or type(item.get("index")) is not int:
+                    break
+            else:  # more items merged by (index, type)
+                added = merge_indexed(extras[key], value, self._rules, 0)
                 if added:
                     self._add_keys(added)
+                return
+        added = merge_generic(extras, {key: value}, self._rules)
+        if added:
+            self._add_keys(added)
 
     def _merge_named(self, acc: dict[str, Any], value: dict[str, Any], table: Table) -> None:
         """An object of ``table``'s keys set once (a name or an id) and concatenated; other keys
