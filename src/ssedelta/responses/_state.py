@@ -381,9 +381,13 @@ class ResponsesState:
             item.model = None
         parent: Node | None = None
         node: Any = item
+        # A rule that only puts a value makes the element of the last index itself.
+        depth = len(chain) - 1 if chain and len(rule.ops) == 1 and rule.ops[0].op is r.PUT else len(chain)
         # Index loops: a zip() with strict=True costs more than the rest of a short event.
-        for k in range(len(chain)):
+        for k in range(depth):
             parent, node = node, node.child(chain[k][0], keys[k], rule.part_type)
+        if depth < len(chain):
+            parent = node
         ops = rule.ops
         for k in range(len(ops)):
             op, value = ops[k], values[k]
@@ -395,7 +399,10 @@ class ResponsesState:
                 if parent is None:
                     items[output_index] = new
                 else:
-                    parent.lists[chain[-1][0]][keys[-1]] = new
+                    children = parent.lists.get(chain[-1][0])
+                    if children is None:
+                        children = parent.lists[chain[-1][0]] = {}
+                    children[keys[-1]] = new
                 if type(raw) is dict and type(raw.get("type")) is str:
                     opened = OPENED_BY.get((rule.slot, raw["type"]))
                     if opened is not None:
