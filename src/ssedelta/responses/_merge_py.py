@@ -2,11 +2,14 @@
 
 The merger reads the events with the tokenizer and applies them to the shared
 :class:`~._state.ResponsesState`; a delta event at the place of the one before only appends its
-string.
+string. A start event (``response.created``, ``.in_progress``, ...) whose bytes after the
+sequence number repeat those of the start event before it, with no lifecycle event between,
+changes nothing and skips the state, as in the compiled merger.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -15,10 +18,14 @@ from .._payload import SKIP, PayloadDecoder, load_payload
 from .._schema import SchemaError
 from .._sse_py import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_SIZE, SSEDecoder
 from ..errors import InvalidChunkError, StreamFormatError
+from . import _rules as r
 from . import models as m
 from ._state import ResponsesState
 
 _NO_KIND = object()
+_START_KINDS = frozenset(kind for kind, stage in r.LIFECYCLE.items() if stage is r.START)
+#: ``{"type":"...","sequence_number":N``: what may differ between two start events that repeat.
+_START_HEAD = re.compile(rb'\{"type":"[^"\\]*","sequence_number":-?(?:0|[1-9][0-9]*)')
 
 
 class EventDecoder(PayloadDecoder):
@@ -67,6 +74,9 @@ class ResponsesMerger(ResponsesState):
         super().__init__()
         self._sse = self._sse_class(max_event_size, max_line_size)
         self._failed: Exception | None = None
+        # The bytes after the sequence number of the last start event, and the lifecycle count then.
+        self._start_tail: bytes | None = None
+        self._start_count = -1
 
     @property
     def events(self) -> int:
@@ -120,7 +130,11 @@ class ResponsesMerger(ResponsesState):
                             fast_item.model = None  # type: ignore[union-attr]
                             merged += 1
                             continue
-                    merged += self.merge_object(obj, event, offset, index)
+                    kind = obj.get("type")
+                    if type(kind) is str and kind in _START_KINDS:
+                        merged += self._merge_start(obj, payload, event, offset, index)
+                    else:
+                        merged += self.merge_object(obj, event, offset, index)
             else:
                 merged += self.merge_payload(payload, event, offset, index)
             if self.done:
@@ -131,6 +145,22 @@ class ResponsesMerger(ResponsesState):
             else:
                 fast_kind, fast_at, fast_key, fast_sub, fragments, fast_item = place[:6]
                 append = fragments.append if fragments is not None else None
+        return merged
+
+    def _merge_start(
+        self, obj: dict[str, Any], payload: bytes, event: str | None, offset: int, index: int
+    ) -> int:
+        head = _START_HEAD.match(payload)
+        if head is None:
+            return self.merge_object(obj, event, offset, index)
+        tail = payload[head.end() :]
+        count = self.responses_set
+        if count == self._start_count and tail == self._start_tail:
+            self.fast = self.opening = None  # as after any event the state merges
+            return 1
+        merged = self.merge_object(obj, event, offset, index)
+        if self.responses_set == count + 1:
+            self._start_tail, self._start_count = tail, self.responses_set
         return merged
 
     def finish(self) -> m.Response:

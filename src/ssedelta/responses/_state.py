@@ -19,6 +19,7 @@ from .._schema import Model, SchemaError
 from ..errors import InvalidChunkError, UpstreamError
 from . import _rules as r
 from . import models as m
+from ._rules import CONCAT, CONCAT_EACH, EXTEND, ITEM, LIST, PUT, SLOTS
 
 _ITEM_UNION = m.Response._spec["output"][2]
 #: What a PUT value must be, per slot: a model (or a union of models by ``type``), or ``str``.
@@ -245,7 +246,17 @@ class ResponsesState:
         self.opening = None
         fragments = place.node.fragments(place.path)
         place.item.model = None
-        self.fast = place._replace(fragments=fragments)
+        # Made whole rather than by _replace, which costs several times more.
+        self.fast = Fast(
+            place.kind,
+            place.output_index,
+            place.sub_key,
+            place.sub,
+            fragments,
+            place.item,
+            place.node,
+            place.path,
+        )
         return fragments
 
     def merge_payload(self, payload: bytes, event: str | None, offset: int, index: int) -> int:
@@ -341,26 +352,26 @@ class ResponsesState:
     def _apply(self, kind: str, rule: r.Rule, obj: dict[str, Any]) -> None:
         # Everything is checked before anything changes: a bad event leaves the state as it was.
         output_index = _index(obj, "output_index")
-        chain = r.SLOTS[rule.slot]
+        chain = SLOTS[rule.slot]
         keys = []
         for _, key in chain:
             keys.append(_index(obj, key))
         values: list[Any] = []
         for op in rule.ops:
             value = obj.get(op.key)
-            if op.op is r.CONCAT:
+            if op.op is CONCAT:
                 if type(value) is not str:
                     raise _Bad(f"{op.key}: expected str, got {type(value).__name__}")
-            elif op.op is r.PUT:
+            elif op.op is PUT:
                 value = (value, _check(self._build.one, _SLOT_MODELS[rule.slot], value, op.key))
-            elif op.op is r.CONCAT_EACH:
+            elif op.op is CONCAT_EACH:
                 if type(value) is not dict or any(
                     type(v) is not str for v in value.values() if v is not None
                 ):
                     raise _Bad(f"{op.key}: expected an object of strings")
             elif value is None:  # a REPLACE or EXTEND without its key changes nothing
                 pass
-            elif op.kind is r.LIST:
+            elif op.kind is LIST:
                 if type(value) is not list:
                     raise _Bad(f"{op.key}: expected list, got {type(value).__name__}")
                 model = _LIST_MODELS[op.key]
@@ -372,7 +383,7 @@ class ResponsesState:
 
         items = self._items
         item = items.get(output_index)
-        if item is None and not (rule.slot is r.ITEM and rule.ops[0].op is r.PUT):
+        if item is None and not (rule.slot is ITEM and rule.ops[0].op is PUT):
             base: dict[str, Any] = {"type": rule.item_type} if rule.item_type is not None else {}
             if type(obj.get("item_id")) is str:
                 base["id"] = obj["item_id"]
@@ -381,21 +392,28 @@ class ResponsesState:
             item.model = None
         parent: Node | None = None
         node: Any = item
+        # A rule that only puts a value makes the element of the last index itself.
+        depth = len(chain) - 1 if chain and len(rule.ops) == 1 and rule.ops[0].op is PUT else len(chain)
         # Index loops: a zip() with strict=True costs more than the rest of a short event.
-        for k in range(len(chain)):
+        for k in range(depth):
             parent, node = node, node.child(chain[k][0], keys[k], rule.part_type)
+        if depth < len(chain):
+            parent = node
         ops = rule.ops
         for k in range(len(ops)):
             op, value = ops[k], values[k]
-            if op.op is r.CONCAT:
+            if op.op is CONCAT:
                 node.concat(op.path, value)
-            elif op.op is r.PUT:
+            elif op.op is PUT:
                 raw, model = value
-                new = Node(raw, model if rule.slot is r.ITEM else None)
+                new = Node(raw, model if rule.slot is ITEM else None)
                 if parent is None:
                     items[output_index] = new
                 else:
-                    parent.lists[chain[-1][0]][keys[-1]] = new
+                    children = parent.lists.get(chain[-1][0])
+                    if children is None:
+                        children = parent.lists[chain[-1][0]] = {}
+                    children[keys[-1]] = new
                 if type(raw) is dict and type(raw.get("type")) is str:
                     opened = OPENED_BY.get((rule.slot, raw["type"]))
                     if opened is not None:
@@ -405,17 +423,17 @@ class ResponsesState:
                         self.opening = Fast(opened, output_index, sub_key, sub, None, holder, new, path)
             elif value is None:
                 pass
-            elif op.op is r.EXTEND:
+            elif op.op is EXTEND:
                 if value:
                     node.extend(op.path, value)
-            elif op.op is r.CONCAT_EACH:
+            elif op.op is CONCAT_EACH:
                 for key, fragment in value.items():
                     if fragment is not None:
                         node.concat((key,), fragment)
             else:
                 node.replace(op.path, value)
         first = rule.ops[0]
-        if first.op is r.CONCAT and len(chain) <= 1 and item is not None:
+        if first.op is CONCAT and len(chain) <= 1 and item is not None:
             sub_key, sub = (chain[0][1], keys[0]) if chain else (None, None)
             self.fast = Fast(kind, output_index, sub_key, sub, node.texts[first.path], item, node, first.path)
 
