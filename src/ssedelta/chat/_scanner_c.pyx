@@ -116,8 +116,28 @@ cdef class Choice:
         self.index = index
         self.tools = []
         self.tool_at = {}
-        self.extras = {}
+        self.cx = {}
         self.mx = {}
+
+    @property
+    def extras(self):
+        self.settle()
+        return self.cx
+
+    @extras.setter
+    def extras(self, value):
+        self.later_key = None
+        self.later_payload = None
+        self.cx = value
+
+    cdef int settle(self) except -1:
+        """Build the value kept as a span into ``cx``."""
+        if self.later_key is not None:
+            self.cx[self.later_key] = decode_span(<const unsigned char*>PyBytes_AS_STRING(self.later_payload),
+                                                  self.later_a, self.later_b, self.later_esc)
+            self.later_key = None
+            self.later_payload = None
+        return 0
 
     @property
     def message_extras(self):
@@ -1135,7 +1155,8 @@ cdef class Scanner:
 
     cdef Py_ssize_t merge_item(self, object acc, Py_ssize_t i, dict rules, int depth,
                                Py_ssize_t* end) except -1:
-        """The twin's ``merge_indexed_item`` for the object at ``p[i]`` (it has an integer ``index``)."""
+        """One item of the twin's ``merge_indexed(acc, items, rules, depth)``: the object at ``p[i]``
+        (it has an integer ``index``)."""
         cdef const unsigned char* p = self.p
         cdef Py_ssize_t at = -1, ka, kb, added = 0, j
         cdef bint more = True
@@ -1200,6 +1221,19 @@ cdef class Scanner:
             last.value = value
         return dict_size(extras) - size
 
+    cdef Py_ssize_t put_later(self, Choice state, object key, Tok* t) except -1:
+        """Set the choice's extras key ``key``, which it holds, to the string spanned by ``t``: kept as
+        that span, built when the extras are read, so that a string sent on every chunk (vLLM's choice
+        ``text``) is made once. A value kept for another key is built first."""
+        if state.later_key is not None and state.later_key != key:
+            state.settle()
+        state.later_key = key
+        state.later_payload = self.payload
+        state.later_a = t.a + 1
+        state.later_b = t.b - 1
+        state.later_esc = memchr(self.p + t.a + 1, 92, t.b - t.a - 2) != NULL
+        return 0
+
     # -- the chunk
 
     cdef Py_ssize_t scan(self, bytes payload) except -2:
@@ -1213,6 +1247,7 @@ cdef class Scanner:
         cdef bint hit = 0 <= hl < PyBytes_GET_SIZE(payload) and memcmp(
             PyBytes_AS_STRING(payload), PyBytes_AS_STRING(self.header), hl) == 0
         self.replayed = False
+        self.payload = payload
         for k in range(TEMPLATES if self.templates is not None else 0):
             j = (self.latest + TEMPLATES - k) % TEMPLATES
             if self.templates[j] is None:
@@ -2130,11 +2165,20 @@ cdef class Scanner:
             elif t.kind == T_LP_SEEN:
                 state.logprobs_seen = True
             elif t.kind == T_CHOICE_EXTRA and t.a >= 0:
+                key = objs[t.obj]
+                if not t.flag and p[t.a] == 34 and key in state.cx:
+                    self.put_later(state, key, t)
+                    continue
+                if state.later_key is not None and state.later_key == key:
+                    state.settle()
                 if state.seen is None:
                     state.seen = {}
-                self.new_keys += self.put_raw(state.extras, state.seen, objs[t.obj], t.a, t.b, t.flag)
+                self.new_keys += self.put_raw(state.cx, state.seen, key, t.a, t.b, t.flag)
             elif t.kind == T_CHOICE_EXTRA:
-                self.new_keys += put_value(state.extras, objs[t.obj + 1], objs[t.obj], t.flag)
+                key = objs[t.obj + 1]
+                if state.later_key is not None and state.later_key == key:
+                    state.settle()
+                self.new_keys += put_value(state.cx, key, objs[t.obj], t.flag)
             else:
                 self.apply_top(merger, t)
         self.release()
