@@ -1,7 +1,8 @@
-"""Unknown choice keys whose string value changes on every chunk (vLLM's choice ``text``): the
-newest value is the one read, whenever it is read (a snapshot, the finished completion), whatever
-came in between (another key's string, a value of another kind, ``null``, a chunk merged on the
-other path), and both backends agree on every stream and split."""
+"""Unknown choice keys whose string value changes on every chunk (vLLM's choice ``text``) and
+unknown delta keys whose number does (its ``token_id``): the newest value is the one read,
+whenever it is read (a snapshot, the finished completion), whatever came in between (another
+key's value, a value of another kind, ``null``, a chunk merged on the other path), and both
+backends agree on every stream and split."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 import ssedelta
 from ssedelta._env import NO_EXTENSIONS
 
-KEYS = ["text", "stop_reason", "seed"]
+KEYS = ["text", "stop_reason", "seed", "d:token_id", "d:n"]  # "d:": a key of the delta
 
 
 def frame(chunk: dict[str, Any], duplicate: bool = False) -> bytes:
@@ -33,7 +34,12 @@ def chunk(choices: dict[int, dict[str, Any]], content: str = "x") -> dict[str, A
         "created": 1,
         "model": "m",
         "choices": [
-            {"index": i, "delta": {"content": content}, **extras, "finish_reason": None}
+            {
+                "index": i,
+                "delta": {"content": content, **{k[2:]: v for k, v in extras.items() if k.startswith("d:")}},
+                **{k: v for k, v in extras.items() if not k.startswith("d:")},
+                "finish_reason": None,
+            }
             for i, extras in choices.items()
         ],
     }
@@ -84,6 +90,27 @@ def test_strings_of_two_choices_in_one_piece(backend: ssedelta.Backend) -> None:
     merger.feed(body)
     choices = merger.finish().to_dict()["choices"]
     assert [(c["text"], c.get("stop_reason")) for c in choices] == [("a4", None), ("b4", "r4")]
+
+
+TOKEN_IDS = [
+    {"d:token_id": 5},
+    {"d:token_id": -17, "d:n": 2},
+    {"d:token_id": None},
+    {"d:n": 1e300},
+    {"d:token_id": 2.5e-3},
+]
+
+
+def test_the_newest_delta_number_is_read_at_every_point(backend: ssedelta.Backend) -> None:
+    merger = backend.DeltaMerger()
+    for k, update in enumerate(TOKEN_IDS):
+        merger.feed(frame(chunk({0: update}), duplicate=k == 3))
+        if k % 2:
+            expected = {key[2:]: v for key, v in last_non_null(TOKEN_IDS[: k + 1]).items()}
+            message = merger.snapshot().to_dict()["choices"][0]["message"]
+            assert {key: message[key] for key in expected} == expected
+    message = merger.finish().to_dict()["choices"][0]["message"]
+    assert (message["token_id"], message["n"]) == (2.5e-3, 1e300)
 
 
 VALUES = st.none() | st.integers(-3, 10**6) | st.text(alphabet='ab"\\é\n', max_size=4) | st.just({"o": 1})

@@ -36,6 +36,10 @@ cdef class Choice:
     cdef bytes later_payload
     cdef Py_ssize_t later_a, later_b
     cdef bint later_esc
+    # The same for the message's unknown keys and a number: its key, payload and span.
+    cdef object mlater_key
+    cdef bytes mlater_payload
+    cdef Py_ssize_t mlater_a
     # The unknown keys of the message: read here directly, by Python code through the
     # ``message_extras`` property, which forgets the memo.
     cdef object mx
@@ -58,6 +62,7 @@ cdef class Choice:
                     Py_ssize_t a, Py_ssize_t b) except -1
     cdef object lp_list(self, int which)
     cdef int settle(self) except -1
+    cdef int settle_message(self) except -1
 
 
 @cython.final

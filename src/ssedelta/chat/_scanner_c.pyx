@@ -139,14 +139,27 @@ cdef class Choice:
             self.later_payload = None
         return 0
 
+    cdef int settle_message(self) except -1:
+        """Build the number kept as a span into ``mx``."""
+        cdef const unsigned char* p
+        if self.mlater_key is not None:
+            p = <const unsigned char*>PyBytes_AS_STRING(self.mlater_payload)
+            self.mx[self.mlater_key] = number_at(p, self.mlater_a, PyBytes_GET_SIZE(self.mlater_payload))
+            self.mlater_key = None
+            self.mlater_payload = None
+        return 0
+
     @property
     def message_extras(self):
         self.memo_key = None  # the caller may change what the memo's merge made
+        self.settle_message()
         return self.mx
 
     @message_extras.setter
     def message_extras(self, value):
         self.memo_key = None
+        self.mlater_key = None
+        self.mlater_payload = None
         self.mx = value
 
     cdef object lp_start(self, int which):
@@ -398,6 +411,21 @@ cdef inline bint same_text(object cur, const unsigned char* p, Py_ssize_t a, Py_
     and ASCII only: otherwise False)."""
     return (not esc and type(cur) is str and PyUnicode_IS_COMPACT_ASCII(cur)
             and PyUnicode_GET_LENGTH(cur) == b - a and memcmp(PyUnicode_DATA(cur), p + a, b - a) == 0)
+
+
+cdef object number_at(const unsigned char* p, Py_ssize_t a, Py_ssize_t n):
+    """The number at ``p[a]`` (checked by ``Scanner.json_end``), as ``Scanner.build`` makes it."""
+    cdef bint is_float = False
+    cdef long long ival
+    cdef Py_ssize_t e = scan_number(p, a, n, &is_float)
+    if is_float:
+        return parse_double(p, a, e)
+    scan_int(p, a, n, &ival)
+    return ival
+
+
+cdef inline bint same_key(object a, object b) except -1:
+    return a is b or a == b
 
 
 cdef inline Py_ssize_t dict_size(object acc) except -1:
@@ -955,12 +983,24 @@ cdef class Scanner:
         strings to text buffers (at most ``MEMO_TEXTS``) of an object or array is recorded as the
         choice's memo."""
         cdef Py_ssize_t added, end, k
+        cdef unsigned char c
         if state.memo_key is not None:
             if self.memo_hit(state, key, t, rules):
                 self.repeated += 1
                 return 0
             state.memo_key = None
-        if t.b - t.a > KEPT_PAYLOAD or (self.p[t.a] != 123 and self.p[t.a] != 91):
+        c = self.p[t.a]
+        if (c == 45 or 48 <= c <= 57) and key in state.mx:
+            # A number replaces any value: kept as its span, built when the extras are read.
+            if state.mlater_key is not None and not same_key(state.mlater_key, key):
+                state.settle_message()
+            state.mlater_key = key
+            state.mlater_payload = self.payload
+            state.mlater_a = t.a
+            return 0
+        if state.mlater_key is not None and same_key(state.mlater_key, key):
+            state.settle_message()
+        if t.b - t.a > KEPT_PAYLOAD or (c != 123 and c != 91):
             return self.merge_raw(state.mx, key, t.a, rules, 0, &end)  # a scalar: nothing to keep
         self.rec_n = 0
         self.rec_bufs = []
@@ -1225,7 +1265,7 @@ cdef class Scanner:
         """Set the choice's extras key ``key``, which it holds, to the string spanned by ``t``: kept as
         that span, built when the extras are read, so that a string sent on every chunk (vLLM's choice
         ``text``) is made once. A value kept for another key is built first."""
-        if state.later_key is not None and state.later_key != key:
+        if state.later_key is not None and not same_key(state.later_key, key):
             state.settle()
         state.later_key = key
         state.later_payload = self.payload
@@ -2110,6 +2150,8 @@ cdef class Scanner:
                 add_text(state.refusal, p, t)
             elif t.kind == T_DELTA_TEXT:
                 key = objs[t.obj]
+                if state.mlater_key is not None and same_key(state.mlater_key, key):
+                    state.settle_message()
                 acc = state.mx
                 if state.memo_key is not None and (key is state.memo_key or key == state.memo_key):
                     state.memo_key = None
@@ -2138,6 +2180,7 @@ cdef class Scanner:
                     self.new_keys += self.merge_delta_raw(state, objs[t.obj], t, rules)
                 else:
                     state.memo_key = None
+                    state.settle_message()
                     self.new_keys += _merge_generic(state.mx, {objs[t.obj + 1]: objs[t.obj]}, rules)
             elif t.kind == T_TOOL:
                 tool = self.select_tool(state, t)
@@ -2169,14 +2212,14 @@ cdef class Scanner:
                 if not t.flag and p[t.a] == 34 and key in state.cx:
                     self.put_later(state, key, t)
                     continue
-                if state.later_key is not None and state.later_key == key:
+                if state.later_key is not None and same_key(state.later_key, key):
                     state.settle()
                 if state.seen is None:
                     state.seen = {}
                 self.new_keys += self.put_raw(state.cx, state.seen, key, t.a, t.b, t.flag)
             elif t.kind == T_CHOICE_EXTRA:
                 key = objs[t.obj + 1]
-                if state.later_key is not None and state.later_key == key:
+                if state.later_key is not None and same_key(state.later_key, key):
                     state.settle()
                 self.new_keys += put_value(state.cx, key, objs[t.obj], t.flag)
             else:
