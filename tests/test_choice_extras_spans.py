@@ -156,3 +156,19 @@ def test_backends_agree_on_changing_choice_strings(
     native = run(ssedelta.get_backend("native"))
     rng.setstate(state)
     assert native == run(ssedelta.get_backend("python"))
+
+
+def test_values_of_large_payloads_are_built_at_once(backend: ssedelta.Backend) -> None:
+    """A payload larger than those kept for later (64 KiB): its values are the newest all the same."""
+    big = "é" * 40_000
+    merger = backend.DeltaMerger()
+    merger.feed(frame(chunk({0: {"text": "a", "d:token_id": 1}})))
+    merger.feed(frame(chunk({0: {"text": "b", "d:token_id": 2}})))
+    merger.feed(frame(chunk({0: {"text": big, "d:token_id": 3}}, content=big)))
+    done = merger.finish().to_dict()["choices"][0]
+    assert (done["text"], done["message"]["token_id"]) == (big, 3)
+    merger = backend.DeltaMerger()
+    merger.feed(frame(chunk({0: {"text": big, "d:token_id": 3}}, content=big)))
+    merger.feed(frame(chunk({0: {"text": "a", "d:token_id": 1}})))
+    done = merger.finish().to_dict()["choices"][0]
+    assert (done["text"], done["message"]["token_id"]) == ("a", 1)

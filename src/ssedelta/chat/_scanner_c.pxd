@@ -79,7 +79,7 @@ cdef class Scanner:
     cdef bint objs_borrowed  # ``objs`` is a template's: a new scan starts a list of its own
     cdef const unsigned char* p
     cdef Py_ssize_t n
-    cdef bytes payload  # the one ``p`` points into
+    cdef bytes payload  # the one ``p`` points into, unless it is larger than KEPT_PAYLOAD
     # The last fully scanned chunk's bytes before its top-level "choices" key, while no chunk
     # merged since then could have changed what they set; whether the last scan began with them.
     cdef bytes header

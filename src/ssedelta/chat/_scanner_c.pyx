@@ -23,6 +23,12 @@ buffers its fragments went to, and a value with the same bytes but for those fra
 them and nothing else, as long as no other merge of that key and no Python code reading the
 message's extras came in between.
 
+Values that replace each other on every chunk are not built on every chunk: the newest string of
+an unknown choice key (vLLM's choice ``text``) and the newest number of an unknown delta key (its
+``token_id``) are kept as their span in the payload (which the choice keeps a reference to), and
+built when the extras are read (by Python code through the ``extras`` and ``message_extras``
+properties, a snapshot, the finished completion) or before another value of that key is merged.
+
 The scanner gives up on anything outside the usual shapes (a wrong type, a
 duplicate key, an escaped key, invalid JSON or UTF-8, a key with rules of its
 own such as ``error`` or ``audio``) before it has changed anything; that
@@ -990,7 +996,7 @@ cdef class Scanner:
                 return 0
             state.memo_key = None
         c = self.p[t.a]
-        if (c == 45 or 48 <= c <= 57) and key in state.mx:
+        if (c == 45 or 48 <= c <= 57) and self.payload is not None and key in state.mx:
             # A number replaces any value: kept as its span, built when the extras are read.
             if state.mlater_key is not None and not same_key(state.mlater_key, key):
                 state.settle_message()
@@ -1287,7 +1293,8 @@ cdef class Scanner:
         cdef bint hit = 0 <= hl < PyBytes_GET_SIZE(payload) and memcmp(
             PyBytes_AS_STRING(payload), PyBytes_AS_STRING(self.header), hl) == 0
         self.replayed = False
-        self.payload = payload
+        # Kept for the values a choice keeps as spans in it (see put_later), a large one not at all.
+        self.payload = payload if PyBytes_GET_SIZE(payload) <= KEPT_PAYLOAD else None
         for k in range(TEMPLATES if self.templates is not None else 0):
             j = (self.latest + TEMPLATES - k) % TEMPLATES
             if self.templates[j] is None:
@@ -2209,7 +2216,7 @@ cdef class Scanner:
                 state.logprobs_seen = True
             elif t.kind == T_CHOICE_EXTRA and t.a >= 0:
                 key = objs[t.obj]
-                if not t.flag and p[t.a] == 34 and key in state.cx:
+                if not t.flag and p[t.a] == 34 and self.payload is not None and key in state.cx:
                     self.put_later(state, key, t)
                     continue
                 if state.later_key is not None and same_key(state.later_key, key):
