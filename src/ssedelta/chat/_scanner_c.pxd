@@ -27,7 +27,19 @@ cdef struct Tok:
 cdef class Choice:
     cdef public object index, role, content, refusal, content_parts, tools, tool_at, last_tool
     cdef public object function_call, audio, annotations
-    cdef public object finish_reason, extras
+    cdef public object finish_reason
+    # The unknown keys of the choice, read through the ``extras`` property, which first builds the
+    # value of a key whose newest value is a string kept as a span (see Scanner.put_later): the
+    # key, the payload holding it, the string body's span and whether it has escapes.
+    cdef object cx
+    cdef object later_key
+    cdef bytes later_payload
+    cdef Py_ssize_t later_a, later_b
+    cdef bint later_esc
+    # The same for the message's unknown keys and a number: its key, payload and span.
+    cdef object mlater_key
+    cdef bytes mlater_payload
+    cdef Py_ssize_t mlater_a
     # The unknown keys of the message: read here directly, by Python code through the
     # ``message_extras`` property, which forgets the memo.
     cdef object mx
@@ -49,6 +61,8 @@ cdef class Choice:
     cdef int lp_add(self, int which, TokenColumns pending, Py_ssize_t k, const unsigned char* p,
                     Py_ssize_t a, Py_ssize_t b) except -1
     cdef object lp_list(self, int which)
+    cdef int settle(self) except -1
+    cdef int settle_message(self) except -1
 
 
 @cython.final
@@ -65,6 +79,7 @@ cdef class Scanner:
     cdef bint objs_borrowed  # ``objs`` is a template's: a new scan starts a list of its own
     cdef const unsigned char* p
     cdef Py_ssize_t n
+    cdef bytes payload  # the one ``p`` points into, unless it is larger than KEPT_PAYLOAD
     # The last fully scanned chunk's bytes before its top-level "choices" key, while no chunk
     # merged since then could have changed what they set; whether the last scan began with them.
     cdef bytes header
@@ -133,6 +148,7 @@ cdef class Scanner:
                                Py_ssize_t* end) except -1
     cdef Py_ssize_t put_raw(self, object extras, dict seen, object key, Py_ssize_t a, Py_ssize_t b,
                             bint first) except -1
+    cdef Py_ssize_t put_later(self, Choice state, object key, Tok* t) except -1
     cdef Py_ssize_t scan(self, bytes payload) except -2
     cdef Py_ssize_t scan_full(self, bytes payload) except -2
     cdef Py_ssize_t end(self, Py_ssize_t i, Py_ssize_t choices_at) noexcept

@@ -23,6 +23,12 @@ buffers its fragments went to, and a value with the same bytes but for those fra
 them and nothing else, as long as no other merge of that key and no Python code reading the
 message's extras came in between.
 
+Values that replace each other on every chunk are not built on every chunk: the newest string of
+an unknown choice key (vLLM's choice ``text``) and the newest number of an unknown delta key (its
+``token_id``) are kept as their span in the payload (which the choice keeps a reference to), and
+built when the extras are read (by Python code through the ``extras`` and ``message_extras``
+properties, a snapshot, the finished completion) or before another value of that key is merged.
+
 The scanner gives up on anything outside the usual shapes (a wrong type, a
 duplicate key, an escaped key, invalid JSON or UTF-8, a key with rules of its
 own such as ``error`` or ``audio``) before it has changed anything; that
@@ -116,17 +122,50 @@ cdef class Choice:
         self.index = index
         self.tools = []
         self.tool_at = {}
-        self.extras = {}
+        self.cx = {}
         self.mx = {}
+
+    @property
+    def extras(self):
+        self.settle()
+        return self.cx
+
+    @extras.setter
+    def extras(self, value):
+        self.later_key = None
+        self.later_payload = None
+        self.cx = value
+
+    cdef int settle(self) except -1:
+        """Build the value kept as a span into ``cx``."""
+        if self.later_key is not None:
+            self.cx[self.later_key] = decode_span(<const unsigned char*>PyBytes_AS_STRING(self.later_payload),
+                                                  self.later_a, self.later_b, self.later_esc)
+            self.later_key = None
+            self.later_payload = None
+        return 0
+
+    cdef int settle_message(self) except -1:
+        """Build the number kept as a span into ``mx``."""
+        cdef const unsigned char* p
+        if self.mlater_key is not None:
+            p = <const unsigned char*>PyBytes_AS_STRING(self.mlater_payload)
+            self.mx[self.mlater_key] = number_at(p, self.mlater_a, PyBytes_GET_SIZE(self.mlater_payload))
+            self.mlater_key = None
+            self.mlater_payload = None
+        return 0
 
     @property
     def message_extras(self):
         self.memo_key = None  # the caller may change what the memo's merge made
+        self.settle_message()
         return self.mx
 
     @message_extras.setter
     def message_extras(self, value):
         self.memo_key = None
+        self.mlater_key = None
+        self.mlater_payload = None
         self.mx = value
 
     cdef object lp_start(self, int which):
@@ -378,6 +417,21 @@ cdef inline bint same_text(object cur, const unsigned char* p, Py_ssize_t a, Py_
     and ASCII only: otherwise False)."""
     return (not esc and type(cur) is str and PyUnicode_IS_COMPACT_ASCII(cur)
             and PyUnicode_GET_LENGTH(cur) == b - a and memcmp(PyUnicode_DATA(cur), p + a, b - a) == 0)
+
+
+cdef object number_at(const unsigned char* p, Py_ssize_t a, Py_ssize_t n):
+    """The number at ``p[a]`` (checked by ``Scanner.json_end``), as ``Scanner.build`` makes it."""
+    cdef bint is_float = False
+    cdef long long ival
+    cdef Py_ssize_t e = scan_number(p, a, n, &is_float)
+    if is_float:
+        return parse_double(p, a, e)
+    scan_int(p, a, n, &ival)
+    return ival
+
+
+cdef inline bint same_key(object a, object b) except -1:
+    return a is b or a == b
 
 
 cdef inline Py_ssize_t dict_size(object acc) except -1:
@@ -935,12 +989,24 @@ cdef class Scanner:
         strings to text buffers (at most ``MEMO_TEXTS``) of an object or array is recorded as the
         choice's memo."""
         cdef Py_ssize_t added, end, k
+        cdef unsigned char c
         if state.memo_key is not None:
             if self.memo_hit(state, key, t, rules):
                 self.repeated += 1
                 return 0
             state.memo_key = None
-        if t.b - t.a > KEPT_PAYLOAD or (self.p[t.a] != 123 and self.p[t.a] != 91):
+        c = self.p[t.a]
+        if (c == 45 or 48 <= c <= 57) and self.payload is not None and key in state.mx:
+            # A number replaces any value: kept as its span, built when the extras are read.
+            if state.mlater_key is not None and not same_key(state.mlater_key, key):
+                state.settle_message()
+            state.mlater_key = key
+            state.mlater_payload = self.payload
+            state.mlater_a = t.a
+            return 0
+        if state.mlater_key is not None and same_key(state.mlater_key, key):
+            state.settle_message()
+        if t.b - t.a > KEPT_PAYLOAD or (c != 123 and c != 91):
             return self.merge_raw(state.mx, key, t.a, rules, 0, &end)  # a scalar: nothing to keep
         self.rec_n = 0
         self.rec_bufs = []
@@ -1135,7 +1201,8 @@ cdef class Scanner:
 
     cdef Py_ssize_t merge_item(self, object acc, Py_ssize_t i, dict rules, int depth,
                                Py_ssize_t* end) except -1:
-        """The twin's ``merge_indexed_item`` for the object at ``p[i]`` (it has an integer ``index``)."""
+        """One item of the twin's ``merge_indexed(acc, items, rules, depth)``: the object at ``p[i]``
+        (it has an integer ``index``)."""
         cdef const unsigned char* p = self.p
         cdef Py_ssize_t at = -1, ka, kb, added = 0, j
         cdef bint more = True
@@ -1200,6 +1267,19 @@ cdef class Scanner:
             last.value = value
         return dict_size(extras) - size
 
+    cdef Py_ssize_t put_later(self, Choice state, object key, Tok* t) except -1:
+        """Set the choice's extras key ``key``, which it holds, to the string spanned by ``t``: kept as
+        that span, built when the extras are read, so that a string sent on every chunk (vLLM's choice
+        ``text``) is made once. A value kept for another key is built first."""
+        if state.later_key is not None and not same_key(state.later_key, key):
+            state.settle()
+        state.later_key = key
+        state.later_payload = self.payload
+        state.later_a = t.a + 1
+        state.later_b = t.b - 1
+        state.later_esc = memchr(self.p + t.a + 1, 92, t.b - t.a - 2) != NULL
+        return 0
+
     # -- the chunk
 
     cdef Py_ssize_t scan(self, bytes payload) except -2:
@@ -1213,6 +1293,8 @@ cdef class Scanner:
         cdef bint hit = 0 <= hl < PyBytes_GET_SIZE(payload) and memcmp(
             PyBytes_AS_STRING(payload), PyBytes_AS_STRING(self.header), hl) == 0
         self.replayed = False
+        # Kept for the values a choice keeps as spans in it (see put_later), a large one not at all.
+        self.payload = payload if PyBytes_GET_SIZE(payload) <= KEPT_PAYLOAD else None
         for k in range(TEMPLATES if self.templates is not None else 0):
             j = (self.latest + TEMPLATES - k) % TEMPLATES
             if self.templates[j] is None:
@@ -2075,6 +2157,8 @@ cdef class Scanner:
                 add_text(state.refusal, p, t)
             elif t.kind == T_DELTA_TEXT:
                 key = objs[t.obj]
+                if state.mlater_key is not None and same_key(state.mlater_key, key):
+                    state.settle_message()
                 acc = state.mx
                 if state.memo_key is not None and (key is state.memo_key or key == state.memo_key):
                     state.memo_key = None
@@ -2103,6 +2187,7 @@ cdef class Scanner:
                     self.new_keys += self.merge_delta_raw(state, objs[t.obj], t, rules)
                 else:
                     state.memo_key = None
+                    state.settle_message()
                     self.new_keys += _merge_generic(state.mx, {objs[t.obj + 1]: objs[t.obj]}, rules)
             elif t.kind == T_TOOL:
                 tool = self.select_tool(state, t)
@@ -2130,11 +2215,20 @@ cdef class Scanner:
             elif t.kind == T_LP_SEEN:
                 state.logprobs_seen = True
             elif t.kind == T_CHOICE_EXTRA and t.a >= 0:
+                key = objs[t.obj]
+                if not t.flag and p[t.a] == 34 and self.payload is not None and key in state.cx:
+                    self.put_later(state, key, t)
+                    continue
+                if state.later_key is not None and same_key(state.later_key, key):
+                    state.settle()
                 if state.seen is None:
                     state.seen = {}
-                self.new_keys += self.put_raw(state.extras, state.seen, objs[t.obj], t.a, t.b, t.flag)
+                self.new_keys += self.put_raw(state.cx, state.seen, key, t.a, t.b, t.flag)
             elif t.kind == T_CHOICE_EXTRA:
-                self.new_keys += put_value(state.extras, objs[t.obj + 1], objs[t.obj], t.flag)
+                key = objs[t.obj + 1]
+                if state.later_key is not None and same_key(state.later_key, key):
+                    state.settle()
+                self.new_keys += put_value(state.cx, key, objs[t.obj], t.flag)
             else:
                 self.apply_top(merger, t)
         self.release()
