@@ -221,6 +221,8 @@ cdef class Utf8Buf:
         cdef Py_ssize_t need = self.len + (b - a)
         cdef Py_ssize_t cap
         cdef char* grown
+        if b == a:  # nothing to copy (a fresh buffer has no memory to copy into)
+            return 0
         if need > self.cap:
             cap = max(need, 2 * self.cap, 256)
             grown = <char*>PyMem_Realloc(self.ptr, cap)
