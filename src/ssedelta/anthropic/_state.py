@@ -13,7 +13,18 @@ from typing import Any
 import orjson
 
 from .. import _build_py
-from .._schema import _SCALAR_CHECKS, ANY, STR, TEXT, Model, SchemaError, _convert, _json_type
+from .._schema import (
+    _SCALAR_CHECKS,
+    ANY,
+    COUNT,
+    INT,
+    STR,
+    TEXT,
+    Model,
+    SchemaError,
+    _convert,
+    _json_type,
+)
 from ..errors import InvalidChunkError, InvalidJSONError, UpstreamError
 from . import models as m
 from ._rules import (
@@ -278,13 +289,6 @@ def _json_data(acc: _Json) -> str | bytes:
         return "".join(f.decode() if type(f) is bytes else f for f in acc)
 
 
-def _converted(part: Model, keys: dict[str, Any]) -> dict[str, Any]:
-    """The values of ``keys`` in ``part``, a model built from them."""
-    spec = part._spec
-    extras = part.extras
-    return {key: getattr(part, key) if key in spec else extras[key] for key in keys}
-
-
 def _built(acc: Any) -> Any:
     tp = type(acc)
     if tp is _Concat:
@@ -465,7 +469,8 @@ class MessagesState:
         # One build of the message without its content and usage (the content the blocks hold,
         # the usage the state keeps), and one of each of those.
         parsed = build.from_dict(m.Message, head)
-        blocks = self._field(m.Message, "content", content)
+        _bit, _kind, sub, is_list = m.Message._spec["content"]
+        blocks = self._field(sub, is_list, content, "content") if content is not None else None
         usage = build.from_dict(m.Usage, usage, "usage") if usage is not None else None
         self._started = True
         self._message = parsed
@@ -473,20 +478,38 @@ class MessagesState:
         for i, block in enumerate(blocks or ()):
             self._blocks[i] = _Block(block, stopped=True)
 
-    def _field(self, cls: type[Model], key: str, value: Any) -> Any:
-        """``value`` converted as ``cls.from_dict`` converts its field ``key`` (a model field)."""
-        if value is None:
-            return None
-        _bit, _kind, sub, is_list = cls._spec[key]
+    def _field(self, sub: Any, is_list: bool, value: Any, path: str) -> Any:
+        """``value`` converted by a model field's ``sub`` (a list of them with ``is_list``)."""
         one = self._build.one
         if not is_list:
-            return one(sub, value, key)
+            return one(sub, value, path)
         if type(value) is not list:
-            raise SchemaError(f"expected array, got {_json_type(value)}", key)
-        return [one(sub, item, f"{key}[{i}]") for i, item in enumerate(value)]
+            raise SchemaError(f"expected array, got {_json_type(value)}", path)
+        return [one(sub, item, f"{path}[{i}]") for i, item in enumerate(value)]
+
+    def _values(self, cls: type[Model], items: dict[str, Any], path: str) -> dict[str, Any]:
+        """``items`` converted and checked as ``cls.from_dict`` converts and checks its keys, without
+        building a ``cls``."""
+        spec = cls._spec
+        out = {}
+        for key, value in items.items():
+            entry = spec.get(key)
+            if entry is not None and value is not None:
+                _bit, kind, sub, is_list = entry
+                if sub is not None:
+                    value = self._field(sub, is_list, value, f"{path}.{key}" if path else key)
+                elif not _SCALAR_CHECKS[kind](value):
+                    if kind == COUNT and type(value) is float and value.is_integer():
+                        value = int(value)
+                    else:
+                        raise SchemaError(
+                            f"expected {INT if kind == COUNT else kind}, got {_json_type(value)}",
+                            f"{path}.{key}" if path else key,
+                        )
+            out[key] = value
+        return out
 
     def _message_delta(self, obj: dict[str, Any]) -> None:
-        build = self._build
         delta = obj.get("delta")
         changes: dict[str, Any] = {}
         if delta is None:
@@ -500,15 +523,15 @@ class MessagesState:
             for key, value in delta.items():
                 if value is not None and key not in MESSAGE_DELTA_ASSIGNED:
                     changes[key] = value
-        # Only the keys that change are built (checked as the message's keys, at their place in
-        # the event), then set on a copy of the message (of the usage).
-        values = _converted(build.from_dict(m.Message, changes, "delta"), changes)
+        # Only the keys that change are checked (as the message's keys, at their place in the
+        # event), then set on a copy of the message (of the usage).
+        changes = self._values(m.Message, changes, "delta")
         own = {}
         for key, value in obj.items():
             if value is not None and key not in MESSAGE_DELTA_OWN_KEYS:
                 own[key] = value
         if own:
-            values.update(_converted(build.from_dict(m.Message, own), own))
+            changes.update(self._values(m.Message, own, ""))
         usage = self._usage
         counts = obj.get("usage")
         if counts is not None:
@@ -518,9 +541,11 @@ class MessagesState:
             for key, value in counts.items():
                 if value is not None:
                     given[key] = value
-            part = build.from_dict(m.Usage, given, "usage")
-            usage = part if usage is None else build.replaced(usage, _converted(part, given))
-        self._message = build.replaced(self._current_message(), values)
+            if usage is None:
+                usage = self._build.from_dict(m.Usage, given, "usage")
+            else:
+                usage = self._build.replaced(usage, self._values(m.Usage, given, "usage"))
+        self._message = self._build.replaced(self._current_message(), changes)
         self._usage = usage
 
     def _current_message(self) -> m.Message:
