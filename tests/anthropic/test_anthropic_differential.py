@@ -73,14 +73,28 @@ def generate(rng: random.Random) -> tuple[bytes, dict[str, Any]]:
         objs += [{"type": "content_block_delta", "index": index, "delta": d} for d in deltas]
         objs.append({"type": "content_block_stop", "index": index})
         content.append(block)
-    end_usage = {"output_tokens": rng.randint(1, 999), "cache_read_input_tokens": 0}
-    objs.append(
-        {
+    # One or two message_delta events: their usage counts replace (and may go down), a nested
+    # object and an unknown key included; the event's own unknown keys go to the message.
+    end_usage: dict[str, Any] = {}
+    own: dict[str, Any] = {}
+    for last in [False] * rng.randint(0, 1) + [True]:
+        counts: dict[str, Any] = {"output_tokens": rng.randint(1, 999), "cache_read_input_tokens": 0}
+        if rng.random() < 0.5:
+            counts["cache_creation"] = {"ephemeral_5m_input_tokens": rng.randint(0, 9)}
+        if rng.random() < 0.3:
+            counts["input_tokens"] = None
+        if rng.random() < 0.3:
+            counts["odd_count"] = rng.randint(0, 9)
+        event = {
             "type": "message_delta",
-            "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-            "usage": end_usage,
+            "delta": {"stop_reason": "end_turn" if last else "pause_turn", "stop_sequence": None},
+            "usage": counts,
         }
-    )
+        if rng.random() < 0.3:
+            event["trace"] = {"n": rng.randint(0, 9)}
+            own.update(trace=event["trace"])
+        objs.append(event)
+        end_usage.update({k: v for k, v in counts.items() if v is not None})
     objs.append({"type": "message_stop"})
     parts_out = []
     for obj in objs:
@@ -98,6 +112,7 @@ def generate(rng: random.Random) -> tuple[bytes, dict[str, Any]]:
         "stop_reason": "end_turn",
         "stop_sequence": None,
         "stop_details": None,
+        **own,
     }
     expected["usage"] = {**usage, **end_usage}
     return b"".join(parts_out), expected

@@ -13,7 +13,18 @@ from typing import Any
 import orjson
 
 from .. import _build_py
-from .._schema import _SCALAR_CHECKS, ANY, STR, TEXT, Model, SchemaError, _convert
+from .._schema import (
+    _SCALAR_CHECKS,
+    ANY,
+    COUNT,
+    INT,
+    STR,
+    TEXT,
+    Model,
+    SchemaError,
+    _convert,
+    _json_type,
+)
 from ..errors import InvalidChunkError, InvalidJSONError, UpstreamError
 from . import models as m
 from ._rules import (
@@ -305,9 +316,7 @@ class MessagesState:
 
     def __init__(self) -> None:
         self._started = False
-        self._head: dict[str, Any] = {}
-        self._message = self._build.from_dict(m.Message, {})
-        self._usage_dict: dict[str, Any] | None = None
+        self._message: m.Message | None = None
         self._usage: m.Usage | None = None
         self._blocks: dict[int, _Block] = {}
         #: (the bytes before the string of the last string delta, as the API writes them; the
@@ -453,40 +462,97 @@ class MessagesState:
             raise _Bad(f"message_start: message: expected an object, got {type(message).__name__}")
         if self._started:
             raise _Bad("a second message_start")
+        build = self._build
         head = dict(message)
         content = head.pop("content", None)
         usage = head.pop("usage", None)
-        parsed = self._build.from_dict(m.Message, {**head, "content": content, "usage": usage})
+        # One build of the message without its content and usage (the content the blocks hold,
+        # the usage the state keeps), and one of each of those.
+        parsed = build.from_dict(m.Message, head)
+        _bit, _kind, sub, is_list = m.Message._spec["content"]
+        blocks = self._field(sub, is_list, content, "content") if content is not None else None
+        usage = build.from_dict(m.Usage, usage, "usage") if usage is not None else None
         self._started = True
-        self._head = head
-        self._message = self._build.from_dict(m.Message, head)
-        self._usage_dict = usage
-        self._usage = parsed.usage
-        for i, block in enumerate(parsed.content or ()):
+        self._message = parsed
+        self._usage = usage
+        for i, block in enumerate(blocks or ()):
             self._blocks[i] = _Block(block, stopped=True)
 
+    def _field(self, sub: Any, is_list: bool, value: Any, path: str) -> Any:
+        """``value`` converted by a model field's ``sub`` (a list of them with ``is_list``)."""
+        one = self._build.one
+        if not is_list:
+            return one(sub, value, path)
+        if type(value) is not list:
+            raise SchemaError(f"expected array, got {_json_type(value)}", path)
+        return [one(sub, item, f"{path}[{i}]") for i, item in enumerate(value)]
+
+    def _values(self, cls: type[Model], items: dict[str, Any], path: str) -> dict[str, Any]:
+        """``items`` converted and checked as ``cls.from_dict`` converts and checks its keys, without
+        building a ``cls``."""
+        spec = cls._spec
+        out = {}
+        for key, value in items.items():
+            entry = spec.get(key)
+            if entry is not None and value is not None:
+                _bit, kind, sub, is_list = entry
+                if sub is not None:
+                    value = self._field(sub, is_list, value, f"{path}.{key}" if path else key)
+                elif not _SCALAR_CHECKS[kind](value):
+                    if kind == COUNT and type(value) is float and value.is_integer():
+                        value = int(value)
+                    else:
+                        raise SchemaError(
+                            f"expected {INT if kind == COUNT else kind}, got {_json_type(value)}",
+                            f"{path}.{key}" if path else key,
+                        )
+            out[key] = value
+        return out
+
     def _message_delta(self, obj: dict[str, Any]) -> None:
-        event = self._build.from_dict(m.RawMessageDeltaEvent, obj)  # checks the types
-        head = dict(self._head)
-        delta = obj.get("delta") or {}
-        for key in MESSAGE_DELTA_ASSIGNED:
-            head[key] = delta.get(key)
-        for key, value in delta.items():
-            if value is not None and key not in MESSAGE_DELTA_ASSIGNED:
-                head[key] = value
+        delta = obj.get("delta")
+        changes: dict[str, Any] = {}
+        if delta is None:
+            for key in MESSAGE_DELTA_ASSIGNED:
+                changes[key] = None
+        elif type(delta) is not dict:
+            raise SchemaError(f"expected an object, got {_json_type(delta)}", "delta")
+        else:
+            for key in MESSAGE_DELTA_ASSIGNED:
+                changes[key] = delta.get(key)
+            for key, value in delta.items():
+                if value is not None and key not in MESSAGE_DELTA_ASSIGNED:
+                    changes[key] = value
+        # Only the keys that change are checked (as the message's keys, at their place in the
+        # event), then set on a copy of the message (of the usage).
+        changes = self._values(m.Message, changes, "delta")
+        own = {}
         for key, value in obj.items():
             if value is not None and key not in MESSAGE_DELTA_OWN_KEYS:
-                head[key] = value
-        message = self._build.from_dict(m.Message, head)
-        usage, usage_dict = self._usage, self._usage_dict
-        if event.usage is not None:
-            usage_dict = dict(usage_dict or {})
-            for key, value in obj["usage"].items():
+                own[key] = value
+        if own:
+            changes.update(self._values(m.Message, own, ""))
+        usage = self._usage
+        counts = obj.get("usage")
+        if counts is not None:
+            if type(counts) is not dict:
+                raise SchemaError(f"expected an object, got {_json_type(counts)}", "usage")
+            given = {}
+            for key, value in counts.items():
                 if value is not None:
-                    usage_dict[key] = value
-            usage = self._build.from_dict(m.Usage, usage_dict)
-        self._head, self._message = head, message
-        self._usage, self._usage_dict = usage, usage_dict
+                    given[key] = value
+            if usage is None:
+                usage = self._build.from_dict(m.Usage, given, "usage")
+            else:
+                usage = self._build.replaced(usage, self._values(m.Usage, given, "usage"))
+        self._message = self._build.replaced(self._current_message(), changes)
+        self._usage = usage
+
+    def _current_message(self) -> m.Message:
+        """The message's own keys merged so far (built when first needed)."""
+        if self._message is None:
+            self._message = self._build.from_dict(m.Message, {})
+        return self._message
 
     # -- output
 
@@ -497,7 +563,7 @@ class MessagesState:
         changes: dict[str, Any] = {"content": [blocks[i].build(replaced) for i in sorted(blocks)]}
         if self._usage is not None:
             changes["usage"] = self._usage
-        return replaced(self._message, changes)  # type: ignore[no-any-return]
+        return replaced(self._current_message(), changes)  # type: ignore[no-any-return]
 
     def result(self) -> m.Message:
         """The final message (the JSON of blocks left open is parsed too); raises
