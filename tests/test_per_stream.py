@@ -11,8 +11,8 @@ import ssedelta
 from ssedelta.errors import StreamFormatError
 
 HEAD = b'"id":"c1","object":"chat.completion.chunk","created":7,"model":"m"'
-FIRST = b'data: {' + HEAD + b',"choices":[{"index":0,"delta":{"role":"assistant","content":"Hi"}}]}\n\n'
-LAST = b'data: {' + HEAD + b',"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n'
+FIRST = b"data: {" + HEAD + b',"choices":[{"index":0,"delta":{"role":"assistant","content":"Hi"}}]}\n\n'
+LAST = b"data: {" + HEAD + b',"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n'
 DONE = b"data: [DONE]\n\n"
 
 
