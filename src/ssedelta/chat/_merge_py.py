@@ -237,7 +237,7 @@ def merge_generic(acc: dict[str, Any], delta: dict[str, Any], rules: dict[str, s
                     added += 1
                 acc[key] = value
             else:
-                old = acc.get(key)
+                old: Any = acc.get(key)
                 if type(old) in STR_ACCUMULATORS:
                     old.append(value)
                 else:
@@ -885,7 +885,7 @@ class DeltaMerger:
                     # The commonest values of unknown keys, where merge_generic would change nothing
                     # but append one more fragment of reasoning.
                     extras = state.message_extras
-                    old = extras.get(key)
+                    old: Any = extras.get(key)
                     kind = type(value)
                     if kind is str:
                         if type(old) in STR_ACCUMULATORS and key not in self._rules:
