@@ -73,6 +73,14 @@ class SchemaError(SSEDeltaError, ValueError):
         self.path = path
 
 
+def scalar_mismatch(kind: str, value: Any, path: str) -> Any:
+    """The value of a field of scalar ``kind`` that failed its check in ``_SCALAR_CHECKS``: a count
+    sent as a whole-numbered float, as an ``int``; else a :class:`SchemaError` at ``path``."""
+    if kind == COUNT and type(value) is float and value.is_integer():
+        return int(value)
+    raise SchemaError(f"expected {INT if kind == COUNT else kind}, got {_json_type(value)}", path)
+
+
 class Model:
     """Base of every model: ``from_dict`` / ``to_dict`` / ``from_json`` / ``to_json``.
 
@@ -116,13 +124,7 @@ class Model:
                 if sub is not None:
                     value = _convert(sub, is_list, value, f"{_path}.{key}" if _path else key)
                 elif not _SCALAR_CHECKS[kind](value):
-                    if kind == COUNT and type(value) is float and value.is_integer():
-                        value = int(value)
-                    else:
-                        raise SchemaError(
-                            f"expected {INT if kind == COUNT else kind}, got {_json_type(value)}",
-                            f"{_path}.{key}" if _path else key,
-                        )
+                    value = scalar_mismatch(kind, value, f"{_path}.{key}" if _path else key)
             values[key] = value
         return cls(**values, extras=extras, _present=present)  # type: ignore[call-arg]
 

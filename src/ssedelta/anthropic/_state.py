@@ -16,14 +16,13 @@ from .. import _build_py
 from .._schema import (
     _SCALAR_CHECKS,
     ANY,
-    COUNT,
-    INT,
     STR,
     TEXT,
     Model,
     SchemaError,
     _convert,
     _json_type,
+    scalar_mismatch,
 )
 from ..errors import InvalidChunkError, InvalidJSONError, UpstreamError
 from . import models as m
@@ -499,13 +498,7 @@ class MessagesState:
                 if sub is not None:
                     value = self._field(sub, is_list, value, f"{path}.{key}" if path else key)
                 elif not _SCALAR_CHECKS[kind](value):
-                    if kind == COUNT and type(value) is float and value.is_integer():
-                        value = int(value)
-                    else:
-                        raise SchemaError(
-                            f"expected {INT if kind == COUNT else kind}, got {_json_type(value)}",
-                            f"{path}.{key}" if path else key,
-                        )
+                    value = scalar_mismatch(kind, value, f"{path}.{key}" if path else key)
             out[key] = value
         return out
 
