@@ -116,7 +116,7 @@ def split(data: bytes, rng: random.Random) -> list[bytes]:
     return [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True)]
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 @given(seed=st.integers(0, 2**32), split_seed=st.integers(0, 2**16), snapshots=st.booleans())
 def test_backends_agree_on_repeated_delta_values(seed: int, split_seed: int, snapshots: bool) -> None:
     data, _ = stream(seed)
@@ -191,3 +191,14 @@ def test_a_fingerprint_after_choices_changed_on_another_path_is_set_again(betwee
         results.append(merger.finish().to_dict())
     assert results[0] == results[1]
     assert results[0]["system_fingerprint"] == "fp_a"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known wrong merge: after a chunk merged on the twin's path, an escaped content string "
+    "of a chunk replayed from an older template is appended as the payload's first bytes",
+)
+def test_an_escaped_content_after_the_twins_path_is_merged_alike() -> None:
+    _, payloads = stream(429236929)
+    data = b"".join(b"data: " + payloads[i] + b"\n\n" for i in (0, 1, 2, 10, 19, 20, 21))
+    assert NATIVE.merge(data).to_dict() == PYTHON.merge(data).to_dict()
