@@ -116,7 +116,7 @@ def split(data: bytes, rng: random.Random) -> list[bytes]:
     return [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True)]
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32), split_seed=st.integers(0, 2**16), snapshots=st.booleans())
 def test_backends_agree_on_repeated_delta_values(seed: int, split_seed: int, snapshots: bool) -> None:
     data, _ = stream(seed)
@@ -193,12 +193,10 @@ def test_a_fingerprint_after_choices_changed_on_another_path_is_set_again(betwee
     assert results[0]["system_fingerprint"] == "fp_a"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known wrong merge: after a chunk merged on the twin's path, an escaped content string "
-    "of a chunk replayed from an older template is appended as the payload's first bytes",
-)
-def test_an_escaped_content_after_the_twins_path_is_merged_alike() -> None:
+def test_a_template_that_refused_a_payload_is_not_replayed() -> None:
+    """A template slot that refused a payload half-way (here a payload with an escaped key, whose
+    tokens it cannot replay) kept the old payload with the new spans: a later payload matching
+    the old one took its content from the wrong bytes."""
     _, payloads = stream(429236929)
     data = b"".join(b"data: " + payloads[i] + b"\n\n" for i in (0, 1, 2, 10, 19, 20, 21))
     assert NATIVE.merge(data).to_dict() == PYTHON.merge(data).to_dict()

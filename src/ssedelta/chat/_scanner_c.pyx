@@ -529,6 +529,7 @@ cdef class Template:
         cdef Py_ssize_t j, nv = 0, last = -1
         cdef Tok* t
         cdef Tok* grown
+        self.payload = None  # unusable until it is taken whole: a refusal below leaves it half-written
         if PyBytes_GET_SIZE(payload) > KEPT_PAYLOAD or sc.ntape > KEPT_TEMPLATE_TOKS:
             return False
         for j in range(sc.ntape):
