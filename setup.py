@@ -66,7 +66,7 @@ def main():
         },
         include_path=["src"],
         annotate=ANNOTATE,
-        force=True,
+        force=bool(os.environ.get("SSEDELTA_CYTHON_FORCE")),
     )
     if SANITIZE:
         print("**************************\n* Sanitized build (ASan) *\n**************************")
