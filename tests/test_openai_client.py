@@ -177,7 +177,7 @@ def test_http_error_before_the_first_chunk(
     ("headers", "timeout", "error", "cause", "kept"),
     [
         ({"X-Fake-Die-After": "1200"}, 10.0, openai.APIConnectionError, httpx2.RemoteProtocolError, 1200),
-        ({"X-Fake-Hang-After": "2"}, 0.3, openai.APITimeoutError, httpx2.ReadTimeout, None),
+        ({"X-Fake-Hang-After": "2"}, 1.5, openai.APITimeoutError, httpx2.ReadTimeout, None),
     ],
     ids=["dropped", "timeout"],
 )
