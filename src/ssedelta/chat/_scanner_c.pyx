@@ -431,7 +431,19 @@ cdef object number_at(const unsigned char* p, Py_ssize_t a, Py_ssize_t n):
 
 
 cdef inline bint same_key(object a, object b) except -1:
-    return a is b or a == b
+    if a is b:
+        return True
+    if type(a) is str and type(b) is str and PyUnicode_IS_COMPACT_ASCII(a) and PyUnicode_IS_COMPACT_ASCII(b):
+        return (PyUnicode_GET_LENGTH(a) == PyUnicode_GET_LENGTH(b)
+                and memcmp(PyUnicode_DATA(a), PyUnicode_DATA(b), PyUnicode_GET_LENGTH(a)) == 0)
+    return a == b
+
+
+cdef inline bint has_key(object acc, object key) except -1:
+    """``key in acc``, looked up directly when ``acc`` is a dict (merge state Python code can replace)."""
+    if type(acc) is dict:
+        return key in <dict>acc
+    return key in acc
 
 
 cdef inline Py_ssize_t dict_size(object acc) except -1:
@@ -514,11 +526,12 @@ cdef class Template:
     cdef Py_ssize_t nchoices, ntools, key_bound
     cdef bint header_hit
     # The varying values: token, span in ``payload``, whether it is a raw value (else a string
-    # body), whether its size counts in ``key_bound``.
+    # body, and whether that has escapes), whether its size counts in ``key_bound``.
     cdef Py_ssize_t vj[VARYING]
     cdef Py_ssize_t va[VARYING]
     cdef Py_ssize_t vb[VARYING]
     cdef bint vraw[VARYING]
+    cdef bint vesc[VARYING]
     cdef bint vbound[VARYING]
 
     def __dealloc__(self):
@@ -545,6 +558,7 @@ cdef class Template:
                 self.va[nv] = t.a
                 self.vb[nv] = t.b
                 self.vraw[nv] = is_raw_tok(t)
+                self.vesc[nv] = t.esc
                 self.vbound[nv] = (t.kind == T_DELTA_OTHER or t.kind == T_TOOL_EXTRA
                                    or t.kind == T_FUNC_EXTRA)
                 last = t.b
@@ -580,27 +594,32 @@ cdef class Template:
         cdef Py_ssize_t nb[VARYING]
         cdef bint nesc[VARYING]
         cdef Py_ssize_t moved[VARYING]
-        cdef Py_ssize_t pos_t = 0, pos_p = 0, fixed, e, v, j, at, shift, key_bound = self.key_bound
+        cdef Py_ssize_t pos_t = 0, pos_p = 0, fixed, span, e, v, j, at, shift
+        cdef Py_ssize_t key_bound = self.key_bound
         cdef Tok* t
         sc.p = p
         sc.n = n
         for v in range(self.nvary):
+            # The fixed bytes before the value and the value in one comparison when the byte after
+            # it is the template's: then it is the template's (checked) value.
             fixed = self.va[v] - pos_t
-            if pos_p + fixed > n or memcmp(p + pos_p, tp + pos_t, fixed) != 0:
-                return -1
-            pos_p += fixed
-            nesc[v] = False
-            fixed = self.vb[v] - self.va[v]
-            if (pos_p + fixed < n and self.vb[v] < tn and p[pos_p + fixed] == tp[self.vb[v]]
-                    and memcmp(p + pos_p, tp + self.va[v], fixed) == 0
-                    and (self.vraw[v] or memchr(p + pos_p, 92, fixed) == NULL)):
-                e = pos_p + fixed  # the template's (checked) value again
-            elif self.vraw[v]:
-                e = sc.json_end(pos_p, 0)
-                if self.vbound[v] and e >= 0:
-                    key_bound += nested_bound(pos_p, e) - nested_bound(self.va[v], self.vb[v])
+            span = self.vb[v] - self.va[v]
+            if (pos_p + fixed + span < n and p[pos_p + fixed + span] == tp[self.vb[v]]
+                    and memcmp(p + pos_p, tp + pos_t, fixed + span) == 0):
+                pos_p += fixed
+                nesc[v] = self.vesc[v]
+                e = pos_p + span
             else:
-                e = scan_string(p, pos_p, n, &nesc[v])
+                if pos_p + fixed > n or memcmp(p + pos_p, tp + pos_t, fixed) != 0:
+                    return -1
+                pos_p += fixed
+                nesc[v] = False
+                if self.vraw[v]:
+                    e = sc.json_end(pos_p, 0)
+                    if self.vbound[v] and e >= 0:
+                        key_bound += nested_bound(pos_p, e) - nested_bound(self.va[v], self.vb[v])
+                else:
+                    e = scan_string(p, pos_p, n, &nesc[v])
             if e < 0:
                 return -1
             na[v] = pos_p
@@ -997,7 +1016,7 @@ cdef class Scanner:
                 return 0
             state.memo_key = None
         c = self.p[t.a]
-        if (c == 45 or 48 <= c <= 57) and self.payload is not None and key in state.mx:
+        if (c == 45 or 48 <= c <= 57) and self.payload is not None and has_key(state.mx, key):
             # A number replaces any value: kept as its span, built when the extras are read.
             if state.mlater_key is not None and not same_key(state.mlater_key, key):
                 state.settle_message()
@@ -1245,7 +1264,7 @@ cdef class Scanner:
         cdef RawValue last
         cdef Py_ssize_t size
         if self.p[a] == 110:
-            if key in extras:
+            if has_key(extras, key):
                 return 0
             extras[key] = None
             return 1
@@ -2180,7 +2199,7 @@ cdef class Scanner:
                 self.new_keys += dict_size(acc) - size
             elif t.kind == T_DELTA_NULL:
                 key = objs[t.obj]
-                if key not in state.mx:
+                if not has_key(state.mx, key):
                     state.mx[key] = None
                     self.new_keys += 1
             elif t.kind == T_DELTA_OTHER:
@@ -2217,7 +2236,7 @@ cdef class Scanner:
                 state.logprobs_seen = True
             elif t.kind == T_CHOICE_EXTRA and t.a >= 0:
                 key = objs[t.obj]
-                if not t.flag and p[t.a] == 34 and self.payload is not None and key in state.cx:
+                if not t.flag and p[t.a] == 34 and self.payload is not None and has_key(state.cx, key):
                     self.put_later(state, key, t)
                     continue
                 if state.later_key is not None and same_key(state.later_key, key):
