@@ -110,6 +110,16 @@ RAW = [
     (b'"filters":{"a":1}', [b'"filters":{"a":12}', b'"filters":{"a":1}', b'"filters":{"a":1}}',
                             b'"filters":{"a":1,"a":1}']),
     (b'"tags":[1,2]', [b'"tags":[1,2,3]', b'"tags":[1,2]', b'"tags":[1,2', b'"tags":[1,2]']),
+    # objects and arrays whose string values change: compared with the earlier value but inside them
+    (b'"details":[{"type":"t","text":"a","i":0}]',
+     [b'"details":[{"type":"t","text":"ab\\n\\"","i":0}]', b'"details":[{"type":"u","text":"","i":0}]',
+      b'"details":[{"type":"t","text":"a","i":1}]', b'"details":[{"type":"t","text":"a\x01","i":0}]',
+      b'"details":[{"type":"t","text":"a\\x","i":0}]', b'"details":[{"type":"t","text":"a\xff","i":0}]',
+      b'"details":[{"type":"t","txt":"a","i":0}]', b'"details":[{"type":"t","type":"a","i":0}]',
+      b'"details":[{"type":"t","text":"a","i":0},"x"]', b'"details":[{"type":"t","text":"a","i":0}',
+      b'"details":[{"type":"t","text":"a","i":0]}', b'"details":[{"type":"t","text":"a","i":x}]']),
+    (b'"pair":["a",{"k":"b"}]',
+     [b'"pair":["x",{"k":"y"}]', b'"pair":["x",{"k":"y"}', b'"pair":["x,{"k":"y"}]']),
 ]  # fmt: skip
 
 
