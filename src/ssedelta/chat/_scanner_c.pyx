@@ -431,7 +431,19 @@ cdef object number_at(const unsigned char* p, Py_ssize_t a, Py_ssize_t n):
 
 
 cdef inline bint same_key(object a, object b) except -1:
-    return a is b or a == b
+    if a is b:
+        return True
+    if type(a) is str and type(b) is str and PyUnicode_IS_COMPACT_ASCII(a) and PyUnicode_IS_COMPACT_ASCII(b):
+        return (PyUnicode_GET_LENGTH(a) == PyUnicode_GET_LENGTH(b)
+                and memcmp(PyUnicode_DATA(a), PyUnicode_DATA(b), PyUnicode_GET_LENGTH(a)) == 0)
+    return a == b
+
+
+cdef inline bint has_key(object acc, object key) except -1:
+    """``key in acc``, looked up directly when ``acc`` is a dict (merge state Python code can replace)."""
+    if type(acc) is dict:
+        return key in <dict>acc
+    return key in acc
 
 
 cdef inline Py_ssize_t dict_size(object acc) except -1:
@@ -473,6 +485,7 @@ cdef enum:
 
 cdef enum:
     VARYING = 16  # at most so many values of a template's payload may differ in a payload it serves
+    SHAPED = 8  # at most so many string values inside the varying objects and arrays of a template
 
 
 cdef inline bint is_text_tok(int kind) noexcept:
@@ -502,9 +515,10 @@ cdef class Template:
     but inside its *varying* values: the text strings (content fragments, a finish reason, ...)
     and the values of unknown keys (a random ``obfuscation``, a ``token_id``, ...). Its tape is
     the same but for those values' spans and the spans after them; each new value is checked as
-    the scan would. Valid while the scanner's header cache is the one the tape was made with (a
-    tape made after a header hit lacks the header's members), and made only from tapes that
-    hold no parsed object but keys."""
+    the scan would, or, for an object or array with the bytes of the template's but inside its
+    string values, by checking those strings. Valid while the scanner's header cache is the one
+    the tape was made with (a tape made after a header hit lacks the header's members), and made
+    only from tapes that hold no parsed object but keys."""
 
     cdef bytes payload
     cdef object header
@@ -514,15 +528,70 @@ cdef class Template:
     cdef Py_ssize_t nchoices, ntools, key_bound
     cdef bint header_hit
     # The varying values: token, span in ``payload``, whether it is a raw value (else a string
-    # body), whether its size counts in ``key_bound``.
+    # body, and whether that has escapes), whether its size counts in ``key_bound``.
     cdef Py_ssize_t vj[VARYING]
     cdef Py_ssize_t va[VARYING]
     cdef Py_ssize_t vb[VARYING]
     cdef bint vraw[VARYING]
+    cdef bint vesc[VARYING]
     cdef bint vbound[VARYING]
+    # The string values (not keys) inside each varying object or array: ``vsn[v]`` of them (-1: not
+    # known) from ``vs0[v]`` on, their bodies' spans in ``payload``. A value with the same bytes but
+    # inside those strings is valid as the template's was and has its structure.
+    cdef Py_ssize_t vs0[VARYING]
+    cdef Py_ssize_t vsn[VARYING]
+    cdef Py_ssize_t sa[SHAPED]
+    cdef Py_ssize_t sb[SHAPED]
+    cdef Py_ssize_t nshaped
 
     def __dealloc__(self):
         PyMem_Free(self.tape)
+
+    cdef void shape(self, const unsigned char* p, Py_ssize_t v) noexcept:
+        """Record the string values inside the varying value ``v`` (valid JSON) of ``p``."""
+        cdef Py_ssize_t k = self.va[v], b = self.vb[v], e, j, start = self.nshaped
+        cdef bint esc = False
+        self.vsn[v] = -1
+        if k >= b or (p[k] != 123 and p[k] != 91):
+            return
+        while k < b:
+            if p[k] != 34:
+                k += 1
+                continue
+            e = scan_string(p, k + 1, b, &esc)
+            if e < 0:
+                self.nshaped = start
+                return
+            j = skip_ws(p, e + 1, b)
+            if j >= b or p[j] != 58:  # a value, not a key
+                if self.nshaped == SHAPED:
+                    self.nshaped = start
+                    return
+                self.sa[self.nshaped] = k + 1
+                self.sb[self.nshaped] = e
+                self.nshaped += 1
+            k = e + 1
+        self.vs0[v] = start
+        self.vsn[v] = self.nshaped - start
+
+    cdef Py_ssize_t shaped_end(self, const unsigned char* p, Py_ssize_t n, Py_ssize_t pos_p,
+                               const unsigned char* tp, Py_ssize_t v) noexcept:
+        """The end of the value at ``p[pos_p]`` when it has the bytes of the template's value ``v``
+        but inside its string values, each a valid string; else -1."""
+        cdef Py_ssize_t k, pos_t = self.va[v], fixed
+        cdef bint esc = False
+        for k in range(self.vs0[v], self.vs0[v] + self.vsn[v]):
+            fixed = self.sa[k] - pos_t
+            if pos_p + fixed > n or memcmp(p + pos_p, tp + pos_t, fixed) != 0:
+                return -1
+            pos_p = scan_string(p, pos_p + fixed, n, &esc)
+            if pos_p < 0:
+                return -1
+            pos_t = self.sb[k]
+        fixed = self.vb[v] - pos_t
+        if pos_p + fixed > n or memcmp(p + pos_p, tp + pos_t, fixed) != 0:
+            return -1
+        return pos_p + fixed
 
     cdef bint take(self, Scanner sc, bytes payload, Py_ssize_t at) except -1:
         """Become the template of the payload ``sc`` has just scanned; whether it could."""
@@ -545,6 +614,8 @@ cdef class Template:
                 self.va[nv] = t.a
                 self.vb[nv] = t.b
                 self.vraw[nv] = is_raw_tok(t)
+                self.vesc[nv] = t.esc
+                self.vsn[nv] = -1
                 self.vbound[nv] = (t.kind == T_DELTA_OTHER or t.kind == T_TOOL_EXTRA
                                    or t.kind == T_FUNC_EXTRA)
                 last = t.b
@@ -559,6 +630,10 @@ cdef class Template:
             memcpy(self.tape, sc.tape, sc.ntape * sizeof(Tok))
         self.ntape = sc.ntape
         self.nvary = nv
+        self.nshaped = 0
+        for j in range(nv):
+            if self.vraw[j]:
+                self.shape(<const unsigned char*>PyBytes_AS_STRING(payload), j)
         self.at = at
         self.nchoices = sc.nchoices
         self.ntools = sc.ntools
@@ -580,27 +655,34 @@ cdef class Template:
         cdef Py_ssize_t nb[VARYING]
         cdef bint nesc[VARYING]
         cdef Py_ssize_t moved[VARYING]
-        cdef Py_ssize_t pos_t = 0, pos_p = 0, fixed, e, v, j, at, shift, key_bound = self.key_bound
+        cdef Py_ssize_t pos_t = 0, pos_p = 0, fixed, span, e, v, j, at, shift
+        cdef Py_ssize_t key_bound = self.key_bound
         cdef Tok* t
         sc.p = p
         sc.n = n
         for v in range(self.nvary):
+            # The fixed bytes before the value and the value in one comparison when the byte after
+            # it is the template's: then it is the template's (checked) value.
             fixed = self.va[v] - pos_t
-            if pos_p + fixed > n or memcmp(p + pos_p, tp + pos_t, fixed) != 0:
-                return -1
-            pos_p += fixed
-            nesc[v] = False
-            fixed = self.vb[v] - self.va[v]
-            if (pos_p + fixed < n and self.vb[v] < tn and p[pos_p + fixed] == tp[self.vb[v]]
-                    and memcmp(p + pos_p, tp + self.va[v], fixed) == 0
-                    and (self.vraw[v] or memchr(p + pos_p, 92, fixed) == NULL)):
-                e = pos_p + fixed  # the template's (checked) value again
-            elif self.vraw[v]:
-                e = sc.json_end(pos_p, 0)
-                if self.vbound[v] and e >= 0:
-                    key_bound += nested_bound(pos_p, e) - nested_bound(self.va[v], self.vb[v])
+            span = self.vb[v] - self.va[v]
+            if (pos_p + fixed + span < n and p[pos_p + fixed + span] == tp[self.vb[v]]
+                    and memcmp(p + pos_p, tp + pos_t, fixed + span) == 0):
+                pos_p += fixed
+                nesc[v] = self.vesc[v]
+                e = pos_p + span
             else:
-                e = scan_string(p, pos_p, n, &nesc[v])
+                if pos_p + fixed > n or memcmp(p + pos_p, tp + pos_t, fixed) != 0:
+                    return -1
+                pos_p += fixed
+                nesc[v] = False
+                if self.vraw[v]:
+                    e = self.shaped_end(p, n, pos_p, tp, v) if self.vsn[v] > 0 else -1
+                    if e < 0:
+                        e = sc.json_end(pos_p, 0)
+                    if self.vbound[v] and e >= 0:
+                        key_bound += nested_bound(pos_p, e) - nested_bound(self.va[v], self.vb[v])
+                else:
+                    e = scan_string(p, pos_p, n, &nesc[v])
             if e < 0:
                 return -1
             na[v] = pos_p
@@ -997,7 +1079,10 @@ cdef class Scanner:
                 return 0
             state.memo_key = None
         c = self.p[t.a]
-        if (c == 45 or 48 <= c <= 57) and self.payload is not None and key in state.mx:
+        # (A key kept as a span is one the extras hold: nothing removes keys from them, and
+        # replacing them forgets that key.)
+        if (c == 45 or 48 <= c <= 57) and self.payload is not None and (
+                state.mlater_key is key or has_key(state.mx, key)):
             # A number replaces any value: kept as its span, built when the extras are read.
             if state.mlater_key is not None and not same_key(state.mlater_key, key):
                 state.settle_message()
@@ -1245,7 +1330,7 @@ cdef class Scanner:
         cdef RawValue last
         cdef Py_ssize_t size
         if self.p[a] == 110:
-            if key in extras:
+            if has_key(extras, key):
                 return 0
             extras[key] = None
             return 1
@@ -2180,7 +2265,7 @@ cdef class Scanner:
                 self.new_keys += dict_size(acc) - size
             elif t.kind == T_DELTA_NULL:
                 key = objs[t.obj]
-                if key not in state.mx:
+                if not has_key(state.mx, key):
                     state.mx[key] = None
                     self.new_keys += 1
             elif t.kind == T_DELTA_OTHER:
@@ -2217,7 +2302,8 @@ cdef class Scanner:
                 state.logprobs_seen = True
             elif t.kind == T_CHOICE_EXTRA and t.a >= 0:
                 key = objs[t.obj]
-                if not t.flag and p[t.a] == 34 and self.payload is not None and key in state.cx:
+                if (not t.flag and p[t.a] == 34 and self.payload is not None
+                        and (state.later_key is key or has_key(state.cx, key))):  # (see merge_delta_raw)
                     self.put_later(state, key, t)
                     continue
                 if state.later_key is not None and same_key(state.later_key, key):
