@@ -51,6 +51,7 @@ import orjson
 
 from . import _merge_py as _py
 from . import _rules as _cr
+from .. import _build_c
 from .. import _rules as _r
 from . import models as _m
 from .._json_c cimport (
@@ -90,6 +91,7 @@ cdef object _loads = orjson.loads
 cdef object JSONDecodeError = orjson.JSONDecodeError
 cdef object _SchemaError = SchemaError
 cdef object _merge_generic = _py.merge_generic
+cdef object _from_dict = _build_c.from_dict
 cdef object _Usage = _m.CompletionUsage
 cdef object _Moderation = _m.ChatCompletionModeration
 cdef object _STR_ACCUMULATORS = _py.STR_ACCUMULATORS
@@ -1462,7 +1464,7 @@ cdef class Scanner:
         if t.obj < 0:
             return -1
         try:
-            self.objs[t.obj] = model.from_dict(self.objs[t.obj])
+            self.objs[t.obj] = _from_dict(model, self.objs[t.obj])
         except _SchemaError:
             return -1
         return e
