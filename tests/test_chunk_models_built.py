@@ -1,8 +1,9 @@
-"""A chunk's ``usage`` and ``moderation``, built by the shared model builder on the native path.
+"""A chunk's ``usage``, ``moderation`` and Groq's ``x_groq.usage``, built by the shared model builder.
 
 The native merger builds these objects with :mod:`ssedelta._build_c` (direct slot writes), the
 twin with the models' ``from_dict``: for any value, both give equal objects with the same keys, or
-the same error, and a stream carrying such values merges alike on both backends.
+the same error, and a stream carrying such values (Groq's usage before or after the choices, next
+to a top-level one or not, with its key escaped) merges alike on both backends.
 """
 
 from __future__ import annotations
@@ -82,15 +83,34 @@ def merged(backend: ssedelta.Backend, data: bytes) -> Any:
         return (type(exc).__name__, str(exc), exc.offset, exc.event_index)
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(usages=st.lists(st.none() | USAGE, min_size=1, max_size=3), moderation=st.none() | MODERATION)
+GROQ = st.fixed_dictionaries({"id": st.just("req_1")}, optional={"usage": st.none() | USAGE | st.just(3)})
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    usages=st.lists(st.none() | USAGE, min_size=1, max_size=3),
+    groqs=st.lists(st.none() | GROQ, min_size=1, max_size=3),
+    moderation=st.none() | MODERATION,
+    first=st.booleans(),
+    escaped=st.booleans(),
+)
 def test_a_stream_with_usage_and_moderation_merges_alike(
-    usages: list[dict[str, Any] | None], moderation: dict[str, Any] | None
+    usages: list[dict[str, Any] | None],
+    groqs: list[dict[str, Any] | None],
+    moderation: dict[str, Any] | None,
+    first: bool,
+    escaped: bool,
 ) -> None:
-    chunks = [
-        {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "x", "choices": [], "usage": u}
-        for u in usages
-    ]
+    chunks = []
+    for k, usage in enumerate(usages):
+        chunk: dict[str, Any] = {"x_groq": groqs[k % len(groqs)]} if first else {}
+        chunk.update(id="c", object="chat.completion.chunk", created=1, model="x", choices=[], usage=usage)
+        if not first:
+            chunk["x_groq"] = groqs[k % len(groqs)]
+        chunks.append(chunk)
     chunks[-1]["moderation"] = moderation
+    chunks.append({"id": "c", "choices": [], "x_groq": groqs[-1]})  # without a top-level usage
     data = b"".join(b"data: " + json.dumps(c).encode() + b"\n\n" for c in chunks)
+    if escaped:
+        data = data.replace(b'"usage": {', b'"u\\u0073age": {', 1)
     assert merged(NATIVE, data) == merged(PYTHON, data)

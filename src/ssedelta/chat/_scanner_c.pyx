@@ -32,7 +32,9 @@ properties, a snapshot, the finished completion) or before another value of that
 The objects and lists a delta may carry besides strings are merged here too: the legacy
 ``function_call`` and ``audio`` by their tables (a name or an id set once, the rest
 concatenated), ``annotations`` appended, and a ``content`` sent as typed parts (Mistral's
-``text`` and ``thinking``) by the twin's rules for content parts, from the checked spans.
+``text`` and ``thinking``) by the twin's rules for content parts, from the checked spans. A
+chunk's ``usage`` and ``moderation``, and the ``usage`` in Groq's ``x_groq``, are built by the
+shared model builder.
 
 The scanner gives up on anything outside the usual shapes (a wrong type, a
 duplicate key, an escaped key, invalid JSON or UTF-8, a key with rules of its
@@ -413,6 +415,7 @@ cdef enum:
     T_NAMED_EXTRA
     T_CONTENT_PARTS
     T_ANNOTATIONS
+    T_GROQ_USAGE
 
 # Bits of the known keys of each object, to refuse duplicates.
 cdef enum:
@@ -1424,12 +1427,14 @@ cdef class Scanner:
                 i = self.top_model(v, B_USAGE, T_USAGE, _Usage)
             elif key_is(p, ka, kb, b"moderation", 10):
                 i = self.top_model(v, B_MODERATION, T_MODERATION, _Moderation)
-            elif key_is(p, ka, kb, b"error", 5) or key_is(p, ka, kb, b"x_groq", 6):
+            elif key_is(p, ka, kb, b"error", 5):
                 return -1
             else:
                 if not unknown_once(&self.top, p, ka, kb):
                     return -1
                 i = self.extra(TOP_EXTRAS, T_TOP_EXTRA, ka, kb, v)
+                if i >= 0 and p[v] == 123 and key_is(p, ka, kb, b"x_groq", 6):
+                    i = self.groq_usage(v, i)
             if i < 0:
                 return -1
             i = self.after_member(i, 125, &more)
@@ -1437,6 +1442,26 @@ cdef class Scanner:
                 return -1
             if not more:
                 return self.end(i, choices_at)
+
+    cdef Py_ssize_t groq_usage(self, Py_ssize_t v, Py_ssize_t end) except -2:
+        """The ``usage`` of Groq's ``x_groq`` object at ``p[v]`` (kept in extras by the token just
+        pushed), which serves when no top-level one comes; ``end``, or -1 for the twin's path."""
+        cdef Py_ssize_t u, e
+        cdef Tok* t
+        if self.tape[self.ntape - 1].a < 0:  # parsed, not checked here: the twin reads it
+            return -1
+        u = self.member(v, b"usage", 5)
+        if u < 0 or self.p[u] != 123:
+            return end
+        t = self.push(T_GROQ_USAGE)
+        t.obj = self.value_obj(u, &e)
+        if t.obj < 0:
+            return -1
+        try:
+            self.objs[t.obj] = _from_dict(_Usage, self.objs[t.obj])
+        except _SchemaError:
+            return -1
+        return end
 
     cdef Py_ssize_t end(self, Py_ssize_t i, Py_ssize_t choices_at) noexcept:
         if skip_ws(self.p, i, self.n) != self.n:
@@ -2558,6 +2583,8 @@ cdef class Scanner:
             merger._usage = self.objs[t.obj]
         elif t.kind == T_MODERATION:
             merger._moderation = self.objs[t.obj]
+        elif t.kind == T_GROQ_USAGE:
+            merger._groq_usage = self.objs[t.obj]
         elif t.kind == T_TOP_EXTRA and t.a >= 0:
             if self.seen is None:
                 self.seen = {}
