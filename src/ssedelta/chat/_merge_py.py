@@ -1018,8 +1018,9 @@ class DeltaMerger:
             elif rule == CONCAT:
                 if item is not None:
                     _want(item, str, key)
-                    if type(acc.get(key)) is _Str:
-                        acc[key].append(item)
+                    old = acc.get(key)
+                    if type(old) in STR_ACCUMULATORS:
+                        old.append(item)
                     else:
                         acc[key] = _Str((item,))
                 elif key not in acc:

@@ -170,6 +170,15 @@ cdef class Scanner:
     cdef Py_ssize_t tool_calls(self, Py_ssize_t i) except -2
     cdef Py_ssize_t tool_call(self, Py_ssize_t i) except -2
     cdef Py_ssize_t function(self, Py_ssize_t i) except -2
+    cdef Py_ssize_t named(self, Py_ssize_t i, bint which) except -2
+    cdef Py_ssize_t groq_usage(self, Py_ssize_t v, Py_ssize_t end) except -2
+    cdef bint text_part(self, Py_ssize_t i, Tok* t) except -1
+    cdef bint typed_items(self, Py_ssize_t i) noexcept
+    cdef Py_ssize_t content_parts(self, Choice state, Py_ssize_t i, dict rules) except -1
+    cdef Py_ssize_t merge_parts(self, object acc, Py_ssize_t i, dict rules, int depth,
+                                Py_ssize_t* end) except -1
+    cdef Py_ssize_t merge_part(self, object acc, Py_ssize_t i, dict rules, int depth,
+                               Py_ssize_t* end) except -1
     cdef int apply(self, object merger, dict choices, dict rules) except -1
     cdef Tool select_tool(self, Choice state, Tok* t)
     cdef int apply_top(self, object merger, Tok* t) except -1

@@ -29,9 +29,16 @@ an unknown choice key (vLLM's choice ``text``) and the newest number of an unkno
 built when the extras are read (by Python code through the ``extras`` and ``message_extras``
 properties, a snapshot, the finished completion) or before another value of that key is merged.
 
+The objects and lists a delta may carry besides strings are merged here too: the legacy
+``function_call`` and ``audio`` by their tables (a name or an id set once, the rest
+concatenated), ``annotations`` appended, and a ``content`` sent as typed parts (Mistral's
+``text`` and ``thinking``) by the twin's rules for content parts, from the checked spans. A
+chunk's ``usage`` and ``moderation``, and the ``usage`` in Groq's ``x_groq``, are built by the
+shared model builder.
+
 The scanner gives up on anything outside the usual shapes (a wrong type, a
 duplicate key, an escaped key, invalid JSON or UTF-8, a key with rules of its
-own such as ``error`` or ``audio``) before it has changed anything; that
+own such as ``error``) before it has changed anything; that
 payload then takes the twin's path (``orjson`` and the same rules on dicts),
 which also raises the same errors at the same offsets.
 """
@@ -46,6 +53,7 @@ import orjson
 
 from . import _merge_py as _py
 from . import _rules as _cr
+from .. import _build_c
 from .. import _rules as _r
 from . import models as _m
 from .._json_c cimport (
@@ -85,6 +93,7 @@ cdef object _loads = orjson.loads
 cdef object JSONDecodeError = orjson.JSONDecodeError
 cdef object _SchemaError = SchemaError
 cdef object _merge_generic = _py.merge_generic
+cdef object _from_dict = _build_c.from_dict
 cdef object _Usage = _m.CompletionUsage
 cdef object _Moderation = _m.ChatCompletionModeration
 cdef object _STR_ACCUMULATORS = _py.STR_ACCUMULATORS
@@ -92,6 +101,7 @@ cdef object _LAST = _py.LAST
 cdef object _APPEND = _py.APPEND
 cdef object _Merged = _py._Merged
 cdef object _Indexed = _py._Indexed
+cdef object _PartList = _py._PartList
 cdef int _MAX_MERGE_DEPTH = _py.MAX_MERGE_DEPTH
 
 # The logprobs of a finished choice, built by Choice.built_logprobs.
@@ -332,6 +342,22 @@ def _check_delta_tables():
 _check_delta_tables()
 
 
+def _named(table):
+    """The keys of a named object's table (the legacy ``function_call``, ``audio``) as bytes,
+    and whether each is concatenated (else set once)."""
+    if table.unknown != _r.BY_VALUE or len(table.keys) > 8:
+        raise ImportError("chat rule table: a named object the native merger does not implement")
+    for rule in table.keys.values():
+        if rule != _r.ONCE and rule != _r.CONCAT:
+            raise ImportError(f"chat rule table: a named object's key is {rule}, natively once or concat")
+    return (tuple(key.encode() for key in table.keys), tuple(table.keys),
+            tuple(rule == _r.CONCAT for rule in table.keys.values()))
+
+
+# Indexed by a delta's T_NAMED flag: 0 ``function_call``, 1 ``audio``.
+cdef tuple NAMED = (_named(_cr.FUNCTION_CALL), _named(_cr.AUDIO))
+
+
 cdef inline Py_ssize_t put_value(object extras, object key, object value, bint first) except -1:
     """The twin's ``put_extra`` for a value parsed by orjson (rule: last non-null, or ``first``)."""
     if value is None:
@@ -382,6 +408,14 @@ cdef enum:
     T_MODERATION
     T_TOP_EXTRA
     T_IGNORED
+    T_NAMED
+    T_NAMED_ONCE
+    T_NAMED_CONCAT
+    T_NAMED_NULL
+    T_NAMED_EXTRA
+    T_CONTENT_PARTS
+    T_ANNOTATIONS
+    T_GROQ_USAGE
 
 # Bits of the known keys of each object, to refuse duplicates.
 cdef enum:
@@ -492,13 +526,15 @@ cdef inline bint is_text_tok(int kind) noexcept:
     """Whether a token's span is a string's body that any string can take the place of."""
     return (kind == T_CONTENT or kind == T_REFUSAL or kind == T_TOOL_ARGS or kind == T_DELTA_TEXT
             or kind == T_ROLE or kind == T_FINISH or kind == T_TOOL_TYPE or kind == T_TOOL_NAME
-            or kind == T_ID or kind == T_MODEL or kind == T_SERVICE_TIER or kind == T_FINGERPRINT)
+            or kind == T_ID or kind == T_MODEL or kind == T_SERVICE_TIER or kind == T_FINGERPRINT
+            or kind == T_NAMED_ONCE or kind == T_NAMED_CONCAT)
 
 
 cdef inline bint is_raw_tok(Tok* t) noexcept:
     """Whether a token's span is an unknown key's value, which any JSON value can take the place of."""
     return t.a >= 0 and (t.kind == T_TOP_EXTRA or t.kind == T_CHOICE_EXTRA or t.kind == T_DELTA_OTHER
-                         or t.kind == T_TOOL_EXTRA or t.kind == T_FUNC_EXTRA or t.kind == T_IGNORED)
+                         or t.kind == T_TOOL_EXTRA or t.kind == T_FUNC_EXTRA or t.kind == T_IGNORED
+                         or t.kind == T_NAMED_EXTRA)
 
 
 cdef inline bint any_moved(const Py_ssize_t* moved, Py_ssize_t n) noexcept:
@@ -617,7 +653,7 @@ cdef class Template:
                 self.vesc[nv] = t.esc
                 self.vsn[nv] = -1
                 self.vbound[nv] = (t.kind == T_DELTA_OTHER or t.kind == T_TOOL_EXTRA
-                                   or t.kind == T_FUNC_EXTRA)
+                                   or t.kind == T_FUNC_EXTRA or t.kind == T_NAMED_EXTRA)
                 last = t.b
                 nv += 1
         if self.cap < sc.ntape:
@@ -1476,12 +1512,14 @@ cdef class Scanner:
                 i = self.top_model(v, B_USAGE, T_USAGE, _Usage)
             elif key_is(p, ka, kb, b"moderation", 10):
                 i = self.top_model(v, B_MODERATION, T_MODERATION, _Moderation)
-            elif key_is(p, ka, kb, b"error", 5) or key_is(p, ka, kb, b"x_groq", 6):
+            elif key_is(p, ka, kb, b"error", 5):
                 return -1
             else:
                 if not unknown_once(&self.top, p, ka, kb):
                     return -1
                 i = self.extra(TOP_EXTRAS, T_TOP_EXTRA, ka, kb, v)
+                if i >= 0 and p[v] == 123 and key_is(p, ka, kb, b"x_groq", 6):
+                    i = self.groq_usage(v, i)
             if i < 0:
                 return -1
             i = self.after_member(i, 125, &more)
@@ -1489,6 +1527,26 @@ cdef class Scanner:
                 return -1
             if not more:
                 return self.end(i, choices_at)
+
+    cdef Py_ssize_t groq_usage(self, Py_ssize_t v, Py_ssize_t end) except -2:
+        """The ``usage`` of Groq's ``x_groq`` object at ``p[v]`` (kept in extras by the token just
+        pushed), which serves when no top-level one comes; ``end``, or -1 for the twin's path."""
+        cdef Py_ssize_t u, e
+        cdef Tok* t
+        if self.tape[self.ntape - 1].a < 0:  # parsed, not checked here: the twin reads it
+            return -1
+        u = self.member(v, b"usage", 5)
+        if u < 0 or self.p[u] != 123:
+            return end
+        t = self.push(T_GROQ_USAGE)
+        t.obj = self.value_obj(u, &e)
+        if t.obj < 0:
+            return -1
+        try:
+            self.objs[t.obj] = _from_dict(_Usage, self.objs[t.obj])
+        except _SchemaError:
+            return -1
+        return end
 
     cdef Py_ssize_t end(self, Py_ssize_t i, Py_ssize_t choices_at) noexcept:
         if skip_ws(self.p, i, self.n) != self.n:
@@ -1516,7 +1574,7 @@ cdef class Scanner:
         if t.obj < 0:
             return -1
         try:
-            self.objs[t.obj] = model.from_dict(self.objs[t.obj])
+            self.objs[t.obj] = _from_dict(model, self.objs[t.obj])
         except _SchemaError:
             return -1
         return e
@@ -2016,9 +2074,17 @@ cdef class Scanner:
                 if not known_once(&keys, 1):
                     return -1
                 if e < 0:
-                    if p[v] != 34:
+                    if p[v] == 91:  # typed parts (Mistral's text and thinking)
+                        e = self.json_end(v, 0)
+                        if e >= 0:
+                            t = self.push(T_CONTENT_PARTS)
+                            t.a = v
+                            t.b = e
+                            self.key_bound += nested_bound(v, e)
+                    elif p[v] != 34:
                         return -1
-                    e = self.string_tok(self.push(T_CONTENT), v)
+                    else:
+                        e = self.string_tok(self.push(T_CONTENT), v)
             elif key_is(p, ka, kb, b"role", 4):
                 if not known_once(&keys, 2):
                     return -1
@@ -2038,14 +2104,24 @@ cdef class Scanner:
                     return -1
                 if e < 0:
                     e = self.tool_calls(v)
-            elif (key_is(p, ka, kb, b"function_call", 13) or key_is(p, ka, kb, b"audio", 5)
-                  or key_is(p, ka, kb, b"annotations", 11)):
-                if not known_once(
-                    &keys, 16 if p[ka] == 102 else (32 if p[ka] == 97 and p[ka + 1] == 117 else 64)
-                ):
+            elif key_is(p, ka, kb, b"function_call", 13) or key_is(p, ka, kb, b"audio", 5):
+                if not known_once(&keys, 16 if p[ka] == 102 else 32):
                     return -1
                 if e < 0:
+                    if p[v] != 123:
+                        return -1
+                    e = self.named(v + 1, p[ka] == 97)
+            elif key_is(p, ka, kb, b"annotations", 11):
+                if not known_once(&keys, 64):
                     return -1
+                if e < 0:
+                    if p[v] != 91:
+                        return -1
+                    e = self.json_end(v, 0)
+                    if e >= 0:
+                        t = self.push(T_ANNOTATIONS)
+                        t.a = v
+                        t.b = e
             else:
                 if not unknown_once(&keys, p, ka, kb):
                     return -1
@@ -2203,6 +2279,179 @@ cdef class Scanner:
             if not more:
                 return i
 
+    cdef Py_ssize_t named(self, Py_ssize_t i, bint which) except -2:
+        """The members of a delta's ``function_call`` (``which`` 0) or ``audio`` (1) object, whose
+        ``{`` is before ``p[i]``: the keys of its table set once or concatenated (strings or null),
+        any other by the value, as the twin's ``merge_named``."""
+        cdef const unsigned char* p = self.p
+        cdef tuple table = <tuple>NAMED[which]
+        cdef tuple names = <tuple>table[0]
+        cdef tuple concat = <tuple>table[2]
+        cdef Py_ssize_t ka, kb, v, e, k, nkeys = len(names)
+        cdef Keys keys
+        cdef bint more
+        cdef bytes name
+        cdef Tok* t
+        keys.known = 0
+        keys.nunknown = 0
+        self.push(T_NAMED).flag = which
+        i = skip_ws(p, i, self.n)
+        if i < self.n and p[i] == 125:
+            return i + 1
+        while True:
+            v = self.key(i, &ka, &kb)
+            if v < 0:
+                return -1
+            e = self.is_null(v)
+            for k in range(nkeys):
+                name = <bytes>names[k]
+                if key_is(p, ka, kb, name, PyBytes_GET_SIZE(name)):
+                    break
+            else:
+                k = -1
+            if k >= 0:
+                if not known_once(&keys, 1 << k):
+                    return -1
+                if e >= 0:
+                    t = self.push(T_NAMED_NULL)
+                else:
+                    if p[v] != 34:
+                        return -1
+                    t = self.push(T_NAMED_CONCAT if concat[k] else T_NAMED_ONCE)
+                    e = self.string_tok(t, v)
+                t.ival = k
+            else:
+                if not unknown_once(&keys, p, ka, kb):
+                    return -1
+                if e < 0 and key_is(p, ka, kb, b"expires_at", 10) and not self.is_int(v):
+                    return -1
+                e = self.raw_value(self.push(T_NAMED_EXTRA), ka, kb, v)
+                self.key_bound += nested_bound(v, e)
+            if e < 0:
+                return -1
+            i = self.after_member(e, 125, &more)
+            if i < 0:
+                return -1
+            if not more:
+                return i
+
+    # -- typed content parts (checked by json_end), merged by the twin's rules (merge_parts)
+
+    cdef bint text_part(self, Py_ssize_t i, Tok* t) except -1:
+        """Whether the (checked) value at ``p[i]`` is an object whose ``type`` is ``"text"`` and whose
+        ``text`` is a string; then that string's body is put on ``t``."""
+        cdef Py_ssize_t v
+        if self.p[i] != 123:
+            return False
+        v = self.member(i, b"type", 4)
+        if v < 0 or self.p[v] != 34 or self.string_tok(t, v) < 0:
+            return False
+        if t.esc:
+            if decode_span(self.p, t.a, t.b, True) != "text":
+                return False
+        elif t.b - t.a != 4 or memcmp(self.p + t.a, b"text", 4) != 0:
+            return False
+        v = self.member(i, b"text", 4)
+        return v >= 0 and self.p[v] == 34 and self.string_tok(t, v) >= 0
+
+    cdef bint typed_items(self, Py_ssize_t i) noexcept:
+        """Whether every item of the (checked) array at ``p[i]`` is an object with a ``type``."""
+        cdef bint more = True
+        i = skip_ws(self.p, i + 1, self.n)
+        if self.p[i] == 93:
+            return True
+        while more:
+            if self.p[i] != 123 or self.member(i, b"type", 4) < 0:
+                return False
+            i = self.after_member(skip_value(self.p, i, self.n), 93, &more)
+        return True
+
+    cdef Py_ssize_t content_parts(self, Choice state, Py_ssize_t i, dict rules) except -1:
+        """Merge the (checked) array of a delta's ``content`` at ``p[i]``: text parts appended to the
+        content, the others merged into ``content_parts``; how many entries it added."""
+        cdef const unsigned char* p = self.p
+        cdef Py_ssize_t added = 0
+        cdef bint more = True
+        cdef Tok text
+        i = skip_ws(p, i + 1, self.n)
+        if p[i] == 93:
+            return 0
+        while more:
+            if self.text_part(i, &text):
+                if state.content is None:
+                    state.content = TextBuf()
+                add_text(state.content, p, &text)
+                i = skip_value(p, i, self.n)
+            else:
+                if state.content_parts is None:
+                    state.content_parts = []
+                added += self.merge_part(state.content_parts, i, rules, 0, &i)
+            i = self.after_member(i, 93, &more)
+        return added
+
+    cdef Py_ssize_t merge_parts(self, object acc, Py_ssize_t i, dict rules, int depth,
+                                Py_ssize_t* end) except -1:
+        """The twin's ``merge_parts(acc, parts, rules, depth)`` for the (checked) array at ``p[i]``."""
+        cdef Py_ssize_t added = 0
+        cdef bint more = True
+        i = skip_ws(self.p, i + 1, self.n)
+        if self.p[i] == 93:
+            end[0] = i + 1
+            return 0
+        while more:
+            added += self.merge_part(acc, i, rules, depth, &i)
+            i = self.after_member(i, 93, &more)
+        end[0] = i
+        return added
+
+    cdef Py_ssize_t merge_part(self, object acc, Py_ssize_t i, dict rules, int depth,
+                               Py_ssize_t* end) except -1:
+        """One part of :meth:`merge_parts`: merged into the last one when both are objects of the
+        same ``type``, else appended."""
+        cdef const unsigned char* p = self.p
+        cdef Py_ssize_t ka, kb, v, added = 0
+        cdef bint more = True
+        cdef object kind = None, last = None, key, fresh
+        if p[i] != 123 or depth >= _MAX_MERGE_DEPTH:
+            acc.append(self.build(i, end))
+            return 0
+        v = self.member(i, b"type", 4)
+        if v >= 0:
+            kind = self.build(v, &ka)
+        if acc:
+            last = acc[len(acc) - 1]
+        i = skip_ws(p, i + 1, self.n)
+        if type(last) is _Merged and last.get("type") == kind:
+            if p[i] == 125:
+                end[0] = i + 1
+                return 0
+            while more:
+                v = self.key(i, &ka, &kb)
+                key = self.key_obj(ka, kb)
+                if p[v] == 91 and type(last.get(key)) is _PartList:
+                    added += self.merge_parts(last[key], v, rules, depth + 1, &i)
+                else:
+                    added += self.merge_raw(last, key, v, rules, depth + 1, &i)
+                i = self.after_member(i, 125, &more)
+            end[0] = i
+            return added
+        fresh = _Merged()
+        if p[i] == 125:
+            more = False
+            i += 1
+        while more:
+            v = self.key(i, &ka, &kb)
+            key = self.key_obj(ka, kb)
+            if p[v] == 91 and self.typed_items(v):
+                fresh[key] = _PartList()
+                added += 1 + self.merge_parts(fresh[key], v, rules, depth + 1, &i)
+            else:
+                added += self.merge_raw(fresh, key, v, rules, depth + 1, &i)
+            i = self.after_member(i, 125, &more)
+        acc.append(fresh)
+        end[0] = i
+        return added
+
     # -- applying the tape
 
     cdef int apply(self, object merger, dict choices, dict rules) except -1:
@@ -2215,6 +2464,8 @@ cdef class Scanner:
         cdef list objs = self.objs
         cdef TextBuf buf
         cdef Py_ssize_t size
+        cdef object named = None
+        cdef tuple names = None
         self.new_tools = 0
         self.new_keys = 0
         for j in range(self.ntape):
@@ -2294,6 +2545,48 @@ cdef class Scanner:
                 else:
                     self.new_keys += _merge_generic(
                         tool.function_extras, {objs[t.obj + 1]: objs[t.obj]}, rules)
+            elif t.kind == T_ANNOTATIONS:
+                if state.annotations is None:
+                    state.annotations = []
+                state.annotations.extend(self.build(t.a, &size))
+            elif t.kind == T_CONTENT_PARTS:
+                self.new_keys += self.content_parts(state, t.a, rules)
+            elif t.kind == T_NAMED:
+                named = state.audio if t.flag else state.function_call
+                if named is None:
+                    named = _Merged()
+                    if t.flag:
+                        state.audio = named
+                    else:
+                        state.function_call = named
+                names = <tuple>(<tuple>NAMED[t.flag])[1]
+            elif t.kind == T_NAMED_CONCAT:
+                key = names[t.ival]
+                old = named.get(key)
+                if type(old) is TextBuf:
+                    (<TextBuf>old).add_json(p, t.a, t.b, t.esc)
+                elif type(old) in _STR_ACCUMULATORS:
+                    old.append(decode_span(p, t.a, t.b, t.esc))
+                else:
+                    buf = TextBuf()
+                    buf.add_json(p, t.a, t.b, t.esc)
+                    named[key] = buf
+            elif t.kind == T_NAMED_ONCE:
+                key = names[t.ival]
+                if t.b > t.a:
+                    if not named.get(key):
+                        named[key] = decode_span(p, t.a, t.b, t.esc)
+                elif key not in named:
+                    named[key] = ""
+            elif t.kind == T_NAMED_NULL:
+                key = names[t.ival]
+                if key not in named:
+                    named[key] = None
+            elif t.kind == T_NAMED_EXTRA:
+                if t.a >= 0:
+                    self.new_keys += self.merge_raw(named, objs[t.obj], t.a, rules, 0, &size)
+                else:
+                    self.new_keys += _merge_generic(named, {objs[t.obj + 1]: objs[t.obj]}, rules)
             elif t.kind == T_LP_TOKEN:
                 state.lp_add(t.flag, self.lp, t.ival, p, t.a, t.b)
             elif t.kind == T_LP_START:
@@ -2376,6 +2669,8 @@ cdef class Scanner:
             merger._usage = self.objs[t.obj]
         elif t.kind == T_MODERATION:
             merger._moderation = self.objs[t.obj]
+        elif t.kind == T_GROQ_USAGE:
+            merger._groq_usage = self.objs[t.obj]
         elif t.kind == T_TOP_EXTRA and t.a >= 0:
             if self.seen is None:
                 self.seen = {}
