@@ -17,7 +17,7 @@ from . import _merge_py as _py
 from . import models as _m
 from .._payload import SKIP
 from .._slots cimport ssd_hook_setattr, ssd_put, ssd_settle, ssd_settle_tree
-from .._sse_c cimport PayloadSink, SSEDecoder
+from .._sse_c cimport PayloadSink, SSEDecoder, new_decoder
 from .._sse_py import DEFAULT_MAX_LINE_SIZE
 from ..errors import StreamFormatError as _StreamFormatError, UpstreamError as _UpstreamError
 from . import _objects_c, _scanner_c
@@ -52,16 +52,15 @@ cdef extern from "Python.h":
 cdef object ReentrantCallError = _ReentrantCallError
 
 
-# The public classes are Python classes, whose attributes any code may replace: each
-# attribute the native code reads as a C type is checked before it is used.
-cdef MergeSink sink_of(object merger):
+# Attributes any code may replace (``_sse``, ``_sink``) are checked before they are read as C types.
+cdef inline MergeSink sink_of(Merger merger):
     sink = merger._sink
     if type(sink) is not MergeSink:
         raise TypeError(f"DeltaMerger._sink must be the merger's own MergeSink, not {type(sink).__name__}")
     return <MergeSink>sink
 
 
-cdef MergeSink enter(object merger):
+cdef MergeSink enter(Merger merger):
     """The merger's sink, marked busy: refuses a call into a merger while another runs."""
     cdef MergeSink sink = sink_of(merger)
     if sink.busy:
@@ -70,8 +69,7 @@ cdef MergeSink enter(object merger):
     return sink
 
 
-cdef SSEDecoder sse_of(object owner):
-    sse = owner._sse
+cdef SSEDecoder sse_of(object owner, object sse):
     if type(sse) is not SSEDecoder:
         raise TypeError(f"{type(owner).__name__}._sse must be a native SSEDecoder, not {type(sse).__name__}")
     return <SSEDecoder>sse
@@ -84,8 +82,19 @@ cdef object readable(object piece):
     return bytes(piece)
 
 
-class DeltaMerger(_py.DeltaMerger):
-    __doc__ = _py.DeltaMerger.__doc__
+cdef class Merger:
+    """The native merger: its state in C fields under the twin's attribute names, so that the twin's
+    methods :class:`DeltaMerger` inherits (``add``, a payload the scanner does not take) read and set
+    the same state the native paths do. The fields a merger made with the default options needs are
+    set here; the options are the twin's class attributes until one differs."""
+
+    cdef public object _sse, _sink  # any object may be put here: checked where read
+    cdef public object _choices, _extras
+    cdef public object _failed, _error
+    cdef public object _id, _model, _created, _service_tier, _fingerprint
+    cdef public object _usage, _groq_usage, _moderation
+    cdef public object chunks
+    cdef public bint done
 
     def __init__(self, max_event_size=_py.DEFAULT_MAX_EVENT_SIZE, scalar_keys=(), append_keys=(), *,
                  max_line_size=DEFAULT_MAX_LINE_SIZE, max_choices=_py.DEFAULT_MAX_CHOICES,
@@ -100,20 +109,23 @@ class DeltaMerger(_py.DeltaMerger):
             or max_tool_calls is not DEFAULT_MAX_TOOL_CALLS
             or max_merged_size is not DEFAULT_MAX_MERGED_SIZE
             or max_extras_keys is not DEFAULT_MAX_EXTRAS_KEYS)
-        self._sse = SSEDecoder(max_event_size, max_line_size)
+        self._sse = new_decoder(max_event_size, max_line_size)
         if not defaults:
             self._set_options(
                 scalar_keys, append_keys, max_choices, max_tool_calls, max_merged_size, max_extras_keys
             )
         self._choices = choices
         self._extras = {}
+        self._failed = self._error = None
+        self._id = self._model = self._created = self._service_tier = self._fingerprint = None
+        self._usage = self._groq_usage = self._moderation = None
+        self.chunks = 0
+        self.done = False
         self._sink = sink = MergeSink()
         if defaults and type(self) is DeltaMerger:
             sink.attach_defaults(choices)
         else:
             sink.attach(self)
-
-    _guard = _nullcontext()  # add and finish run inside the sink's busy flag
 
     # The twin's counters, kept as C integers by the sink (both paths update them).
     @property
@@ -149,7 +161,7 @@ class DeltaMerger(_py.DeltaMerger):
             if self._failed is not None:
                 raise self._failed
             if not self.done:
-                sse_of(self).close()
+                sse_of(self, self._sse).close()
             # A subclass may override snapshot (the twin's finish calls it); this class's is C.
             completion = completion_of(self) if type(self) is DeltaMerger else self.snapshot()
             error = self._error
@@ -181,7 +193,7 @@ class DeltaMerger(_py.DeltaMerger):
         """Merge the chunks ``piece`` completes; returns how many. Nothing is read after
         ``[DONE]`` or an upstream error."""
         cdef MergeSink sink
-        cdef SSEDecoder sse = sse_of(self)
+        cdef SSEDecoder sse = sse_of(self, self._sse)
         piece = readable(piece)
         if self._failed is not None:
             raise self._failed
@@ -208,11 +220,17 @@ class DeltaMerger(_py.DeltaMerger):
         return sink.merged
 
 
+class DeltaMerger(Merger, _py.DeltaMerger):
+    __doc__ = _py.DeltaMerger.__doc__
+
+    _guard = _nullcontext()  # add and finish run inside the sink's busy flag
+
+
 @cython.final
 cdef class MergeSink(PayloadSink):
     """Merges each payload as the tokenizer completes it."""
 
-    cdef object merger  # the merger being fed, during a feed
+    cdef Merger merger  # the merger being fed, during a feed
     cdef bint busy  # a feed is running
     cdef readonly Scanner scanner
     cdef dict choices
@@ -328,7 +346,7 @@ cdef object _build_choice = _py._build_choice
 cdef object _finish_value = _py.finish_value
 
 
-cdef object completion_of(object merger):
+cdef object completion_of(Merger merger):
     """The completion merged so far, built slot by slot (``snapshot``)."""
     cdef object completion = L_COMPLETION.made()
     cdef list choices
@@ -412,7 +430,7 @@ class ChunkDecoder(_py.ChunkDecoder):
 
     def _decode(self, data, list out):
         cdef ObjectDecoder objects = self._objects
-        cdef SSEDecoder sse = sse_of(self)
+        cdef SSEDecoder sse = sse_of(self, self._sse)
         cdef bytes payload
         cdef object chunk
         if objects is None:

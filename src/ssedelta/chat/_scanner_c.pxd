@@ -97,6 +97,7 @@ cdef class Scanner:
     cdef list templates
     cdef Py_ssize_t latest
     cdef bint replayed  # the last payload's tape came from a template
+    cdef Py_ssize_t last_shape  # shape_of the last payload scanned in full
     cdef list names  # key strings, made once (see key_obj)
     cdef dict seen  # the top-level extras' RawValue (see put_raw)
     #: Payloads merged by the scanner, and those handed to the twin's path; of the first, those
@@ -107,7 +108,8 @@ cdef class Scanner:
     # For the merger's limits: the choices and tool calls of the payload scanned and an upper
     # bound of the entries its unknown keys can add; what applying it made.
     cdef Py_ssize_t nchoices, ntools, key_bound, new_tools, new_keys
-    # The logprob tokens of the payload scanned (the tape's T_LP_TOKEN entries index them).
+    # The logprob tokens of the payload scanned (the tape's T_LP_TOKEN entries index them), made
+    # at the first logprob token.
     cdef TokenColumns lp
     cdef int reserve(self, Py_ssize_t need) except -1
     cdef int release(self) except -1

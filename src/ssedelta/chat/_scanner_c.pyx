@@ -482,6 +482,15 @@ cdef inline bint is_text_tok(int kind) noexcept:
             or kind == T_ID or kind == T_MODEL or kind == T_SERVICE_TIER or kind == T_FINGERPRINT)
 
 
+cdef Py_ssize_t shape_of(Scanner sc) noexcept:
+    """A hash of the kinds on the tape scanned and whether it began with the header."""
+    cdef size_t h = <size_t>sc.header_hit * 31 + <size_t>sc.ntape
+    cdef Py_ssize_t j
+    for j in range(sc.ntape):
+        h = h * 1000003 ^ <size_t>sc.tape[j].kind
+    return <Py_ssize_t>(h >> 1)
+
+
 cdef inline bint is_raw_tok(Tok* t) noexcept:
     """Whether a token's span is an unknown key's value, which any JSON value can take the place of."""
     return t.a >= 0 and (t.kind == T_TOP_EXTRA or t.kind == T_CHOICE_EXTRA or t.kind == T_DELTA_OTHER
@@ -663,7 +672,6 @@ cdef class Scanner:
     """Scans one payload into the tape, then applies the tape to a merger's state."""
 
     def __cinit__(self):
-        self.lp = TokenColumns()
         self.captape = 64
         self.tape = <Tok*>PyMem_Malloc(self.captape * sizeof(Tok))
         if self.tape == NULL:
@@ -674,6 +682,8 @@ cdef class Scanner:
         # Made when first needed: most streams are short.
         self.seen = None
         self.templates = None
+        self.lp = None
+        self.last_shape = -1
 
     def __dealloc__(self):
         PyMem_Free(self.tape)
@@ -696,7 +706,8 @@ cdef class Scanner:
         """Forget the last payload's tape and objects, giving back a large tape's memory."""
         cdef Tok* smaller
         self.ntape = 0
-        self.lp.clear()
+        if self.lp is not None:
+            self.lp.clear()
         if self.objs and not self.objs_borrowed:  # a template's (keys only) stays with it
             self.objs = []
         if self.captape > KEPT_TOKS:
@@ -1314,6 +1325,11 @@ cdef class Scanner:
         if at < 0:
             self.release()
             return at
+        # A template only from the second payload of a shape on: a short stream never reuses one.
+        k = shape_of(self)
+        if k != self.last_shape:
+            self.last_shape = k
+            return at
         if self.templates is None:
             self.templates = [None] * TEMPLATES
         j = (self.latest + 1) % TEMPLATES
@@ -1560,6 +1576,8 @@ cdef class Scanner:
         i = skip_ws(self.p, i, self.n)
         if i < self.n and self.p[i] == 93:
             return i + 1
+        if self.lp is None:
+            self.lp = TokenColumns()
         while more:
             if i >= self.n or self.p[i] != 123:
                 return -1
