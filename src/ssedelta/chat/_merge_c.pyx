@@ -24,7 +24,7 @@ from . import _objects_c, _scanner_c
 from ._columns_c cimport TextBuf
 from ._layout_c cimport Layout
 from ._objects_c cimport ObjectDecoder
-from ._scanner_c cimport Choice, Scanner, Tool
+from ._scanner_c cimport Choice, Scanner, Tool, Top
 
 cdef extern from "Python.h":
     Py_ssize_t PyDict_GET_SIZE(object o)
@@ -82,17 +82,16 @@ cdef object readable(object piece):
     return bytes(piece)
 
 
-cdef class Merger:
-    """The native merger: its state in C fields under the twin's attribute names, so that the twin's
-    methods :class:`DeltaMerger` inherits (``add``, a payload the scanner does not take) read and set
-    the same state the native paths do. The fields a merger made with the default options needs are
+cdef class Merger(Top):
+    """The native merger: its state in C fields under the twin's attribute names (the top-level
+    ones those of :class:`Top`, which the scanner sets), so that the twin's methods
+    :class:`DeltaMerger` inherits (``add``, a payload the scanner does not take) read and set the
+    same state the native paths do. The fields a merger made with the default options needs are
     set here; the options are the twin's class attributes until one differs."""
 
     cdef public object _sse, _sink  # any object may be put here: checked where read
-    cdef public object _choices, _extras
+    cdef public object _choices
     cdef public object _failed, _error
-    cdef public object _id, _model, _created, _service_tier, _fingerprint
-    cdef public object _usage, _groq_usage, _moderation
     cdef public object chunks
     cdef public bint done
 

@@ -65,6 +65,11 @@ cdef class Choice:
     cdef int settle_message(self) except -1
 
 
+cdef class Top:
+    cdef public object _id, _model, _created, _service_tier, _fingerprint
+    cdef public object _usage, _groq_usage, _moderation, _extras
+
+
 @cython.final
 cdef class Tool:
     cdef public object index, id, type, name, arguments, extras, function_extras
@@ -172,8 +177,8 @@ cdef class Scanner:
     cdef Py_ssize_t tool_calls(self, Py_ssize_t i) except -2
     cdef Py_ssize_t tool_call(self, Py_ssize_t i) except -2
     cdef Py_ssize_t function(self, Py_ssize_t i) except -2
-    cdef int apply(self, object merger, dict choices, dict rules) except -1
+    cdef int apply(self, Top merger, dict choices, dict rules) except -1
     cdef Tool select_tool(self, Choice state, Tok* t)
-    cdef int apply_top(self, object merger, Tok* t) except -1
-    cdef bint holds(self, object merger, int bit, str name) except -1
+    cdef int apply_top(self, Top merger, Tok* t) except -1
+    cdef bint holds(self, object value, int bit) except -1
     cdef void remember_header(self, bytes payload, Py_ssize_t choices_at)

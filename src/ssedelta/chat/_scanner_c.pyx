@@ -258,6 +258,10 @@ cdef class Choice:
         self._lp1 = value
 
 
+cdef class Top:
+    """The merger's top-level fields, which the scanner sets in C: the native merger derives from it."""
+
+
 @cython.final
 cdef class Tool:
     def __init__(self, index):
@@ -2138,7 +2142,7 @@ cdef class Scanner:
 
     # -- applying the tape
 
-    cdef int apply(self, object merger, dict choices, dict rules) except -1:
+    cdef int apply(self, Top merger, dict choices, dict rules) except -1:
         cdef const unsigned char* p = self.p
         cdef Py_ssize_t j
         cdef Tok* t
@@ -2253,12 +2257,12 @@ cdef class Scanner:
         self.release()
         return 0
 
-    cdef bint holds(self, object merger, int bit, str name) except -1:
-        """Whether the merger's field ``name``, kept by the first non-empty value, holds one: read
-        until it does (no chunk empties it again)."""
+    cdef bint holds(self, object value, int bit) except -1:
+        """Whether the merger's field of ``bit`` (``value``), kept by the first non-empty value, holds
+        one: read until it does (no chunk empties it again)."""
         if self.held & bit:
             return True
-        if getattr(merger, name):
+        if value:
             self.held |= bit
             return True
         return False
@@ -2279,17 +2283,17 @@ cdef class Scanner:
             tool.id = call_id
         return tool
 
-    cdef int apply_top(self, object merger, Tok* t) except -1:
+    cdef int apply_top(self, Top merger, Tok* t) except -1:
         cdef const unsigned char* p = self.p
         cdef object value
         if t.kind == T_ID:
-            if not (ID_FIRST and self.holds(merger, H_ID, "_id")):
+            if not (ID_FIRST and self.holds(merger._id, H_ID)):
                 merger._id = decode_span(p, t.a, t.b, t.esc)
         elif t.kind == T_MODEL:
-            if not (MODEL_FIRST and self.holds(merger, H_MODEL, "_model")):
+            if not (MODEL_FIRST and self.holds(merger._model, H_MODEL)):
                 merger._model = decode_span(p, t.a, t.b, t.esc)
         elif t.kind == T_CREATED:
-            if not (CREATED_FIRST and self.holds(merger, H_CREATED, "_created")):
+            if not (CREATED_FIRST and self.holds(merger._created, H_CREATED)):
                 merger._created = t.ival
         elif t.kind == T_FINGERPRINT:
             if (self.header is not None and self.fingerprint_epoch == self.header_epoch
@@ -2302,7 +2306,7 @@ cdef class Scanner:
             self.fingerprint = value
             self.fingerprint_epoch = self.header_epoch
         elif t.kind == T_SERVICE_TIER:
-            if not (TIER_FIRST and self.holds(merger, H_TIER, "_service_tier")):
+            if not (TIER_FIRST and self.holds(merger._service_tier, H_TIER)):
                 merger._service_tier = decode_span(p, t.a, t.b, t.esc)
         elif t.kind == T_USAGE:
             merger._usage = self.objs[t.obj]
