@@ -86,13 +86,14 @@ cdef class Merger(Top):
     """The native merger: its state in C fields under the twin's attribute names (the top-level
     ones those of :class:`Top`, which the scanner sets), so that the twin's methods
     :class:`DeltaMerger` inherits (``add``, a payload the scanner does not take) read and set the
-    same state the native paths do. The fields a merger made with the default options needs are
-    set here; the options are the twin's class attributes until one differs."""
+    same state the native paths do. Each starts as the twin's class attribute does (``None``, 0,
+    ``False``) and, as the twin's, is not set again by ``__init__``; the options are the twin's
+    class attributes until one differs."""
 
     cdef public object _sse, _sink  # any object may be put here: checked where read
     cdef public object _choices
     cdef public object _failed, _error
-    cdef public object chunks
+    cdef public Py_ssize_t chunks
     cdef public bint done
 
     def __init__(self, max_event_size=_py.DEFAULT_MAX_EVENT_SIZE, scalar_keys=(), append_keys=(), *,
@@ -115,11 +116,6 @@ cdef class Merger(Top):
             )
         self._choices = choices
         self._extras = {}
-        self._failed = self._error = None
-        self._id = self._model = self._created = self._service_tier = self._fingerprint = None
-        self._usage = self._groq_usage = self._moderation = None
-        self.chunks = 0
-        self.done = False
         self._sink = sink = MergeSink()
         if defaults and type(self) is DeltaMerger:
             sink.attach_defaults(choices)
