@@ -1,7 +1,9 @@
 """Chunks that repeat an earlier chunk's bytes but for one text string.
 
 The native merger reuses the scan of one of the last four such chunks for them (``reused``
-counts how often); every stream here is also merged by the twin, whose result, computed chunk by
+counts how often), from the third chunk of a shape on (the first chunk of a stream and the first
+one after it that begins with its header are scanned in full; the scan of the second chunk of a
+shape is kept); every stream here is also merged by the twin, whose result, computed chunk by
 chunk from parsed JSON, is the reference, and by the native merger fed in one piece and byte by
 byte.
 """
@@ -70,7 +72,7 @@ TEXTS = ["Hello", "", " wörld", 'quote " and \\ back', "\\u escapes: \u2028 \x0
 
 
 def test_content_fragments_of_every_kind() -> None:
-    result = check(stream(*(chunk({"content": t}) for t in TEXTS)), len(TEXTS) - 2)
+    result = check(stream(*(chunk({"content": t}) for t in TEXTS)), len(TEXTS) - 3)
     assert result[1]["choices"][0]["message"]["content"] == "".join(TEXTS)
 
 
@@ -78,15 +80,15 @@ def test_spans_after_the_varying_string_move_with_it() -> None:
     texts = ["a", "bbbb", "", "cc", "d\\e"]
     chunks = [chunk({"content": t}, finish="stop", service_tier="default") for t in texts]
     chunks += [chunk({"content": t}, finish=f"reason-{t}") for t in ["x", "yyy", "zz"]]
-    result = check(stream(*chunks), len(texts) - 2)
+    result = check(stream(*chunks), len(texts) - 3)
     assert result[1]["choices"][0]["message"]["content"] == "".join(texts) + "xyyyzz"
     assert (result[1]["choices"][0]["finish_reason"], result[1]["service_tier"]) == ("reason-zz", "default")
 
 
 def test_refusal_reasoning_and_tool_arguments() -> None:
-    parts = ['{"ci', 'ty": ', '"Paris', '\\n"}']
-    chunks: list[Any] = [chunk({"role": "assistant", "refusal": t}) for t in ["I can", "'t", " help"]]
-    chunks += [chunk({"reasoning_content": t}) for t in ["think", "ing", " hard"]]
+    parts = ['{"ci', 'ty": ', '"Par', "is", '\\n"}']
+    chunks: list[Any] = [chunk({"role": "assistant", "refusal": t}) for t in ["I", " can", "'t", " help"]]
+    chunks += [chunk({"reasoning_content": t}) for t in ["th", "ink", "ing", " hard"]]
     call = {"index": 0, "id": "call_1", "type": "function", "function": {"name": "weather", "arguments": ""}}
     chunks.append(chunk({"tool_calls": [call]}))
     chunks += [chunk({"tool_calls": [{"index": 0, "function": {"arguments": t}}]}) for t in parts]
@@ -99,12 +101,13 @@ def test_refusal_reasoning_and_tool_arguments() -> None:
 
 def test_header_changes_between_identical_chunks() -> None:
     usage_only = {"id": "chatcmpl-1", "system_fingerprint": "fp_b", "choices": [], "usage": None}
-    chunks = [chunk({"content": t}) for t in ["a", "b", "c"]]
-    chunks += [usage_only, *(chunk({"content": t}) for t in ["d", "e"])]
-    chunks += [chunk({"content": "f"}, fingerprint="fp_c"), chunk({"content": "g"}), chunk({"content": "h"})]
-    result = check(stream(*chunks), 1)
+    chunks = [chunk({"content": t}) for t in ["a", "b", "c", "d"]]
+    chunks += [usage_only, *(chunk({"content": t}) for t in ["e", "f"])]
+    chunks += [chunk({"content": "g"}, fingerprint="fp_c")]
+    chunks += [chunk({"content": t}) for t in ["h", "i", "j", "k"]]
+    result = check(stream(*chunks), 2)
     assert result[1]["system_fingerprint"] == "fp_a"
-    assert result[1]["choices"][0]["message"]["content"] == "abcdefgh"
+    assert result[1]["choices"][0]["message"]["content"] == "abcdefghijk"
 
 
 @pytest.mark.parametrize(
@@ -118,10 +121,10 @@ def test_header_changes_between_identical_chunks() -> None:
     ],
 )
 def test_a_bad_varying_string_is_found_as_in_a_full_scan(bad: bytes) -> None:
-    good = [data(chunk({"content": t})) for t in ["one", "two", "three"]]
+    good = [data(chunk({"content": t})) for t in ["one", "two", "three", "four"]]
     broken = good[1].replace(b'"two"', bad)
     result = check(stream(*good, broken, *good), 1)
-    assert result[0] != "ok" or result[1]["choices"][0]["message"]["content"] != "onetwothree" * 2
+    assert result[0] != "ok" or result[1]["choices"][0]["message"]["content"] != "onetwothreefour" * 2
 
 
 def test_limits_count_reused_scans() -> None:

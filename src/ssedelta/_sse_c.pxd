@@ -59,6 +59,7 @@ cdef class SSEDecoder:
     cdef bytes _type_key  # last event type decoded, and its str
     cdef object _type_str
 
+    cdef int setup(self, object max_event_size, object max_line_size) except -1
     cpdef list feed(self, object piece)
     cpdef list feed_payloads(self, object piece)
     cdef int feed_into(self, object piece, PayloadSink sink) except -1
@@ -80,3 +81,6 @@ cdef class SSEDecoder:
     cdef int _too_large(self, Py_ssize_t size, Py_ssize_t offset) except -1
     cdef int _line_too_long(self, Py_ssize_t offset, Py_ssize_t block_size,
                             Py_ssize_t block_offset) except -1
+
+
+cdef SSEDecoder new_decoder(object max_event_size, object max_line_size)

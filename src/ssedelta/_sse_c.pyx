@@ -237,6 +237,9 @@ cdef class SSEDecoder:
         bounded by ``max_event_size`` only); a longer one raises :class:`LimitExceededError`
         (``limit="max_line_size"``, ``offset`` where the line starts) as soon as it is seen.
         Each is an ``int >= 0`` or ``None`` (else ``TypeError`` or ``ValueError``)."""
+        self.setup(max_event_size, max_line_size)
+
+    cdef int setup(self, object max_event_size, object max_line_size) except -1:
         cdef Py_ssize_t limit = limit_of("max_event_size", max_event_size)
         cdef Py_ssize_t line_limit = limit_of("max_line_size", max_line_size)
         if self._busy:
@@ -261,6 +264,7 @@ cdef class SSEDecoder:
         self._type_key = None
         self._type_str = None
         self._reset_block()
+        return 0
 
     @property
     def max_event_size(self):
@@ -704,3 +708,11 @@ cdef class SSEDecoder:
             "max_line_size", self._max_line_obj,
         )
         raise self._failed
+
+
+cdef SSEDecoder new_decoder(object max_event_size, object max_line_size):
+    """``SSEDecoder(max_event_size, max_line_size)``, without a Python call (a merger makes one per
+    stream)."""
+    cdef SSEDecoder decoder = SSEDecoder.__new__(SSEDecoder)
+    decoder.setup(max_event_size, max_line_size)
+    return decoder

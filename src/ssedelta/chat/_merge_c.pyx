@@ -3,8 +3,10 @@
 
 :class:`MergeSink` receives each payload from the native tokenizer and hands it to the chunk
 scanner (:mod:`._scanner_c`), which merges it into the same choice, tool and extras structures
-as the twin; a payload the scanner does not take goes the twin's path. :class:`ChunkDecoder`
-builds chunk objects with :mod:`._objects_c`.
+as the twin; a payload the scanner does not take goes the twin's path. The merger's state is C
+fields of :class:`Merger` (the top-level ones of the scanner's ``Top``), under the twin's
+attribute names, so both paths read and set the same fields. :class:`ChunkDecoder` builds chunk
+objects with :mod:`._objects_c`.
 """
 
 cimport cython
@@ -17,14 +19,14 @@ from . import _merge_py as _py
 from . import models as _m
 from .._payload import SKIP
 from .._slots cimport ssd_hook_setattr, ssd_put, ssd_settle, ssd_settle_tree
-from .._sse_c cimport PayloadSink, SSEDecoder
+from .._sse_c cimport PayloadSink, SSEDecoder, new_decoder
 from .._sse_py import DEFAULT_MAX_LINE_SIZE
 from ..errors import StreamFormatError as _StreamFormatError, UpstreamError as _UpstreamError
 from . import _objects_c, _scanner_c
 from ._columns_c cimport TextBuf
 from ._layout_c cimport Layout
 from ._objects_c cimport ObjectDecoder
-from ._scanner_c cimport Choice, Scanner, Tool
+from ._scanner_c cimport Choice, Scanner, Tool, Top
 
 cdef extern from "Python.h":
     Py_ssize_t PyDict_GET_SIZE(object o)
@@ -52,16 +54,15 @@ cdef extern from "Python.h":
 cdef object ReentrantCallError = _ReentrantCallError
 
 
-# The public classes are Python classes, whose attributes any code may replace: each
-# attribute the native code reads as a C type is checked before it is used.
-cdef MergeSink sink_of(object merger):
+# Attributes any code may replace (``_sse``, ``_sink``) are checked before they are read as C types.
+cdef inline MergeSink sink_of(Merger merger):
     sink = merger._sink
     if type(sink) is not MergeSink:
         raise TypeError(f"DeltaMerger._sink must be the merger's own MergeSink, not {type(sink).__name__}")
     return <MergeSink>sink
 
 
-cdef MergeSink enter(object merger):
+cdef MergeSink enter(Merger merger):
     """The merger's sink, marked busy: refuses a call into a merger while another runs."""
     cdef MergeSink sink = sink_of(merger)
     if sink.busy:
@@ -70,8 +71,7 @@ cdef MergeSink enter(object merger):
     return sink
 
 
-cdef SSEDecoder sse_of(object owner):
-    sse = owner._sse
+cdef SSEDecoder sse_of(object owner, object sse):
     if type(sse) is not SSEDecoder:
         raise TypeError(f"{type(owner).__name__}._sse must be a native SSEDecoder, not {type(sse).__name__}")
     return <SSEDecoder>sse
@@ -84,8 +84,19 @@ cdef object readable(object piece):
     return bytes(piece)
 
 
-class DeltaMerger(_py.DeltaMerger):
-    __doc__ = _py.DeltaMerger.__doc__
+cdef class Merger(Top):
+    """The native merger: its state in C fields under the twin's attribute names (the top-level
+    ones those of :class:`Top`, which the scanner sets), so that the twin's methods
+    :class:`DeltaMerger` inherits (``add``, a payload the scanner does not take) read and set the
+    same state the native paths do. Each starts as the twin's class attribute does (``None``, 0,
+    ``False``) and, as the twin's, is not set again by ``__init__``; the options are the twin's
+    class attributes until one differs."""
+
+    cdef public object _sse, _sink  # any object may be put here: checked where read
+    cdef public object _choices
+    cdef public object _failed, _error
+    cdef public Py_ssize_t chunks
+    cdef public bint done
 
     def __init__(self, max_event_size=_py.DEFAULT_MAX_EVENT_SIZE, scalar_keys=(), append_keys=(), *,
                  max_line_size=DEFAULT_MAX_LINE_SIZE, max_choices=_py.DEFAULT_MAX_CHOICES,
@@ -100,7 +111,7 @@ class DeltaMerger(_py.DeltaMerger):
             or max_tool_calls is not DEFAULT_MAX_TOOL_CALLS
             or max_merged_size is not DEFAULT_MAX_MERGED_SIZE
             or max_extras_keys is not DEFAULT_MAX_EXTRAS_KEYS)
-        self._sse = SSEDecoder(max_event_size, max_line_size)
+        self._sse = new_decoder(max_event_size, max_line_size)
         if not defaults:
             self._set_options(
                 scalar_keys, append_keys, max_choices, max_tool_calls, max_merged_size, max_extras_keys
@@ -112,8 +123,6 @@ class DeltaMerger(_py.DeltaMerger):
             sink.attach_defaults(choices)
         else:
             sink.attach(self)
-
-    _guard = _nullcontext()  # add and finish run inside the sink's busy flag
 
     # The twin's counters, kept as C integers by the sink (both paths update them).
     @property
@@ -149,7 +158,7 @@ class DeltaMerger(_py.DeltaMerger):
             if self._failed is not None:
                 raise self._failed
             if not self.done:
-                sse_of(self).close()
+                sse_of(self, self._sse).close()
             # A subclass may override snapshot (the twin's finish calls it); this class's is C.
             completion = completion_of(self) if type(self) is DeltaMerger else self.snapshot()
             error = self._error
@@ -181,7 +190,7 @@ class DeltaMerger(_py.DeltaMerger):
         """Merge the chunks ``piece`` completes; returns how many. Nothing is read after
         ``[DONE]`` or an upstream error."""
         cdef MergeSink sink
-        cdef SSEDecoder sse = sse_of(self)
+        cdef SSEDecoder sse = sse_of(self, self._sse)
         piece = readable(piece)
         if self._failed is not None:
             raise self._failed
@@ -208,11 +217,17 @@ class DeltaMerger(_py.DeltaMerger):
         return sink.merged
 
 
+class DeltaMerger(Merger, _py.DeltaMerger):
+    __doc__ = _py.DeltaMerger.__doc__
+
+    _guard = _nullcontext()  # add and finish run inside the sink's busy flag
+
+
 @cython.final
 cdef class MergeSink(PayloadSink):
     """Merges each payload as the tokenizer completes it."""
 
-    cdef object merger  # the merger being fed, during a feed
+    cdef Merger merger  # the merger being fed, during a feed
     cdef bint busy  # a feed is running
     cdef readonly Scanner scanner
     cdef dict choices
@@ -328,7 +343,7 @@ cdef object _build_choice = _py._build_choice
 cdef object _finish_value = _py.finish_value
 
 
-cdef object completion_of(object merger):
+cdef object completion_of(Merger merger):
     """The completion merged so far, built slot by slot (``snapshot``)."""
     cdef object completion = L_COMPLETION.made()
     cdef list choices
@@ -412,7 +427,7 @@ class ChunkDecoder(_py.ChunkDecoder):
 
     def _decode(self, data, list out):
         cdef ObjectDecoder objects = self._objects
-        cdef SSEDecoder sse = sse_of(self)
+        cdef SSEDecoder sse = sse_of(self, self._sse)
         cdef bytes payload
         cdef object chunk
         if objects is None:

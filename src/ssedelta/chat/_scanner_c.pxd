@@ -65,6 +65,11 @@ cdef class Choice:
     cdef int settle_message(self) except -1
 
 
+cdef class Top:
+    cdef public object _id, _model, _created, _service_tier, _fingerprint
+    cdef public object _usage, _groq_usage, _moderation, _extras
+
+
 @cython.final
 cdef class Tool:
     cdef public object index, id, type, name, arguments, extras, function_extras
@@ -97,6 +102,7 @@ cdef class Scanner:
     cdef list templates
     cdef Py_ssize_t latest
     cdef bint replayed  # the last payload's tape came from a template
+    cdef Py_ssize_t last_shape  # shape_of the last payload scanned in full
     cdef list names  # key strings, made once (see key_obj)
     cdef dict seen  # the top-level extras' RawValue (see put_raw)
     #: Payloads merged by the scanner, and those handed to the twin's path; of the first, those
@@ -107,7 +113,8 @@ cdef class Scanner:
     # For the merger's limits: the choices and tool calls of the payload scanned and an upper
     # bound of the entries its unknown keys can add; what applying it made.
     cdef Py_ssize_t nchoices, ntools, key_bound, new_tools, new_keys
-    # The logprob tokens of the payload scanned (the tape's T_LP_TOKEN entries index them).
+    # The logprob tokens of the payload scanned (the tape's T_LP_TOKEN entries index them), made
+    # at the first logprob token.
     cdef TokenColumns lp
     cdef int reserve(self, Py_ssize_t need) except -1
     cdef int release(self) except -1
@@ -179,8 +186,8 @@ cdef class Scanner:
                                 Py_ssize_t* end) except -1
     cdef Py_ssize_t merge_part(self, object acc, Py_ssize_t i, dict rules, int depth,
                                Py_ssize_t* end) except -1
-    cdef int apply(self, object merger, dict choices, dict rules) except -1
+    cdef int apply(self, Top merger, dict choices, dict rules) except -1
     cdef Tool select_tool(self, Choice state, Tok* t)
-    cdef int apply_top(self, object merger, Tok* t) except -1
-    cdef bint holds(self, object merger, int bit, str name) except -1
+    cdef int apply_top(self, Top merger, Tok* t) except -1
+    cdef bint holds(self, object value, int bit) except -1
     cdef void remember_header(self, bytes payload, Py_ssize_t choices_at)

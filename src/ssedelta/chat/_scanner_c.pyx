@@ -268,6 +268,10 @@ cdef class Choice:
         self._lp1 = value
 
 
+cdef class Top:
+    """The merger's top-level fields, which the scanner sets in C: the native merger derives from it."""
+
+
 @cython.final
 cdef class Tool:
     def __init__(self, index):
@@ -530,6 +534,15 @@ cdef inline bint is_text_tok(int kind) noexcept:
             or kind == T_NAMED_ONCE or kind == T_NAMED_CONCAT)
 
 
+cdef Py_ssize_t shape_of(Scanner sc) noexcept:
+    """A hash of the kinds on the tape scanned and whether it began with the header."""
+    cdef size_t h = <size_t>sc.header_hit * 31 + <size_t>sc.ntape
+    cdef Py_ssize_t j
+    for j in range(sc.ntape):
+        h = h * 1000003 ^ <size_t>sc.tape[j].kind
+    return <Py_ssize_t>(h >> 1)
+
+
 cdef inline bint is_raw_tok(Tok* t) noexcept:
     """Whether a token's span is an unknown key's value, which any JSON value can take the place of."""
     return t.a >= 0 and (t.kind == T_TOP_EXTRA or t.kind == T_CHOICE_EXTRA or t.kind == T_DELTA_OTHER
@@ -781,7 +794,6 @@ cdef class Scanner:
     """Scans one payload into the tape, then applies the tape to a merger's state."""
 
     def __cinit__(self):
-        self.lp = TokenColumns()
         self.captape = 64
         self.tape = <Tok*>PyMem_Malloc(self.captape * sizeof(Tok))
         if self.tape == NULL:
@@ -792,6 +804,8 @@ cdef class Scanner:
         # Made when first needed: most streams are short.
         self.seen = None
         self.templates = None
+        self.lp = None
+        self.last_shape = -1
 
     def __dealloc__(self):
         PyMem_Free(self.tape)
@@ -814,7 +828,8 @@ cdef class Scanner:
         """Forget the last payload's tape and objects, giving back a large tape's memory."""
         cdef Tok* smaller
         self.ntape = 0
-        self.lp.clear()
+        if self.lp is not None:
+            self.lp.clear()
         if self.objs and not self.objs_borrowed:  # a template's (keys only) stays with it
             self.objs = []
         if self.captape > KEPT_TOKS:
@@ -1435,6 +1450,11 @@ cdef class Scanner:
         if at < 0:
             self.release()
             return at
+        # A template only from the second payload of a shape on: a short stream never reuses one.
+        k = shape_of(self)
+        if k != self.last_shape:
+            self.last_shape = k
+            return at
         if self.templates is None:
             self.templates = [None] * TEMPLATES
         j = (self.latest + 1) % TEMPLATES
@@ -1703,6 +1723,8 @@ cdef class Scanner:
         i = skip_ws(self.p, i, self.n)
         if i < self.n and self.p[i] == 93:
             return i + 1
+        if self.lp is None:
+            self.lp = TokenColumns()
         while more:
             if i >= self.n or self.p[i] != 123:
                 return -1
@@ -2454,7 +2476,7 @@ cdef class Scanner:
 
     # -- applying the tape
 
-    cdef int apply(self, object merger, dict choices, dict rules) except -1:
+    cdef int apply(self, Top merger, dict choices, dict rules) except -1:
         cdef const unsigned char* p = self.p
         cdef Py_ssize_t j
         cdef Tok* t
@@ -2614,12 +2636,12 @@ cdef class Scanner:
         self.release()
         return 0
 
-    cdef bint holds(self, object merger, int bit, str name) except -1:
-        """Whether the merger's field ``name``, kept by the first non-empty value, holds one: read
-        until it does (no chunk empties it again)."""
+    cdef bint holds(self, object value, int bit) except -1:
+        """Whether the merger's field of ``bit`` (``value``), kept by the first non-empty value, holds
+        one: read until it does (no chunk empties it again)."""
         if self.held & bit:
             return True
-        if getattr(merger, name):
+        if value:
             self.held |= bit
             return True
         return False
@@ -2640,17 +2662,17 @@ cdef class Scanner:
             tool.id = call_id
         return tool
 
-    cdef int apply_top(self, object merger, Tok* t) except -1:
+    cdef int apply_top(self, Top merger, Tok* t) except -1:
         cdef const unsigned char* p = self.p
         cdef object value
         if t.kind == T_ID:
-            if not (ID_FIRST and self.holds(merger, H_ID, "_id")):
+            if not (ID_FIRST and self.holds(merger._id, H_ID)):
                 merger._id = decode_span(p, t.a, t.b, t.esc)
         elif t.kind == T_MODEL:
-            if not (MODEL_FIRST and self.holds(merger, H_MODEL, "_model")):
+            if not (MODEL_FIRST and self.holds(merger._model, H_MODEL)):
                 merger._model = decode_span(p, t.a, t.b, t.esc)
         elif t.kind == T_CREATED:
-            if not (CREATED_FIRST and self.holds(merger, H_CREATED, "_created")):
+            if not (CREATED_FIRST and self.holds(merger._created, H_CREATED)):
                 merger._created = t.ival
         elif t.kind == T_FINGERPRINT:
             if (self.header is not None and self.fingerprint_epoch == self.header_epoch
@@ -2663,7 +2685,7 @@ cdef class Scanner:
             self.fingerprint = value
             self.fingerprint_epoch = self.header_epoch
         elif t.kind == T_SERVICE_TIER:
-            if not (TIER_FIRST and self.holds(merger, H_TIER, "_service_tier")):
+            if not (TIER_FIRST and self.holds(merger._service_tier, H_TIER)):
                 merger._service_tier = decode_span(p, t.a, t.b, t.esc)
         elif t.kind == T_USAGE:
             merger._usage = self.objs[t.obj]
