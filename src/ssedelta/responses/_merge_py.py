@@ -10,7 +10,6 @@ changes nothing and skips the state, as in the compiled merger.
 from __future__ import annotations
 
 import re
-from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -21,27 +20,12 @@ from .._sse_py import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_SIZE, SSEDecoder
 from ..errors import InvalidChunkError, StreamFormatError
 from . import _rules as r
 from . import models as m
-from ._state import Fast, ResponsesState
+from ._state import ResponsesState
 
 _NO_KIND = object()
 _START_KINDS = frozenset(kind for kind, stage in r.LIFECYCLE.items() if stage is r.START)
 #: ``{"type":"...","sequence_number":N``: what may differ between two start events that repeat.
 _START_HEAD = re.compile(rb'\{"type":"[^"\\]*","sequence_number":-?(?:0|[1-9][0-9]*)')
-
-
-_NO_PLACE = (itemgetter("type", "type", "type", "type"), _NO_KIND, None, None, None, None)
-
-
-def _reader(place: Fast | None) -> tuple[Any, ...]:
-    """(the getter of an event's ``type``, ``output_index``, second index and ``delta``; the values
-    a delta event at ``place`` has there; its fragments and item). Without a second index the
-    getter reads ``output_index`` again."""
-    if place is None:
-        return _NO_PLACE
-    kind, at, key, sub, fragments, item = place[:6]
-    if key is None:
-        return itemgetter("type", "output_index", "output_index", "delta"), kind, at, at, fragments, item
-    return itemgetter("type", "output_index", key, "delta"), kind, at, sub, fragments, item
 
 
 class EventDecoder(PayloadDecoder):
@@ -117,11 +101,13 @@ class ResponsesMerger(ResponsesState):
         loads = orjson.loads
         # The place of the last delta event (see ResponsesState.fast), or the place a delta event
         # would open (ResponsesState.opening): the next event of that kind there only appends
-        # its fragment. ``read`` takes the values compared with the place's in one call (a key
-        # missing: not there); ``append`` is set by the first delta appended there, which marks
-        # the item to be built again (nothing builds it before the place changes).
-        read, fast_kind, fast_at, fast_sub, fragments, fast_item = _reader(self.fast or self.opening)
-        append = None
+        # its fragment. ``append`` is set by the first delta appended there, which marks the item
+        # to be built again (nothing builds it before the place changes).
+        fast_kind: Any = _NO_KIND  # equal to no "type" value
+        fast_at = fast_key = fast_sub = append = fragments = fast_item = None
+        place = self.fast or self.opening
+        if place is not None:
+            fast_kind, fast_at, fast_key, fast_sub, fragments, fast_item = place[:6]
         for event, payload, offset, index in self._sse.feed_payloads(piece):
             if payload[:1] == b"{":
                 try:
@@ -129,24 +115,20 @@ class ResponsesMerger(ResponsesState):
                 except orjson.JSONDecodeError:
                     merged += self.merge_payload(payload, event, offset, index)
                 else:
-                    try:
-                        kind, at, sub, delta = read(obj)
-                    except KeyError:
-                        kind = None
                     if (
-                        kind == fast_kind
-                        and at is fast_at
-                        and sub is fast_sub
-                        and type(delta) is str
+                        obj.get("type") == fast_kind
+                        and obj.get("output_index") is fast_at
+                        and obj.get(fast_key) is fast_sub
                         and "error" not in obj
                     ):
+                        delta = obj.get("delta")
                         logprobs = obj.get("logprobs")
-                        if logprobs is None or logprobs == []:
+                        if type(delta) is str and (logprobs is None or logprobs == []):
                             if append is None:
                                 if fragments is None:  # the first delta of an opened place
                                     fragments = self.open_fast()
                                 append = fragments.append
-                                fast_item.model = None
+                                fast_item.model = None  # type: ignore[union-attr]
                             append(delta)
                             merged += 1
                             continue
@@ -159,8 +141,12 @@ class ResponsesMerger(ResponsesState):
                 merged += self.merge_payload(payload, event, offset, index)
             if self.done:
                 break
-            read, fast_kind, fast_at, fast_sub, fragments, fast_item = _reader(self.fast or self.opening)
-            append = None
+            place = self.fast or self.opening
+            if place is None:
+                fast_kind = _NO_KIND
+            else:
+                fast_kind, fast_at, fast_key, fast_sub, fragments, fast_item = place[:6]
+                append = None
         return merged
 
     def _merge_start(
