@@ -7,6 +7,7 @@ appends its string.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -21,6 +22,10 @@ from ._rules import STRING_DELTAS
 from ._state import _SKIP, MessagesState, decode_event, error_of, load_event
 
 __all__ = ["MessagesMerger", "aiter_events", "iter_events"]
+
+#: What follows the head of a string delta (:meth:`MessagesState._fast_head`): one JSON string
+#: token, then the two closing braces, spaces allowed between them as the API pads them.
+_STRING_TAIL = re.compile(rb'("[^"\\]*(?:\\.[^"\\]*)*")\} *\}')
 
 
 class MessagesMerger(MessagesState):
@@ -75,20 +80,20 @@ class MessagesMerger(MessagesState):
         merged = 0
         loads = orjson.loads
         string_deltas = STRING_DELTAS
-        fast = self._fast
+        head, skip, add = _place(self._fast)
+        tail = _STRING_TAIL.fullmatch
         try:
             for event, payload, offset, index in self._sse.feed_payloads(piece):
-                if fast is not None and payload.startswith(fast[0]) and payload[-1] == 125:
+                if head is not None and payload.startswith(head) and event != "error":
                     # The same block and delta type as the last string delta, in the API's own
                     # bytes: only the string is parsed.
-                    inner = payload.rfind(b"}", 0, -1)
-                    if payload.count(b" ", inner + 1) == len(payload) - inner - 2 and event != "error":
+                    string = tail(payload, skip)
+                    if string is not None:
                         try:
-                            value = loads(payload[len(fast[0]) : inner])
+                            add(loads(string[1]))
                         except orjson.JSONDecodeError:
-                            value = None
-                        if type(value) is str:
-                            fast[1].append(value)
+                            pass
+                        else:
                             merged += 1
                             continue
                 try:
@@ -107,16 +112,17 @@ class MessagesMerger(MessagesState):
                             if acc is not None:
                                 acc.append(value)
                                 merged += 1
-                                fast = self._fast = self._fast_head(obj, acc)
+                                self._fast = self._fast_head(obj, acc)
+                                head, skip, add = _place(self._fast)
                                 continue
                 elif kind == "content_block_stop" and self.stop_block(obj.get("index")):
-                    self._fast = fast = None
+                    self._fast = head = None
                     merged += 1
                     continue
                 self._fast = None
                 if self.merge_payload(obj, payload, event, offset, index):
                     merged += 1
-                fast = self._fast
+                head, skip, add = _place(self._fast)
                 if self.done:
                     break
         except StreamFormatError as exc:
@@ -134,6 +140,13 @@ class MessagesMerger(MessagesState):
         if not self.done:
             self._sse.close()
         return self.result()
+
+
+def _place(fast: tuple[bytes, list[str]] | None) -> tuple[bytes | None, int, Any]:
+    """(the head of the string deltas that only append, its length, the append of their list)."""
+    if fast is None:
+        return None, 0, None
+    return fast[0], len(fast[0]), fast[1].append
 
 
 # ------------------------------------------------------------------ events

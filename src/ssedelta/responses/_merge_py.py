@@ -101,13 +101,13 @@ class ResponsesMerger(ResponsesState):
         loads = orjson.loads
         # The place of the last delta event (see ResponsesState.fast), or the place a delta event
         # would open (ResponsesState.opening): the next event of that kind there only appends
-        # its fragment.
+        # its fragment. ``append`` is set by the first delta appended there, which marks the item
+        # to be built again (nothing builds it before the place changes).
         fast_kind: Any = _NO_KIND  # equal to no "type" value
-        fast_at = fast_key = fast_sub = append = fast_item = None
+        fast_at = fast_key = fast_sub = append = fragments = fast_item = None
         place = self.fast or self.opening
         if place is not None:
             fast_kind, fast_at, fast_key, fast_sub, fragments, fast_item = place[:6]
-            append = fragments.append if fragments is not None else None
         for event, payload, offset, index in self._sse.feed_payloads(piece):
             if payload[:1] == b"{":
                 try:
@@ -124,10 +124,12 @@ class ResponsesMerger(ResponsesState):
                         delta = obj.get("delta")
                         logprobs = obj.get("logprobs")
                         if type(delta) is str and (logprobs is None or logprobs == []):
-                            if append is None:  # the first delta of an opened place
-                                append = self.open_fast().append
+                            if append is None:
+                                if fragments is None:  # the first delta of an opened place
+                                    fragments = self.open_fast()
+                                append = fragments.append
+                                fast_item.model = None  # type: ignore[union-attr]
                             append(delta)
-                            fast_item.model = None  # type: ignore[union-attr]
                             merged += 1
                             continue
                     kind = obj.get("type")
@@ -144,7 +146,7 @@ class ResponsesMerger(ResponsesState):
                 fast_kind = _NO_KIND
             else:
                 fast_kind, fast_at, fast_key, fast_sub, fragments, fast_item = place[:6]
-                append = fragments.append if fragments is not None else None
+                append = None
         return merged
 
     def _merge_start(
