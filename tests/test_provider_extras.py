@@ -257,3 +257,22 @@ def test_chunks_whose_header_changes_every_time_replay_whole_payloads() -> None:
     merger = NATIVE.DeltaMerger()
     merger.feed(data)
     assert merger._sink.scanner.reused >= len(ids) // 2
+
+
+def test_a_key_repeated_after_choices_ends_the_repeated_header() -> None:
+    """A chunk that sends a member before ``choices`` again after it (its last value wins) merges a
+    value its header bytes do not show: a later chunk with those header bytes is read whole."""
+    head = (
+        b'{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","provider":false,"choices":[]'
+    )
+    data = (
+        b"data: " + head + b"}\n\n"
+        + b"data: " + head + b',"id":"dup","provider":{"a":1}}\n\n'
+        + b"data: " + head + b"}\n\n"
+    )  # fmt: skip
+    for backend in (NATIVE, PYTHON):
+        assert backend.merge(data).extras == {"provider": False}
+        merger = backend.DeltaMerger()
+        merger.feed(data[: data.index(b"data:", 10) + 20])
+        merger.feed(data[data.index(b"data:", 10) + 20 :])
+        assert merger.finish().extras == {"provider": False}

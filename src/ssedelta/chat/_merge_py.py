@@ -674,7 +674,12 @@ class DeltaMerger:
                                 merged += 1
                                 self._header = header_of(payload)
                                 if self._header is not None:
+                                    # No tail as orjson writes the members after "choices": one
+                                    # may repeat a key before it, so the header bytes do not
+                                    # say what was merged.
                                     self._tail = tail_of(obj, payload)
+                                    if self._tail is None:
+                                        self._header = None
                                 continue
                     self._header = None
                     status = self._merge_payload(payload, event, *_where(item, k))
