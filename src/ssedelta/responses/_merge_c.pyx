@@ -672,9 +672,13 @@ cdef class DeltaSink(PayloadSink):
             elif key == K_ITEM or key == K_DELTA:
                 if p[i] != 34:
                     return False
-                j = scan_string(p, i + 1, n, &esc)
-                if j < 0:
-                    return False
+                j = self.known_end(p, i + 1, n) if key == K_DELTA else -1
+                if j >= 0:
+                    esc = True  # (not looked for)
+                else:
+                    j = scan_string(p, i + 1, n, &esc)
+                    if j < 0:
+                        return False
                 if key == K_DELTA:
                     va, vb, vesc = i + 1, j, esc
                 esc = False
@@ -729,6 +733,17 @@ cdef class DeltaSink(PayloadSink):
             return True  # written as the known string is written
         return decode_string(p, va, vb, vesc) == whole
 
+    cdef Py_ssize_t known_end(self, const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept:
+        """The end of the string body at ``p[i]`` when it is the known string as JSON writes it
+        (a whole, valid string body: the quote after it closes it), else -1."""
+        cdef Py_ssize_t kn
+        if self.known_raw is None:
+            return -1
+        kn = PyBytes_GET_SIZE(self.known_raw)
+        if n - i <= kn or p[i + kn] != 34 or memcmp(p + i, PyBytes_AS_STRING(self.known_raw), kn) != 0:
+            return -1
+        return i + kn
+
     cdef bint same_put_done(self, bytes payload) except -1:
         """Whether ``payload`` is the ``.done`` event putting the place's value again, written
         as the event that opened the place wrote it but for the string, which is the string the
@@ -776,7 +791,11 @@ cdef class DeltaSink(PayloadSink):
                 if n - i < sa or memcmp(p + i, v, sa) != 0:
                     return False
                 va = i + sa
-                vb = scan_string(p, va, n, &vesc)
+                vb = self.known_end(p, va, n)
+                if vb < 0:
+                    vb = scan_string(p, va, n, &vesc)
+                else:
+                    vesc = True  # (not looked for)
                 if vb < 0 or n - vb < vn - sb or memcmp(p + vb, v + sb, vn - sb) != 0:
                     return False
                 i = vb + vn - sb
