@@ -634,14 +634,18 @@ cdef class DeltaSink(PayloadSink):
         """Whether ``payload`` is the ``.done`` event of the place, in a shape this scan knows,
         giving the string the place holds, and no list or an empty one where the object has an
         empty list: it changes nothing then (the state would replace the string with an equal one,
-        at a key its object already has, and the list with an equal one). False otherwise."""
-        cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(payload)
+        at a key its object already has, and the list with an equal one). False otherwise.
+        The strings taken are handed to the state first (as for any event that is not a delta),
+        so that the known string is there to compare with."""
+        cdef const unsigned char* p
         cdef Py_ssize_t n = PyBytes_GET_SIZE(payload)
         cdef Py_ssize_t i, j, ka, kb, va = -1, vb = -1
         cdef int seen = 0, key, need
         cdef bint esc = False, vesc = False, last = False, empty_list = False
         cdef long long v
         cdef bytes kind = self.done_rule[0], value_key = self.done_rule[1], list_key = self.done_rule[2]
+        self.flush()
+        p = <const unsigned char*>PyBytes_AS_STRING(payload)
         if n < 2 or p[0] != 123:
             return False
         i = skip_ws(p, 1, n)
@@ -704,7 +708,6 @@ cdef class DeltaSink(PayloadSink):
             need |= K_SUB
         if seen & need != need:
             return False
-        self.flush()
         if self.fragments is None:
             return False
         node = self.node
