@@ -17,8 +17,13 @@ state's general path (``orjson`` and the rule table), which also raises the erro
 The first delta after the event that put its item or part (the state's ``opening`` place) is
 taken the same way; the state opens the place when the strings are first handed to it. A ``.done``
 event of the place that only replaces the string (``function_call_arguments.done``,
-``reasoning_summary_text.done``, ...) is scanned as strictly: when it carries the string the place
-holds, at a key its object already has, it changes nothing and the state does not see it.
+``reasoning_summary_text.done``, ...; ``output_text.done`` with no or an empty ``logprobs`` list
+where the part has an empty one) is scanned as strictly: when it carries the string the place
+holds, at a key its object already has, it changes nothing and the state does not see it. So is
+the event that puts the place's value again (``reasoning_summary_part.done``,
+``content_part.done``, ``output_item.done``): when its value is written byte for byte as the event
+that opened the place wrote it, but for the string, which is the one the place holds, and the
+place still has that value with only the string merged into it, it changes nothing either.
 
 The events after a run of deltas (``*.done``, ``content_part.done``, ``output_item.done``, the
 terminal response) repeat the string the deltas built. When a payload holds it as one string value,
@@ -35,7 +40,7 @@ import orjson
 
 from .._json_c cimport (
     Utf8Buf, decode_string, empty_array, key_is, member_key, next_member, plain_string, scan_int,
-    scan_string, skip_ws,
+    scan_string, skip_value, skip_ws,
 )
 from .._sse_c cimport PayloadSink, SSEDecoder
 
@@ -108,23 +113,44 @@ def _fast_rules():
 
 def _done_rules():
     """The delta events whose ``.done`` event only replaces the streamed string with the whole
-    string: event type -> (the ``.done`` type, its key of the string)."""
+    string (and, at most, a list at a key of its own): event type -> (the ``.done`` type, its
+    key of the string, its key of the list or ``None``)."""
     out = {}
     for kind, rule in r.EVENT_RULES.items():
         if kind not in FAST_RULES or not kind.endswith(".delta"):
             continue
         done = r.EVENT_RULES.get(kind[:-len("delta")] + "done")
-        if done is None or done.slot != rule.slot or len(done.ops) != 1:
+        if done is None or done.slot != rule.slot or len(done.ops) > 2:
             continue
-        op = done.ops[0]
+        op, rest = done.ops[0], done.ops[1:]
+        if rest and (rest[0].op != r.REPLACE or rest[0].kind != r.LIST or rest[0].path != (rest[0].key,)):
+            continue
         if op.op == r.REPLACE and op.kind == r.STR and op.path == rule.ops[0].path and len(op.path) == 1:
-            out[kind] = ((kind[:-len("delta")] + "done").encode(), op.key.encode())
+            list_key = rest[0].key.encode() if rest else None
+            out[kind] = ((kind[:-len("delta")] + "done").encode(), op.key.encode(), list_key)
+    return out
+
+
+def _put_done_rules():
+    """The delta events whose place is put by an event that a ``.done`` event of its slot puts
+    again, with the string the deltas built: event type -> (that ``.done`` type, the key of the
+    value both put). Only where every event putting a value in the slot puts it at that key."""
+    out = {}
+    for kind, rule in r.EVENT_RULES.items():
+        if kind not in FAST_RULES or len(rule.ops[0].path) != 1:
+            continue
+        puts = {k: p for k, p in r.EVENT_RULES.items() if p.slot == rule.slot and p.ops[0].op == r.PUT}
+        keys = {p.ops[0].key for p in puts.values()}
+        done = [k for k, p in puts.items() if k.endswith(".done") and len(p.ops) == 1]
+        if len(done) == 1 and len(keys) == 1:
+            out[kind] = (done[0].encode(), keys.pop().encode())
     return out
 
 
 #: Compiled from :data:`._rules.EVENT_RULES` when the module loads.
 cdef dict FAST_RULES = _fast_rules()
 cdef dict DONE_RULES = _done_rules()
+cdef dict PUT_DONE_RULES = _put_done_rules()
 #: The lifecycle events that start a response (:data:`._rules.LIFECYCLE`), by type.
 cdef frozenset START_TYPES = frozenset(k.encode() for k, stage in r.LIFECYCLE.items() if stage == r.START)
 cdef bytes TYPE_OPEN = b'{"type":"'
@@ -188,6 +214,16 @@ cdef class DeltaSink(PayloadSink):
     # of its obfuscation string (-1: none).
     cdef bytes trailer
     cdef Py_ssize_t obf_a, obf_b
+    # The value the event that opened the place put there (the node's ``base`` then, the
+    # payload, and once a ``.done`` event is compared with it, its JSON as the payload wrote it,
+    # with the span of the string body at the place's key), and PUT_DONE_RULES of the place's
+    # kind: a ``.done`` event putting it again, with the string the place holds there, changes
+    # nothing while the node still has that value.
+    cdef tuple put_rule
+    cdef object put_base
+    cdef bytes put_payload
+    cdef bytes put_value
+    cdef Py_ssize_t put_sa, put_sb
 
     def __init__(self, state):
         self.state = state
@@ -202,6 +238,7 @@ cdef class DeltaSink(PayloadSink):
         self.fragments = None
         self.node = None
         self.done_rule = None
+        self.put_rule = None
         self.header = None
         self.trailer = None
 
@@ -232,6 +269,7 @@ cdef class DeltaSink(PayloadSink):
         self.node = fast.node
         self.path = fast.path
         self.done_rule = DONE_RULES.get(fast.kind)
+        self.put_rule = PUT_DONE_RULES.get(fast.kind)
         self.has_fast = True
         self.fresh = True
         return 0
@@ -269,7 +307,10 @@ cdef class DeltaSink(PayloadSink):
         cdef object count
         if self.stopped:
             return 0
-        if self.has_fast and (self.take(payload) or (self.done_rule is not None and self.same_done(payload))):
+        if self.has_fast and (
+                self.take(payload)
+                or (self.done_rule is not None and self.same_done(payload))
+                or (self.put_base is not None and self.put_rule is not None and self.same_put_done(payload))):
             self.merged += 1
             return 0
         state = self.state
@@ -299,7 +340,72 @@ cdef class DeltaSink(PayloadSink):
             self.start_tail = payload[tail:]
             self.start_count = state.responses_set
         self.load_fast()
+        self.put_base = self.put_payload = self.put_value = None
+        if self.has_fast and self.fragments is None and self.put_rule is not None:
+            self.put_base = self.node.base
+            self.put_payload = payload  # scanned when a .done event is compared with it
         return 0
+
+    cdef bint scan_put(self) except -1:
+        """Find the value ``put_payload`` put (see ``put_value``): True when it is written as
+        one object member, an object whose key of the place's string is there once, with a
+        string value. The payload is released either way."""
+        cdef bytes payload = self.put_payload
+        cdef bytes put_key = self.put_rule[1]
+        cdef bytes path_key = self.path[0].encode()
+        cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(payload)
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(payload)
+        cdef Py_ssize_t i, j, ka, kb, va = -1, vb = -1, sa = -1, sb = -1
+        cdef bint last = False, esc = False
+        self.put_payload = None
+        if n < 2 or p[0] != 123:
+            return False
+        i = skip_ws(p, 1, n)
+        while True:  # the payload's members: the put key once
+            i = member_key(p, i, n, &ka, &kb)
+            if i < 0:
+                return False
+            j = skip_value(p, i, n)
+            if j < 0:
+                return False
+            if key_is(p, ka, kb, put_key, len(put_key)):
+                if va >= 0:
+                    return False
+                va, vb = i, j
+            i = next_member(p, j, n, &last)
+            if i < 0:
+                return False
+            if last:
+                break
+        if va < 0 or p[va] != 123:
+            return False
+        i = skip_ws(p, va + 1, vb)
+        while True:  # the value's members: the string's key once, with a string
+            i = member_key(p, i, vb, &ka, &kb)
+            if i < 0:
+                return False
+            if key_is(p, ka, kb, path_key, len(path_key)):
+                if sa >= 0 or p[i] != 34:
+                    return False
+                sa = i + 1
+                sb = scan_string(p, sa, vb, &esc)
+                if sb < 0:
+                    return False
+                j = sb + 1
+            else:
+                j = skip_value(p, i, vb)
+                if j < 0:
+                    return False
+            i = next_member(p, j, vb, &last)
+            if i < 0:
+                return False
+            if last:
+                break
+        if sa < 0:
+            return False
+        self.put_value = PyBytes_FromStringAndSize(<const char*>p + va, vb - va)
+        self.put_sa, self.put_sb = sa - va, sb - va
+        return True
 
     cdef Py_ssize_t start_event_tail(self, bytes payload) except -2:
         """Where the bytes after the sequence number start, in a start event written as
@@ -371,6 +477,29 @@ cdef class DeltaSink(PayloadSink):
         container[key] = self.known
         return obj
 
+    cdef int key_of(self, const unsigned char* p, Py_ssize_t ka, Py_ssize_t kb, bytes value_key,
+                    bytes list_key, bint obfuscation) noexcept:
+        """The key ``p[ka:kb]`` of an event at the place: ``K_DELTA`` for ``value_key`` (the
+        string, or the value put), ``K_LIST`` for ``list_key``, ``K_OBF`` when ``obfuscation``
+        is allowed; 0 for any other key."""
+        if key_is(p, ka, kb, "type", 4):
+            return K_TYPE
+        if key_is(p, ka, kb, "sequence_number", 15):
+            return K_SEQ
+        if key_is(p, ka, kb, "item_id", 7):
+            return K_ITEM
+        if key_is(p, ka, kb, "output_index", 12):
+            return K_OUT
+        if self.sub_key is not None and key_is(p, ka, kb, self.sub_key, len(self.sub_key)):
+            return K_SUB
+        if key_is(p, ka, kb, value_key, len(value_key)):
+            return K_DELTA
+        if list_key is not None and key_is(p, ka, kb, list_key, len(list_key)):
+            return K_LIST
+        if obfuscation and key_is(p, ka, kb, "obfuscation", 11):
+            return K_OBF
+        return 0
+
     cdef bint take(self, bytes payload) except -1:
         """Append the delta string of ``payload`` when it is a delta event at the place of the
         last one, in a shape this scan knows; False (nothing changed) otherwise."""
@@ -410,23 +539,8 @@ cdef class DeltaSink(PayloadSink):
                 i = member_key(p, i, n, &ka, &kb)
                 if i < 0:
                     return False
-                if key_is(p, ka, kb, "type", 4):
-                    key = K_TYPE
-                elif key_is(p, ka, kb, "sequence_number", 15):
-                    key = K_SEQ
-                elif key_is(p, ka, kb, "item_id", 7):
-                    key = K_ITEM
-                elif key_is(p, ka, kb, "output_index", 12):
-                    key = K_OUT
-                elif self.sub_key is not None and key_is(p, ka, kb, self.sub_key, len(self.sub_key)):
-                    key = K_SUB
-                elif key_is(p, ka, kb, self.delta_key, len(self.delta_key)):
-                    key = K_DELTA
-                elif self.list_key is not None and key_is(p, ka, kb, self.list_key, len(self.list_key)):
-                    key = K_LIST
-                elif key_is(p, ka, kb, "obfuscation", 11):
-                    key = K_OBF
-                else:
+                key = self.key_of(p, ka, kb, self.delta_key, self.list_key, True)
+                if key == 0:
                     return False
             if seen & key:
                 return False  # a duplicate key: the parser keeps the last
@@ -518,15 +632,20 @@ cdef class DeltaSink(PayloadSink):
 
     cdef bint same_done(self, bytes payload) except -1:
         """Whether ``payload`` is the ``.done`` event of the place, in a shape this scan knows,
-        giving the string the place holds: it changes nothing then (the state would replace the
-        string with an equal one, at a key its object already has). False otherwise."""
-        cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(payload)
+        giving the string the place holds, and no list or an empty one where the object has an
+        empty list: it changes nothing then (the state would replace the string with an equal one,
+        at a key its object already has, and the list with an equal one). False otherwise.
+        The strings taken are handed to the state first (as for any event that is not a delta),
+        so that the known string is there to compare with."""
+        cdef const unsigned char* p
         cdef Py_ssize_t n = PyBytes_GET_SIZE(payload)
         cdef Py_ssize_t i, j, ka, kb, va = -1, vb = -1
         cdef int seen = 0, key, need
-        cdef bint esc = False, vesc = False, last = False
+        cdef bint esc = False, vesc = False, last = False, empty_list = False
         cdef long long v
-        cdef bytes kind = self.done_rule[0], value_key = self.done_rule[1]
+        cdef bytes kind = self.done_rule[0], value_key = self.done_rule[1], list_key = self.done_rule[2]
+        self.flush()
+        p = <const unsigned char*>PyBytes_AS_STRING(payload)
         if n < 2 or p[0] != 123:
             return False
         i = skip_ws(p, 1, n)
@@ -534,23 +653,22 @@ cdef class DeltaSink(PayloadSink):
             i = member_key(p, i, n, &ka, &kb)
             if i < 0:
                 return False
-            if key_is(p, ka, kb, "type", 4):
-                key = K_TYPE
-            elif key_is(p, ka, kb, "sequence_number", 15):
-                key = K_SEQ
-            elif key_is(p, ka, kb, "item_id", 7):
-                key = K_ITEM
-            elif key_is(p, ka, kb, "output_index", 12):
-                key = K_OUT
-            elif self.sub_key is not None and key_is(p, ka, kb, self.sub_key, len(self.sub_key)):
-                key = K_SUB
-            elif key_is(p, ka, kb, value_key, len(value_key)):
-                key = K_DELTA
-            else:
+            key = self.key_of(p, ka, kb, value_key, list_key, False)
+            if key == 0:
                 return False
             if seen & key:
                 return False
-            if key == K_TYPE:
+            if key == K_LIST:  # null: not replaced
+                if p[i] == 110:
+                    if i + 4 > n or memcmp(p + i, b"null", 4) != 0:
+                        return False
+                    i += 4
+                else:
+                    i = empty_array(p, i, n)
+                    if i < 0:
+                        return False
+                    empty_list = True
+            elif key == K_TYPE:
                 j = plain_string(p, i, n)
                 if j < 0 or not key_is(p, i + 1, j, kind, len(kind)):
                     return False
@@ -558,9 +676,13 @@ cdef class DeltaSink(PayloadSink):
             elif key == K_ITEM or key == K_DELTA:
                 if p[i] != 34:
                     return False
-                j = scan_string(p, i + 1, n, &esc)
-                if j < 0:
-                    return False
+                j = self.known_end(p, i + 1, n) if key == K_DELTA else -1
+                if j >= 0:
+                    esc = True  # (not looked for)
+                else:
+                    j = scan_string(p, i + 1, n, &esc)
+                    if j < 0:
+                        return False
                 if key == K_DELTA:
                     va, vb, vesc = i + 1, j, esc
                 esc = False
@@ -586,23 +708,128 @@ cdef class DeltaSink(PayloadSink):
             need |= K_SUB
         if seen & need != need:
             return False
-        self.flush()
-        fragments = self.fragments
-        if fragments is None:
+        if self.fragments is None:
             return False
-        base = self.node.base
+        node = self.node
+        base = node.base
         if type(base) is not dict or self.path[0] not in base:
             return False
+        if empty_list:
+            listed = base.get(list_key.decode())
+            at = (list_key.decode(),)
+            if type(listed) is not list or listed or at in node.extended or at in node.lists:
+                return False
+        return self.holds(payload, va, vb, vesc)
+
+    cdef bint holds(self, bytes payload, Py_ssize_t va, Py_ssize_t vb, bint vesc) except -1:
+        """Whether the string body ``payload[va:vb]`` is the string the place holds (flushed)."""
+        cdef const unsigned char* p
+        fragments = self.fragments
         whole = "".join(fragments)
         if len(fragments) > 1:
             fragments[:] = [whole]  # as a snapshot joins them
-        # Python code ran since the pointer was taken: taken again (the bytes are immutable).
+        # Python code ran since the caller took its pointer: taken again (the bytes are immutable).
         p = <const unsigned char*>PyBytes_AS_STRING(payload)
         raw = self.known_raw
         if raw is not None and vb - va == PyBytes_GET_SIZE(raw) and whole == self.known and memcmp(
                 p + va, PyBytes_AS_STRING(raw), vb - va) == 0:
             return True  # written as the known string is written
         return decode_string(p, va, vb, vesc) == whole
+
+    cdef Py_ssize_t known_end(self, const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept:
+        """The end of the string body at ``p[i]`` when it is the known string as JSON writes it
+        (a whole, valid string body: the quote after it closes it), else -1."""
+        cdef Py_ssize_t kn
+        if self.known_raw is None:
+            return -1
+        kn = PyBytes_GET_SIZE(self.known_raw)
+        if n - i <= kn or p[i + kn] != 34 or memcmp(p + i, PyBytes_AS_STRING(self.known_raw), kn) != 0:
+            return -1
+        return i + kn
+
+    cdef bint same_put_done(self, bytes payload) except -1:
+        """Whether ``payload`` is the ``.done`` event putting the place's value again, written
+        as the event that opened the place wrote it but for the string, which is the string the
+        place holds: the state would put a value equal to the one it builds there (same keys in
+        the same order), so it changes nothing. False otherwise."""
+        cdef const unsigned char* p
+        cdef const unsigned char* v
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(payload), vn, sa, sb
+        cdef Py_ssize_t i, j, ka, kb, va = -1, vb = -1
+        cdef int seen = 0, key, need
+        cdef bint esc = False, vesc = False, last = False
+        cdef long long num
+        cdef bytes kind = self.put_rule[0], value_key = self.put_rule[1]
+        p = <const unsigned char*>PyBytes_AS_STRING(payload)
+        if n < 2 or p[0] != 123:
+            return False
+        i = skip_ws(p, 1, n)
+        while True:
+            i = member_key(p, i, n, &ka, &kb)
+            if i < 0:
+                return False
+            key = self.key_of(p, ka, kb, value_key, None, False)
+            if key == 0 or seen & key:
+                return False
+            if key == K_TYPE:
+                j = plain_string(p, i, n)
+                if j < 0 or not key_is(p, i + 1, j, kind, len(kind)):
+                    return False
+                i = j + 1
+            elif key == K_ITEM:
+                if p[i] != 34:
+                    return False
+                i = scan_string(p, i + 1, n, &esc)
+                if i < 0:
+                    return False
+                esc = False
+                i += 1
+            elif key == K_DELTA:  # the value put: the remembered bytes around the string
+                if self.put_value is None and (self.put_payload is None or not self.scan_put()):
+                    return False
+                # No Python code runs from here to the end of the scan.
+                p = <const unsigned char*>PyBytes_AS_STRING(payload)
+                v = <const unsigned char*>PyBytes_AS_STRING(self.put_value)
+                vn, sa, sb = PyBytes_GET_SIZE(self.put_value), self.put_sa, self.put_sb
+                if n - i < sa or memcmp(p + i, v, sa) != 0:
+                    return False
+                va = i + sa
+                vb = self.known_end(p, va, n)
+                if vb < 0:
+                    vb = scan_string(p, va, n, &vesc)
+                else:
+                    vesc = True  # (not looked for)
+                if vb < 0 or n - vb < vn - sb or memcmp(p + vb, v + sb, vn - sb) != 0:
+                    return False
+                i = vb + vn - sb
+            elif key == K_SEQ:
+                i = scan_int(p, i, n, &num)
+                if i < 0:
+                    return False
+            else:  # K_OUT or K_SUB
+                i = scan_int(p, i, n, &num)
+                if i < 0 or num != (self.at if key == K_OUT else self.sub):
+                    return False
+            seen |= key
+            i = next_member(p, i, n, &last)
+            if i < 0:
+                return False
+            if last:
+                if skip_ws(p, i, n) != n:
+                    return False
+                break
+        need = K_TYPE | K_OUT | K_DELTA
+        if self.sub_key is not None:
+            need |= K_SUB
+        if seen & need != need:
+            return False
+        self.flush()
+        node = self.node
+        if self.fragments is None or node.base is not self.put_base or node.extended or node.lists:
+            return False
+        if len(node.texts) != 1 or self.path not in node.texts:
+            return False
+        return self.holds(payload, va, vb, vesc)
 
     cdef bint same_trailer(self, const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept:
         """Whether ``p[i:n]``, the members after the delta string, are the remembered ones (their
