@@ -1023,7 +1023,7 @@ class DeltaMerger:
             elif rule == CONCAT:
                 if item is not None:
                     _want(item, str, key)
-                    old = acc.get(key)
+                    old: Any = acc.get(key)
                     if type(old) in STR_ACCUMULATORS:
                         old.append(item)
                     else:
