@@ -29,7 +29,11 @@ class Backend:
         self.to_dict: Any = todict.to_dict
         self.iter_chunks = functools.partial(_api.iter_chunks, decoder_class=self.ChunkDecoder)
         self.aiter_chunks = functools.partial(_api.aiter_chunks, decoder_class=self.ChunkDecoder)
-        self.merge = functools.partial(_api.merge, merger_class=self.DeltaMerger)
+        # A backend may give its own merge (the native one, which makes and drives its merger in C).
+        own = getattr(merge, "merge", None)
+        self.merge: Any = (
+            own if own is not None else functools.partial(_api.merge, merger_class=self.DeltaMerger)
+        )
         self.amerge = functools.partial(_api.amerge, merger_class=self.DeltaMerger)
 
     def __repr__(self) -> str:

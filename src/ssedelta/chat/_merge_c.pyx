@@ -15,6 +15,7 @@ from cpython.dict cimport PyDict_Copy
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.string cimport memcmp
 
+from .. import _api
 from . import _merge_py as _py
 from . import models as _m
 from .._payload import SKIP
@@ -38,6 +39,8 @@ cdef object DEFAULT_MAX_CHOICES = _py.DEFAULT_MAX_CHOICES
 cdef object DEFAULT_MAX_TOOL_CALLS = _py.DEFAULT_MAX_TOOL_CALLS
 cdef object DEFAULT_MAX_MERGED_SIZE = _py.DEFAULT_MAX_MERGED_SIZE
 cdef object DEFAULT_MAX_EXTRAS_KEYS = _py.DEFAULT_MAX_EXTRAS_KEYS
+cdef object MAX_EVENT_SIZE = _py.DEFAULT_MAX_EVENT_SIZE
+cdef object MAX_LINE_SIZE = DEFAULT_MAX_LINE_SIZE
 
 
 # ------------------------------------------------------------------ the public classes
@@ -111,6 +114,9 @@ cdef class Merger(Top):
             or max_tool_calls is not DEFAULT_MAX_TOOL_CALLS
             or max_merged_size is not DEFAULT_MAX_MERGED_SIZE
             or max_extras_keys is not DEFAULT_MAX_EXTRAS_KEYS)
+        if defaults and type(self) is DeltaMerger:
+            start_default(self, max_event_size, max_line_size)
+            return
         self._sse = new_decoder(max_event_size, max_line_size)
         if not defaults:
             self._set_options(
@@ -118,11 +124,8 @@ cdef class Merger(Top):
             )
         self._choices = choices
         self._extras = {}
-        self._sink = sink = MergeSink()
-        if defaults and type(self) is DeltaMerger:
-            sink.attach_defaults(choices)
-        else:
-            sink.attach(self)
+        self._sink = sink = new_sink()
+        sink.attach(self)
 
     # The twin's counters, kept as C integers by the sink (both paths update them).
     @property
@@ -153,20 +156,7 @@ cdef class Merger(Top):
     def finish(self):
         """The final completion; raises :class:`UpstreamError` (with ``.partial``) if the
         stream reported one, and the error of a failed merger."""
-        cdef MergeSink sink = enter(self)
-        try:
-            if self._failed is not None:
-                raise self._failed
-            if not self.done:
-                sse_of(self, self._sse).close()
-            # A subclass may override snapshot (the twin's finish calls it); this class's is C.
-            completion = completion_of(self) if type(self) is DeltaMerger else self.snapshot()
-            error = self._error
-            if error is not None:
-                raise _UpstreamError(error.error, error.offset, error.event_index, partial=completion)
-            return completion
-        finally:
-            sink.busy = False
+        return finish_merger(self)
 
     def snapshot(self):
         """The completion merged so far (``finish_reason`` may be ``None``); never raises."""
@@ -189,38 +179,108 @@ cdef class Merger(Top):
     def feed(self, piece):
         """Merge the chunks ``piece`` completes; returns how many. Nothing is read after
         ``[DONE]`` or an upstream error."""
-        cdef MergeSink sink
-        cdef SSEDecoder sse = sse_of(self, self._sse)
-        piece = readable(piece)
-        if self._failed is not None:
-            raise self._failed
-        if self.done:
-            return 0
-        sink = enter(self)
-        sink.merged = 0
-        sink.stopped = False
-        sink.merger = self  # only while feeding: a lasting reference would be a cycle
-        try:
-            sse.feed_into(piece, sink)
-        except BaseException as exc:
-            self._failed = exc
-            raise
-        finally:
-            sink.busy = False
-            sink.merger = None
-            self.chunks += sink.merged
-        if sink.error is not None:
-            error = sink.error
-            sink.error = None
-            self._failed = error
-            raise error
-        return sink.merged
+        return feed_merger(self, piece)
 
 
 class DeltaMerger(Merger, _py.DeltaMerger):
     __doc__ = _py.DeltaMerger.__doc__
 
     _guard = _nullcontext()  # add and finish run inside the sink's busy flag
+
+
+cdef object finish_merger(Merger self):
+    """``Merger.finish``."""
+    cdef MergeSink sink = enter(self)
+    try:
+        if self._failed is not None:
+            raise self._failed
+        if not self.done:
+            sse_of(self, self._sse).close()
+        # A subclass may override snapshot (the twin's finish calls it); this class's is C.
+        completion = completion_of(self) if type(self) is DeltaMerger else self.snapshot()
+        error = self._error
+        if error is not None:
+            raise _UpstreamError(error.error, error.offset, error.event_index, partial=completion)
+        return completion
+    finally:
+        sink.busy = False
+
+
+cdef object feed_merger(Merger self, object piece):
+    """``Merger.feed``."""
+    cdef MergeSink sink
+    cdef SSEDecoder sse = sse_of(self, self._sse)
+    piece = readable(piece)
+    if self._failed is not None:
+        raise self._failed
+    if self.done:
+        return 0
+    sink = enter(self)
+    sink.merged = 0
+    sink.stopped = False
+    sink.merger = self  # only while feeding: a lasting reference would be a cycle
+    try:
+        sse.feed_into(piece, sink)
+    except BaseException as exc:
+        self._failed = exc
+        raise
+    finally:
+        sink.busy = False
+        sink.merger = None
+        self.chunks += sink.merged
+    if sink.error is not None:
+        error = sink.error
+        sink.error = None
+        self._failed = error
+        raise error
+    return sink.merged
+
+
+cdef inline MergeSink new_sink():
+    cdef MergeSink sink = MergeSink.__new__(MergeSink)
+    sink.scanner = Scanner.__new__(Scanner)
+    return sink
+
+
+cdef int start_default(Merger merger, object max_event_size, object max_line_size) except -1:
+    """``Merger.__init__`` of a :class:`DeltaMerger` whose merge options are the defaults."""
+    cdef dict choices = {}
+    cdef MergeSink sink = new_sink()
+    merger._sse = new_decoder(max_event_size, max_line_size)
+    merger._choices = choices
+    merger._extras = {}
+    merger._sink = sink
+    sink.attach_defaults(choices)
+    return 0
+
+
+cdef object _pieces = _api.pieces
+
+
+def merge(source, **options):
+    """``_api.merge`` over :class:`DeltaMerger`, with no Python frame of its own: a merger made with
+    the default options is set up and driven in C."""
+    cdef Merger merger
+    if options:
+        merger = DeltaMerger(**options)
+    else:
+        merger = Merger.__new__(DeltaMerger)
+        start_default(merger, MAX_EVENT_SIZE, MAX_LINE_SIZE)
+    # A list, a tuple or bytes is read without a generator: short streams are merged by the million.
+    kind = type(source)
+    if kind is bytes:
+        feed_merger(merger, source)
+    elif kind is list or kind is tuple:
+        for piece in source:
+            feed_merger(merger, piece.encode() if isinstance(piece, str) else piece)
+            if merger.done:
+                break
+    else:
+        for piece in _pieces(source):
+            feed_merger(merger, piece)
+            if merger.done:
+                break
+    return finish_merger(merger)
 
 
 @cython.final
@@ -240,7 +300,7 @@ cdef class MergeSink(PayloadSink):
     cdef public Py_ssize_t ntools, nkeys, read
 
     def __init__(self):
-        self.scanner = Scanner()
+        self.scanner = Scanner.__new__(Scanner)
 
     cdef attach_defaults(self, dict choices):
         """``attach`` for a merger made with the default options."""
