@@ -63,6 +63,7 @@ cdef class SSEDecoder:
     cpdef list feed(self, object piece)
     cpdef list feed_payloads(self, object piece)
     cdef int feed_into(self, object piece, PayloadSink sink) except -1
+    cdef int end(self) except -1
     cdef void _reset_block(self) noexcept
     cdef void _end_carry(self) noexcept
     cdef int _feed(self, object piece, list out, bint with_raw) except -1

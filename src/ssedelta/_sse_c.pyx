@@ -321,6 +321,11 @@ cdef class SSEDecoder:
 
     def close(self):
         """End of stream: an unterminated event is discarded, as WHATWG says."""
+        self.end()
+        return []
+
+    cdef int end(self) except -1:
+        """``close`` without its list: a merger ends its tokenizer once per stream."""
         if self._failed is not None:
             raise self._failed
         if self._busy:
@@ -329,7 +334,7 @@ cdef class SSEDecoder:
         self._end_carry()
         self._line_rel = 0
         self._skip_lf = False
-        return []
+        return 0
 
     cdef void _reset_block(self) noexcept:
         self._has_data = False

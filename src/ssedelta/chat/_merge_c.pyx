@@ -195,7 +195,7 @@ cdef object finish_merger(Merger self):
         if self._failed is not None:
             raise self._failed
         if not self.done:
-            sse_of(self, self._sse).close()
+            sse_of(self, self._sse).end()
         # A subclass may override snapshot (the twin's finish calls it); this class's is C.
         completion = completion_of(self) if type(self) is DeltaMerger else self.snapshot()
         error = self._error
@@ -462,8 +462,10 @@ cdef object built_choice(object state):
     ssd_put(message, L_MESSAGE.offsets[M_ROLE], st.role or "assistant")
     ssd_put(message, L_MESSAGE.offsets[M_CONTENT], text_of(st.content))
     ssd_put(message, L_MESSAGE.offsets[M_REFUSAL], text_of(st.refusal))
-    if st.message_extras:
-        ssd_put(message, L_MESSAGE.extras_at, {k: _finish_value(v) for k, v in st.message_extras.items()})
+    st.settle_message()
+    if st.mx:
+        st.memo_key = None  # as reading ``message_extras``: the result may share what the memo merges into
+        ssd_put(message, L_MESSAGE.extras_at, {k: _finish_value(v) for k, v in st.mx.items()})
     ssd_settle(message)
     cdef object choice = L_DONE_CHOICE.made()
     ssd_put(choice, L_DONE_CHOICE.offsets[D_INDEX], st.index)
@@ -471,7 +473,8 @@ cdef object built_choice(object state):
     if st.logprobs_seen:
         ssd_put(choice, L_DONE_CHOICE.offsets[D_LOGPROBS], st.built_logprobs())
     ssd_put(choice, L_DONE_CHOICE.offsets[D_FINISH], st.finish_reason)
-    ssd_put(choice, L_DONE_CHOICE.extras_at, copied(st.extras))
+    st.settle()  # what reading ``extras`` does
+    ssd_put(choice, L_DONE_CHOICE.extras_at, copied(st.cx))
     ssd_settle(choice)
     return choice
 
