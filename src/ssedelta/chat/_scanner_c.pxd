@@ -40,6 +40,9 @@ cdef class Choice:
     # value of a key whose newest value is a string kept as a span (see Scanner.put_later): the
     # key, the payload holding it, the string body's span and whether it has escapes.
     cdef object cx
+    # A key ``cx`` is known to hold since the scanner last set it to ``null`` (Python code that
+    # reads or sets the extras forgets it): ``null`` again leaves it as it is.
+    cdef object held_key
     cdef object later_key
     cdef bytes later_payload
     cdef Py_ssize_t later_a, later_b

@@ -137,11 +137,13 @@ cdef class Choice:
 
     @property
     def extras(self):
+        self.held_key = None  # the caller may remove it
         self.settle()
         return self.cx
 
     @extras.setter
     def extras(self, value):
+        self.held_key = None
         self.later_key = None
         self.later_payload = None
         self.cx = value
@@ -788,7 +790,7 @@ cdef class Template:
                     e = self.shaped_end(p, n, pos_p, tp, v, sc) if self.vsn[v] > 0 else -1
                     sc.shaped_ok[v] = SHAPED_SPANS if e >= 0 else SHAPED_NOT
                     if e < 0:
-                        e = sc.json_end(pos_p, 0)
+                        e = sc.check_string(pos_p) if pos_p < n and p[pos_p] == 34 else sc.json_end(pos_p, 0)
                     if self.vbound[v] and e >= 0:
                         key_bound += nested_bound(pos_p, e) - nested_bound(self.va[v], self.vb[v])
                 else:
@@ -2721,6 +2723,8 @@ cdef class Scanner:
                 state.logprobs_seen = True
             elif t.kind == T_CHOICE_EXTRA and t.a >= 0:
                 key = objs[t.obj]
+                if p[t.a] == 110 and state.held_key is key:
+                    continue  # (see put_raw)
                 if (not t.flag and p[t.a] == 34 and self.payload is not None
                         and (state.later_key is key or has_key(state.cx, key))):  # (see merge_delta_raw)
                     self.put_later(state, key, t)
@@ -2730,6 +2734,8 @@ cdef class Scanner:
                 if state.seen is None:
                     state.seen = {}
                 self.new_keys += self.put_raw(state.cx, state.seen, key, t.a, t.b, t.flag)
+                if p[t.a] == 110:
+                    state.held_key = key
             elif t.kind == T_CHOICE_EXTRA:
                 key = objs[t.obj + 1]
                 if state.later_key is not None and same_key(state.later_key, key):
