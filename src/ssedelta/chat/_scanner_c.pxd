@@ -8,6 +8,14 @@ from ._keys_c cimport Keys
 
 cdef enum:
     MEMO_TEXTS = 8  # at most so many concatenated strings in a value merged again by its memo
+    VARYING = 16  # at most so many values of a template's payload may differ in a payload it serves
+    SHAPED = 8  # at most so many string values inside the varying objects and arrays of a template
+
+
+cdef enum:
+    SHAPED_NOT = 0  # a varying value's strings are not known
+    SHAPED_SPANS = 1  # they are, by shaped_end
+    SHAPED_SAME = 2  # the value is the template's: its strings are the template's, moved
 
 
 cdef struct Tok:
@@ -32,6 +40,9 @@ cdef class Choice:
     # value of a key whose newest value is a string kept as a span (see Scanner.put_later): the
     # key, the payload holding it, the string body's span and whether it has escapes.
     cdef object cx
+    # A key ``cx`` is known to hold since the scanner last set it to ``null`` (Python code that
+    # reads or sets the extras forgets it): ``null`` again leaves it as it is.
+    cdef object held_key
     cdef object later_key
     cdef bytes later_payload
     cdef Py_ssize_t later_a, later_b
@@ -53,6 +64,12 @@ cdef class Choice:
     cdef Py_ssize_t memo_n
     cdef Py_ssize_t memo_a[MEMO_TEXTS]
     cdef Py_ssize_t memo_b[MEMO_TEXTS]
+    # How the memo's value is the varying value ``memo_v`` (-1: is not) of template ``memo_tpl`` as
+    # taken for the ``memo_taken``-th time: the same bytes but inside the template's strings, of
+    # which ``memo_sh[k]`` is the memo's string ``k`` (see Scanner.memo_shaped).
+    cdef object memo_tpl
+    cdef Py_ssize_t memo_taken, memo_v
+    cdef Py_ssize_t memo_sh[MEMO_TEXTS]
     cdef public bint logprobs_seen
     # Logprob tokens (0: content, 1: refusal): None, the columns, or (set from Python) a list.
     cdef object _lp0, _lp1
@@ -102,14 +119,24 @@ cdef class Scanner:
     cdef list templates
     cdef Py_ssize_t latest
     cdef bint replayed  # the last payload's tape came from a template
+    # Then that template, and of each varying value, whether its strings (see Template.shape) are
+    # known in the payload (a SHAPED_ value): their bodies' spans and whether they have escapes, by
+    # the template's string number, and whether it is the template's.
+    cdef object replay_tpl
+    cdef char shaped_ok[VARYING]
+    cdef Py_ssize_t shaped_a[SHAPED]
+    cdef Py_ssize_t shaped_b[SHAPED]
+    cdef bint shaped_esc[SHAPED]
+    cdef bint shaped_same[SHAPED]
     cdef Py_ssize_t last_shape  # shape_of the last payload scanned in full
     cdef list names  # key strings, made once (see key_obj)
     cdef dict seen  # the top-level extras' RawValue (see put_raw)
     #: Payloads merged by the scanner, and those handed to the twin's path; of the first, those
     #: whose tape came from a template.
     cdef public Py_ssize_t fast, slow, reused
-    #: Unknown delta values merged again by a choice's memo.
-    cdef public Py_ssize_t repeated
+    #: Unknown delta values merged again by a choice's memo; of those, the ones found the memo's
+    #: by the template their payload's tape came from.
+    cdef public Py_ssize_t repeated, repeated_shaped
     # For the merger's limits: the choices and tool calls of the payload scanned and an upper
     # bound of the entries its unknown keys can add; what applying it made.
     cdef Py_ssize_t nchoices, ntools, key_bound, new_tools, new_keys
@@ -144,6 +171,7 @@ cdef class Scanner:
     cdef int record(self, object buf, Py_ssize_t a, Py_ssize_t b) except -1
     cdef Py_ssize_t merge_delta_raw(self, Choice state, object key, Tok* t, dict rules) except -1
     cdef bint memo_hit(self, Choice state, object key, Tok* t, dict rules) except -1
+    cdef bint memo_shaped(self, Choice state, Tok* t) except -1
     cdef Py_ssize_t merge_raw(self, object acc, object key, Py_ssize_t i, dict rules, int depth,
                               Py_ssize_t* end) except -1
     cdef Py_ssize_t merge_list(self, object acc, object key, object old, object rule, Py_ssize_t i,

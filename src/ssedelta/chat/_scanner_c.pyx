@@ -137,11 +137,13 @@ cdef class Choice:
 
     @property
     def extras(self):
+        self.held_key = None  # the caller may remove it
         self.settle()
         return self.cx
 
     @extras.setter
     def extras(self, value):
+        self.held_key = None
         self.later_key = None
         self.later_payload = None
         self.cx = value
@@ -484,6 +486,18 @@ cdef inline bint has_key(object acc, object key) except -1:
     return key in acc
 
 
+cdef inline object get_key(object acc, object key):
+    """``acc.get(key)``, looked up directly when ``acc`` is a dict (merge state Python code can replace)."""
+    if type(acc) is dict:
+        return (<dict>acc).get(key)
+    return acc.get(key)
+
+
+cdef inline bint is_last(object rule) except -1:
+    """``rule == LAST``: a rule of the tables is that very string, and ``None`` (no rule) is not."""
+    return rule is _LAST or (rule is not None and rule == _LAST)
+
+
 cdef inline Py_ssize_t dict_size(object acc) except -1:
     """``len(acc)``, read directly when ``acc`` is a dict (merge state Python code can replace)."""
     if type(acc) is dict:
@@ -519,11 +533,6 @@ cdef class RawValue:
 
 cdef enum:
     TEMPLATES = 4  # enough for the chunks of n=4 choices, or of 4 tool calls, taking turns
-
-
-cdef enum:
-    VARYING = 16  # at most so many values of a template's payload may differ in a payload it serves
-    SHAPED = 8  # at most so many string values inside the varying objects and arrays of a template
 
 
 cdef inline bint is_text_tok(int kind) noexcept:
@@ -591,7 +600,9 @@ cdef class Template:
     cdef Py_ssize_t vsn[VARYING]
     cdef Py_ssize_t sa[SHAPED]
     cdef Py_ssize_t sb[SHAPED]
+    cdef bint sesc[SHAPED]
     cdef Py_ssize_t nshaped
+    cdef Py_ssize_t taken  # counts the payloads it became the template of
 
     def __dealloc__(self):
         PyMem_Free(self.tape)
@@ -607,6 +618,7 @@ cdef class Template:
             if p[k] != 34:
                 k += 1
                 continue
+            esc = False
             e = scan_string(p, k + 1, b, &esc)
             if e < 0:
                 self.nshaped = start
@@ -618,24 +630,39 @@ cdef class Template:
                     return
                 self.sa[self.nshaped] = k + 1
                 self.sb[self.nshaped] = e
+                self.sesc[self.nshaped] = esc
                 self.nshaped += 1
             k = e + 1
         self.vs0[v] = start
         self.vsn[v] = self.nshaped - start
 
     cdef Py_ssize_t shaped_end(self, const unsigned char* p, Py_ssize_t n, Py_ssize_t pos_p,
-                               const unsigned char* tp, Py_ssize_t v) noexcept:
+                               const unsigned char* tp, Py_ssize_t v, Scanner sc) noexcept:
         """The end of the value at ``p[pos_p]`` when it has the bytes of the template's value ``v``
-        but inside its string values, each a valid string; else -1."""
-        cdef Py_ssize_t k, pos_t = self.va[v], fixed
-        cdef bint esc = False
+        but inside its string values, each a valid string (their spans put in ``sc``, and whether
+        each is the template's); else -1."""
+        cdef Py_ssize_t k, pos_t = self.va[v], fixed, span
         for k in range(self.vs0[v], self.vs0[v] + self.vsn[v]):
             fixed = self.sa[k] - pos_t
-            if pos_p + fixed > n or memcmp(p + pos_p, tp + pos_t, fixed) != 0:
-                return -1
-            pos_p = scan_string(p, pos_p + fixed, n, &esc)
-            if pos_p < 0:
-                return -1
+            span = self.sb[k] - self.sa[k]
+            # The fixed bytes and the string in one comparison when its closing quote follows: then
+            # it is the template's (valid) string.
+            sc.shaped_same[k] = (pos_p + fixed + span < n and p[pos_p + fixed + span] == 34
+                                 and memcmp(p + pos_p, tp + pos_t, fixed + span) == 0)
+            if sc.shaped_same[k]:
+                pos_p += fixed
+                sc.shaped_a[k] = pos_p
+                sc.shaped_esc[k] = self.sesc[k]
+                pos_p += span
+            else:
+                if pos_p + fixed > n or memcmp(p + pos_p, tp + pos_t, fixed) != 0:
+                    return -1
+                sc.shaped_a[k] = pos_p + fixed
+                sc.shaped_esc[k] = False
+                pos_p = scan_string(p, pos_p + fixed, n, &sc.shaped_esc[k])
+                if pos_p < 0:
+                    return -1
+            sc.shaped_b[k] = pos_p
             pos_t = self.sb[k]
         fixed = self.vb[v] - pos_t
         if pos_p + fixed > n or memcmp(p + pos_p, tp + pos_t, fixed) != 0:
@@ -648,6 +675,7 @@ cdef class Template:
         cdef Tok* t
         cdef Tok* grown
         self.payload = None  # unusable until it is taken whole: a refusal below leaves it half-written
+        self.taken += 1
         if PyBytes_GET_SIZE(payload) > KEPT_PAYLOAD or sc.ntape > KEPT_TEMPLATE_TOKS:
             return False
         for j in range(sc.ntape):
@@ -693,6 +721,38 @@ cdef class Template:
         self.payload = payload
         return True
 
+    cdef Py_ssize_t memo_link(self, Choice state, Py_ssize_t j) noexcept:
+        """The varying value of token ``j`` when it has the bytes of ``state``'s memo but inside the
+        memo's strings, each one of the value's strings (their numbers put in ``state.memo_sh``);
+        else -1."""
+        cdef const unsigned char* tp = <const unsigned char*>PyBytes_AS_STRING(self.payload)
+        cdef const unsigned char* r = <const unsigned char*>PyBytes_AS_STRING(state.memo_raw)
+        cdef Py_ssize_t v = 0, k, m, last, fixed, pos_r = 0, pos_t
+        while v < self.nvary and self.vj[v] != j:
+            v += 1
+        if v == self.nvary or not self.vraw[v] or self.vsn[v] <= 0:
+            return -1
+        pos_t = self.va[v]
+        m = self.vs0[v]
+        last = m + self.vsn[v]
+        for k in range(state.memo_n):
+            fixed = state.memo_a[k] - pos_r
+            if pos_t + fixed > self.vb[v] or memcmp(r + pos_r, tp + pos_t, fixed) != 0:
+                return -1
+            pos_t += fixed
+            while m < last and self.sa[m] < pos_t:
+                m += 1
+            if m == last or self.sa[m] != pos_t:
+                return -1
+            state.memo_sh[k] = m
+            pos_r = state.memo_b[k]
+            pos_t = self.sb[m]
+            m += 1
+        fixed = self.vb[v] - pos_t
+        if PyBytes_GET_SIZE(state.memo_raw) - pos_r != fixed or memcmp(r + pos_r, tp + pos_t, fixed) != 0:
+            return -1
+        return v
+
     cdef Py_ssize_t replay(self, Scanner sc, bytes payload) except -2:
         """Put the tape of ``payload`` on ``sc``'s when only the varying values differ; the
         scan's result, or -1 (and nothing changed but ``sc``'s payload pointer) when it does not apply."""
@@ -710,6 +770,7 @@ cdef class Template:
         sc.p = p
         sc.n = n
         for v in range(self.nvary):
+            sc.shaped_ok[v] = SHAPED_NOT
             # The fixed bytes before the value and the value in one comparison when the byte after
             # it is the template's: then it is the template's (checked) value.
             fixed = self.va[v] - pos_t
@@ -719,15 +780,17 @@ cdef class Template:
                 pos_p += fixed
                 nesc[v] = self.vesc[v]
                 e = pos_p + span
+                sc.shaped_ok[v] = SHAPED_SAME
             else:
                 if pos_p + fixed > n or memcmp(p + pos_p, tp + pos_t, fixed) != 0:
                     return -1
                 pos_p += fixed
                 nesc[v] = False
                 if self.vraw[v]:
-                    e = self.shaped_end(p, n, pos_p, tp, v) if self.vsn[v] > 0 else -1
+                    e = self.shaped_end(p, n, pos_p, tp, v, sc) if self.vsn[v] > 0 else -1
+                    sc.shaped_ok[v] = SHAPED_SPANS if e >= 0 else SHAPED_NOT
                     if e < 0:
-                        e = sc.json_end(pos_p, 0)
+                        e = sc.check_string(pos_p) if pos_p < n and p[pos_p] == 34 else sc.json_end(pos_p, 0)
                     if self.vbound[v] and e >= 0:
                         key_bound += nested_bound(pos_p, e) - nested_bound(self.va[v], self.vb[v])
                 else:
@@ -781,6 +844,7 @@ cdef class Template:
         sc.ntools = self.ntools
         sc.key_bound = key_bound
         sc.header_hit = self.header_hit
+        sc.replay_tpl = self
         shift = 0
         if self.at > 0:  # "choices" moves with the varying values before it
             for v in range(self.nvary):
@@ -1158,6 +1222,7 @@ cdef class Scanner:
                 state.memo_raw = PyBytes_FromStringAndSize(<const char*>self.p + t.a, t.b - t.a)
                 state.memo_rules = rules
                 state.memo_key = key
+                state.memo_tpl = None
         finally:
             self.rec_n = -1
             self.rec_bufs = None
@@ -1168,15 +1233,24 @@ cdef class Scanner:
         for the same key and rules; then those bodies are appended to the memo's buffers: the whole
         merge, as the memo's value left every other key as the merge would set it. (Nothing else
         changed the message's extras since: any other merge of that key, and any reading of them
-        from Python, forgets the memo.)"""
+        from Python, forgets the memo.) A value the template of the payload's tape has compared
+        with its own is not compared again when that tells (see memo_shaped)."""
         cdef const unsigned char* p = self.p
         cdef const unsigned char* r
         cdef Py_ssize_t na[MEMO_TEXTS]
         cdef Py_ssize_t nb[MEMO_TEXTS]
         cdef bint nesc[MEMO_TEXTS]
         cdef Py_ssize_t pos_r = 0, pos_p = t.a, fixed, rn, k
+        cdef TextBuf buf
         if state.memo_rules is not rules or not (key is state.memo_key or key == state.memo_key):
             return False
+        if self.replayed and self.memo_shaped(state, t):
+            for k in range(state.memo_n):
+                fixed = state.memo_sh[k]
+                buf = <TextBuf>state.memo_bufs[k]
+                buf.add_json(p, self.shaped_a[fixed], self.shaped_b[fixed], self.shaped_esc[fixed])
+            self.repeated_shaped += 1
+            return True
         r = <const unsigned char*>PyBytes_AS_STRING(state.memo_raw)
         rn = PyBytes_GET_SIZE(state.memo_raw)
         for k in range(state.memo_n):
@@ -1195,6 +1269,38 @@ cdef class Scanner:
             return False
         for k in range(state.memo_n):
             (<TextBuf>state.memo_bufs[k]).add_json(p, na[k], nb[k], nesc[k])
+        return True
+
+    cdef bint memo_shaped(self, Choice state, Tok* t) except -1:
+        """Whether the value of ``t``, replayed from a template, is the memo's but for the bodies of
+        its concatenated strings, which are then the payload's strings ``memo_sh`` (see
+        Template.shape): so when the template's value is the memo's but inside those (found once
+        per memo and template) and the value's other strings are the template's (found by the
+        replay)."""
+        cdef Template tpl = <Template>self.replay_tpl
+        cdef Py_ssize_t j = t - self.tape, v, m, k = 0, shift
+        if tpl.payload is None:
+            return False
+        if state.memo_tpl is not tpl or state.memo_taken != tpl.taken:
+            state.memo_tpl = tpl
+            state.memo_taken = tpl.taken
+            state.memo_v = tpl.memo_link(state, j)
+        v = state.memo_v
+        if v < 0 or tpl.vj[v] != j or self.shaped_ok[v] == SHAPED_NOT:
+            return False
+        if self.shaped_ok[v] == SHAPED_SAME:
+            shift = t.a - tpl.va[v]
+            for k in range(state.memo_n):
+                m = state.memo_sh[k]
+                self.shaped_a[m] = tpl.sa[m] + shift
+                self.shaped_b[m] = tpl.sb[m] + shift
+                self.shaped_esc[m] = tpl.sesc[m]
+            return True
+        for m in range(tpl.vs0[v], tpl.vs0[v] + tpl.vsn[v]):
+            if k < state.memo_n and state.memo_sh[k] == m:
+                k += 1
+            elif not self.shaped_same[m]:
+                return False
         return True
 
     cdef Py_ssize_t merge_raw(self, object acc, object key, Py_ssize_t i, dict rules, int depth,
@@ -1218,7 +1324,7 @@ cdef class Scanner:
         if c == 34:
             e = scan_string(p, i + 1, self.n, &esc)
             end[0] = e + 1
-            if rules.get(key) == _LAST:
+            if is_last(rules.get(key)):
                 if added or not same_text(old, p, i + 1, e, esc):
                     acc[key] = decode_span(p, i + 1, e, esc)
                 return added
@@ -1235,7 +1341,7 @@ cdef class Scanner:
             if self.rec_n >= 0:
                 self.record(old, i + 1, e)
             return added
-        if c == 123 and depth < _MAX_MERGE_DEPTH and rules.get(key) != _LAST:
+        if c == 123 and depth < _MAX_MERGE_DEPTH and not is_last(rules.get(key)):
             if type(old) is not _Merged:
                 old = _Merged()
                 acc[key] = old
@@ -1251,7 +1357,7 @@ cdef class Scanner:
             return added
         if c == 91:
             rule = rules.get(key)
-            if rule != _LAST:
+            if not is_last(rule):
                 return added + self.merge_list(acc, key, old, rule, i, rules, depth, end)
         if c == 91 or c == 123:
             self.unrepeatable()  # a new object each time (the merged result shares it)
@@ -2522,11 +2628,11 @@ cdef class Scanner:
                 if state.memo_key is not None and (key is state.memo_key or key == state.memo_key):
                     state.memo_key = None
                 size = dict_size(acc)
-                if rules.get(key) == _LAST:
-                    if not same_text(acc.get(key), p, t.a, t.b, t.esc):
+                if is_last(rules.get(key)):
+                    if not same_text(get_key(acc, key), p, t.a, t.b, t.esc):
                         acc[key] = decode_span(p, t.a, t.b, t.esc)
                 else:
-                    old = acc.get(key)
+                    old = get_key(acc, key)
                     if type(old) is TextBuf:
                         (<TextBuf>old).add_json(p, t.a, t.b, t.esc)
                     elif type(old) in _STR_ACCUMULATORS:
@@ -2617,6 +2723,8 @@ cdef class Scanner:
                 state.logprobs_seen = True
             elif t.kind == T_CHOICE_EXTRA and t.a >= 0:
                 key = objs[t.obj]
+                if p[t.a] == 110 and state.held_key is key:
+                    continue  # (see put_raw)
                 if (not t.flag and p[t.a] == 34 and self.payload is not None
                         and (state.later_key is key or has_key(state.cx, key))):  # (see merge_delta_raw)
                     self.put_later(state, key, t)
@@ -2626,6 +2734,8 @@ cdef class Scanner:
                 if state.seen is None:
                     state.seen = {}
                 self.new_keys += self.put_raw(state.cx, state.seen, key, t.a, t.b, t.flag)
+                if p[t.a] == 110:
+                    state.held_key = key
             elif t.kind == T_CHOICE_EXTRA:
                 key = objs[t.obj + 1]
                 if state.later_key is not None and same_key(state.later_key, key):
