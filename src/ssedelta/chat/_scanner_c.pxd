@@ -189,6 +189,7 @@ cdef class Scanner:
     cdef Py_ssize_t end(self, Py_ssize_t i, Py_ssize_t choices_at) noexcept
     cdef Py_ssize_t top_string(self, Py_ssize_t v, int bit, int kind) except -2
     cdef Py_ssize_t top_model(self, Py_ssize_t v, int bit, int kind, object model) except -2
+    cdef Py_ssize_t model_value(self, int kind, object model, Py_ssize_t v) except -2
     cdef Py_ssize_t choices(self, Py_ssize_t i) except -2
     cdef Py_ssize_t choice(self, Py_ssize_t i) except -2
     cdef Py_ssize_t logprobs(self, Py_ssize_t i) except -2

@@ -1657,22 +1657,13 @@ cdef class Scanner:
     cdef Py_ssize_t groq_usage(self, Py_ssize_t v, Py_ssize_t end) except -2:
         """The ``usage`` of Groq's ``x_groq`` object at ``p[v]`` (kept in extras by the token just
         pushed), which serves when no top-level one comes; ``end``, or -1 for the twin's path."""
-        cdef Py_ssize_t u, e
-        cdef Tok* t
+        cdef Py_ssize_t u
         if self.tape[self.ntape - 1].a < 0:  # parsed, not checked here: the twin reads it
             return -1
         u = self.member(v, b"usage", 5)
         if u < 0 or self.p[u] != 123:
             return end
-        t = self.push(T_GROQ_USAGE)
-        t.obj = self.value_obj(u, &e)
-        if t.obj < 0:
-            return -1
-        try:
-            self.objs[t.obj] = _from_dict(_Usage, self.objs[t.obj])
-        except _SchemaError:
-            return -1
-        return end
+        return -1 if self.model_value(T_GROQ_USAGE, _Usage, u) < 0 else end
 
     cdef Py_ssize_t end(self, Py_ssize_t i, Py_ssize_t choices_at) noexcept:
         if skip_ws(self.p, i, self.n) != self.n:
@@ -1690,12 +1681,17 @@ cdef class Scanner:
 
     cdef Py_ssize_t top_model(self, Py_ssize_t v, int bit, int kind, object model) except -2:
         cdef Py_ssize_t e = self.is_null(v)
-        cdef Tok* t
         if not known_once(&self.top, bit):
             return -1
         if e >= 0:
             return e
-        t = self.push(kind)
+        return self.model_value(kind, model, v)
+
+    cdef Py_ssize_t model_value(self, int kind, object model, Py_ssize_t v) except -2:
+        """Push a ``kind`` token holding the ``model`` built from the JSON value at ``p[v]``; the
+        value's end, or -1 for the twin's path (invalid JSON, a value the model refuses)."""
+        cdef Py_ssize_t e
+        cdef Tok* t = self.push(kind)
         t.obj = self.value_obj(v, &e)
         if t.obj < 0:
             return -1
