@@ -201,6 +201,7 @@ cdef class PayloadSink:
 
 
 @cython.final
+@cython.freelist(4)  # a merger makes one per stream
 cdef class SSEDecoder:
     """Incremental event-stream tokenizer: ``feed(piece)`` returns the events it completes.
 

@@ -12,6 +12,7 @@ objects with :mod:`._objects_c`.
 cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.dict cimport PyDict_Copy
+from cpython.object cimport PyObject, PyTypeObject
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.string cimport memcmp
 
@@ -255,6 +256,12 @@ cdef int start_default(Merger merger, object max_event_size, object max_line_siz
 
 
 cdef object _pieces = _api.pieces
+cdef tuple NO_ARGS = ()
+
+
+cdef inline object new_object(type cls):
+    """``cls.__new__(cls)`` without the method call: its ``tp_new`` directly."""
+    return (<PyTypeObject*>cls).tp_new(cls, <PyObject*>NO_ARGS, NULL)
 
 
 def merge(source, **options):
@@ -264,7 +271,7 @@ def merge(source, **options):
     if options:
         merger = DeltaMerger(**options)
     else:
-        merger = Merger.__new__(DeltaMerger)
+        merger = <Merger>new_object(DeltaMerger)
         start_default(merger, MAX_EVENT_SIZE, MAX_LINE_SIZE)
     # A list, a tuple or bytes is read without a generator: short streams are merged by the million.
     kind = type(source)

@@ -7,6 +7,7 @@ from ._keys_c cimport Keys
 
 
 cdef enum:
+    TAPE_TOKS = 64  # a scanner's tape to begin with, and after a payload that needed more
     MEMO_TEXTS = 8  # at most so many concatenated strings in a value merged again by its memo
     VARYING = 16  # at most so many values of a template's payload may differ in a payload it serves
     SHAPED = 8  # at most so many string values inside the varying objects and arrays of a template
@@ -78,8 +79,12 @@ cdef class Choice:
     cdef int lp_add(self, int which, TokenColumns pending, Py_ssize_t k, const unsigned char* p,
                     Py_ssize_t a, Py_ssize_t b) except -1
     cdef object lp_list(self, int which)
+    cdef int start(self, object index) except -1
     cdef int settle(self) except -1
     cdef int settle_message(self) except -1
+
+
+cdef Choice new_choice(object index)
 
 
 cdef class Top:

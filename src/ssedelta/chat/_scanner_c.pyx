@@ -125,15 +125,20 @@ for _b in range(256):
 # ------------------------------------------------------------------ merge state
 
 @cython.final
+@cython.freelist(8)
 cdef class Choice:
     """One choice's state; the same attributes as the twin's, so its rules apply to it."""
 
     def __init__(self, index):
+        self.start(index)
+
+    cdef int start(self, object index) except -1:
         self.index = index
         self.tools = []
         self.tool_at = {}
         self.cx = {}
         self.mx = {}
+        return 0
 
     @property
     def extras(self):
@@ -268,6 +273,13 @@ cdef class Choice:
     @lp_refusal.setter
     def lp_refusal(self, value):
         self._lp1 = value
+
+
+cdef Choice new_choice(object index):
+    """``Choice(index)`` without a Python call."""
+    cdef Choice state = Choice.__new__(Choice)
+    state.start(index)
+    return state
 
 
 cdef class Top:
@@ -853,15 +865,25 @@ cdef class Template:
         return self.at + shift
 
 
+# The tape of the last scanner freed, kept for the next one made (a merger makes one per stream).
+cdef Tok* spare_tape = NULL
+
+
 @cython.final
+@cython.freelist(4)
 cdef class Scanner:
     """Scans one payload into the tape, then applies the tape to a merger's state."""
 
     def __cinit__(self):
-        self.captape = 64
-        self.tape = <Tok*>PyMem_Malloc(self.captape * sizeof(Tok))
-        if self.tape == NULL:
-            raise MemoryError()
+        global spare_tape
+        self.captape = TAPE_TOKS
+        if spare_tape != NULL:
+            self.tape = spare_tape
+            spare_tape = NULL
+        else:
+            self.tape = <Tok*>PyMem_Malloc(TAPE_TOKS * sizeof(Tok))
+            if self.tape == NULL:
+                raise MemoryError()
         self.objs = []
         self.names = []
         self.rec_n = -1
@@ -872,7 +894,11 @@ cdef class Scanner:
         self.last_shape = -1
 
     def __dealloc__(self):
-        PyMem_Free(self.tape)
+        global spare_tape
+        if spare_tape == NULL and self.captape == TAPE_TOKS:
+            spare_tape = self.tape
+        else:
+            PyMem_Free(self.tape)
 
     cdef int reserve(self, Py_ssize_t need) except -1:
         cdef Tok* grown
@@ -897,11 +923,11 @@ cdef class Scanner:
         if self.objs and not self.objs_borrowed:  # a template's (keys only) stays with it
             self.objs = []
         if self.captape > KEPT_TOKS:
-            smaller = <Tok*>PyMem_Realloc(self.tape, 64 * sizeof(Tok))
+            smaller = <Tok*>PyMem_Realloc(self.tape, TAPE_TOKS * sizeof(Tok))
             if smaller == NULL:
                 raise MemoryError()
             self.tape = smaller
-            self.captape = 64
+            self.captape = TAPE_TOKS
         return 0
 
     cdef Tok* push(self, int kind) except NULL:
@@ -2598,7 +2624,7 @@ cdef class Scanner:
                 index = t.ival
                 state = choices.get(index)
                 if state is None:
-                    state = Choice(index)
+                    state = new_choice(index)
                     choices[index] = state
             elif t.kind == T_CONTENT:
                 if state.content is None:
@@ -2814,6 +2840,6 @@ cdef class Scanner:
         if choices_at > KEPT_PAYLOAD:
             self.header = None
             return
-        self.header = payload[:choices_at]
+        self.header = PyBytes_FromStringAndSize(PyBytes_AS_STRING(payload), choices_at)
         self.header_keys = self.before_choices
         self.header_keys.known &= ~B_CHOICES
