@@ -103,6 +103,19 @@ cdef extern from *:
         Py_DECREF(stack);
         return status;
     }
+    /* ssd_put that notes in ``*tracked`` whether ``value`` is a tracked object, for an object
+       built slot by slot and settled by ssd_settle_known. */
+    static inline void ssd_put_noting(PyObject *obj, Py_ssize_t off, PyObject *value, int *tracked) {
+        ssd_put(obj, off, value);
+        if (PyObject_IS_GC(value) && PyObject_GC_IsTracked(value)) *tracked = 1;
+    }
+    /* ssd_settle of a newly built object all of whose references were put by ssd_put_noting
+       (``tracked`` is what it noted) or are not collectable: untracked without a traversal. */
+    static inline int ssd_settle_known(PyObject *obj, int tracked) {
+        if (tracked) return ssd_settle(obj);
+        PyObject_GC_UnTrack(obj);
+        return 0;
+    }
     /* The attribute setter of the models the native core builds: an untracked object given a
        collectable value is tracked again, with what it refers to; a collectable value that was
        untracked (a decoded object) is tracked with what it refers to. */
@@ -144,6 +157,8 @@ cdef extern from *:
     void* ssd_get(object obj, Py_ssize_t off)
     void ssd_clear(object obj, Py_ssize_t off)
     int ssd_settle(object obj) except -1
+    void ssd_put_noting(object obj, Py_ssize_t off, object value, int* tracked)
+    int ssd_settle_known(object obj, int tracked) except -1
     int ssd_track_tree(object obj) except -1
     int ssd_settle_tree(object obj) except -1
     void ssd_hook_setattr(object cls)

@@ -20,7 +20,15 @@ from .. import _api
 from . import _merge_py as _py
 from . import models as _m
 from .._payload import SKIP
-from .._slots cimport ssd_hook_setattr, ssd_put, ssd_settle, ssd_settle_tree
+from .._slots cimport (
+    ssd_alloc,
+    ssd_hook_setattr,
+    ssd_is_tracked,
+    ssd_put,
+    ssd_put_noting,
+    ssd_settle_known,
+    ssd_settle_tree,
+)
 from .._sse_c cimport PayloadSink, SSEDecoder, new_decoder
 from .._sse_py import DEFAULT_MAX_LINE_SIZE
 from ..errors import StreamFormatError as _StreamFormatError, UpstreamError as _UpstreamError
@@ -410,33 +418,49 @@ cdef object _build_choice = _py._build_choice
 cdef object _finish_value = _py.finish_value
 
 
+cdef object bare(Layout layout):
+    """A new object of ``layout``'s class with every field ``None`` and no extras: the builder puts
+    every value itself (with ``ssd_put_noting``), so that it settles the object without a traversal."""
+    cdef object obj = ssd_alloc(layout.cls)
+    cdef Py_ssize_t k
+    for k in range(layout.nfields):
+        ssd_put(obj, layout.offsets[k], None)
+    ssd_put(obj, layout.present_at, None)
+    return obj
+
+
 cdef object completion_of(Merger merger):
     """The completion merged so far, built slot by slot (``snapshot``)."""
-    cdef object completion = L_COMPLETION.made()
+    cdef object completion = bare(L_COMPLETION)
+    cdef Py_ssize_t* at = L_COMPLETION.offsets
     cdef list choices
+    cdef int tracked = 0, listed = 0
     states = merger._choices
-    ssd_put(completion, L_COMPLETION.offsets[C_ID], merger._id)
-    ssd_put(completion, L_COMPLETION.offsets[C_OBJECT], "chat.completion")
-    ssd_put(completion, L_COMPLETION.offsets[C_CREATED], merger._created)
-    ssd_put(completion, L_COMPLETION.offsets[C_MODEL], merger._model)
+    ssd_put_noting(completion, at[C_ID], merger._id, &tracked)
+    ssd_put(completion, at[C_OBJECT], "chat.completion")
+    ssd_put_noting(completion, at[C_CREATED], merger._created, &tracked)
+    ssd_put_noting(completion, at[C_MODEL], merger._model, &tracked)
     if type(states) is dict and PyDict_GET_SIZE(states) == 1:
         for state in (<dict>states).values():
-            choices = [built_choice(state)]
+            choice = built_choice(state)
+            choices = [choice]
+            listed = ssd_is_tracked(choice)
     else:
         choices = [built_choice(states[i]) for i in sorted(states)]
-    ssd_settle(choices)
-    ssd_put(completion, L_COMPLETION.offsets[C_CHOICES], choices)
-    ssd_put(completion, L_COMPLETION.offsets[C_TIER], merger._service_tier)
-    ssd_put(completion, L_COMPLETION.offsets[C_FINGERPRINT], merger._fingerprint)
+        listed = 1
+    ssd_settle_known(choices, listed)
+    ssd_put_noting(completion, at[C_CHOICES], choices, &tracked)
+    ssd_put_noting(completion, at[C_TIER], merger._service_tier, &tracked)
+    ssd_put_noting(completion, at[C_FINGERPRINT], merger._fingerprint, &tracked)
     usage = merger._usage
     if usage is None:
         usage = merger._groq_usage
     if usage is not None:
         ssd_settle_tree(usage)
-    ssd_put(completion, L_COMPLETION.offsets[C_USAGE], usage)
-    ssd_put(completion, L_COMPLETION.offsets[C_MODERATION], merger._moderation)
-    ssd_put(completion, L_COMPLETION.extras_at, copied(merger._extras))
-    ssd_settle(completion)
+    ssd_put_noting(completion, at[C_USAGE], usage, &tracked)
+    ssd_put_noting(completion, at[C_MODERATION], merger._moderation, &tracked)
+    ssd_put_noting(completion, L_COMPLETION.extras_at, copied(merger._extras), &tracked)
+    ssd_settle_known(completion, tracked)
     return completion
 
 
@@ -457,6 +481,7 @@ cdef object built_choice(object state):
     """The finished choice of a choice's state, as the twin's ``_build_choice`` makes it: here for
     a choice with text only (no tool calls, parts, audio, function call, annotations, logprobs)."""
     cdef Choice st
+    cdef int tracked = 0
     if type(state) is not Choice:
         return _build_choice(state)
     st = <Choice>state
@@ -465,24 +490,27 @@ cdef object built_choice(object state):
         built = _build_choice(state)
         ssd_settle_tree(built)
         return built
-    cdef object message = L_MESSAGE.made()
-    ssd_put(message, L_MESSAGE.offsets[M_ROLE], st.role or "assistant")
-    ssd_put(message, L_MESSAGE.offsets[M_CONTENT], text_of(st.content))
-    ssd_put(message, L_MESSAGE.offsets[M_REFUSAL], text_of(st.refusal))
+    cdef object message = bare(L_MESSAGE)
+    ssd_put_noting(message, L_MESSAGE.offsets[M_ROLE], st.role or "assistant", &tracked)
+    ssd_put_noting(message, L_MESSAGE.offsets[M_CONTENT], text_of(st.content), &tracked)
+    ssd_put_noting(message, L_MESSAGE.offsets[M_REFUSAL], text_of(st.refusal), &tracked)
     st.settle_message()
     if st.mx:
         st.memo_key = None  # as reading ``message_extras``: the result may share what the memo merges into
-        ssd_put(message, L_MESSAGE.extras_at, {k: _finish_value(v) for k, v in st.mx.items()})
-    ssd_settle(message)
-    cdef object choice = L_DONE_CHOICE.made()
-    ssd_put(choice, L_DONE_CHOICE.offsets[D_INDEX], st.index)
+        ssd_put_noting(message, L_MESSAGE.extras_at, {k: _finish_value(v) for k, v in st.mx.items()}, &tracked)
+    else:
+        ssd_put(message, L_MESSAGE.extras_at, {})
+    ssd_settle_known(message, tracked)
+    cdef object choice = bare(L_DONE_CHOICE)
+    tracked = ssd_is_tracked(message)
+    ssd_put_noting(choice, L_DONE_CHOICE.offsets[D_INDEX], st.index, &tracked)
     ssd_put(choice, L_DONE_CHOICE.offsets[D_MESSAGE], message)
     if st.logprobs_seen:
-        ssd_put(choice, L_DONE_CHOICE.offsets[D_LOGPROBS], st.built_logprobs())
-    ssd_put(choice, L_DONE_CHOICE.offsets[D_FINISH], st.finish_reason)
+        ssd_put_noting(choice, L_DONE_CHOICE.offsets[D_LOGPROBS], st.built_logprobs(), &tracked)
+    ssd_put_noting(choice, L_DONE_CHOICE.offsets[D_FINISH], st.finish_reason, &tracked)
     st.settle()  # what reading ``extras`` does
-    ssd_put(choice, L_DONE_CHOICE.extras_at, copied(st.cx))
-    ssd_settle(choice)
+    ssd_put_noting(choice, L_DONE_CHOICE.extras_at, copied(st.cx), &tracked)
+    ssd_settle_known(choice, tracked)
     return choice
 
 
