@@ -61,6 +61,7 @@ cdef long TOKEN_PRESENT = TOP_PRESENT | key_bit(_Token, "top_logprobs")
 # ------------------------------------------------------------------ text buffers
 
 @cython.final
+@cython.freelist(8)
 cdef class TextBuf:
     """The UTF-8 bytes of a concatenated string; decoded once, by :meth:`text`."""
 

@@ -497,7 +497,8 @@ cdef object built_choice(object state):
     st.settle_message()
     if st.mx:
         st.memo_key = None  # as reading ``message_extras``: the result may share what the memo merges into
-        ssd_put_noting(message, L_MESSAGE.extras_at, {k: _finish_value(v) for k, v in st.mx.items()}, &tracked)
+        extras = {k: _finish_value(v) for k, v in st.mx.items()}
+        ssd_put_noting(message, L_MESSAGE.extras_at, extras, &tracked)
     else:
         ssd_put(message, L_MESSAGE.extras_at, {})
     ssd_settle_known(message, tracked)

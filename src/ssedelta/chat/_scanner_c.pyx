@@ -112,6 +112,11 @@ cdef Py_ssize_t DONE_CONTENT = key_index(_DoneLogprobs, "content")
 cdef Py_ssize_t DONE_REFUSAL = key_index(_DoneLogprobs, "refusal")
 
 
+# The bytes a plain key is made of: ASCII but a control character, the quote and the backslash.
+cdef bint KEY_BYTE[256]
+for _b in range(256):
+    KEY_BYTE[_b] = 0x20 <= _b < 0x80 and _b != 34 and _b != 92
+
 # Each byte value in decimal followed by a comma, and that length.
 cdef char DECIMAL[256][4]
 cdef Py_ssize_t DECIMAL_LEN[256]
@@ -469,6 +474,25 @@ cdef inline bint same_text(object cur, const unsigned char* p, Py_ssize_t a, Py_
     and ASCII only: otherwise False)."""
     return (not esc and type(cur) is str and PyUnicode_IS_COMPACT_ASCII(cur)
             and PyUnicode_GET_LENGTH(cur) == b - a and memcmp(PyUnicode_DATA(cur), p + a, b - a) == 0)
+
+
+# The roles and finish reasons the specification names, made once: a payload's role or finish
+# reason equal to one is that string, not decoded again.
+cdef tuple NAMED_TEXTS = tuple(
+    v for c in (_m.RoleValues, _m.FinishReasonValues)
+    for k, v in vars(c).items() if k.isupper() and v.isascii()
+)
+
+
+cdef object named_text(const unsigned char* p, Tok* t):
+    """The string of ``t``'s span: one of NAMED_TEXTS when it is one."""
+    cdef Py_ssize_t k = t.b - t.a
+    cdef object text
+    if not t.esc:
+        for text in NAMED_TEXTS:
+            if PyUnicode_GET_LENGTH(text) == k and memcmp(PyUnicode_DATA(text), p + t.a, k) == 0:
+                return text
+    return decode_span(p, t.a, t.b, t.esc)
 
 
 cdef object number_at(const unsigned char* p, Py_ssize_t a, Py_ssize_t n):
@@ -884,10 +908,10 @@ cdef class Scanner:
             self.tape = <Tok*>PyMem_Malloc(TAPE_TOKS * sizeof(Tok))
             if self.tape == NULL:
                 raise MemoryError()
-        self.objs = []
-        self.names = []
         self.rec_n = -1
         # Made when first needed: most streams are short.
+        self.objs = None
+        self.names = None
         self.seen = None
         self.templates = None
         self.lp = None
@@ -921,7 +945,7 @@ cdef class Scanner:
         if self.lp is not None:
             self.lp.clear()
         if self.objs and not self.objs_borrowed:  # a template's (keys only) stays with it
-            self.objs = []
+            self.objs = None
         if self.captape > KEPT_TOKS:
             smaller = <Tok*>PyMem_Realloc(self.tape, TAPE_TOKS * sizeof(Tok))
             if smaller == NULL:
@@ -947,6 +971,8 @@ cdef class Scanner:
         return t
 
     cdef Py_ssize_t keep(self, object value) except -1:
+        if self.objs is None:
+            self.objs = []
         self.objs.append(value)
         return len(self.objs) - 1
 
@@ -991,14 +1017,14 @@ cdef class Scanner:
         if i >= self.n or p[i] != 34:
             return -1
         j = i + 1
-        while j < self.n and p[j] != 34:
-            if p[j] == 92 or p[j] < 0x20 or p[j] >= 0x80:
-                return -1
+        while j < self.n and KEY_BYTE[p[j]]:
             j += 1
-        if j >= self.n:
+        if j >= self.n or p[j] != 34:
             return -1
         ka[0] = i + 1
         kb[0] = j
+        if j + 2 < self.n and p[j + 1] == 58 and p[j + 2] > 32:  # compact JSON: no space to skip
+            return j + 2
         j = skip_ws(p, j + 1, self.n)
         if j >= self.n or p[j] != 58:
             return -1
@@ -1024,6 +1050,8 @@ cdef class Scanner:
         same key while the scanner lives (up to ``KEPT_KEYS`` keys)."""
         cdef Py_ssize_t k = b - a
         cdef object name
+        if self.names is None:
+            self.names = []
         for name in self.names:
             if PyUnicode_GET_LENGTH(name) == k and memcmp(PyUnicode_DATA(name), self.p + a, k) == 0:
                 return name
@@ -1610,7 +1638,7 @@ cdef class Scanner:
         self.ntools = 0
         self.key_bound = 0
         if self.objs or self.objs_borrowed:
-            self.objs = []
+            self.objs = None
             self.objs_borrowed = False
         self.top.known = 0
         self.top.nunknown = 0
@@ -2628,19 +2656,19 @@ cdef class Scanner:
                     choices[index] = state
             elif t.kind == T_CONTENT:
                 if state.content is None:
-                    state.content = TextBuf()
+                    state.content = TextBuf.__new__(TextBuf)
                 add_text(state.content, p, t)
             elif t.kind == T_TOOL_ARGS:
                 add_text(tool.arguments, p, t)
             elif t.kind == T_FINISH:
                 if not same_text(state.finish_reason, p, t.a, t.b, t.esc):
-                    state.finish_reason = decode_span(p, t.a, t.b, t.esc)
+                    state.finish_reason = named_text(p, t)
             elif t.kind == T_ROLE:
                 if state.role is None and t.b > t.a:
-                    state.role = decode_span(p, t.a, t.b, t.esc)
+                    state.role = named_text(p, t)
             elif t.kind == T_REFUSAL:
                 if state.refusal is None:
-                    state.refusal = TextBuf()
+                    state.refusal = TextBuf.__new__(TextBuf)
                 add_text(state.refusal, p, t)
             elif t.kind == T_DELTA_TEXT:
                 key = objs[t.obj]
