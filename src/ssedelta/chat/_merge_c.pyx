@@ -48,6 +48,8 @@ cdef object DEFAULT_MAX_CHOICES = _py.DEFAULT_MAX_CHOICES
 cdef object DEFAULT_MAX_TOOL_CALLS = _py.DEFAULT_MAX_TOOL_CALLS
 cdef object DEFAULT_MAX_MERGED_SIZE = _py.DEFAULT_MAX_MERGED_SIZE
 cdef object DEFAULT_MAX_EXTRAS_KEYS = _py.DEFAULT_MAX_EXTRAS_KEYS
+cdef Py_ssize_t MAX_CHOICES = DEFAULT_MAX_CHOICES, MAX_TOOL_CALLS = DEFAULT_MAX_TOOL_CALLS
+cdef Py_ssize_t MAX_EXTRAS_KEYS = DEFAULT_MAX_EXTRAS_KEYS, MAX_MERGED_SIZE = DEFAULT_MAX_MERGED_SIZE
 cdef object MAX_EVENT_SIZE = _py.DEFAULT_MAX_EVENT_SIZE
 cdef object MAX_LINE_SIZE = DEFAULT_MAX_LINE_SIZE
 
@@ -321,10 +323,10 @@ cdef class MergeSink(PayloadSink):
         """``attach`` for a merger made with the default options."""
         self.choices = choices
         self.rules = DEFAULT_RULES
-        self.max_choices = DEFAULT_MAX_CHOICES
-        self.max_tools = DEFAULT_MAX_TOOL_CALLS
-        self.max_keys = DEFAULT_MAX_EXTRAS_KEYS
-        self.max_read = DEFAULT_MAX_MERGED_SIZE
+        self.max_choices = MAX_CHOICES
+        self.max_tools = MAX_TOOL_CALLS
+        self.max_keys = MAX_EXTRAS_KEYS
+        self.max_read = MAX_MERGED_SIZE
 
     cdef attach(self, merger):
         self.choices = merger._choices
@@ -485,7 +487,7 @@ cdef object built_choice(object state):
     if type(state) is not Choice:
         return _build_choice(state)
     st = <Choice>state
-    if (st.tools or st.content_parts is not None or st.audio is not None or st.function_call is not None
+    if (st._tools or st.content_parts is not None or st.audio is not None or st.function_call is not None
             or st.annotations is not None):
         built = _build_choice(state)
         ssd_settle_tree(built)

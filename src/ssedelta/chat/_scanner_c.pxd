@@ -34,7 +34,10 @@ cdef struct Tok:
 
 @cython.final
 cdef class Choice:
-    cdef public object index, role, content, refusal, content_parts, tools, tool_at, last_tool
+    cdef public object index, role, content, refusal, content_parts, last_tool
+    # The tool calls, and those with an index by index: made at the first one (or when read, by
+    # Python code through the ``tools`` and ``tool_at`` properties).
+    cdef object _tools, _tool_at
     cdef public object function_call, audio, annotations
     cdef public object finish_reason
     # The unknown keys of the choice, read through the ``extras`` property, which first builds the

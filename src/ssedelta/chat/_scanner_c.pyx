@@ -88,6 +88,7 @@ cdef extern from "Python.h":
     Py_ssize_t PyUnicode_GET_LENGTH(object o)
     bint PyUnicode_IS_COMPACT_ASCII(object o)
     void* PyUnicode_DATA(object o)
+    void* PyTuple_GET_ITEM(object o, Py_ssize_t i)
 
 cdef object _loads = orjson.loads
 cdef object JSONDecodeError = orjson.JSONDecodeError
@@ -139,11 +140,29 @@ cdef class Choice:
 
     cdef int start(self, object index) except -1:
         self.index = index
-        self.tools = []
-        self.tool_at = {}
         self.cx = {}
         self.mx = {}
         return 0
+
+    @property
+    def tools(self):
+        if self._tools is None:
+            self._tools = []
+        return self._tools
+
+    @tools.setter
+    def tools(self, value):
+        self._tools = value
+
+    @property
+    def tool_at(self):
+        if self._tool_at is None:
+            self._tool_at = {}
+        return self._tool_at
+
+    @tool_at.setter
+    def tool_at(self, value):
+        self._tool_at = value
 
     @property
     def extras(self):
@@ -476,20 +495,24 @@ cdef inline bint same_text(object cur, const unsigned char* p, Py_ssize_t a, Py_
             and PyUnicode_GET_LENGTH(cur) == b - a and memcmp(PyUnicode_DATA(cur), p + a, b - a) == 0)
 
 
-# The roles and finish reasons the specification names, made once: a payload's role or finish
-# reason equal to one is that string, not decoded again.
-cdef tuple NAMED_TEXTS = tuple(
-    v for c in (_m.RoleValues, _m.FinishReasonValues)
-    for k, v in vars(c).items() if k.isupper() and v.isascii()
-)
+# The roles and finish reasons the specification names, made once, the one nearly every stream
+# sends first: a payload's role or finish reason equal to one is that string, not decoded again.
+cdef tuple named_values(type names, str first):
+    values = [v for k, v in vars(names).items() if k.isupper() and v.isascii() and v != first]
+    return (first, *values)
 
 
-cdef object named_text(const unsigned char* p, Tok* t):
-    """The string of ``t``'s span: one of NAMED_TEXTS when it is one."""
-    cdef Py_ssize_t k = t.b - t.a
+cdef tuple ROLES = named_values(_m.RoleValues, _m.RoleValues.ASSISTANT)
+cdef tuple FINISH_REASONS = named_values(_m.FinishReasonValues, _m.FinishReasonValues.STOP)
+
+
+cdef object named_text(tuple names, const unsigned char* p, Tok* t):
+    """The string of ``t``'s span: one of ``names`` when it is one."""
+    cdef Py_ssize_t k = t.b - t.a, j
     cdef object text
     if not t.esc:
-        for text in NAMED_TEXTS:
+        for j in range(len(names)):
+            text = <object>PyTuple_GET_ITEM(names, j)
             if PyUnicode_GET_LENGTH(text) == k and memcmp(PyUnicode_DATA(text), p + t.a, k) == 0:
                 return text
     return decode_span(p, t.a, t.b, t.esc)
@@ -2662,10 +2685,10 @@ cdef class Scanner:
                 add_text(tool.arguments, p, t)
             elif t.kind == T_FINISH:
                 if not same_text(state.finish_reason, p, t.a, t.b, t.esc):
-                    state.finish_reason = named_text(p, t)
+                    state.finish_reason = named_text(FINISH_REASONS, p, t)
             elif t.kind == T_ROLE:
                 if state.role is None and t.b > t.a:
-                    state.role = named_text(p, t)
+                    state.role = named_text(ROLES, p, t)
             elif t.kind == T_REFUSAL:
                 if state.refusal is None:
                     state.refusal = TextBuf.__new__(TextBuf)
@@ -2810,13 +2833,20 @@ cdef class Scanner:
         cdef object index = t.ival if t.flag else None
         cdef object call_id = decode_span(self.p, t.ida, t.idb, t.idesc) if t.ida >= 0 else None
         cdef Tool tool
-        tool = state.tool_at.get(index) if index is not None else state.last_tool
+        if index is None:
+            tool = state.last_tool
+        else:
+            tool = state._tool_at.get(index) if state._tool_at is not None else None
         if tool is None or (call_id and tool.id and call_id != tool.id):
             tool = Tool(index)
             self.new_tools += 1
-            state.tools.append(tool)
+            if state._tools is None:
+                state._tools = []
+            state._tools.append(tool)
             if index is not None:
-                state.tool_at[index] = tool
+                if state._tool_at is None:
+                    state._tool_at = {}
+                state._tool_at[index] = tool
         state.last_tool = tool
         if call_id is not None and not tool.id:
             tool.id = call_id
