@@ -147,3 +147,26 @@ def test_a_cycle_through_a_finished_message_is_collected(backend):
     del message, sentinel
     gc.collect()
     assert _Finalized.seen == ["message"]
+
+
+def texts() -> list[str]:
+    """Strings of every length up to 19 (a word's 8 bytes, and what is left), ASCII or with one
+    character outside it at each place."""
+    out = []
+    for n in range(20):
+        base = "abcdefghijklmnopqrstu"[:n]
+        out.append(base)
+        out += [base[:k] + c + base[k + 1 :] for k in range(n) for c in ("é", "\x7f", "€", "\U0001f600")]
+    return out
+
+
+@pytest.mark.parametrize("text", texts())
+def test_strings_of_any_length_and_bytes_are_decoded_as_the_twin_does(backend, text):
+    head = {**HEAD, "id": text, "model": text, "system_fingerprint": text}
+    first = {
+        **head,
+        "choices": [{"index": 0, "delta": {"role": text, "content": text}, "finish_reason": text}],
+    }
+    data = frame([first, {**head, "choices": [{"index": 0, "delta": {"content": text}, "x": text}]}])
+    assert backend.merge(data).to_dict() == PYTHON.merge(data).to_dict()
+    assert [c.to_dict() for c in backend.iter_chunks(data)] == [c.to_dict() for c in PYTHON.iter_chunks(data)]

@@ -34,6 +34,7 @@ from .._sse_py import DEFAULT_MAX_LINE_SIZE
 from ..errors import StreamFormatError as _StreamFormatError, UpstreamError as _UpstreamError
 from . import _objects_c, _scanner_c
 from ._columns_c cimport TextBuf
+from ._keys_c cimport ascii_text, is_ascii
 from ._layout_c cimport Layout
 from ._objects_c cimport ObjectDecoder
 from ._scanner_c cimport Choice, Scanner, Tool, Top
@@ -475,6 +476,8 @@ cdef object text_of(object parts):
     if parts is None:
         return None
     if type(parts) is TextBuf:
+        if (<TextBuf>parts).length > 1 and is_ascii((<TextBuf>parts).data, (<TextBuf>parts).length):
+            return ascii_text((<TextBuf>parts).data, (<TextBuf>parts).length)
         return PyUnicode_DecodeUTF8((<TextBuf>parts).data, (<TextBuf>parts).length, "surrogatepass")
     return _py.join_text(parts)
 
