@@ -912,8 +912,19 @@ cdef class Template:
         return self.at + shift
 
 
-# The tape of the last scanner freed, kept for the next one made (a merger makes one per stream).
+# The tape of the last scanner freed, kept for the next one made (a merger makes one per stream);
+# not where threads run without the interpreter lock.
 cdef Tok* spare_tape = NULL
+
+cdef extern from *:
+    """
+    #ifdef Py_GIL_DISABLED
+    #define SSD_SPARE_TAPE 0
+    #else
+    #define SSD_SPARE_TAPE 1
+    #endif
+    """
+    bint SSD_SPARE_TAPE
 
 
 @cython.final
@@ -924,7 +935,7 @@ cdef class Scanner:
     def __cinit__(self):
         global spare_tape
         self.captape = TAPE_TOKS
-        if spare_tape != NULL:
+        if SSD_SPARE_TAPE and spare_tape != NULL:
             self.tape = spare_tape
             spare_tape = NULL
         else:
@@ -942,7 +953,7 @@ cdef class Scanner:
 
     def __dealloc__(self):
         global spare_tape
-        if spare_tape == NULL and self.captape == TAPE_TOKS:
+        if SSD_SPARE_TAPE and spare_tape == NULL and self.captape == TAPE_TOKS:
             spare_tape = self.tape
         else:
             PyMem_Free(self.tape)
