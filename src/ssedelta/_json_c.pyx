@@ -3,9 +3,8 @@
 
 Strings are checked as strictly as a JSON parser checks them (escapes, ``\\u`` surrogate pairs,
 control characters, UTF-8), plain ASCII a word of 8 bytes at a time, unescaped into the caller's
-buffer and decoded once. Numbers are
-parsed without the C locale: exactly when the digits and the exponent are small, else by
-``PyOS_string_to_double`` (which never reads the locale).
+buffer and decoded once. Numbers are parsed without the C locale: exactly when the digits and the
+exponent are small, else by ``PyOS_string_to_double`` (which never reads the locale).
 """
 
 cimport cython
