@@ -125,3 +125,32 @@ def test_long_strings_merge_the_same_on_both_backends(seed: int) -> None:
     assert native.to_dict() == twin.to_dict()
     assert native.choices[0].message.content == "".join(texts)
     assert native.choices[0].message.extras["reasoning"] == "".join(t[::-1] for t in texts)
+
+
+def _outcome(name: str, pieces: list[bytes]) -> object:
+    try:
+        return repr(ssedelta.get_backend(name).merge(pieces).to_dict())
+    except ssedelta.SSEDeltaError as exc:
+        return type(exc).__name__, str(exc)
+
+
+KEY_STOPS = [b"", b"\\n", b'\\"', b"\\u0041", b"\xc3\xa9", b"\x01", b"\x7f", b"\xff", b"\\x"]
+
+
+@native
+@pytest.mark.parametrize("stop", KEY_STOPS)
+def test_keys_with_a_byte_to_stop_at_anywhere_merge_the_same(stop: bytes) -> None:
+    for where in ("top", "choice", "delta"):
+        for before in range(0, 19):
+            key = b"k" * before + stop + b"z" * (before % 5)
+            member = b'"' + key + b'":"v' + bytes([48 + before % 10]) + b'"'
+            bodies = []
+            for text in (b"a", b"b"):
+                delta = b'{"content":"' + text + b'"' + (b"," + member if where == "delta" else b"") + b"}"
+                choice = b'{"index":0,"delta":' + delta + (b"," + member if where == "choice" else b"") + b"}"
+                top = b'{"id":"c","model":"m",' + (member + b"," if where == "top" else b"") + b'"choices":['
+                bodies.append(b"data: " + top + choice + b"]}\n\n")
+            data = b"".join(bodies) * 2 + b"data: [DONE]\n\n"
+            for cut in (len(data) // 3, 7):
+                pieces = [data[:cut], data[cut:]]
+                assert _outcome("native", pieces) == _outcome("python", pieces), (where, key)

@@ -17,36 +17,6 @@ from libc.string cimport memcpy
 cdef extern from "Python.h":
     double PyOS_string_to_double(const char* s, char** endptr, PyObject* overflow_exception) except? -1.0
 
-cdef extern from *:
-    """
-    #include <stdint.h>
-    #include <string.h>
-    /* The offset of the first byte of the 8 at p that a string body cannot hold as it is (a quote,
-       a backslash, a control byte or a byte of a multi-byte character), or 8. Borrows in the
-       subtractions run only from such a byte to later ones, so the lowest flag is exact. */
-    static inline Py_ssize_t ssedelta_word_stop(const unsigned char* p) {
-        const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
-        uint64_t w, q, s, t;
-        memcpy(&w, p, 8);
-        q = w ^ (ones * 0x22);
-        s = w ^ (ones * 0x5C);
-        t = (((q - ones) & ~q) | ((s - ones) & ~s) | (w - ones * 0x20) | w) & high;
-        if (!t)
-            return 8;
-    #if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-        return (Py_ssize_t)(__builtin_ctzll(t) >> 3);
-    #else
-        {
-            Py_ssize_t k = 0;
-            while (p[k] >= 0x20 && p[k] < 0x80 && p[k] != 0x22 && p[k] != 0x5C)
-                k++;
-            return k;
-        }
-    #endif
-    }
-    """
-    Py_ssize_t word_stop "ssedelta_word_stop"(const unsigned char* p) noexcept
-
 # Byte classes of string bodies: 0 plain ASCII, 1 quote, 2 backslash, 3 control, 4 non-ASCII.
 cdef unsigned char STRCLASS[256]
 cdef int _i

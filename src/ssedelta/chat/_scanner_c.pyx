@@ -65,6 +65,7 @@ from .._json_c cimport (
     scan_string,
     skip_value,
     skip_ws,
+    word_stop,
 )
 from .._schema import SchemaError
 from .._slots cimport ssd_clear, ssd_put, ssd_settle
@@ -995,10 +996,15 @@ cdef class Scanner:
     cdef Py_ssize_t key(self, Py_ssize_t i, Py_ssize_t* ka, Py_ssize_t* kb) noexcept:
         """A plain key (no escapes, ASCII) at ``p[i]`` and its colon; the value's start or -1."""
         cdef const unsigned char* p = self.p
-        cdef Py_ssize_t j
+        cdef Py_ssize_t j, step
         if i >= self.n or p[i] != 34:
             return -1
         j = i + 1
+        while j + 8 <= self.n:
+            step = word_stop(p + j)
+            j += step
+            if step < 8:
+                break
         while j < self.n and p[j] != 34:
             if p[j] == 92 or p[j] < 0x20 or p[j] >= 0x80:
                 return -1
