@@ -171,12 +171,14 @@ cdef class Choice:
     @property
     def message_extras(self):
         self.memo_key = None  # the caller may change what the memo's merge made
+        self.mheld_key = None  # or remove the key
         self.settle_message()
         return self.mx
 
     @message_extras.setter
     def message_extras(self, value):
         self.memo_key = None
+        self.mheld_key = None
         self.mlater_key = None
         self.mlater_payload = None
         self.mx = value
@@ -2680,9 +2682,11 @@ cdef class Scanner:
                 self.new_keys += dict_size(acc) - size
             elif t.kind == T_DELTA_NULL:
                 key = objs[t.obj]
-                if not has_key(state.mx, key):
-                    state.mx[key] = None
-                    self.new_keys += 1
+                if key is not state.mheld_key:
+                    if not has_key(state.mx, key):
+                        state.mx[key] = None
+                        self.new_keys += 1
+                    state.mheld_key = key
             elif t.kind == T_DELTA_OTHER:
                 if t.a >= 0:
                     self.new_keys += self.merge_delta_raw(state, objs[t.obj], t, rules)
