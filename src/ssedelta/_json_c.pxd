@@ -1,6 +1,38 @@
 # Native JSON primitives shared by the format cores: strict string scanning, unescaping and
-# decoding, integers and numbers (parsed without the C locale), whitespace and value skipping.
+# decoding, integers and numbers (parsed without the C locale), whitespace and value skipping,
+# and the word test that lets string and key scans skip plain ASCII 8 bytes at a time.
 # Every function works on a raw pointer into bytes the caller keeps a reference to.
+
+
+cdef extern from *:
+    """
+    #include <stdint.h>
+    #include <string.h>
+    /* The offset of the first byte of the 8 at p that a string body cannot hold as it is (a quote,
+       a backslash, a control byte or a byte of a multi-byte character), or 8. Borrows in the
+       subtractions run only from such a byte to later ones, so the lowest flag is exact. */
+    static inline Py_ssize_t ssedelta_word_stop(const unsigned char* p) {
+        const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+        uint64_t w, q, s, t;
+        memcpy(&w, p, 8);
+        q = w ^ (ones * 0x22);
+        s = w ^ (ones * 0x5C);
+        t = (((q - ones) & ~q) | ((s - ones) & ~s) | (w - ones * 0x20) | w) & high;
+        if (!t)
+            return 8;
+    #if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        return (Py_ssize_t)(__builtin_ctzll(t) >> 3);
+    #else
+        {
+            Py_ssize_t k = 0;
+            while (p[k] >= 0x20 && p[k] < 0x80 && p[k] != 0x22 && p[k] != 0x5C)
+                k++;
+            return k;
+        }
+    #endif
+    }
+    """
+    Py_ssize_t word_stop "ssedelta_word_stop"(const unsigned char* p) noexcept
 
 
 cdef inline Py_ssize_t skip_ws(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept:

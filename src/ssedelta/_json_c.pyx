@@ -2,9 +2,9 @@
 """Native JSON primitives shared by the format cores (see ``_json_c.pxd``).
 
 Strings are checked as strictly as a JSON parser checks them (escapes, ``\\u`` surrogate pairs,
-control characters, UTF-8), unescaped into the caller's buffer and decoded once. Numbers are
-parsed without the C locale: exactly when the digits and the exponent are small, else by
-``PyOS_string_to_double`` (which never reads the locale).
+control characters, UTF-8), plain ASCII a word of 8 bytes at a time, unescaped into the caller's
+buffer and decoded once. Numbers are parsed without the C locale: exactly when the digits and the
+exponent are small, else by ``PyOS_string_to_double`` (which never reads the locale).
 """
 
 cimport cython
@@ -109,6 +109,11 @@ cdef Py_ssize_t scan_string(const unsigned char* p, Py_ssize_t i, Py_ssize_t n, 
     cdef Py_ssize_t step
     cdef int u, lo
     while i < n:
+        if i + 8 <= n:  # plain ASCII is skipped a word at a time
+            step = word_stop(p + i)
+            i += step
+            if step == 8:
+                continue
         k = STRCLASS[p[i]]
         if k == 0:
             i += 1
@@ -517,6 +522,14 @@ def string_body(bytes data):
     if end != n - 1:
         return None
     return decode_string(p, 1, end, esc)
+
+
+def string_end(bytes data, Py_ssize_t start):
+    """What ``scan_string`` gives for ``data`` from ``start``: the closing quote's index or -1,
+    and whether it saw an escape."""
+    cdef bint esc = False
+    cdef Py_ssize_t end = scan_string(<const unsigned char*>data, start, len(data), &esc)
+    return end, esc
 
 
 def number(bytes data):

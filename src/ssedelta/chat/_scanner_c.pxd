@@ -56,8 +56,10 @@ cdef class Choice:
     cdef bytes mlater_payload
     cdef Py_ssize_t mlater_a
     # The unknown keys of the message: read here directly, by Python code through the
-    # ``message_extras`` property, which forgets the memo.
+    # ``message_extras`` property, which forgets the memo and ``mheld_key``.
     cdef object mx
+    # A key ``mx`` is known to hold since a ``null`` for it was merged (no merge removes a key).
+    cdef object mheld_key
     # The memo of the last unknown delta value merged from its span (see Scanner.memo_hit): its
     # key, bytes, the rules it was merged by, and its concatenated strings' bodies (offsets in
     # ``memo_raw``) with the text buffers they went to. ``memo_key`` None: no memo.

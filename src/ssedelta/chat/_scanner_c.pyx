@@ -65,6 +65,7 @@ from .._json_c cimport (
     scan_string,
     skip_value,
     skip_ws,
+    word_stop,
 )
 from .._schema import SchemaError
 from .._slots cimport ssd_clear, ssd_put, ssd_settle
@@ -199,12 +200,14 @@ cdef class Choice:
     @property
     def message_extras(self):
         self.memo_key = None  # the caller may change what the memo's merge made
+        self.mheld_key = None  # or remove the key
         self.settle_message()
         return self.mx
 
     @message_extras.setter
     def message_extras(self, value):
         self.memo_key = None
+        self.mheld_key = None
         self.mlater_key = None
         self.mlater_payload = None
         self.mx = value
@@ -662,6 +665,15 @@ cdef class Template:
     cdef bint sesc[SHAPED]
     cdef Py_ssize_t nshaped
     cdef Py_ssize_t taken  # counts the payloads it became the template of
+    # The tokens whose spans move when a varying value before them changes length: token
+    # ``mj[m]`` moves with the first ``mk[m]`` varying values (those ending at or before its span).
+    cdef unsigned short mj[KEPT_TEMPLATE_TOKS]
+    cdef unsigned char mk[KEPT_TEMPLATE_TOKS]
+    cdef Py_ssize_t nmoving
+    cdef Py_ssize_t at_k  # ``"choices"`` moves with the first ``at_k`` varying values
+    # Whether each varying value differed from the template's in the last payload served (a guess
+    # at the next: the values that did not are compared in runs).
+    cdef bint vchanged[VARYING]
 
     def __dealloc__(self):
         PyMem_Free(self.tape)
@@ -730,7 +742,7 @@ cdef class Template:
 
     cdef bint take(self, Scanner sc, bytes payload, Py_ssize_t at) except -1:
         """Become the template of the payload ``sc`` has just scanned; whether it could."""
-        cdef Py_ssize_t j, nv = 0, last = -1
+        cdef Py_ssize_t j, k, nv = 0, last = -1
         cdef Tok* t
         cdef Tok* grown
         self.payload = None  # unusable until it is taken whole: a refusal below leaves it half-written
@@ -752,6 +764,7 @@ cdef class Template:
                 self.vraw[nv] = is_raw_tok(t)
                 self.vesc[nv] = t.esc
                 self.vsn[nv] = -1
+                self.vchanged[nv] = False
                 self.vbound[nv] = (t.kind == T_DELTA_OTHER or t.kind == T_TOOL_EXTRA
                                    or t.kind == T_FUNC_EXTRA or t.kind == T_NAMED_EXTRA)
                 last = t.b
@@ -770,7 +783,23 @@ cdef class Template:
         for j in range(nv):
             if self.vraw[j]:
                 self.shape(<const unsigned char*>PyBytes_AS_STRING(payload), j)
+        self.nmoving = 0
+        for j in range(sc.ntape):
+            t = &sc.tape[j]
+            last = t.a if t.a >= 0 else t.ida
+            if last < 0:
+                continue
+            k = 0
+            while k < nv and self.vb[k] <= last:
+                k += 1
+            if k:
+                self.mj[self.nmoving] = <unsigned short>j
+                self.mk[self.nmoving] = <unsigned char>k
+                self.nmoving += 1
         self.at = at
+        self.at_k = 0
+        while self.at_k < nv and self.vb[self.at_k] <= at:
+            self.at_k += 1
         self.nchoices = sc.nchoices
         self.ntools = sc.ntools
         self.key_bound = sc.key_bound
@@ -823,12 +852,33 @@ cdef class Template:
         cdef Py_ssize_t nb[VARYING]
         cdef bint nesc[VARYING]
         cdef Py_ssize_t moved[VARYING]
-        cdef Py_ssize_t pos_t = 0, pos_p = 0, fixed, span, e, v, j, at, shift
+        cdef Py_ssize_t pos_t = 0, pos_p = 0, fixed, span, e, v, r, j, shift, solo = 0
         cdef Py_ssize_t key_bound = self.key_bound
         cdef Tok* t
         sc.p = p
         sc.n = n
-        for v in range(self.nvary):
+        v = 0
+        while v < self.nvary:
+            # Values that were the template's last time are compared with the fixed bytes around
+            # them in one run (with the byte after the last): when equal, each is the template's.
+            r = v
+            while r < self.nvary and not self.vchanged[r]:
+                r += 1
+            if r - v > 1 and v >= solo:
+                fixed = self.vb[r - 1] + 1 - pos_t
+                solo = r  # when the run differs, its values are compared one by one
+                if pos_p + fixed <= n and memcmp(p + pos_p, tp + pos_t, fixed) == 0:
+                    shift = pos_p - pos_t
+                    while v < r:
+                        sc.shaped_ok[v] = SHAPED_SAME
+                        nesc[v] = self.vesc[v]
+                        na[v] = self.va[v] + shift
+                        nb[v] = self.vb[v] + shift
+                        moved[v] = shift
+                        v += 1
+                    pos_p = nb[r - 1]
+                    pos_t = self.vb[r - 1]
+                    continue
             sc.shaped_ok[v] = SHAPED_NOT
             # The fixed bytes before the value and the value in one comparison when the byte after
             # it is the template's: then it is the template's (checked) value.
@@ -860,6 +910,9 @@ cdef class Template:
             nb[v] = e
             pos_p = e
             pos_t = self.vb[v]
+            self.vchanged[v] = sc.shaped_ok[v] != SHAPED_SAME
+            moved[v] = pos_p - pos_t
+            v += 1
         if n - pos_p != tn - pos_t or memcmp(p + pos_p, tp + pos_t, tn - pos_t) != 0:
             return -1
         sc.reserve(self.ntape)
@@ -868,23 +921,10 @@ cdef class Template:
         sc.ntape = self.ntape
         # A span moves by the change in length of the varying values that end before it: ``moved[k]``
         # for the first k + 1 of them (their spans are in order).
-        for v in range(self.nvary):
-            shift = (nb[v] - na[v]) - (self.vb[v] - self.va[v])
-            moved[v] = shift if v == 0 else moved[v - 1] + shift
         if any_moved(moved, self.nvary):
-            v = 0
-            for j in range(self.ntape):
-                t = &sc.tape[j]
-                at = t.a if t.a >= 0 else t.ida
-                if at < 0:
-                    continue
-                while v > 0 and self.vb[v - 1] > at:
-                    v -= 1
-                while v < self.nvary and self.vb[v] <= at:
-                    v += 1
-                if v == 0:
-                    continue
-                shift = moved[v - 1]
+            for j in range(self.nmoving):
+                t = &sc.tape[self.mj[j]]
+                shift = moved[self.mk[j] - 1]
                 if t.ida >= 0:
                     t.ida += shift
                     t.idb += shift
@@ -904,12 +944,9 @@ cdef class Template:
         sc.key_bound = key_bound
         sc.header_hit = self.header_hit
         sc.replay_tpl = self
-        shift = 0
-        if self.at > 0:  # "choices" moves with the varying values before it
-            for v in range(self.nvary):
-                if self.vb[v] <= self.at:
-                    shift = moved[v]
-        return self.at + shift
+        if self.at > 0 and self.at_k:  # "choices" moves with the varying values before it
+            return self.at + moved[self.at_k - 1]
+        return self.at
 
 
 # The tape of the last scanner freed, kept for the next one made (a merger makes one per stream);
@@ -1047,10 +1084,15 @@ cdef class Scanner:
     cdef Py_ssize_t key(self, Py_ssize_t i, Py_ssize_t* ka, Py_ssize_t* kb) noexcept:
         """A plain key (no escapes, ASCII) at ``p[i]`` and its colon; the value's start or -1."""
         cdef const unsigned char* p = self.p
-        cdef Py_ssize_t j
+        cdef Py_ssize_t j, step
         if i >= self.n or p[i] != 34:
             return -1
         j = i + 1
+        while j + 8 <= self.n:
+            step = word_stop(p + j)
+            j += step
+            if step < 8:
+                break
         while j < self.n and KEY_BYTE[p[j]]:
             j += 1
         if j >= self.n or p[j] != 34:
@@ -2709,7 +2751,7 @@ cdef class Scanner:
                 if state.mlater_key is not None and same_key(state.mlater_key, key):
                     state.settle_message()
                 acc = state.mx
-                if state.memo_key is not None and (key is state.memo_key or key == state.memo_key):
+                if state.memo_key is not None and same_key(key, state.memo_key):
                     state.memo_key = None
                 size = dict_size(acc)
                 if is_last(rules.get(key)):
@@ -2728,9 +2770,11 @@ cdef class Scanner:
                 self.new_keys += dict_size(acc) - size
             elif t.kind == T_DELTA_NULL:
                 key = objs[t.obj]
-                if not has_key(state.mx, key):
-                    state.mx[key] = None
-                    self.new_keys += 1
+                if key is not state.mheld_key:
+                    if not has_key(state.mx, key):
+                        state.mx[key] = None
+                        self.new_keys += 1
+                    state.mheld_key = key
             elif t.kind == T_DELTA_OTHER:
                 if t.a >= 0:
                     self.new_keys += self.merge_delta_raw(state, objs[t.obj], t, rules)
