@@ -3,6 +3,10 @@
 # and the word test that lets string and key scans skip plain ASCII 8 bytes at a time.
 # Every function works on a raw pointer into bytes the caller keeps a reference to.
 
+from cpython.unicode cimport PyUnicode_DecodeUTF8
+from libc.stdint cimport uint64_t
+from libc.string cimport memcpy
+
 
 cdef extern from *:
     """
@@ -35,10 +39,44 @@ cdef extern from *:
     Py_ssize_t word_stop "ssedelta_word_stop"(const unsigned char* p) noexcept
 
 
+cdef extern from "Python.h":
+    object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
+    void* PyUnicode_DATA(object o)
+
+
 cdef inline Py_ssize_t skip_ws(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept:
     while i < n and (p[i] == 32 or p[i] == 10 or p[i] == 13 or p[i] == 9):
         i += 1
     return i
+
+
+cdef inline bint is_ascii(const char* p, Py_ssize_t n) noexcept:
+    cdef uint64_t word
+    cdef Py_ssize_t j = 0
+    while j + 8 <= n:
+        memcpy(&word, p + j, 8)
+        if word & 0x8080808080808080ULL:
+            return False
+        j += 8
+    while j < n:
+        if <unsigned char>p[j] >= 0x80:
+            return False
+        j += 1
+    return True
+
+
+cdef inline str ascii_text(const char* p, Py_ssize_t n):
+    """The ``str`` of ``n`` ASCII bytes, copied into a new string (no UTF-8 decoder)."""
+    cdef object text = PyUnicode_New(n, 127)
+    memcpy(PyUnicode_DATA(text), p, n)
+    return text
+
+
+cdef inline str utf8_text(const char* p, Py_ssize_t n, const char* errors):
+    """The ``str`` of ``n`` bytes of UTF-8; ASCII copied (one byte: Python's cached string)."""
+    if n > 1 and is_ascii(p, n):
+        return ascii_text(p, n)
+    return PyUnicode_DecodeUTF8(p, n, errors)
 
 
 cdef inline bint key_is(const unsigned char* p, Py_ssize_t a, Py_ssize_t b, const char* word,

@@ -10,7 +10,6 @@ exponent are small, else by ``PyOS_string_to_double`` (which never reads the loc
 cimport cython
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from cpython.ref cimport PyObject
-from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.math cimport isinf
 from libc.string cimport memcpy
 
@@ -204,13 +203,13 @@ cdef str decode_string(const unsigned char* p, Py_ssize_t a, Py_ssize_t b, bint 
     cdef char* tmp
     cdef Py_ssize_t k
     if not esc:
-        return PyUnicode_DecodeUTF8(<const char*>p + a, b - a, NULL)
+        return utf8_text(<const char*>p + a, b - a, NULL)
     tmp = <char*>PyMem_Malloc(b - a + 1)
     if tmp == NULL:
         raise MemoryError()
     try:
         k = unescape(p, a, b, tmp)
-        return PyUnicode_DecodeUTF8(tmp, k, NULL)
+        return utf8_text(tmp, k, NULL)
     finally:
         PyMem_Free(tmp)
 
@@ -244,7 +243,7 @@ cdef class Utf8Buf:
 
     cdef str take(self):
         """The ``str`` of what was added since the last ``take``; the buffer is emptied."""
-        cdef str text = PyUnicode_DecodeUTF8(self.ptr, self.len, NULL)
+        cdef str text = utf8_text(self.ptr, self.len, NULL)
         self.clear()
         return text
 

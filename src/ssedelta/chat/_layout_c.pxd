@@ -25,10 +25,20 @@ cdef class Layout:
         ssd_put(obj, self.extras_at, {})
         return obj
 
+    cdef inline object blank(self):
+        """A new object with every field and its presence ``None`` and no extras (the builder
+        puts them itself)."""
+        cdef object obj = ssd_alloc(self.cls)
+        cdef Py_ssize_t k
+        for k in range(self.nfields):
+            ssd_put(obj, self.offsets[k], None)
+        ssd_put(obj, self.present_at, None)
+        return obj
+
     cdef inline object made(self):
         """A new object as the class's ``__init__`` makes it with no arguments."""
-        cdef object obj = self.new()
-        ssd_put(obj, self.present_at, None)
+        cdef object obj = self.blank()
+        ssd_put(obj, self.extras_at, {})
         return obj
 
 

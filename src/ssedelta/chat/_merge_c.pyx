@@ -13,15 +13,14 @@ cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.dict cimport PyDict_Copy
 from cpython.object cimport PyObject, PyTypeObject
-from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.string cimport memcmp
 
 from .. import _api
 from . import _merge_py as _py
 from . import models as _m
+from .._json_c cimport utf8_text
 from .._payload import SKIP
 from .._slots cimport (
-    ssd_alloc,
     ssd_hook_setattr,
     ssd_is_tracked,
     ssd_put,
@@ -34,7 +33,6 @@ from .._sse_py import DEFAULT_MAX_LINE_SIZE
 from ..errors import StreamFormatError as _StreamFormatError, UpstreamError as _UpstreamError
 from . import _objects_c, _scanner_c
 from ._columns_c cimport TextBuf
-from ._keys_c cimport ascii_text, is_ascii
 from ._layout_c cimport Layout
 from ._objects_c cimport ObjectDecoder
 from ._scanner_c cimport Choice, Scanner, Tool, Top
@@ -421,20 +419,9 @@ cdef object _build_choice = _py._build_choice
 cdef object _finish_value = _py.finish_value
 
 
-cdef object bare(Layout layout):
-    """A new object of ``layout``'s class with every field ``None`` and no extras: the builder puts
-    every value itself (with ``ssd_put_noting``), so that it settles the object without a traversal."""
-    cdef object obj = ssd_alloc(layout.cls)
-    cdef Py_ssize_t k
-    for k in range(layout.nfields):
-        ssd_put(obj, layout.offsets[k], None)
-    ssd_put(obj, layout.present_at, None)
-    return obj
-
-
 cdef object completion_of(Merger merger):
     """The completion merged so far, built slot by slot (``snapshot``)."""
-    cdef object completion = bare(L_COMPLETION)
+    cdef object completion = L_COMPLETION.blank()
     cdef Py_ssize_t* at = L_COMPLETION.offsets
     cdef list choices
     cdef int tracked = 0, listed = 0
@@ -476,9 +463,7 @@ cdef object text_of(object parts):
     if parts is None:
         return None
     if type(parts) is TextBuf:
-        if (<TextBuf>parts).length > 1 and is_ascii((<TextBuf>parts).data, (<TextBuf>parts).length):
-            return ascii_text((<TextBuf>parts).data, (<TextBuf>parts).length)
-        return PyUnicode_DecodeUTF8((<TextBuf>parts).data, (<TextBuf>parts).length, "surrogatepass")
+        return utf8_text((<TextBuf>parts).data, (<TextBuf>parts).length, "surrogatepass")
     return _py.join_text(parts)
 
 
@@ -495,7 +480,7 @@ cdef object built_choice(object state):
         built = _build_choice(state)
         ssd_settle_tree(built)
         return built
-    cdef object message = bare(L_MESSAGE)
+    cdef object message = L_MESSAGE.blank()
     ssd_put_noting(message, L_MESSAGE.offsets[M_ROLE], st.role or "assistant", &tracked)
     ssd_put_noting(message, L_MESSAGE.offsets[M_CONTENT], text_of(st.content), &tracked)
     ssd_put_noting(message, L_MESSAGE.offsets[M_REFUSAL], text_of(st.refusal), &tracked)
@@ -507,7 +492,7 @@ cdef object built_choice(object state):
     else:
         ssd_put(message, L_MESSAGE.extras_at, {})
     ssd_settle_known(message, tracked)
-    cdef object choice = bare(L_DONE_CHOICE)
+    cdef object choice = L_DONE_CHOICE.blank()
     tracked = ssd_is_tracked(message)
     ssd_put_noting(choice, L_DONE_CHOICE.offsets[D_INDEX], st.index, &tracked)
     ssd_put(choice, L_DONE_CHOICE.offsets[D_MESSAGE], message)
