@@ -70,6 +70,8 @@ cdef class SSEDecoder:
     cdef int _read(self, const char* p, Py_ssize_t n, list out, bint with_raw) except -1
     cdef int _begin(self, const char* p, Py_ssize_t n, list out, bint with_raw) except -1
     cdef int _scan(self, const char* p, Py_ssize_t n, Py_ssize_t start, list out, bint with_raw) except -1
+    cdef Py_ssize_t _event_block(self, list out, bint with_raw, const char* p, Py_ssize_t pos,
+                                 Py_ssize_t n, Py_ssize_t cr_next) except -1
     cdef int _field(self, const char* blockp, Py_ssize_t rel, Py_ssize_t size) except -1
     cdef int _dispatch(self, list out, bint with_raw, const char* blockp, Py_ssize_t size,
                        Py_ssize_t boff) except -1

@@ -472,6 +472,17 @@ cdef class SSEDecoder:
                         pos = seg = bstart = nxt
                         continue
 
+            # A whole block of one "event:" line, one "data:" line and a blank line, within the
+            # limits (anything else, a CR included, is left to the general path below).
+            if (not span and pos == bstart and n - pos > 8 and p[pos] == b'e'
+                    and memcmp(p + pos, b"event:", 6) == 0):
+                if cr_next < pos:
+                    cr_next = _find(p, pos, n, b'\r')
+                nxt = self._event_block(out, with_raw, p, pos, n, cr_next)
+                if nxt > 0:
+                    pos = seg = bstart = nxt
+                    continue
+
             if lf_next < pos:
                 lf_next = _find(p, pos, n, b'\n')
             if has_cr:
@@ -561,6 +572,43 @@ cdef class SSEDecoder:
                 self._add_gap(gap_start, self._buf.len)
         self._base = base + n
         return 0
+
+    cdef Py_ssize_t _event_block(self, list out, bint with_raw, const char* p, Py_ssize_t pos,
+                                 Py_ssize_t n, Py_ssize_t cr_next) except -1:
+        """Dispatch the block at ``p[pos]`` (an ``event:`` line) when it is one ``event:`` line,
+        one ``data:`` line and a blank line, with no CR (``cr_next``: the first at or after
+        ``pos``) and within the limits: the end of the block then, else 0 (nothing done)."""
+        cdef Py_ssize_t vs = pos + 6, e, d, ds, de, klen = -1
+        cdef bytes key = self._type_key
+        cdef object event = None
+        if p[vs] == b' ':
+            vs += 1
+        if key is not None:  # the event type of the last event, without looking for the LF
+            klen = PyBytes_GET_SIZE(key)
+            if (n - vs > klen and p[vs + klen] == b'\n'
+                    and memcmp(p + vs, PyBytes_AS_STRING(key), <size_t>klen) == 0):
+                event = self._type_str
+            else:
+                klen = -1
+        e = vs + klen if klen >= 0 else _find(p, vs, n, b'\n')
+        d = e + 1
+        if n - d <= 6 or memcmp(p + d, b"data:", 5) != 0:
+            return 0
+        ds = d + 5
+        if p[ds] == b' ':
+            ds += 1
+        de = _find(p, ds, n, b'\n')
+        if de + 1 >= n or p[de + 1] != b'\n' or cr_next < de:
+            return 0
+        if e - pos > self._line_limit or de - d > self._line_limit or de + 2 - pos > self._limit:
+            return 0
+        if self.last_event_id is not self._id_buffer:
+            self.last_event_id = self._id_buffer
+        if klen < 0 and e > vs:
+            event = self._event_type(p + vs, e - vs)
+        self._emit(out, with_raw, event, PyBytes_FromStringAndSize(p + ds, de - ds),
+                   p + pos, de + 2 - pos, self._base + pos, self._base + ds)
+        return de + 2
 
     cdef int _field(self, const char* blockp, Py_ssize_t rel, Py_ssize_t size) except -1:
         cdef const char* line = blockp + rel
