@@ -10,6 +10,8 @@ cdef struct Buffer:
 cdef class PayloadSink:
     cdef int payload(self, object event, bytes payload, Py_ssize_t data_offset,
                      Py_ssize_t index) except -1
+    cdef int payload_at(self, object event, const char* p, Py_ssize_t n, Py_ssize_t data_offset,
+                        Py_ssize_t index) except -1
 
 
 cdef class SSEDecoder:
@@ -78,6 +80,9 @@ cdef class SSEDecoder:
     cdef int _emit(self, list out, bint with_raw, object event, object payload,
                    const char* blockp, Py_ssize_t size, Py_ssize_t boff,
                    Py_ssize_t data_off) except -1
+    cdef int _emit_at(self, list out, bint with_raw, object event, const char* d, Py_ssize_t dn,
+                      const char* blockp, Py_ssize_t size, Py_ssize_t boff,
+                      Py_ssize_t data_off) except -1
     cdef object _event_type(self, const char* s, Py_ssize_t size)
     cdef int _add_gap(self, Py_ssize_t start, Py_ssize_t end) except -1
     cdef object _raw_without_gaps(self, const char* blockp, Py_ssize_t size)

@@ -199,6 +199,12 @@ cdef class PayloadSink:
                      Py_ssize_t index) except -1:
         return 0
 
+    cdef int payload_at(self, object event, const char* p, Py_ssize_t n, Py_ssize_t data_offset,
+                        Py_ssize_t index) except -1:
+        """The payload as ``n`` bytes at ``p``, valid until this returns (a sink that reads
+        them without running Python code need not make a ``bytes``): ``payload`` by default."""
+        return self.payload(event, PyBytes_FromStringAndSize(p, n), data_offset, index)
+
 
 @cython.final
 cdef class SSEDecoder:
@@ -467,8 +473,8 @@ cdef class SSEDecoder:
                             self._line_too_long(base + pos, e + 1 - pos, base + pos)
                         if size > self._limit:
                             self._too_large(size, base + pos)
-                        self._emit(out, with_raw, None, PyBytes_FromStringAndSize(p + vs, e - vs),
-                                   p + pos, size, base + pos, base + vs)
+                        self._emit_at(out, with_raw, None, p + vs, e - vs, p + pos, size, base + pos,
+                                      base + vs)
                         pos = seg = bstart = nxt
                         continue
 
@@ -606,8 +612,8 @@ cdef class SSEDecoder:
             self.last_event_id = self._id_buffer
         if klen < 0 and e > vs:
             event = self._event_type(p + vs, e - vs)
-        self._emit(out, with_raw, event, PyBytes_FromStringAndSize(p + ds, de - ds),
-                   p + pos, de + 2 - pos, self._base + pos, self._base + ds)
+        self._emit_at(out, with_raw, event, p + ds, de - ds, p + pos, de + 2 - pos, self._base + pos,
+                      self._base + ds)
         return de + 2
 
     cdef int _field(self, const char* blockp, Py_ssize_t rel, Py_ssize_t size) except -1:
@@ -665,15 +671,26 @@ cdef class SSEDecoder:
                        Py_ssize_t boff) except -1:
         cdef object payload
         cdef object event = None
-        if self._multi:
-            payload = PyBytes_FromStringAndSize(self._data.ptr, self._data.len)
-            if self._data.cap > SHRINK_ABOVE:
-                _release(&self._data)
-        else:
-            payload = PyBytes_FromStringAndSize(blockp + self._data_rel, self._data_len)
         if self._event_len:
             event = self._event_type(blockp + self._event_rel, self._event_len)
+        if not self._multi:
+            return self._emit_at(out, with_raw, event, blockp + self._data_rel, self._data_len, blockp,
+                                 size, boff, boff + self._data_rel)
+        payload = PyBytes_FromStringAndSize(self._data.ptr, self._data.len)
+        if self._data.cap > SHRINK_ABOVE:
+            _release(&self._data)
         return self._emit(out, with_raw, event, payload, blockp, size, boff, boff + self._data_rel)
+
+    cdef int _emit_at(self, list out, bint with_raw, object event, const char* d, Py_ssize_t dn,
+                      const char* blockp, Py_ssize_t size, Py_ssize_t boff,
+                      Py_ssize_t data_off) except -1:
+        """:meth:`_emit` of the payload ``d[:dn]``, handed to a sink without a ``bytes``."""
+        if with_raw or self._sink is None:
+            return self._emit(out, with_raw, event, PyBytes_FromStringAndSize(d, dn), blockp, size,
+                              boff, data_off)
+        self._sink.payload_at(event, d, dn, data_off, self._count)
+        self._count += 1
+        return 0
 
     cdef int _emit(self, list out, bint with_raw, object event, object payload,
                    const char* blockp, Py_ssize_t size, Py_ssize_t boff,

@@ -59,6 +59,47 @@ cdef object _JSONDecodeError = orjson.JSONDecodeError
 cdef extern from "string.h":
     void* memmem(const void* haystack, size_t n, const void* needle, size_t m) nogil
 
+cdef extern from *:
+    """
+    #include <stdint.h>
+    /* The end of the run of bytes from p[i] that a JSON string body holds as they are (printable
+       ASCII but the quote and the backslash), eight at a time: the high bit of a byte of the mask
+       is set where the byte has its own set, is below 0x20, or is 0x22 or 0x5c (and may be set
+       above such a byte, by a borrow, never below one: the lowest bit set is the first byte). */
+    static inline Py_ssize_t ssed_plain_run(const unsigned char *p, Py_ssize_t i, Py_ssize_t n) {
+        const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+        uint64_t w, q, b, mask;
+        unsigned char c;
+        while (n - i >= 8) {
+            memcpy(&w, p + i, 8);
+            q = w ^ (ones * 0x22);
+            b = w ^ (ones * 0x5c);
+            mask = (((q - ones) & ~q) | ((b - ones) & ~b) | ((w - ones * 0x20) & ~w) | w) & highs;
+    #if PY_LITTLE_ENDIAN
+            if (mask) return i + (__builtin_ctzll(mask) >> 3);
+    #else
+            if (mask) break;
+    #endif
+            i += 8;
+        }
+        while (i < n) {
+            c = p[i];
+            if (c < 0x20 || c >= 0x80 || c == 0x22 || c == 0x5c) break;
+            i++;
+        }
+        return i;
+    }
+    """
+    Py_ssize_t ssed_plain_run(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept nogil
+
+
+cdef inline Py_ssize_t string_end(const unsigned char* p, Py_ssize_t i, Py_ssize_t n, bint* esc) noexcept:
+    """:func:`scan_string`, its run of plain bytes skipped first, eight at a time."""
+    i = ssed_plain_run(p, i, n)
+    if i < n and p[i] == 34:
+        return i
+    return scan_string(p, i, n, esc)
+
 
 #: Strings built by the deltas are looked for in the payloads of the events after them when at
 #: least this long; the marker stands in for such a string while the rest is parsed.
@@ -302,14 +343,29 @@ cdef class DeltaSink(PayloadSink):
             self.state.touch()
         return 0
 
-    cdef int payload(self, object event, bytes payload, Py_ssize_t data_offset, Py_ssize_t index) except -1:
-        cdef Py_ssize_t tail
-        cdef object count
+    cdef int payload_at(self, object event, const char* p, Py_ssize_t n, Py_ssize_t data_offset,
+                        Py_ssize_t index) except -1:
         if self.stopped:
             return 0
+        if self.has_fast and self.take(<const unsigned char*>p, n):
+            self.merged += 1
+            return 0
+        return self.other(event, PyBytes_FromStringAndSize(p, n), data_offset, index)
+
+    cdef int payload(self, object event, bytes payload, Py_ssize_t data_offset, Py_ssize_t index) except -1:
+        if self.stopped:
+            return 0
+        if self.has_fast and self.take(<const unsigned char*>PyBytes_AS_STRING(payload), PyBytes_GET_SIZE(payload)):
+            self.merged += 1
+            return 0
+        return self.other(event, payload, data_offset, index)
+
+    cdef int other(self, object event, bytes payload, Py_ssize_t data_offset, Py_ssize_t index) except -1:
+        """Merge a payload that is not a delta event at the place of the last one."""
+        cdef Py_ssize_t tail
+        cdef object count
         if self.has_fast and (
-                self.take(payload)
-                or (self.done_rule is not None and self.same_done(payload))
+                (self.done_rule is not None and self.same_done(payload))
                 or (self.put_base is not None and self.put_rule is not None and self.same_put_done(payload))):
             self.merged += 1
             return 0
@@ -500,11 +556,10 @@ cdef class DeltaSink(PayloadSink):
             return K_OBF
         return 0
 
-    cdef bint take(self, bytes payload) except -1:
-        """Append the delta string of ``payload`` when it is a delta event at the place of the
-        last one, in a shape this scan knows; False (nothing changed) otherwise."""
-        cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(payload)
-        cdef Py_ssize_t n = PyBytes_GET_SIZE(payload)
+    cdef bint take(self, const unsigned char* p, Py_ssize_t n) except -1:
+        """Append the delta string of the payload ``p[:n]`` when it is a delta event at the place
+        of the last one, in a shape this scan knows; False (nothing changed) otherwise. Runs no
+        Python code."""
         cdef const unsigned char* h
         cdef Py_ssize_t hn, i, j, ka, kb, da = 0, db = 0, hdr_end = -1, seq_a = -1, seq_b = -1
         cdef Py_ssize_t oa = -1, ob = -1
@@ -550,7 +605,7 @@ cdef class DeltaSink(PayloadSink):
                 hdr_end = i
                 hdr_seen = seen
                 da = i + 1
-                db = scan_string(p, da, n, &desc)
+                db = string_end(p, da, n, &desc)
                 if db < 0:
                     return False
                 i = db + 1
@@ -567,7 +622,7 @@ cdef class DeltaSink(PayloadSink):
                 if p[i] != 34:
                     return False
                 esc = False
-                j = scan_string(p, i + 1, n, &esc)
+                j = string_end(p, i + 1, n, &esc)
                 if j < 0:
                     return False
                 if key == K_OBF and seen & K_DELTA:
@@ -842,7 +897,7 @@ cdef class DeltaSink(PayloadSink):
             return n - i == tn and memcmp(p + i, t, tn) == 0
         if n - i < tn - (self.obf_b - self.obf_a) or memcmp(p + i, t, self.obf_a) != 0:
             return False
-        j = scan_string(p, i + self.obf_a, n, &esc)
+        j = string_end(p, i + self.obf_a, n, &esc)
         if j < 0:
             return False
         return n - j == tn - self.obf_b and memcmp(p + j, t + self.obf_b, tn - self.obf_b) == 0
