@@ -355,7 +355,8 @@ cdef class DeltaSink(PayloadSink):
     cdef int payload(self, object event, bytes payload, Py_ssize_t data_offset, Py_ssize_t index) except -1:
         if self.stopped:
             return 0
-        if self.has_fast and self.take(<const unsigned char*>PyBytes_AS_STRING(payload), PyBytes_GET_SIZE(payload)):
+        if self.has_fast and self.take(<const unsigned char*>PyBytes_AS_STRING(payload),
+                                       PyBytes_GET_SIZE(payload)):
             self.merged += 1
             return 0
         return self.other(event, payload, data_offset, index)
