@@ -480,8 +480,9 @@ cdef class SSEDecoder:
 
             # A whole block of one "event:" line, one "data:" line and a blank line, within the
             # limits (anything else, a CR included, is left to the general path below).
-            if (not span and pos == bstart and n - pos > 8 and p[pos] == b'e'
-                    and memcmp(p + pos, b"event:", 6) == 0):
+            if (not span and pos == bstart and n - pos > 8 and p[pos] == b'e' and p[pos + 1] == b'v'
+                    and p[pos + 2] == b'e' and p[pos + 3] == b'n' and p[pos + 4] == b't'
+                    and p[pos + 5] == b':'):
                 if cr_next < pos:
                     cr_next = _find(p, pos, n, b'\r')
                 nxt = self._event_block(out, with_raw, p, pos, n, cr_next)
@@ -598,7 +599,8 @@ cdef class SSEDecoder:
                 klen = -1
         e = vs + klen if klen >= 0 else _find(p, vs, n, b'\n')
         d = e + 1
-        if n - d <= 6 or memcmp(p + d, b"data:", 5) != 0:
+        if n - d <= 6 or not (p[d] == b'd' and p[d + 1] == b'a' and p[d + 2] == b't' and p[d + 3] == b'a'
+                              and p[d + 4] == b':'):
             return 0
         ds = d + 5
         if p[ds] == b' ':

@@ -7,10 +7,12 @@ decoded payload). What is compiled is the frequent case: after a delta event
 ``response.reasoning_summary_text.delta``, ...), the next delta of the same kind at the same place
 is recognised from the payload's bytes, in any key order and spacing, its keys and values checked
 as strictly as a JSON parser checks them, and only its ``delta`` string is unescaped into one UTF-8
-buffer, decoded once when the state next reads the fragments of its place: no dict and no event
-object. The bytes before the ``delta`` string are remembered and compared with the next payload's
-(a differing ``sequence_number`` allowed), and so are the bytes after it (a differing
-``obfuscation`` string allowed), so a repeated header and trailer are not scanned again. Anything
+buffer, decoded once when the state next reads the fragments of its place: no dict, no event
+object, and no ``bytes`` (the tokenizer hands over the payload where it read it). The bytes
+before the ``delta`` string are remembered and compared with the next payload's (a differing
+``sequence_number`` allowed), and so are the bytes after it (a differing ``obfuscation`` string
+allowed), so a repeated header and trailer are not scanned again; runs of plain ASCII in a string
+are skipped eight bytes at a time. Anything
 else (another key, an escape in a key, a wrong type, invalid JSON or UTF-8) takes the shared
 state's general path (``orjson`` and the rule table), which also raises the errors at their offsets.
 
@@ -89,8 +91,47 @@ cdef extern from *:
         }
         return i;
     }
+
+    static inline int ssed_same(const unsigned char *a, const unsigned char *b, Py_ssize_t k) {
+        /* memcmp(a, b, k) == 0 for the few bytes around a string, without a call */
+        uint64_t x, y;
+        while (k >= 8) {
+            memcpy(&x, a, 8);
+            memcpy(&y, b, 8);
+            if (x != y) return 0;
+            a += 8;
+            b += 8;
+            k -= 8;
+        }
+        while (k > 0) {
+            if (*a++ != *b++) return 0;
+            k--;
+        }
+        return 1;
+    }
     """
     Py_ssize_t ssed_plain_run(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept nogil
+    bint ssed_same(const unsigned char* a, const unsigned char* b, Py_ssize_t k) noexcept nogil
+
+
+cdef inline Py_ssize_t int_end(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept:
+    """:func:`scan_int` without the value: the end of the integer at ``p[i]``, or -1."""
+    cdef Py_ssize_t start
+    if i < n and p[i] == 45:
+        i += 1
+    start = i
+    if i >= n or p[i] < 48 or p[i] > 57:
+        return -1
+    if p[i] == 48:
+        i += 1
+    else:
+        while i < n and p[i] >= 48 and p[i] <= 57:
+            i += 1
+        if i - start > 18:
+            return -1
+    if i < n and (p[i] == 46 or p[i] == 101 or p[i] == 69 or (p[i] >= 48 and p[i] <= 57)):
+        return -1
+    return i
 
 
 cdef inline Py_ssize_t string_end(const unsigned char* p, Py_ssize_t i, Py_ssize_t n, bint* esc) noexcept:
@@ -578,7 +619,7 @@ cdef class DeltaSink(PayloadSink):
                     i = hn
                     resume = True
             elif n > hn and memcmp(p, h, self.seq_a) == 0:
-                j = scan_int(p, self.seq_a, n, &v)
+                j = int_end(p, self.seq_a, n)
                 if j >= 0 and n > j + hn - self.seq_b and memcmp(p + j, h + self.seq_b, hn - self.seq_b) == 0:
                     i = j + hn - self.seq_b
                     resume = True
@@ -895,13 +936,13 @@ cdef class DeltaSink(PayloadSink):
         cdef Py_ssize_t j
         cdef bint esc = False
         if self.obf_a < 0:
-            return n - i == tn and memcmp(p + i, t, tn) == 0
-        if n - i < tn - (self.obf_b - self.obf_a) or memcmp(p + i, t, self.obf_a) != 0:
+            return n - i == tn and ssed_same(p + i, t, tn)
+        if n - i < tn - (self.obf_b - self.obf_a) or not ssed_same(p + i, t, self.obf_a):
             return False
         j = string_end(p, i + self.obf_a, n, &esc)
         if j < 0:
             return False
-        return n - j == tn - self.obf_b and memcmp(p + j, t + self.obf_b, tn - self.obf_b) == 0
+        return n - j == tn - self.obf_b and ssed_same(p + j, t + self.obf_b, tn - self.obf_b)
 
 
 class ResponsesMerger(ResponsesState):

@@ -5,6 +5,8 @@ output item is a :class:`Node`: the object as last put, plus what the events mer
 (string fragments per path, appended list items, the nodes of keyed list elements). Fragments are
 joined only when a snapshot is built, and a node's object is never changed in place (a change
 copies the dicts on its path), so a snapshot shares nothing that a later event changes.
+An event that puts a value (an item, a part, ...) is applied by a plan made once from its rule
+(:data:`_PUTS`); the other rules by their general loop.
 """
 
 from __future__ import annotations
