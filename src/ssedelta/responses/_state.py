@@ -186,6 +186,14 @@ class Fast(NamedTuple):
     path: tuple[str, ...]
 
 
+def _make_fast(*fields: Any) -> Fast:
+    """``Fast(*fields)`` without the Python-level ``__new__`` of a named tuple."""
+    return _tuple_new(Fast, fields)  # type: ignore[no-any-return]
+
+
+_tuple_new: Any = tuple.__new__
+
+
 def _opened_by() -> dict[tuple[str, str], str]:
     """(slot, ``type`` of the value an event puts there) -> the delta event that streams that
     value's string, when exactly one does (and a payload scan can follow it: one index at most)."""
@@ -277,7 +285,7 @@ class ResponsesState:
         fragments = place.node.fragments(place.path)
         place.item.model = None
         # Made whole rather than by _replace, which costs several times more.
-        self.fast = Fast(
+        self.fast = _make_fast(
             place.kind,
             place.output_index,
             place.sub_key,
@@ -389,10 +397,13 @@ class ResponsesState:
         if type(output_index) is not int:
             raise _Bad(f"output_index: expected int, got {type(output_index).__name__}")
         index_keys = put.index_keys
-        keys = [_index(obj, key) for key in index_keys] if index_keys else None
-        key = put.key
-        value = obj.get(key)
-        model = _check(self._build.one, put.model, value, key)
+        keys = None
+        if index_keys:
+            keys = []
+            for key in index_keys:  # (a list comprehension is a call of its own)
+                keys.append(_index(obj, key))
+        value = obj.get(put.key)
+        model = _check(self._build.one, put.model, value, put.key)
         rule = put.rule
         items = self._items
         sub_key = sub = None
@@ -421,7 +432,8 @@ class ResponsesState:
             if type(value_type) is str:
                 opened = _OPENINGS.get((rule.slot, value_type))
                 if opened is not None:
-                    self.opening = Fast(opened[0], output_index, sub_key, sub, None, holder, new, opened[1])
+                    kind, path = opened
+                    self.opening = _make_fast(kind, output_index, sub_key, sub, None, holder, new, path)
 
     def _apply(self, kind: str, rule: r.Rule, obj: dict[str, Any]) -> None:
         """Apply a rule that does not put a value (those are :meth:`_put`'s)."""
@@ -485,7 +497,8 @@ class ResponsesState:
         first = rule.ops[0]
         if first.op is CONCAT and len(chain) <= 1:
             sub_key, sub = (chain[0][1], keys[0]) if chain else (None, None)
-            self.fast = Fast(kind, output_index, sub_key, sub, node.texts[first.path], item, node, first.path)
+            fragments = node.texts[first.path]
+            self.fast = _make_fast(kind, output_index, sub_key, sub, fragments, item, node, first.path)
 
     def snapshot(self) -> m.Response:
         """The response merged so far; never raises."""
