@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import ssedelta
+from ssedelta import responses
 from ssedelta.errors import StreamFormatError
 
 NAMES = [b"a", b"ab", b"response.output_text.delta", b"response.output_text.delta.x", b"", b"\xff", b"a\rb"]
@@ -112,3 +113,39 @@ def test_named_blocks_give_their_names_and_payloads(backend):
         (None, b"4", 55, 68),
         ("a", b"5", 71, 86),
     ]
+
+
+def test_delta_events_over_two_data_lines_merge_as_on_one(backend):
+    """A payload in two ``data:`` lines reaches the merger as one joined ``bytes`` (the other way
+    in): its deltas are taken the same."""
+    item = b'{"id":"msg_1","type":"message","role":"assistant","content":[]}'
+    part = b'{"type":"output_text","text":"","annotations":[]}'
+    at = b'"item_id":"msg_1","output_index":0,"content_index":0'
+    head = [
+        b"event: response.output_item.added\n"
+        + b'data: {"type":"response.output_item.added","output_index":0,"item":'
+        + item
+        + b"}\n\n",
+        b'event: response.content_part.added\ndata: {"type":"response.content_part.added",'
+        + at
+        + b',"part":'
+        + part
+        + b"}\n\n",
+    ]
+    deltas = [b"Hel", b"lo", b" w\\u00f6rld", b"!"]
+    one = [
+        b'data: {"type":"response.output_text.delta",' + at + b',"delta":"' + d + b'"}\n\n' for d in deltas
+    ]
+    two = [
+        b'data: {"type":"response.output_text.delta",\ndata: ' + at + b',"delta":"' + d + b'"}\n\n'
+        for d in deltas
+    ]
+    mixed = [two[0], one[1], two[2], one[3]]
+    results = []
+    for body in (one, two, mixed):
+        merger = responses.merger_class(backend)()
+        merger.feed(b"".join(head + body))
+        results.append(merger.snapshot().to_dict())
+    assert results[0]["output"][0]["content"][0]["text"] == "Hello wörld!"
+    assert results[1] == results[0]
+    assert results[2] == results[0]
