@@ -10,6 +10,8 @@ cdef struct Buffer:
 cdef class PayloadSink:
     cdef int payload(self, object event, bytes payload, Py_ssize_t data_offset,
                      Py_ssize_t index) except -1
+    cdef int payload_at(self, object event, const char* p, Py_ssize_t n, Py_ssize_t data_offset,
+                        Py_ssize_t index) except -1
 
 
 cdef class SSEDecoder:
@@ -70,12 +72,17 @@ cdef class SSEDecoder:
     cdef int _read(self, const char* p, Py_ssize_t n, list out, bint with_raw) except -1
     cdef int _begin(self, const char* p, Py_ssize_t n, list out, bint with_raw) except -1
     cdef int _scan(self, const char* p, Py_ssize_t n, Py_ssize_t start, list out, bint with_raw) except -1
+    cdef Py_ssize_t _event_block(self, list out, bint with_raw, const char* p, Py_ssize_t pos,
+                                 Py_ssize_t n, Py_ssize_t cr_next) except -1
     cdef int _field(self, const char* blockp, Py_ssize_t rel, Py_ssize_t size) except -1
     cdef int _dispatch(self, list out, bint with_raw, const char* blockp, Py_ssize_t size,
                        Py_ssize_t boff) except -1
     cdef int _emit(self, list out, bint with_raw, object event, object payload,
                    const char* blockp, Py_ssize_t size, Py_ssize_t boff,
                    Py_ssize_t data_off) except -1
+    cdef int _emit_at(self, list out, bint with_raw, object event, const char* d, Py_ssize_t dn,
+                      const char* blockp, Py_ssize_t size, Py_ssize_t boff,
+                      Py_ssize_t data_off) except -1
     cdef object _event_type(self, const char* s, Py_ssize_t size)
     cdef int _add_gap(self, Py_ssize_t start, Py_ssize_t end) except -1
     cdef object _raw_without_gaps(self, const char* blockp, Py_ssize_t size)

@@ -199,6 +199,12 @@ cdef class PayloadSink:
                      Py_ssize_t index) except -1:
         return 0
 
+    cdef int payload_at(self, object event, const char* p, Py_ssize_t n, Py_ssize_t data_offset,
+                        Py_ssize_t index) except -1:
+        """The payload as ``n`` bytes at ``p``, valid until this returns (a sink that reads
+        them without running Python code need not make a ``bytes``): ``payload`` by default."""
+        return self.payload(event, PyBytes_FromStringAndSize(p, n), data_offset, index)
+
 
 @cython.final
 @cython.freelist(4)  # a merger makes one per stream
@@ -468,10 +474,22 @@ cdef class SSEDecoder:
                             self._line_too_long(base + pos, e + 1 - pos, base + pos)
                         if size > self._limit:
                             self._too_large(size, base + pos)
-                        self._emit(out, with_raw, None, PyBytes_FromStringAndSize(p + vs, e - vs),
-                                   p + pos, size, base + pos, base + vs)
+                        self._emit_at(out, with_raw, None, p + vs, e - vs, p + pos, size, base + pos,
+                                      base + vs)
                         pos = seg = bstart = nxt
                         continue
+
+            # A whole block of one "event:" line, one "data:" line and a blank line, within the
+            # limits (anything else, a CR included, is left to the general path below).
+            if (not span and pos == bstart and n - pos > 8 and p[pos] == b'e' and p[pos + 1] == b'v'
+                    and p[pos + 2] == b'e' and p[pos + 3] == b'n' and p[pos + 4] == b't'
+                    and p[pos + 5] == b':'):
+                if cr_next < pos:
+                    cr_next = _find(p, pos, n, b'\r')
+                nxt = self._event_block(out, with_raw, p, pos, n, cr_next)
+                if nxt > 0:
+                    pos = seg = bstart = nxt
+                    continue
 
             if lf_next < pos:
                 lf_next = _find(p, pos, n, b'\n')
@@ -563,6 +581,44 @@ cdef class SSEDecoder:
         self._base = base + n
         return 0
 
+    cdef Py_ssize_t _event_block(self, list out, bint with_raw, const char* p, Py_ssize_t pos,
+                                 Py_ssize_t n, Py_ssize_t cr_next) except -1:
+        """Dispatch the block at ``p[pos]`` (an ``event:`` line) when it is one ``event:`` line,
+        one ``data:`` line and a blank line, with no CR (``cr_next``: the first at or after
+        ``pos``) and within the limits: the end of the block then, else 0 (nothing done)."""
+        cdef Py_ssize_t vs = pos + 6, e, d, ds, de, klen = -1
+        cdef bytes key = self._type_key
+        cdef object event = None
+        if p[vs] == b' ':
+            vs += 1
+        if key is not None:  # the event type of the last event, without looking for the LF
+            klen = PyBytes_GET_SIZE(key)
+            if (n - vs > klen and p[vs + klen] == b'\n'
+                    and memcmp(p + vs, PyBytes_AS_STRING(key), <size_t>klen) == 0):
+                event = self._type_str
+            else:
+                klen = -1
+        e = vs + klen if klen >= 0 else _find(p, vs, n, b'\n')
+        d = e + 1
+        if n - d <= 6 or not (p[d] == b'd' and p[d + 1] == b'a' and p[d + 2] == b't' and p[d + 3] == b'a'
+                              and p[d + 4] == b':'):
+            return 0
+        ds = d + 5
+        if p[ds] == b' ':
+            ds += 1
+        de = _find(p, ds, n, b'\n')
+        if de + 1 >= n or p[de + 1] != b'\n' or cr_next < de:
+            return 0
+        if e - pos > self._line_limit or de - d > self._line_limit or de + 2 - pos > self._limit:
+            return 0
+        if self.last_event_id is not self._id_buffer:
+            self.last_event_id = self._id_buffer
+        if klen < 0 and e > vs:
+            event = self._event_type(p + vs, e - vs)
+        self._emit_at(out, with_raw, event, p + ds, de - ds, p + pos, de + 2 - pos, self._base + pos,
+                      self._base + ds)
+        return de + 2
+
     cdef int _field(self, const char* blockp, Py_ssize_t rel, Py_ssize_t size) except -1:
         cdef const char* line = blockp + rel
         cdef const char* value
@@ -618,15 +674,26 @@ cdef class SSEDecoder:
                        Py_ssize_t boff) except -1:
         cdef object payload
         cdef object event = None
-        if self._multi:
-            payload = PyBytes_FromStringAndSize(self._data.ptr, self._data.len)
-            if self._data.cap > SHRINK_ABOVE:
-                _release(&self._data)
-        else:
-            payload = PyBytes_FromStringAndSize(blockp + self._data_rel, self._data_len)
         if self._event_len:
             event = self._event_type(blockp + self._event_rel, self._event_len)
+        if not self._multi:
+            return self._emit_at(out, with_raw, event, blockp + self._data_rel, self._data_len, blockp,
+                                 size, boff, boff + self._data_rel)
+        payload = PyBytes_FromStringAndSize(self._data.ptr, self._data.len)
+        if self._data.cap > SHRINK_ABOVE:
+            _release(&self._data)
         return self._emit(out, with_raw, event, payload, blockp, size, boff, boff + self._data_rel)
+
+    cdef int _emit_at(self, list out, bint with_raw, object event, const char* d, Py_ssize_t dn,
+                      const char* blockp, Py_ssize_t size, Py_ssize_t boff,
+                      Py_ssize_t data_off) except -1:
+        """:meth:`_emit` of the payload ``d[:dn]``, handed to a sink without a ``bytes``."""
+        if with_raw or self._sink is None:
+            return self._emit(out, with_raw, event, PyBytes_FromStringAndSize(d, dn), blockp, size,
+                              boff, data_off)
+        self._sink.payload_at(event, d, dn, data_off, self._count)
+        self._count += 1
+        return 0
 
     cdef int _emit(self, list out, bint with_raw, object event, object payload,
                    const char* blockp, Py_ssize_t size, Py_ssize_t boff,

@@ -7,10 +7,12 @@ decoded payload). What is compiled is the frequent case: after a delta event
 ``response.reasoning_summary_text.delta``, ...), the next delta of the same kind at the same place
 is recognised from the payload's bytes, in any key order and spacing, its keys and values checked
 as strictly as a JSON parser checks them, and only its ``delta`` string is unescaped into one UTF-8
-buffer, decoded once when the state next reads the fragments of its place: no dict and no event
-object. The bytes before the ``delta`` string are remembered and compared with the next payload's
-(a differing ``sequence_number`` allowed), and so are the bytes after it (a differing
-``obfuscation`` string allowed), so a repeated header and trailer are not scanned again. Anything
+buffer, decoded once when the state next reads the fragments of its place: no dict, no event
+object, and no ``bytes`` (the tokenizer hands over the payload where it read it). The bytes
+before the ``delta`` string are remembered and compared with the next payload's (a differing
+``sequence_number`` allowed), and so are the bytes after it (a differing ``obfuscation`` string
+allowed), so a repeated header and trailer are not scanned again; runs of plain ASCII in a string
+are skipped eight bytes at a time. Anything
 else (another key, an escape in a key, a wrong type, invalid JSON or UTF-8) takes the shared
 state's general path (``orjson`` and the rule table), which also raises the errors at their offsets.
 
@@ -58,6 +60,86 @@ cdef object _JSONDecodeError = orjson.JSONDecodeError
 
 cdef extern from "string.h":
     void* memmem(const void* haystack, size_t n, const void* needle, size_t m) nogil
+
+cdef extern from *:
+    """
+    #include <stdint.h>
+    /* The end of the run of bytes from p[i] that a JSON string body holds as they are (printable
+       ASCII but the quote and the backslash), eight at a time: the high bit of a byte of the mask
+       is set where the byte has its own set, is below 0x20, or is 0x22 or 0x5c (and may be set
+       above such a byte, by a borrow, never below one: the lowest bit set is the first byte). */
+    static inline Py_ssize_t ssed_plain_run(const unsigned char *p, Py_ssize_t i, Py_ssize_t n) {
+        const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+        uint64_t w, q, b, mask;
+        unsigned char c;
+        while (n - i >= 8) {
+            memcpy(&w, p + i, 8);
+            q = w ^ (ones * 0x22);
+            b = w ^ (ones * 0x5c);
+            mask = (((q - ones) & ~q) | ((b - ones) & ~b) | ((w - ones * 0x20) & ~w) | w) & highs;
+    #if PY_LITTLE_ENDIAN
+            if (mask) return i + (__builtin_ctzll(mask) >> 3);
+    #else
+            if (mask) break;
+    #endif
+            i += 8;
+        }
+        while (i < n) {
+            c = p[i];
+            if (c < 0x20 || c >= 0x80 || c == 0x22 || c == 0x5c) break;
+            i++;
+        }
+        return i;
+    }
+
+    static inline int ssed_same(const unsigned char *a, const unsigned char *b, Py_ssize_t k) {
+        /* memcmp(a, b, k) == 0 for the few bytes around a string, without a call */
+        uint64_t x, y;
+        while (k >= 8) {
+            memcpy(&x, a, 8);
+            memcpy(&y, b, 8);
+            if (x != y) return 0;
+            a += 8;
+            b += 8;
+            k -= 8;
+        }
+        while (k > 0) {
+            if (*a++ != *b++) return 0;
+            k--;
+        }
+        return 1;
+    }
+    """
+    Py_ssize_t ssed_plain_run(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept nogil
+    bint ssed_same(const unsigned char* a, const unsigned char* b, Py_ssize_t k) noexcept nogil
+
+
+cdef inline Py_ssize_t int_end(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept:
+    """:func:`scan_int` without the value: the end of the integer at ``p[i]``, or -1."""
+    cdef Py_ssize_t start
+    if i < n and p[i] == 45:
+        i += 1
+    start = i
+    if i >= n or p[i] < 48 or p[i] > 57:
+        return -1
+    if p[i] == 48:
+        i += 1
+    else:
+        while i < n and p[i] >= 48 and p[i] <= 57:
+            i += 1
+        if i - start > 18:
+            return -1
+    if i < n and (p[i] == 46 or p[i] == 101 or p[i] == 69 or (p[i] >= 48 and p[i] <= 57)):
+        return -1
+    return i
+
+
+cdef inline Py_ssize_t string_end(const unsigned char* p, Py_ssize_t i, Py_ssize_t n, bint* esc) noexcept:
+    """:func:`scan_string`, its run of plain bytes skipped first, eight at a time."""
+    i = ssed_plain_run(p, i, n)
+    if i < n and p[i] == 34:
+        return i
+    return scan_string(p, i, n, esc)
 
 
 #: Strings built by the deltas are looked for in the payloads of the events after them when at
@@ -302,14 +384,30 @@ cdef class DeltaSink(PayloadSink):
             self.state.touch()
         return 0
 
-    cdef int payload(self, object event, bytes payload, Py_ssize_t data_offset, Py_ssize_t index) except -1:
-        cdef Py_ssize_t tail
-        cdef object count
+    cdef int payload_at(self, object event, const char* p, Py_ssize_t n, Py_ssize_t data_offset,
+                        Py_ssize_t index) except -1:
         if self.stopped:
             return 0
+        if self.has_fast and self.take(<const unsigned char*>p, n):
+            self.merged += 1
+            return 0
+        return self.other(event, PyBytes_FromStringAndSize(p, n), data_offset, index)
+
+    cdef int payload(self, object event, bytes payload, Py_ssize_t data_offset, Py_ssize_t index) except -1:
+        if self.stopped:
+            return 0
+        if self.has_fast and self.take(<const unsigned char*>PyBytes_AS_STRING(payload),
+                                       PyBytes_GET_SIZE(payload)):
+            self.merged += 1
+            return 0
+        return self.other(event, payload, data_offset, index)
+
+    cdef int other(self, object event, bytes payload, Py_ssize_t data_offset, Py_ssize_t index) except -1:
+        """Merge a payload that is not a delta event at the place of the last one."""
+        cdef Py_ssize_t tail
+        cdef object count
         if self.has_fast and (
-                self.take(payload)
-                or (self.done_rule is not None and self.same_done(payload))
+                (self.done_rule is not None and self.same_done(payload))
                 or (self.put_base is not None and self.put_rule is not None and self.same_put_done(payload))):
             self.merged += 1
             return 0
@@ -500,11 +598,10 @@ cdef class DeltaSink(PayloadSink):
             return K_OBF
         return 0
 
-    cdef bint take(self, bytes payload) except -1:
-        """Append the delta string of ``payload`` when it is a delta event at the place of the
-        last one, in a shape this scan knows; False (nothing changed) otherwise."""
-        cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(payload)
-        cdef Py_ssize_t n = PyBytes_GET_SIZE(payload)
+    cdef bint take(self, const unsigned char* p, Py_ssize_t n) except -1:
+        """Append the delta string of the payload ``p[:n]`` when it is a delta event at the place
+        of the last one, in a shape this scan knows; False (nothing changed) otherwise. Runs no
+        Python code."""
         cdef const unsigned char* h
         cdef Py_ssize_t hn, i, j, ka, kb, da = 0, db = 0, hdr_end = -1, seq_a = -1, seq_b = -1
         cdef Py_ssize_t oa = -1, ob = -1
@@ -522,7 +619,7 @@ cdef class DeltaSink(PayloadSink):
                     i = hn
                     resume = True
             elif n > hn and memcmp(p, h, self.seq_a) == 0:
-                j = scan_int(p, self.seq_a, n, &v)
+                j = int_end(p, self.seq_a, n)
                 if j >= 0 and n > j + hn - self.seq_b and memcmp(p + j, h + self.seq_b, hn - self.seq_b) == 0:
                     i = j + hn - self.seq_b
                     resume = True
@@ -550,7 +647,7 @@ cdef class DeltaSink(PayloadSink):
                 hdr_end = i
                 hdr_seen = seen
                 da = i + 1
-                db = scan_string(p, da, n, &desc)
+                db = string_end(p, da, n, &desc)
                 if db < 0:
                     return False
                 i = db + 1
@@ -567,7 +664,7 @@ cdef class DeltaSink(PayloadSink):
                 if p[i] != 34:
                     return False
                 esc = False
-                j = scan_string(p, i + 1, n, &esc)
+                j = string_end(p, i + 1, n, &esc)
                 if j < 0:
                     return False
                 if key == K_OBF and seen & K_DELTA:
@@ -839,13 +936,13 @@ cdef class DeltaSink(PayloadSink):
         cdef Py_ssize_t j
         cdef bint esc = False
         if self.obf_a < 0:
-            return n - i == tn and memcmp(p + i, t, tn) == 0
-        if n - i < tn - (self.obf_b - self.obf_a) or memcmp(p + i, t, self.obf_a) != 0:
+            return n - i == tn and ssed_same(p + i, t, tn)
+        if n - i < tn - (self.obf_b - self.obf_a) or not ssed_same(p + i, t, self.obf_a):
             return False
-        j = scan_string(p, i + self.obf_a, n, &esc)
+        j = string_end(p, i + self.obf_a, n, &esc)
         if j < 0:
             return False
-        return n - j == tn - self.obf_b and memcmp(p + j, t + self.obf_b, tn - self.obf_b) == 0
+        return n - j == tn - self.obf_b and ssed_same(p + j, t + self.obf_b, tn - self.obf_b)
 
 
 class ResponsesMerger(ResponsesState):

@@ -5,6 +5,8 @@ output item is a :class:`Node`: the object as last put, plus what the events mer
 (string fragments per path, appended list items, the nodes of keyed list elements). Fragments are
 joined only when a snapshot is built, and a node's object is never changed in place (a change
 copies the dicts on its path), so a snapshot shares nothing that a later event changes.
+An event that puts a value (an item, a part, ...) is applied by a plan made once from its rule
+(:data:`_PUTS`); the other rules by their general loop.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from .._schema import Model, SchemaError
 from ..errors import InvalidChunkError, UpstreamError
 from . import _rules as r
 from . import models as m
-from ._rules import CONCAT, CONCAT_EACH, EXTEND, ITEM, LIST, PUT, SLOTS
+from ._rules import CONCAT, CONCAT_EACH, EXTEND, LIST, PUT, SLOTS
 
 _ITEM_UNION = m.Response._spec["output"][2]
 #: What a PUT value must be, per slot: a model (or a union of models by ``type``), or ``str``.
@@ -184,6 +186,14 @@ class Fast(NamedTuple):
     path: tuple[str, ...]
 
 
+def _make_fast(*fields: Any) -> Fast:
+    """``Fast(*fields)`` without the Python-level ``__new__`` of a named tuple."""
+    return _tuple_new(Fast, fields)  # type: ignore[no-any-return]
+
+
+_tuple_new: Any = tuple.__new__
+
+
 def _opened_by() -> dict[tuple[str, str], str]:
     """(slot, ``type`` of the value an event puts there) -> the delta event that streams that
     value's string, when exactly one does (and a payload scan can follow it: one index at most)."""
@@ -200,6 +210,34 @@ def _opened_by() -> dict[tuple[str, str], str]:
 #: Derived from :data:`._rules.EVENT_RULES`: after an event puts a value of this type in this slot,
 #: the next event is most often the first delta of its string.
 OPENED_BY = _opened_by()
+#: The same, with the path of that string: (slot, ``type``) -> (delta event type, path).
+_OPENINGS = {key: (kind, r.EVENT_RULES[kind].ops[0].path) for key, kind in OPENED_BY.items()}
+
+
+class _Put(NamedTuple):
+    """A rule whose one op puts a value, as :meth:`ResponsesState._put` applies it."""
+
+    rule: r.Rule
+    key: str  # the payload key of the value
+    model: Any  # what the value must be (see _SLOT_MODELS)
+    index_keys: tuple[str, ...]  # the payload keys of the slot's indexes, in order
+    lists: tuple[tuple[str, ...], ...]  # the path of each index's list
+
+
+#: event type -> how it puts its value, for the rules that put one (derived from the rule table).
+_PUTS = {
+    kind: _Put(
+        rule,
+        rule.ops[0].key,
+        _SLOT_MODELS[rule.slot],
+        tuple(key for _, key in SLOTS[rule.slot]),
+        tuple(path for path, _ in SLOTS[rule.slot]),
+    )
+    for kind, rule in r.EVENT_RULES.items()
+    if rule.ops[0].op is PUT
+}
+# A rule that puts a value does nothing else (so _apply never puts one).
+assert all(len(rule.ops) == 1 for rule in r.EVENT_RULES.values() if any(op.op is PUT for op in rule.ops))
 
 
 class ResponsesState:
@@ -247,7 +285,7 @@ class ResponsesState:
         fragments = place.node.fragments(place.path)
         place.item.model = None
         # Made whole rather than by _replace, which costs several times more.
-        self.fast = Fast(
+        self.fast = _make_fast(
             place.kind,
             place.output_index,
             place.sub_key,
@@ -311,8 +349,11 @@ class ResponsesState:
         if type(kind) is not str:
             raise _Bad(f"type: expected str, got {type(kind).__name__}")
         self.fast = self.opening = None
-        rule = self._rules.get(kind)
-        if rule is not None:
+        put = _PUTS.get(kind)
+        rule = self._rules.get(kind) if put is None else None
+        if put is not None:
+            self._put(put, obj)
+        elif rule is not None:
             self._apply(kind, rule, obj)
         else:
             stage = r.LIFECYCLE.get(kind)
@@ -349,7 +390,53 @@ class ResponsesState:
         if end:
             self.done = True
 
+    def _put(self, put: _Put, obj: dict[str, Any]) -> None:
+        """:meth:`_apply` of a rule that only puts a value: the same checks, in the same order, and
+        the same changes, without the general loops."""
+        output_index = obj.get("output_index")
+        if type(output_index) is not int:
+            raise _Bad(f"output_index: expected int, got {type(output_index).__name__}")
+        index_keys = put.index_keys
+        keys = None
+        if index_keys:
+            keys = []
+            for key in index_keys:  # (a list comprehension is a call of its own)
+                keys.append(_index(obj, key))
+        value = obj.get(put.key)
+        model = _check(self._build.one, put.model, value, put.key)
+        rule = put.rule
+        items = self._items
+        sub_key = sub = None
+        holder: Node | None
+        if keys is None:  # the item itself
+            holder = new = items[output_index] = Node(value, model)
+        else:
+            holder = items.get(output_index)
+            if holder is None:
+                base: dict[str, Any] = {"type": rule.item_type} if rule.item_type is not None else {}
+                if type(obj.get("item_id")) is str:
+                    base["id"] = obj["item_id"]
+                holder = items[output_index] = Node(base)
+            holder.model = None
+            parent = holder
+            lists = put.lists
+            if len(lists) > 1:
+                parent = holder.child(lists[0], keys[0], rule.part_type)
+            children = parent.lists.get(lists[-1])
+            if children is None:
+                children = parent.lists[lists[-1]] = {}
+            new = children[keys[-1]] = Node(value)
+            sub_key, sub = index_keys[0], keys[0]
+        if type(value) is dict:
+            value_type = value.get("type")
+            if type(value_type) is str:
+                opened = _OPENINGS.get((rule.slot, value_type))
+                if opened is not None:
+                    kind, path = opened
+                    self.opening = _make_fast(kind, output_index, sub_key, sub, None, holder, new, path)
+
     def _apply(self, kind: str, rule: r.Rule, obj: dict[str, Any]) -> None:
+        """Apply a rule that does not put a value (those are :meth:`_put`'s)."""
         # Everything is checked before anything changes: a bad event leaves the state as it was.
         output_index = _index(obj, "output_index")
         chain = SLOTS[rule.slot]
@@ -362,8 +449,6 @@ class ResponsesState:
             if op.op is CONCAT:
                 if type(value) is not str:
                     raise _Bad(f"{op.key}: expected str, got {type(value).__name__}")
-            elif op.op is PUT:
-                value = (value, _check(self._build.one, _SLOT_MODELS[rule.slot], value, op.key))
             elif op.op is CONCAT_EACH:
                 if type(value) is not dict or any(
                     type(v) is not str for v in value.values() if v is not None
@@ -383,44 +468,21 @@ class ResponsesState:
 
         items = self._items
         item = items.get(output_index)
-        if item is None and not (rule.slot is ITEM and rule.ops[0].op is PUT):
+        if item is None:
             base: dict[str, Any] = {"type": rule.item_type} if rule.item_type is not None else {}
             if type(obj.get("item_id")) is str:
                 base["id"] = obj["item_id"]
             item = items[output_index] = Node(base)
-        if item is not None:
-            item.model = None
-        parent: Node | None = None
-        node: Any = item
-        # A rule that only puts a value makes the element of the last index itself.
-        depth = len(chain) - 1 if chain and len(rule.ops) == 1 and rule.ops[0].op is PUT else len(chain)
+        item.model = None
+        node = item
         # Index loops: a zip() with strict=True costs more than the rest of a short event.
-        for k in range(depth):
-            parent, node = node, node.child(chain[k][0], keys[k], rule.part_type)
-        if depth < len(chain):
-            parent = node
+        for k in range(len(chain)):
+            node = node.child(chain[k][0], keys[k], rule.part_type)
         ops = rule.ops
         for k in range(len(ops)):
             op, value = ops[k], values[k]
             if op.op is CONCAT:
                 node.concat(op.path, value)
-            elif op.op is PUT:
-                raw, model = value
-                new = Node(raw, model if rule.slot is ITEM else None)
-                if parent is None:
-                    items[output_index] = new
-                else:
-                    children = parent.lists.get(chain[-1][0])
-                    if children is None:
-                        children = parent.lists[chain[-1][0]] = {}
-                    children[keys[-1]] = new
-                if type(raw) is dict and type(raw.get("type")) is str:
-                    opened = OPENED_BY.get((rule.slot, raw["type"]))
-                    if opened is not None:
-                        sub_key, sub = (chain[0][1], keys[0]) if chain else (None, None)
-                        path = self._rules[opened].ops[0].path
-                        holder = new if parent is None or item is None else item
-                        self.opening = Fast(opened, output_index, sub_key, sub, None, holder, new, path)
             elif value is None:
                 pass
             elif op.op is EXTEND:
@@ -433,9 +495,10 @@ class ResponsesState:
             else:
                 node.replace(op.path, value)
         first = rule.ops[0]
-        if first.op is CONCAT and len(chain) <= 1 and item is not None:
+        if first.op is CONCAT and len(chain) <= 1:
             sub_key, sub = (chain[0][1], keys[0]) if chain else (None, None)
-            self.fast = Fast(kind, output_index, sub_key, sub, node.texts[first.path], item, node, first.path)
+            fragments = node.texts[first.path]
+            self.fast = _make_fast(kind, output_index, sub_key, sub, fragments, item, node, first.path)
 
     def snapshot(self) -> m.Response:
         """The response merged so far; never raises."""
