@@ -59,7 +59,7 @@ native = pytest.mark.skipif(NO_EXTENSIONS, reason="SSEDELTA_NO_EXTENSIONS is set
 @pytest.mark.c_extension
 @pytest.mark.parametrize("lead", range(9))
 def test_every_stop_at_every_offset_of_a_word(lead: int) -> None:
-    from ssedelta._json_c import string_end
+    from ssedelta._json_c import string_scan
 
     head = b" " * lead + b'"'
     for stop in STOPS:
@@ -68,7 +68,7 @@ def test_every_stop_at_every_offset_of_a_word(lead: int) -> None:
                 body = b"abcdefghijklmnopqrstuvwxyz"[:before] + stop + b"0123456789ABCDEFGH"[:after]
                 for tail in (b'"', b'"  ', b""):
                     data = head + body + tail
-                    end, _ = string_end(data, len(head))
+                    end, _ = string_scan(data, len(head))
                     assert end == expected_end(data, len(head)), data
 
 
@@ -76,7 +76,7 @@ def test_every_stop_at_every_offset_of_a_word(lead: int) -> None:
 @pytest.mark.c_extension
 @pytest.mark.parametrize("seed", range(12))
 def test_random_strings_end_where_orjson_ends_them(seed: int) -> None:
-    from ssedelta._json_c import string_body, string_end
+    from ssedelta._json_c import string_body, string_scan
 
     rng = random.Random(seed)
     for _ in range(300):
@@ -85,7 +85,7 @@ def test_random_strings_end_where_orjson_ends_them(seed: int) -> None:
             parts.insert(rng.randint(0, len(parts)), rng.choice(STOPS))
         lead = rng.randint(0, 8)
         data = b" " * lead + b'"' + b"".join(parts) + b'"' + b"," * rng.randint(0, 9)
-        end, esc = string_end(data, lead + 1)
+        end, esc = string_scan(data, lead + 1)
         assert end == expected_end(data, lead + 1), data
         if end >= 0:
             body = data[lead + 1 : end]

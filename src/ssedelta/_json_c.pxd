@@ -50,6 +50,20 @@ cdef inline Py_ssize_t skip_ws(const unsigned char* p, Py_ssize_t i, Py_ssize_t 
     return i
 
 
+cdef inline Py_ssize_t plain_end(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept:
+    """The end of the run of bytes from ``p[i]`` that a string body holds as they are (printable
+    ASCII but the quote and the backslash)."""
+    cdef Py_ssize_t step
+    while i + 8 <= n:
+        step = word_stop(p + i)
+        i += step
+        if step < 8:
+            return i
+    while i < n and 0x20 <= p[i] < 0x80 and p[i] != 34 and p[i] != 92:
+        i += 1
+    return i
+
+
 cdef inline bint is_ascii(const char* p, Py_ssize_t n) noexcept:
     cdef uint64_t word
     cdef Py_ssize_t j = 0
@@ -94,6 +108,16 @@ cdef inline bint key_is(const unsigned char* p, Py_ssize_t a, Py_ssize_t b, cons
 cdef int hex4(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept
 cdef Py_ssize_t utf8_seq(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept
 cdef Py_ssize_t scan_string(const unsigned char* p, Py_ssize_t i, Py_ssize_t n, bint* esc) noexcept
+
+
+cdef inline Py_ssize_t string_end(const unsigned char* p, Py_ssize_t i, Py_ssize_t n, bint* esc) noexcept:
+    """:func:`scan_string`, a plain body ended by its quote found without a call."""
+    i = plain_end(p, i, n)
+    if i < n and p[i] == 34:
+        return i
+    return scan_string(p, i, n, esc)
+
+
 cdef Py_ssize_t unescape(const unsigned char* p, Py_ssize_t a, Py_ssize_t b, char* out) noexcept
 cdef str decode_string(const unsigned char* p, Py_ssize_t a, Py_ssize_t b, bint esc)
 cdef Py_ssize_t skip_value(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept

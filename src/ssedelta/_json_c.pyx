@@ -523,11 +523,11 @@ def string_body(bytes data):
     return decode_string(p, 1, end, esc)
 
 
-def string_end(bytes data, Py_ssize_t start):
-    """What ``scan_string`` gives for ``data`` from ``start``: the closing quote's index or -1,
-    and whether it saw an escape."""
+def string_scan(bytes data, Py_ssize_t start):
+    """What ``string_end`` (``scan_string`` after a plain run) gives for ``data`` from ``start``:
+    the closing quote's index or -1, and whether it saw an escape."""
     cdef bint esc = False
-    cdef Py_ssize_t end = scan_string(<const unsigned char*>data, start, len(data), &esc)
+    cdef Py_ssize_t end = string_end(<const unsigned char*>data, start, len(data), &esc)
     return end, esc
 
 

@@ -23,7 +23,7 @@ from cpython.unicode cimport PyUnicode_GET_LENGTH
 from libc.string cimport memcmp
 
 from .._json_c cimport (
-    Utf8Buf, key_is, member_key, next_member, plain_string, scan_int, scan_string, skip_ws,
+    Utf8Buf, key_is, member_key, next_member, plain_string, scan_int, skip_ws, string_end,
 )
 from .._sse_c cimport PayloadSink, SSEDecoder
 
@@ -226,7 +226,7 @@ cdef class DeltaSink(PayloadSink):
                             hdr_end = i
                             hdr_top = top
                         va = i + 1
-                        vb = scan_string(p, va, n, &sesc)
+                        vb = string_end(p, va, n, &sesc)
                         if vb < 0:
                             return False
                         i = vb + 1

@@ -62,9 +62,9 @@ from .._json_c cimport (
     parse_double,
     scan_int,
     scan_number,
-    scan_string,
     skip_value,
     skip_ws,
+    string_end,
     word_stop,
 )
 from .._schema import SchemaError
@@ -690,7 +690,7 @@ cdef class Template:
                 k += 1
                 continue
             esc = False
-            e = scan_string(p, k + 1, b, &esc)
+            e = string_end(p, k + 1, b, &esc)
             if e < 0:
                 self.nshaped = start
                 return
@@ -730,7 +730,7 @@ cdef class Template:
                     return -1
                 sc.shaped_a[k] = pos_p + fixed
                 sc.shaped_esc[k] = False
-                pos_p = scan_string(p, pos_p + fixed, n, &sc.shaped_esc[k])
+                pos_p = string_end(p, pos_p + fixed, n, &sc.shaped_esc[k])
                 if pos_p < 0:
                     return -1
             sc.shaped_b[k] = pos_p
@@ -903,7 +903,7 @@ cdef class Template:
                     if self.vbound[v] and e >= 0:
                         key_bound += nested_bound(pos_p, e) - nested_bound(self.va[v], self.vb[v])
                 else:
-                    e = scan_string(p, pos_p, n, &nesc[v])
+                    e = string_end(p, pos_p, n, &nesc[v])
             if e < 0:
                 return -1
             na[v] = pos_p
@@ -1063,7 +1063,7 @@ cdef class Scanner:
     cdef Py_ssize_t string_tok(self, Tok* t, Py_ssize_t i) noexcept:
         """``p[i]`` is a quote: record the string's body span in ``t``; the end, or -1."""
         cdef bint esc = False
-        cdef Py_ssize_t e = scan_string(self.p, i + 1, self.n, &esc)
+        cdef Py_ssize_t e = string_end(self.p, i + 1, self.n, &esc)
         if e < 0:
             return -1
         t.a = i + 1
@@ -1073,7 +1073,7 @@ cdef class Scanner:
 
     cdef Py_ssize_t check_string(self, Py_ssize_t i) noexcept:
         cdef bint esc = False
-        cdef Py_ssize_t e = scan_string(self.p, i + 1, self.n, &esc)
+        cdef Py_ssize_t e = string_end(self.p, i + 1, self.n, &esc)
         return -1 if e < 0 else e + 1
 
     cdef inline Py_ssize_t is_null(self, Py_ssize_t i) noexcept:
@@ -1237,7 +1237,7 @@ cdef class Scanner:
         cdef unsigned char c = p[i]
         cdef object out, key
         if c == 34:
-            e = scan_string(p, i + 1, self.n, &flag)
+            e = string_end(p, i + 1, self.n, &flag)
             end[0] = e + 1
             return decode_span(p, i + 1, e, flag)
         if c == 123:
@@ -1390,7 +1390,7 @@ cdef class Scanner:
             pos_p += fixed
             nesc[k] = False
             na[k] = pos_p
-            pos_p = scan_string(p, pos_p, t.b, &nesc[k])
+            pos_p = string_end(p, pos_p, t.b, &nesc[k])
             if pos_p < 0:
                 return False
             nb[k] = pos_p
@@ -1452,7 +1452,7 @@ cdef class Scanner:
         old = acc.get(key)
         added = 1 if old is None and key not in acc else 0
         if c == 34:
-            e = scan_string(p, i + 1, self.n, &esc)
+            e = string_end(p, i + 1, self.n, &esc)
             end[0] = e + 1
             if is_last(rules.get(key)):
                 if added or not same_text(old, p, i + 1, e, esc):
@@ -2120,7 +2120,7 @@ cdef class Scanner:
     cdef Py_ssize_t lp_text(self, Py_ssize_t v, Py_ssize_t at) except -2:
         """The string at ``v`` (a quote) as entry ``at``'s text; its end or -1."""
         cdef bint esc = False
-        cdef Py_ssize_t e = scan_string(self.p, v + 1, self.n, &esc)
+        cdef Py_ssize_t e = string_end(self.p, v + 1, self.n, &esc)
         cdef TokenColumns lp = self.lp
         if e < 0:
             return -1

@@ -42,7 +42,7 @@ import orjson
 
 from .._json_c cimport (
     Utf8Buf, decode_string, empty_array, key_is, member_key, next_member, plain_string, scan_int,
-    scan_string, skip_value, skip_ws,
+    skip_value, skip_ws, string_end,
 )
 from .._sse_c cimport PayloadSink, SSEDecoder
 
@@ -64,34 +64,6 @@ cdef extern from "string.h":
 cdef extern from *:
     """
     #include <stdint.h>
-    /* The end of the run of bytes from p[i] that a JSON string body holds as they are (printable
-       ASCII but the quote and the backslash), eight at a time: the high bit of a byte of the mask
-       is set where the byte has its own set, is below 0x20, or is 0x22 or 0x5c (and may be set
-       above such a byte, by a borrow, never below one: the lowest bit set is the first byte). */
-    static inline Py_ssize_t ssed_plain_run(const unsigned char *p, Py_ssize_t i, Py_ssize_t n) {
-        const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
-        uint64_t w, q, b, mask;
-        unsigned char c;
-        while (n - i >= 8) {
-            memcpy(&w, p + i, 8);
-            q = w ^ (ones * 0x22);
-            b = w ^ (ones * 0x5c);
-            mask = (((q - ones) & ~q) | ((b - ones) & ~b) | ((w - ones * 0x20) & ~w) | w) & highs;
-    #if PY_LITTLE_ENDIAN
-            if (mask) return i + (__builtin_ctzll(mask) >> 3);
-    #else
-            if (mask) break;
-    #endif
-            i += 8;
-        }
-        while (i < n) {
-            c = p[i];
-            if (c < 0x20 || c >= 0x80 || c == 0x22 || c == 0x5c) break;
-            i++;
-        }
-        return i;
-    }
-
     static inline int ssed_same(const unsigned char *a, const unsigned char *b, Py_ssize_t k) {
         /* memcmp(a, b, k) == 0 for the few bytes around a string, without a call */
         uint64_t x, y;
@@ -110,7 +82,6 @@ cdef extern from *:
         return 1;
     }
     """
-    Py_ssize_t ssed_plain_run(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept nogil
     bint ssed_same(const unsigned char* a, const unsigned char* b, Py_ssize_t k) noexcept nogil
 
 
@@ -132,14 +103,6 @@ cdef inline Py_ssize_t int_end(const unsigned char* p, Py_ssize_t i, Py_ssize_t 
     if i < n and (p[i] == 46 or p[i] == 101 or p[i] == 69 or (p[i] >= 48 and p[i] <= 57)):
         return -1
     return i
-
-
-cdef inline Py_ssize_t string_end(const unsigned char* p, Py_ssize_t i, Py_ssize_t n, bint* esc) noexcept:
-    """:func:`scan_string`, its run of plain bytes skipped first, eight at a time."""
-    i = ssed_plain_run(p, i, n)
-    if i < n and p[i] == 34:
-        return i
-    return scan_string(p, i, n, esc)
 
 
 #: Strings built by the deltas are looked for in the payloads of the events after them when at
@@ -486,7 +449,7 @@ cdef class DeltaSink(PayloadSink):
                 if sa >= 0 or p[i] != 34:
                     return False
                 sa = i + 1
-                sb = scan_string(p, sa, vb, &esc)
+                sb = string_end(p, sa, vb, &esc)
                 if sb < 0:
                     return False
                 j = sb + 1
@@ -777,7 +740,7 @@ cdef class DeltaSink(PayloadSink):
                 if j >= 0:
                     esc = True  # (not looked for)
                 else:
-                    j = scan_string(p, i + 1, n, &esc)
+                    j = string_end(p, i + 1, n, &esc)
                     if j < 0:
                         return False
                 if key == K_DELTA:
@@ -876,7 +839,7 @@ cdef class DeltaSink(PayloadSink):
             elif key == K_ITEM:
                 if p[i] != 34:
                     return False
-                i = scan_string(p, i + 1, n, &esc)
+                i = string_end(p, i + 1, n, &esc)
                 if i < 0:
                     return False
                 esc = False
@@ -893,7 +856,7 @@ cdef class DeltaSink(PayloadSink):
                 va = i + sa
                 vb = self.known_end(p, va, n)
                 if vb < 0:
-                    vb = scan_string(p, va, n, &vesc)
+                    vb = string_end(p, va, n, &vesc)
                 else:
                     vesc = True  # (not looked for)
                 if vb < 0 or n - vb < vn - sb or memcmp(p + vb, v + sb, vn - sb) != 0:
