@@ -192,6 +192,16 @@ cdef inline Py_ssize_t _find(const char* p, Py_ssize_t pos, Py_ssize_t n, int c)
     return <const char*>hit - p
 
 
+cdef bytes DONE = b"[DONE]"
+
+
+cdef inline bytes data_value(const char* s, Py_ssize_t size):
+    """The bytes ``s[:size]``: the stream's last payload, ``[DONE]``, shared."""
+    if size == 6 and memcmp(s, <const char*>DONE, 6) == 0:
+        return DONE
+    return PyBytes_FromStringAndSize(s, size)
+
+
 cdef class PayloadSink:
     """Receives each event's payload from :meth:`SSEDecoder.feed_into` (subclassed in C)."""
 
@@ -468,7 +478,7 @@ cdef class SSEDecoder:
                             self._line_too_long(base + pos, e + 1 - pos, base + pos)
                         if size > self._limit:
                             self._too_large(size, base + pos)
-                        self._emit(out, with_raw, None, PyBytes_FromStringAndSize(p + vs, e - vs),
+                        self._emit(out, with_raw, None, data_value(p + vs, e - vs),
                                    p + pos, size, base + pos, base + vs)
                         pos = seg = bstart = nxt
                         continue
