@@ -143,3 +143,15 @@ def test_a_stream_without_unknown_keys_finishes_with_empty_extras(backend):
     merger.feed(PLAIN)
     first, second = merger.snapshot(), merger.finish()
     assert first.extras == second.extras == {} and first.extras is not second.extras
+
+
+def test_unknown_header_keys_seen_again_after_a_remembered_header(backend):
+    # The unknown keys before "choices" are remembered with the header: the same key again after
+    # "choices" in a payload that begins with that header is a duplicate, as in a payload read whole.
+    head = b'{"id":"c1","x_a":1,"x_b":"b","object":"chat.completion.chunk","model":"m",'
+    pieces = [
+        b"data: " + head + b'"choices":[{"index":0,"delta":{"content":"a"}}]}\n\n',
+        b"data: " + head + b'"choices":[{"index":0,"delta":{"content":"b"}}],"x_b":"again"}\n\n',
+        b"data: " + head + b'"choices":[{"index":0,"delta":{"content":"c"}}],"x_c":3}\n\n',
+    ]
+    assert backend.merge(pieces).to_dict() == PYTHON.merge(pieces).to_dict()

@@ -579,6 +579,16 @@ cdef inline bint same_key(object a, object b) except -1:
     return a == b
 
 
+cdef inline void copy_keys(Keys* dst, const Keys* src) noexcept:
+    """``dst[0] = src[0]`` but for the entries past ``nunknown``, which nothing reads."""
+    cdef int j
+    dst.known = src.known
+    dst.nunknown = src.nunknown
+    for j in range(src.nunknown):
+        dst.ua[j] = src.ua[j]
+        dst.ub[j] = src.ub[j]
+
+
 cdef inline bint has_key(object acc, object key) except -1:
     """``key in acc``, looked up directly when ``acc`` is a dict (merge state Python code can replace)."""
     if type(acc) is dict:
@@ -1763,7 +1773,7 @@ cdef class Scanner:
             if n > hl and memcmp(p, PyBytes_AS_STRING(self.header), hl) == 0:
                 # The header's unknown keys were recorded as offsets into it, and the payload
                 # begins with the same bytes: they are compared in the payload, like the keys after.
-                self.top = self.header_keys
+                copy_keys(&self.top, &self.header_keys)
                 i = hl
                 choices_at = -2  # members before "choices" are known already
                 self.header_hit = True
@@ -1779,7 +1789,7 @@ cdef class Scanner:
                     return -1
                 if choices_at == 0:
                     choices_at = ka - 1
-                    self.before_choices = self.top
+                    copy_keys(&self.before_choices, &self.top)
                 i = self.choices(v)
             elif key_is(p, ka, kb, b"id", 2):
                 i = self.top_string(v, B_ID, T_ID)
@@ -2995,5 +3005,5 @@ cdef class Scanner:
         self.header = (payload if PyBytes_GET_SIZE(payload) <= KEPT_PAYLOAD
                        else PyBytes_FromStringAndSize(PyBytes_AS_STRING(payload), choices_at))
         self.header_len = choices_at
-        self.header_keys = self.before_choices
+        copy_keys(&self.header_keys, &self.before_choices)
         self.header_keys.known &= ~B_CHOICES
