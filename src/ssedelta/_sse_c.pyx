@@ -6,7 +6,9 @@ events, ``raw`` bytes, offsets, errors and state at every step. Lines are
 found with ``memchr`` on the caller's buffer. A block that lies inside one
 read is sliced straight out of it; only the unfinished block at the end of a
 read is copied, into one growing buffer owned by the decoder. Each byte is
-copied at most once into that buffer, so any read size gives linear time.
+copied at most once into that buffer, so any read size gives linear time. A
+sink may read a payload where the decoder found it (``payload_at``) and make
+no ``bytes`` of it; ``[DONE]`` is one shared ``bytes``.
 
 One decoder per stream. A call made while another call into the same decoder
 runs (from another thread, or from code a sink runs) raises
@@ -192,6 +194,16 @@ cdef inline Py_ssize_t _find(const char* p, Py_ssize_t pos, Py_ssize_t n, int c)
     return <const char*>hit - p
 
 
+cdef bytes DONE = b"[DONE]"
+
+
+cdef inline bytes data_value(const char* s, Py_ssize_t size):
+    """The bytes ``s[:size]``: the stream's last payload, ``[DONE]``, shared."""
+    if size == 6 and memcmp(s, <const char*>DONE, 6) == 0:
+        return DONE
+    return PyBytes_FromStringAndSize(s, size)
+
+
 cdef class PayloadSink:
     """Receives each event's payload from :meth:`SSEDecoder.feed_into` (subclassed in C)."""
 
@@ -203,7 +215,7 @@ cdef class PayloadSink:
                         Py_ssize_t index) except -1:
         """The payload as ``n`` bytes at ``p``, valid until this returns (a sink that reads
         them without running Python code need not make a ``bytes``): ``payload`` by default."""
-        return self.payload(event, PyBytes_FromStringAndSize(p, n), data_offset, index)
+        return self.payload(event, data_value(p, n), data_offset, index)
 
 
 @cython.final
@@ -689,8 +701,7 @@ cdef class SSEDecoder:
                       Py_ssize_t data_off) except -1:
         """:meth:`_emit` of the payload ``d[:dn]``, handed to a sink without a ``bytes``."""
         if with_raw or self._sink is None:
-            return self._emit(out, with_raw, event, PyBytes_FromStringAndSize(d, dn), blockp, size,
-                              boff, data_off)
+            return self._emit(out, with_raw, event, data_value(d, dn), blockp, size, boff, data_off)
         self._sink.payload_at(event, d, dn, data_off, self._count)
         self._count += 1
         return 0

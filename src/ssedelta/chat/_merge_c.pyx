@@ -258,7 +258,7 @@ cdef int start_default(Merger merger, object max_event_size, object max_line_siz
     cdef MergeSink sink = new_sink()
     merger._sse = new_decoder(max_event_size, max_line_size)
     merger._choices = choices
-    merger._extras = {}
+    merger.tx_lazy = True  # most streams have no unknown top-level keys
     merger._sink = sink
     sink.attach_defaults(choices)
     return 0
@@ -366,7 +366,10 @@ cdef class MergeSink(PayloadSink):
                     # A whole payload's tape again: the header held still means "merged" when the
                     # payload begins with it (its members were merged again), else no longer.
                     header = scanner.header
-                    if header is not None and not payload.startswith(header):
+                    if header is not None and not (
+                            PyBytes_GET_SIZE(payload) >= scanner.header_len
+                            and memcmp(PyBytes_AS_STRING(payload), PyBytes_AS_STRING(header),
+                                       scanner.header_len) == 0):
                         scanner.header = None
                 elif not scanner.header_hit:
                     # No "choices": the header members may have changed since (a new
@@ -449,7 +452,7 @@ cdef object completion_of(Merger merger):
         ssd_settle_tree(usage)
     ssd_put_noting(completion, at[C_USAGE], usage, &tracked)
     ssd_put_noting(completion, at[C_MODERATION], merger._moderation, &tracked)
-    ssd_put_noting(completion, L_COMPLETION.extras_at, copied(merger._extras), &tracked)
+    ssd_put_noting(completion, L_COMPLETION.extras_at, {} if merger.tx_lazy else copied(merger.tx), &tracked)
     ssd_settle_known(completion, tracked)
     return completion
 
@@ -500,7 +503,7 @@ cdef object built_choice(object state):
         ssd_put_noting(choice, L_DONE_CHOICE.offsets[D_LOGPROBS], st.built_logprobs(), &tracked)
     ssd_put_noting(choice, L_DONE_CHOICE.offsets[D_FINISH], st.finish_reason, &tracked)
     st.settle()  # what reading ``extras`` does
-    ssd_put_noting(choice, L_DONE_CHOICE.extras_at, copied(st.cx), &tracked)
+    ssd_put_noting(choice, L_DONE_CHOICE.extras_at, {} if st.cx_lazy else copied(st.cx), &tracked)
     ssd_settle_known(choice, tracked)
     return choice
 

@@ -42,8 +42,10 @@ cdef class Choice:
     cdef public object finish_reason
     # The unknown keys of the choice, read through the ``extras`` property, which first builds the
     # value of a key whose newest value is a string kept as a span (see Scanner.put_later): the
-    # key, the payload holding it, the string body's span and whether it has escapes.
+    # key, the payload holding it, the string body's span and whether it has escapes. Made when
+    # first needed (``cx_lazy``: not yet, ``cx`` is None); ``mx`` likewise.
     cdef object cx
+    cdef bint cx_lazy, mx_lazy
     # A key ``cx`` is known to hold since the scanner last set it to ``null`` (Python code that
     # reads or sets the extras forgets it): ``null`` again leaves it as it is.
     cdef object held_key
@@ -85,6 +87,8 @@ cdef class Choice:
                     Py_ssize_t a, Py_ssize_t b) except -1
     cdef object lp_list(self, int which)
     cdef int start(self, object index) except -1
+    cdef object cx_dict(self)
+    cdef object mx_dict(self)
     cdef int settle(self) except -1
     cdef int settle_message(self) except -1
 
@@ -94,7 +98,12 @@ cdef Choice new_choice(object index)
 
 cdef class Top:
     cdef public object _id, _model, _created, _service_tier, _fingerprint
-    cdef public object _usage, _groq_usage, _moderation, _extras
+    cdef public object _usage, _groq_usage, _moderation
+    # The unknown top-level keys, ``_extras`` to Python code: made when first needed (``tx_lazy``:
+    # not yet, ``tx`` is None).
+    cdef object tx
+    cdef bint tx_lazy
+    cdef object tx_dict(self)
 
 
 @cython.final
@@ -112,9 +121,11 @@ cdef class Scanner:
     cdef const unsigned char* p
     cdef Py_ssize_t n
     cdef bytes payload  # the one ``p`` points into, unless it is larger than KEPT_PAYLOAD
-    # The last fully scanned chunk's bytes before its top-level "choices" key, while no chunk
-    # merged since then could have changed what they set; whether the last scan began with them.
+    # The last fully scanned chunk's bytes before its top-level "choices" key (the first
+    # ``header_len`` bytes of ``header``: that payload, or a copy of them from a large one), while no
+    # chunk merged since then could have changed what they set; whether the last scan began with them.
     cdef bytes header
+    cdef Py_ssize_t header_len
     cdef bint header_hit
     cdef int held  # the merger's fields that hold their first non-empty value (see holds)
     cdef Py_ssize_t header_epoch  # counts remember_header's calls

@@ -141,9 +141,22 @@ cdef class Choice:
 
     cdef int start(self, object index) except -1:
         self.index = index
-        self.cx = {}
-        self.mx = {}
+        self.cx_lazy = self.mx_lazy = True  # most choices have no unknown keys
         return 0
+
+    cdef object cx_dict(self):
+        """``cx``, made if it was not yet."""
+        if self.cx_lazy:
+            self.cx = {}
+            self.cx_lazy = False
+        return self.cx
+
+    cdef object mx_dict(self):
+        """``mx``, made if it was not yet."""
+        if self.mx_lazy:
+            self.mx = {}
+            self.mx_lazy = False
+        return self.mx
 
     @property
     def tools(self):
@@ -169,7 +182,7 @@ cdef class Choice:
     def extras(self):
         self.held_key = None  # the caller may remove it
         self.settle()
-        return self.cx
+        return self.cx_dict()
 
     @extras.setter
     def extras(self, value):
@@ -177,12 +190,14 @@ cdef class Choice:
         self.later_key = None
         self.later_payload = None
         self.cx = value
+        self.cx_lazy = False
 
     cdef int settle(self) except -1:
         """Build the value kept as a span into ``cx``."""
         if self.later_key is not None:
-            self.cx[self.later_key] = decode_span(<const unsigned char*>PyBytes_AS_STRING(self.later_payload),
-                                                  self.later_a, self.later_b, self.later_esc)
+            self.cx_dict()[self.later_key] = decode_span(
+                <const unsigned char*>PyBytes_AS_STRING(self.later_payload),
+                self.later_a, self.later_b, self.later_esc)
             self.later_key = None
             self.later_payload = None
         return 0
@@ -192,7 +207,8 @@ cdef class Choice:
         cdef const unsigned char* p
         if self.mlater_key is not None:
             p = <const unsigned char*>PyBytes_AS_STRING(self.mlater_payload)
-            self.mx[self.mlater_key] = number_at(p, self.mlater_a, PyBytes_GET_SIZE(self.mlater_payload))
+            self.mx_dict()[self.mlater_key] = number_at(
+                p, self.mlater_a, PyBytes_GET_SIZE(self.mlater_payload))
             self.mlater_key = None
             self.mlater_payload = None
         return 0
@@ -202,7 +218,7 @@ cdef class Choice:
         self.memo_key = None  # the caller may change what the memo's merge made
         self.mheld_key = None  # or remove the key
         self.settle_message()
-        return self.mx
+        return self.mx_dict()
 
     @message_extras.setter
     def message_extras(self, value):
@@ -211,6 +227,7 @@ cdef class Choice:
         self.mlater_key = None
         self.mlater_payload = None
         self.mx = value
+        self.mx_lazy = False
 
     cdef object lp_start(self, int which):
         cdef object tokens = self._lp0 if which == 0 else self._lp1
@@ -311,6 +328,27 @@ cdef Choice new_choice(object index):
 
 cdef class Top:
     """The merger's top-level fields, which the scanner sets in C: the native merger derives from it."""
+
+    @property
+    def _extras(self):
+        return self.tx_dict()
+
+    @_extras.setter
+    def _extras(self, value):
+        self.tx = value
+        self.tx_lazy = False
+
+    @_extras.deleter
+    def _extras(self):
+        self.tx = None
+        self.tx_lazy = False
+
+    cdef object tx_dict(self):
+        """``tx``, made if it was not yet."""
+        if self.tx_lazy:
+            self.tx = {}
+            self.tx_lazy = False
+        return self.tx
 
 
 @cython.final
@@ -541,6 +579,16 @@ cdef inline bint same_key(object a, object b) except -1:
     return a == b
 
 
+cdef inline void copy_keys(Keys* dst, const Keys* src) noexcept:
+    """``dst[0] = src[0]`` but for the entries past ``nunknown``, which nothing reads."""
+    cdef int j
+    dst.known = src.known
+    dst.nunknown = src.nunknown
+    for j in range(src.nunknown):
+        dst.ua[j] = src.ua[j]
+        dst.ub[j] = src.ub[j]
+
+
 cdef inline bint has_key(object acc, object key) except -1:
     """``key in acc``, looked up directly when ``acc`` is a dict (merge state Python code can replace)."""
     if type(acc) is dict:
@@ -641,7 +689,7 @@ cdef class Template:
     only from tapes that hold no parsed object but keys."""
 
     cdef bytes payload
-    cdef object header
+    cdef Py_ssize_t header_epoch  # the scanner's when the template was made
     cdef list objs
     cdef Tok* tape
     cdef Py_ssize_t ntape, cap, at, nvary
@@ -804,7 +852,7 @@ cdef class Template:
         self.ntools = sc.ntools
         self.key_bound = sc.key_bound
         self.header_hit = sc.header_hit
-        self.header = sc.header
+        self.header_epoch = sc.header_epoch
         self.objs = sc.objs
         self.payload = payload
         return True
@@ -1327,7 +1375,7 @@ cdef class Scanner:
         # (A key kept as a span is one the extras hold: nothing removes keys from them, and
         # replacing them forgets that key.)
         if (c == 45 or 48 <= c <= 57) and self.payload is not None and (
-                state.mlater_key is key or has_key(state.mx, key)):
+                state.mlater_key is key or has_key(state.mx_dict(), key)):
             # A number replaces any value: kept as its span, built when the extras are read.
             if state.mlater_key is not None and not same_key(state.mlater_key, key):
                 state.settle_message()
@@ -1338,11 +1386,11 @@ cdef class Scanner:
         if state.mlater_key is not None and same_key(state.mlater_key, key):
             state.settle_message()
         if t.b - t.a > KEPT_PAYLOAD or (c != 123 and c != 91):
-            return self.merge_raw(state.mx, key, t.a, rules, 0, &end)  # a scalar: nothing to keep
+            return self.merge_raw(state.mx_dict(), key, t.a, rules, 0, &end)  # a scalar: nothing to keep
         self.rec_n = 0
         self.rec_bufs = []
         try:
-            added = self.merge_raw(state.mx, key, t.a, rules, 0, &end)
+            added = self.merge_raw(state.mx_dict(), key, t.a, rules, 0, &end)
             if self.rec_n >= 0:
                 for k in range(self.rec_n):
                     state.memo_a[k] = self.rec_a[k] - t.a
@@ -1662,7 +1710,7 @@ cdef class Scanner:
         # A template made after a header hit serves payloads that begin with that header; one made
         # from a whole payload (a stream whose header changes, as a new id on every chunk) serves
         # the payloads that do not begin with the header held.
-        cdef Py_ssize_t hl = PyBytes_GET_SIZE(self.header) if self.header is not None else -1
+        cdef Py_ssize_t hl = self.header_len if self.header is not None else -1
         cdef bint hit = 0 <= hl < PyBytes_GET_SIZE(payload) and memcmp(
             PyBytes_AS_STRING(payload), PyBytes_AS_STRING(self.header), hl) == 0
         self.replayed = False
@@ -1674,7 +1722,7 @@ cdef class Scanner:
                 continue
             tpl = <Template>self.templates[j]
             if tpl.payload is not None and (
-                    (tpl.header is self.header and hit) if tpl.header_hit else not hit):
+                    (tpl.header_epoch == self.header_epoch and hit) if tpl.header_hit else not hit):
                 at = tpl.replay(self, payload)
                 if at >= 0:
                     self.reused += 1
@@ -1721,11 +1769,11 @@ cdef class Scanner:
         self.header_hit = False
         i = 1
         if self.header is not None:
-            hl = PyBytes_GET_SIZE(self.header)
+            hl = self.header_len
             if n > hl and memcmp(p, PyBytes_AS_STRING(self.header), hl) == 0:
                 # The header's unknown keys were recorded as offsets into it, and the payload
                 # begins with the same bytes: they are compared in the payload, like the keys after.
-                self.top = self.header_keys
+                copy_keys(&self.top, &self.header_keys)
                 i = hl
                 choices_at = -2  # members before "choices" are known already
                 self.header_hit = True
@@ -1741,7 +1789,7 @@ cdef class Scanner:
                     return -1
                 if choices_at == 0:
                     choices_at = ka - 1
-                    self.before_choices = self.top
+                    copy_keys(&self.before_choices, &self.top)
                 i = self.choices(v)
             elif key_is(p, ka, kb, b"id", 2):
                 i = self.top_string(v, B_ID, T_ID)
@@ -2750,7 +2798,7 @@ cdef class Scanner:
                 key = objs[t.obj]
                 if state.mlater_key is not None and same_key(state.mlater_key, key):
                     state.settle_message()
-                acc = state.mx
+                acc = state.mx_dict()
                 if state.memo_key is not None and same_key(key, state.memo_key):
                     state.memo_key = None
                 size = dict_size(acc)
@@ -2771,8 +2819,8 @@ cdef class Scanner:
             elif t.kind == T_DELTA_NULL:
                 key = objs[t.obj]
                 if key is not state.mheld_key:
-                    if not has_key(state.mx, key):
-                        state.mx[key] = None
+                    if not has_key(state.mx_dict(), key):
+                        state.mx_dict()[key] = None
                         self.new_keys += 1
                     state.mheld_key = key
             elif t.kind == T_DELTA_OTHER:
@@ -2781,7 +2829,7 @@ cdef class Scanner:
                 else:
                     state.memo_key = None
                     state.settle_message()
-                    self.new_keys += _merge_generic(state.mx, {objs[t.obj + 1]: objs[t.obj]}, rules)
+                    self.new_keys += _merge_generic(state.mx_dict(), {objs[t.obj + 1]: objs[t.obj]}, rules)
             elif t.kind == T_TOOL:
                 tool = self.select_tool(state, t)
             elif t.kind == T_TOOL_TYPE:
@@ -2854,21 +2902,21 @@ cdef class Scanner:
                 if p[t.a] == 110 and state.held_key is key:
                     continue  # (see put_raw)
                 if (not t.flag and p[t.a] == 34 and self.payload is not None
-                        and (state.later_key is key or has_key(state.cx, key))):  # (see merge_delta_raw)
+                        and (state.later_key is key or has_key(state.cx_dict(), key))):  # see merge_delta_raw
                     self.put_later(state, key, t)
                     continue
                 if state.later_key is not None and same_key(state.later_key, key):
                     state.settle()
                 if state.seen is None:
                     state.seen = {}
-                self.new_keys += self.put_raw(state.cx, state.seen, key, t.a, t.b, t.flag)
+                self.new_keys += self.put_raw(state.cx_dict(), state.seen, key, t.a, t.b, t.flag)
                 if p[t.a] == 110:
                     state.held_key = key
             elif t.kind == T_CHOICE_EXTRA:
                 key = objs[t.obj + 1]
                 if state.later_key is not None and same_key(state.later_key, key):
                     state.settle()
-                self.new_keys += put_value(state.cx, key, objs[t.obj], t.flag)
+                self.new_keys += put_value(state.cx_dict(), key, objs[t.obj], t.flag)
             else:
                 self.apply_top(merger, t)
         self.release()
@@ -2941,9 +2989,9 @@ cdef class Scanner:
         elif t.kind == T_TOP_EXTRA and t.a >= 0:
             if self.seen is None:
                 self.seen = {}
-            self.new_keys += self.put_raw(merger._extras, self.seen, self.objs[t.obj], t.a, t.b, t.flag)
+            self.new_keys += self.put_raw(merger.tx_dict(), self.seen, self.objs[t.obj], t.a, t.b, t.flag)
         elif t.kind == T_TOP_EXTRA:
-            self.new_keys += put_value(merger._extras, self.objs[t.obj + 1], self.objs[t.obj], t.flag)
+            self.new_keys += put_value(merger.tx_dict(), self.objs[t.obj + 1], self.objs[t.obj], t.flag)
         return 0
 
     cdef void remember_header(self, bytes payload, Py_ssize_t choices_at):
@@ -2953,6 +3001,9 @@ cdef class Scanner:
         if choices_at > KEPT_PAYLOAD:
             self.header = None
             return
-        self.header = PyBytes_FromStringAndSize(PyBytes_AS_STRING(payload), choices_at)
-        self.header_keys = self.before_choices
+        # The payload is kept as it is unless it is large (see Scanner.payload).
+        self.header = (payload if PyBytes_GET_SIZE(payload) <= KEPT_PAYLOAD
+                       else PyBytes_FromStringAndSize(PyBytes_AS_STRING(payload), choices_at))
+        self.header_len = choices_at
+        copy_keys(&self.header_keys, &self.before_choices)
         self.header_keys.known &= ~B_CHOICES
