@@ -41,8 +41,8 @@ from libc.string cimport memcmp, memcpy
 import orjson
 
 from .._json_c cimport (
-    Utf8Buf, decode_string, empty_array, key_is, member_key, next_member, plain_string, scan_int,
-    skip_value, skip_ws, string_end,
+    Utf8Buf, decode_string, empty_array, int_end, key_is, member_key, next_member, plain_string,
+    scan_int, skip_value, skip_ws, string_end,
 )
 from .._sse_c cimport PayloadSink, SSEDecoder
 
@@ -83,26 +83,6 @@ cdef extern from *:
     }
     """
     bint ssed_same(const unsigned char* a, const unsigned char* b, Py_ssize_t k) noexcept nogil
-
-
-cdef inline Py_ssize_t int_end(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept:
-    """:func:`scan_int` without the value: the end of the integer at ``p[i]``, or -1."""
-    cdef Py_ssize_t start
-    if i < n and p[i] == 45:
-        i += 1
-    start = i
-    if i >= n or p[i] < 48 or p[i] > 57:
-        return -1
-    if p[i] == 48:
-        i += 1
-    else:
-        while i < n and p[i] >= 48 and p[i] <= 57:
-            i += 1
-        if i - start > 18:
-            return -1
-    if i < n and (p[i] == 46 or p[i] == 101 or p[i] == 69 or (p[i] >= 48 and p[i] <= 57)):
-        return -1
-    return i
 
 
 #: Strings built by the deltas are looked for in the payloads of the events after them when at

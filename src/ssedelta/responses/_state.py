@@ -413,10 +413,7 @@ class ResponsesState:
         else:
             holder = items.get(output_index)
             if holder is None:
-                base: dict[str, Any] = {"type": rule.item_type} if rule.item_type is not None else {}
-                if type(obj.get("item_id")) is str:
-                    base["id"] = obj["item_id"]
-                holder = items[output_index] = Node(base)
+                holder = items[output_index] = _missing_item(rule, obj)
             holder.model = None
             parent = holder
             lists = put.lists
@@ -469,10 +466,7 @@ class ResponsesState:
         items = self._items
         item = items.get(output_index)
         if item is None:
-            base: dict[str, Any] = {"type": rule.item_type} if rule.item_type is not None else {}
-            if type(obj.get("item_id")) is str:
-                base["id"] = obj["item_id"]
-            item = items[output_index] = Node(base)
+            item = items[output_index] = _missing_item(rule, obj)
         item.model = None
         node = item
         # Index loops: a zip() with strict=True costs more than the rest of a short event.
@@ -518,6 +512,15 @@ class ResponsesState:
         if error is not None:
             raise UpstreamError(error.error, error.offset, error.event_index, partial=response)
         return response
+
+
+def _missing_item(rule: r.Rule, obj: dict[str, Any]) -> Node:
+    """The item an event into a slot of an item the stream never put makes (a stream resumed in
+    the middle of the item): its ``type`` from the rule, its ``id`` from the event's ``item_id``."""
+    base: dict[str, Any] = {"type": rule.item_type} if rule.item_type is not None else {}
+    if type(obj.get("item_id")) is str:
+        base["id"] = obj["item_id"]
+    return Node(base)
 
 
 def _build_item(one: Any, node: Node) -> Any:
