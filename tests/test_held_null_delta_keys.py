@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import ssedelta
+from merge_steps import fed
 from ssedelta._env import NO_EXTENSIONS
 
 pytestmark = [
@@ -44,18 +45,6 @@ def frame(delta: dict[str, Any], index: int = 0) -> bytes:
     return b"data: " + json.dumps(chunk, separators=(",", ":")).encode() + b"\n\n"
 
 
-def run(backend: Any, frames: list[bytes], adds: dict[int, dict[str, Any]], snapshots: bool) -> Any:
-    merger = backend.DeltaMerger()
-    seen = []
-    for k, data in enumerate(frames):
-        merger.feed(data)
-        if k in adds:
-            merger.add(adds[k])
-        if snapshots:
-            seen.append(merger.snapshot().to_dict())
-    return merger.finish().to_dict(), seen
-
-
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32), snapshots=st.booleans())
 def test_backends_agree_on_null_delta_keys_held(seed: int, snapshots: bool) -> None:
@@ -71,7 +60,7 @@ def test_backends_agree_on_null_delta_keys_held(seed: int, snapshots: bool) -> N
     for _ in range(rng.randint(0, 3)):
         added = {"index": rng.choice([0, 1]), "delta": delta_of(rng)}
         adds[rng.randrange(len(frames))] = {"id": "c", "choices": [added]}
-    assert run(NATIVE, frames, adds, snapshots) == run(PYTHON, frames, adds, snapshots)
+    assert fed(NATIVE, frames, adds, snapshots) == fed(PYTHON, frames, adds, snapshots)
 
 
 def test_a_null_after_a_value_was_added_leaves_the_value() -> None:

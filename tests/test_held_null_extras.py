@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import ssedelta
+from merge_steps import fed
 from ssedelta._env import NO_EXTENSIONS
 
 pytestmark = [
@@ -39,20 +40,6 @@ def chunk_of(rng: random.Random) -> dict[str, Any]:
     return {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": [choice]}
 
 
-def run(
-    backend: ssedelta.Backend, payloads: list[bytes], adds: dict[int, dict[str, Any]], snapshots: bool
-) -> Any:
-    merger = backend.DeltaMerger()
-    seen = []
-    for k, payload in enumerate(payloads):
-        merger.feed(b"data: " + payload + b"\n\n")
-        if k in adds:
-            merger.add(adds[k])
-        if snapshots:
-            seen.append(merger.snapshot().to_dict())
-    return merger.finish().to_dict(), seen
-
-
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32), snapshots=st.booleans())
 def test_backends_agree_on_null_extras_held(seed: int, snapshots: bool) -> None:
@@ -66,7 +53,8 @@ def test_backends_agree_on_null_extras_held(seed: int, snapshots: bool) -> None:
         chunk["choices"][0]["delta"]["content"] = rng.choice(["x", "", "yy"])
         payloads.append(json.dumps(chunk, separators=(",", ":")).encode())
     adds = {rng.randrange(len(payloads)): chunk_of(rng) for _ in range(rng.randint(0, 3))}
-    assert run(NATIVE, payloads, adds, snapshots) == run(PYTHON, payloads, adds, snapshots)
+    frames = [b"data: " + payload + b"\n\n" for payload in payloads]
+    assert fed(NATIVE, frames, adds, snapshots) == fed(PYTHON, frames, adds, snapshots)
 
 
 def test_a_null_after_the_extras_were_replaced_sets_the_key_again() -> None:

@@ -15,6 +15,7 @@ import orjson
 import pytest
 
 import ssedelta
+from merge_steps import Finalized
 from real_streams import STREAMS, body
 from ssedelta import _todict_py, models
 from ssedelta._env import NO_EXTENSIONS
@@ -244,19 +245,6 @@ def test_merge_state_set_from_python(backend: ssedelta.Backend) -> None:
 # ---------------------------------------------------------------- the collector
 
 
-class _Finalized:
-    """Sets ``seen`` when it is freed, so a test can tell whether a cycle through it was collected."""
-
-    seen: list[str] = []
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.ref: Any = None
-
-    def __del__(self) -> None:
-        self.seen.append(self.name)
-
-
 def test_a_cycle_through_a_logprob_token_is_collected(backend: ssedelta.Backend) -> None:
     """Native tokens are not tracked by the collector (they hold no collectable value); an
     assignment that gives one a collectable value tracks it, so the cycle it makes is collected."""
@@ -267,10 +255,10 @@ def test_a_cycle_through_a_logprob_token_is_collected(backend: ssedelta.Backend)
         merged.choices[0].logprobs.content[0],  # type: ignore[index, union-attr]
         merged.choices[0].logprobs.content[1].top_logprobs[0],  # type: ignore[index, union-attr]
     ]
-    _Finalized.seen = []
+    Finalized.seen = []
     for i, token in enumerate(tokens):
         assert gc.is_tracked(token) is (backend.name == "python")
-        sentinel = _Finalized(str(i))
+        sentinel = Finalized(str(i))
         sentinel.ref = token
         if i == 2:
             token.bytes = [*token.bytes, sentinel]  # type: ignore[list-item, misc]
@@ -279,7 +267,7 @@ def test_a_cycle_through_a_logprob_token_is_collected(backend: ssedelta.Backend)
         assert gc.is_tracked(token)
     del chunk, merged, tokens, token, sentinel
     gc.collect()
-    assert sorted(_Finalized.seen) == ["0", "1", "2"]
+    assert sorted(Finalized.seen) == ["0", "1", "2"]
 
 
 def test_parsing_leaves_the_collector_on(backend: ssedelta.Backend) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 import ssedelta
+from merge_steps import Finalized
 
 PYTHON = ssedelta.get_backend("python")
 HEAD = {"id": "c1", "object": "chat.completion.chunk", "created": 7, "model": "m", "system_fingerprint": "fp"}
@@ -126,27 +127,16 @@ def test_a_plain_result_is_untracked_natively(backend):
     assert [gc.is_tracked(p) for p in parts] == [backend.name == "python"] * 4
 
 
-class _Finalized:
-    seen: list[str] = []
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.ref: Any = None
-
-    def __del__(self) -> None:
-        _Finalized.seen.append(self.name)
-
-
 def test_a_cycle_through_a_finished_message_is_collected(backend):
-    _Finalized.seen = []
+    Finalized.seen = []
     message = backend.merge(TWO).choices[0].message
-    sentinel = _Finalized("message")
+    sentinel = Finalized("message")
     sentinel.ref = message
     message.extras = {"cycle": sentinel}
     assert gc.is_tracked(message)
     del message, sentinel
     gc.collect()
-    assert _Finalized.seen == ["message"]
+    assert Finalized.seen == ["message"]
 
 
 def texts() -> list[str]:
