@@ -64,26 +64,6 @@ cdef inline Py_ssize_t plain_end(const unsigned char* p, Py_ssize_t i, Py_ssize_
     return i
 
 
-cdef inline Py_ssize_t int_end(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept:
-    """:func:`scan_int` without the value: the end of the integer at ``p[i]``, or -1."""
-    cdef Py_ssize_t start
-    if i < n and p[i] == 45:
-        i += 1
-    start = i
-    if i >= n or p[i] < 48 or p[i] > 57:
-        return -1
-    if p[i] == 48:
-        i += 1
-    else:
-        while i < n and p[i] >= 48 and p[i] <= 57:
-            i += 1
-        if i - start > 18:
-            return -1
-    if i < n and (p[i] == 46 or p[i] == 101 or p[i] == 69 or (p[i] >= 48 and p[i] <= 57)):
-        return -1
-    return i
-
-
 cdef inline bint is_ascii(const char* p, Py_ssize_t n) noexcept:
     cdef uint64_t word
     cdef Py_ssize_t j = 0

@@ -41,7 +41,7 @@ from libc.string cimport memcmp, memcpy
 import orjson
 
 from .._json_c cimport (
-    Utf8Buf, decode_string, empty_array, int_end, key_is, member_key, next_member, plain_string,
+    Utf8Buf, decode_string, empty_array, key_is, member_key, next_member, plain_string,
     scan_int, skip_value, skip_ws, string_end,
 )
 from .._sse_c cimport PayloadSink, SSEDecoder
@@ -562,7 +562,7 @@ cdef class DeltaSink(PayloadSink):
                     i = hn
                     resume = True
             elif n > hn and memcmp(p, h, self.seq_a) == 0:
-                j = int_end(p, self.seq_a, n)
+                j = scan_int(p, self.seq_a, n, &v)
                 if j >= 0 and n > j + hn - self.seq_b and memcmp(p + j, h + self.seq_b, hn - self.seq_b) == 0:
                     i = j + hn - self.seq_b
                     resume = True
