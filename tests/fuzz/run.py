@@ -21,13 +21,17 @@ plain runs.
 The seed corpus is every real stream in ``tests/data/real`` and every file
 of ``tests/data/adversarial``, each under a few framings of the two header
 bytes (see ``oracle.py``), and the target's inputs in ``tests/fuzz/crashes``.
-A crash input is copied to ``--artifacts`` (default ``fuzz-artifacts/``);
-replay it with ``python tests/fuzz/oracle.py TARGET FILE``.
+A crash input is copied to ``--artifacts`` (default ``fuzz-artifacts/``)
+as ``TARGET-PHASE-crash-SHA1``, beside each run's log; the last lines printed
+name every finding with libFuzzer's seed, the exception's message and, for an
+input of up to 4 KiB, the input in base64, so that the tail of a CI log is
+enough to replay it with ``python tests/fuzz/oracle.py TARGET FILE``.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import glob
 import hashlib
 import os
@@ -43,6 +47,8 @@ TARGETS = ("tokenizer", "decoder", "merger", "refeed", "todict", "responses", "a
 #: Targets of fuzz_formats.py, seeded with their format's recorded streams.
 FORMAT_TARGETS = ("responses", "anthropic")
 MAX_LEN = 64 * 1024
+#: Inputs up to this size are printed in base64 when they fail, so that a CI log's tail holds them.
+MAX_SHOWN = 4096
 #: Header bytes each seed is given: (split selector, limit profile).
 HEADERS = [(0, 0), (1, 0), (2 + 4 * 12, 0), (3, 0), (1, 1), (5, 2), (9, 3), (13, 4), (17, 5), (21, 6), (6, 7)]
 
@@ -124,9 +130,10 @@ def sanitizer_env(src: str) -> dict[str, str]:
 
 def run_target(
     target: str, seconds: int, corpus: list[str], env: dict[str, str], work: str, args: argparse.Namespace
-) -> bool:
-    """One libFuzzer run; True when it found nothing."""
-    out = os.path.join(work, "out-" + target)
+) -> list[str]:
+    """One libFuzzer run; the summaries of what it found (none: nothing)."""
+    phase = "fuzz" if seconds > 0 else "replay"
+    out = os.path.join(work, f"out-{phase}-{target}")
     os.makedirs(out, exist_ok=True)
     options = [f"-max_total_time={seconds}"] if seconds > 0 else ["-runs=0"]
     command = [
@@ -161,16 +168,39 @@ def run_target(
         flush=True,
     )
     os.makedirs(args.artifacts, exist_ok=True)
-    with open(os.path.join(args.artifacts, f"{target}.log"), "w") as f:
-        f.write(proc.stderr)
-    crashes = glob.glob(os.path.join(out, "*"))
+    with open(os.path.join(args.artifacts, f"{target}-{phase}.log"), "w") as f:
+        f.write(proc.stdout + proc.stderr)
+    crashes = sorted(glob.glob(os.path.join(out, "*")))
     if proc.returncode == 0 and not crashes:
-        return True
-    print(proc.stderr[-6000:], file=sys.stderr)
+        return []
+    print(proc.stdout[-6000:], proc.stderr[-6000:], sep="\n", file=sys.stderr)
+    seed = next((line for line in proc.stderr.splitlines() if line.startswith("INFO: Seed:")), "")
+    found = [f"{target} ({phase}): exit {proc.returncode}; {seed}; {_finding(proc.stdout + proc.stderr)}"]
     for path in crashes:
-        shutil.copy(path, os.path.join(args.artifacts, f"{target}-{os.path.basename(path)}"))
-        print(f"  saved {args.artifacts}/{target}-{os.path.basename(path)}", file=sys.stderr)
-    return False
+        saved = os.path.join(args.artifacts, f"{target}-{phase}-{os.path.basename(path)}")
+        shutil.copy(path, saved)
+        with open(path, "rb") as f:
+            data = f.read()
+        found.append(f"  saved {saved} ({len(data)} bytes)")
+        if len(data) <= MAX_SHOWN:
+            found.append("  base64: " + base64.b64encode(data).decode())
+    return found
+
+
+def _finding(log: str) -> str:
+    """What a libFuzzer log says went wrong: the Python exception's message, or the error line."""
+    lines = log.splitlines()
+    for k, line in enumerate(lines):
+        if "Uncaught Python exception" in line:
+            message = []
+            for later in lines[k + 1 :]:
+                if later.startswith("Traceback"):
+                    break
+                message.append(later)
+            return "\n".join(message)[:3000]
+        if ("ERROR: " in line and ("Sanitizer" in line or "libFuzzer" in line)) or "runtime error:" in line:
+            return line.strip()
+    return "no exception or signal in the log"
 
 
 def committed_inputs(folder: str, target: str) -> None:
@@ -222,7 +252,7 @@ def main() -> int:
         if args.sanitize or args.replay_sanitized:
             print("building the native core with the sanitizers ...", flush=True)
             sanitized = sanitizer_env(sanitized_build(os.path.join(work, "build")))
-        ok = True
+        found: list[str] = []
         if args.seconds > 0:
             for target in args.targets:
                 corpus = os.path.join(
@@ -232,14 +262,19 @@ def main() -> int:
                 write_seeds(seeds, target)
                 os.makedirs(corpus, exist_ok=True)
                 env = sanitized if args.sanitize and sanitized is not None else plain
-                ok = run_target(target, args.seconds, [corpus, seeds], env, work, args) and ok
+                found += run_target(target, args.seconds, [corpus, seeds], env, work, args)
         if args.replay_sanitized and sanitized is not None:
             for target in args.targets:
                 folder = os.path.join(work, "committed-" + target)
                 committed_inputs(folder, target)
-                ok = run_target(target, 0, [folder], sanitized, work, args) and ok
-        if not ok:
-            print("FAILED: a crash or a backend difference (see above)", file=sys.stderr)
+                found += run_target(target, 0, [folder], sanitized, work, args)
+        if found:
+            print(
+                "FAILED: a crash or a backend difference; replay an input with"
+                " `python tests/fuzz/oracle.py TARGET FILE`",
+                file=sys.stderr,
+            )
+            print("\n".join(found), file=sys.stderr)
             return 1
         print("no crash and no backend difference")
         return 0
