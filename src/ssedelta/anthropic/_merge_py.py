@@ -1,13 +1,14 @@
 """Messages stream merger and event decoder, pure Python (orjson on the payload bytes).
 
 The merger reads the events with the tokenizer and applies them to the shared
-:class:`~._state.MessagesState`; a string delta of the block and kind of the one before only
-appends its string.
+:class:`~._state.MessagesState`. String deltas of the block and kind of the one before, spelled as
+the API spells them, only append their strings: the strings of such a run are cut out of the
+payloads and parsed with one call, and a run that does not parse as one string per payload is
+merged payload by payload.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -15,7 +16,7 @@ import orjson
 
 from .._api import AsyncSource, Source, apieces, pieces
 from .._schema import Model
-from .._sse_py import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_SIZE, SSEDecoder
+from .._sse_py import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_SIZE, Payload, SSEDecoder
 from ..errors import StreamFormatError, UpstreamError
 from . import models as m
 from ._rules import STRING_DELTAS
@@ -23,9 +24,9 @@ from ._state import _SKIP, MessagesState, decode_event, error_of, load_event
 
 __all__ = ["MessagesMerger", "aiter_events", "iter_events"]
 
-#: What follows the head of a string delta (:meth:`MessagesState._fast_head`): one JSON string
-#: token, then the two closing braces, spaces allowed between them as the API pads them.
-_STRING_TAIL = re.compile(rb'("[^"\\]*(?:\\.[^"\\]*)*")\} *\}')
+#: What follows the string of a string delta: the two closing braces, with the spaces the API puts
+#: between them.
+_CLOSINGS = frozenset(b"}" + b" " * n + b"}" for n in range(33))
 
 
 class MessagesMerger(MessagesState):
@@ -77,60 +78,102 @@ class MessagesMerger(MessagesState):
             raise self._failed
         if self.done:
             return 0
-        merged = 0
-        loads = orjson.loads
-        string_deltas = STRING_DELTAS
-        head, skip, add = _place(self._fast)
-        tail = _STRING_TAIL.fullmatch
+        before = self.merged
+        head, skip = _head(self._fast)
+        closings = _CLOSINGS
+        # A run of string deltas of the block and kind of the last one, in the API's own bytes
+        # (the head, what ends with the last '"', closing braces): their payloads, and what
+        # each holds after the head, which is one JSON string when the payload is such a delta.
+        run: list[Payload] = []
+        tokens: list[bytes] = []
         try:
-            for event, payload, offset, index in self._sse.feed_payloads(piece):
-                if head is not None and payload.startswith(head) and event != "error":
-                    # The same block and delta type as the last string delta, in the API's own
-                    # bytes: only the string is parsed.
-                    string = tail(payload, skip)
-                    if string is not None:
-                        try:
-                            add(loads(string[1]))
-                        except orjson.JSONDecodeError:
-                            pass
-                        else:
-                            merged += 1
+            for item in self._sse.feed_payloads(piece):
+                if head is not None:
+                    payload = item[1]
+                    if payload[:skip] == head and item[0] != "error":
+                        string, _, closing = payload.rpartition(b'"')
+                        if closing in closings:
+                            run.append(item)
+                            tokens.append(payload[skip : len(string) + 1])
                             continue
-                try:
-                    obj = loads(payload)
-                except orjson.JSONDecodeError:
-                    obj = None
-                kind = obj.get("type") if type(obj) is dict and event != "error" else None
-                if kind == "content_block_delta":
-                    # The frequent event in any other spelling, or the first of its block.
-                    delta = obj.get("delta")
-                    if type(delta) is dict and len(delta) == 2:
-                        rule = string_deltas.get(delta.get("type"))  # type: ignore[arg-type]
-                        value = delta.get(rule[0]) if rule is not None else None
-                        if type(value) is str:
-                            acc = self.fragments(obj.get("index"), delta["type"], True)
-                            if acc is not None:
-                                acc.append(value)
-                                merged += 1
-                                self._fast = self._fast_head(obj, acc)
-                                head, skip, add = _place(self._fast)
-                                continue
-                elif kind == "content_block_stop" and self.stop_block(obj.get("index")):
-                    self._fast = head = None
-                    merged += 1
-                    continue
-                self._fast = None
-                if self.merge_payload(obj, payload, event, offset, index):
-                    merged += 1
-                head, skip, add = _place(self._fast)
+                if tokens:
+                    self._merge_run(run, tokens)
+                    run = []
+                    tokens = []
+                    if self.done:
+                        break
+                self._merge_one(*item)
                 if self.done:
                     break
+                head, skip = _head(self._fast)
+            else:
+                if tokens:
+                    self._merge_run(run, tokens)
         except StreamFormatError as exc:
             self._failed = exc
             raise
-        finally:
-            self.merged += merged
-        return merged
+        return self.merged - before
+
+    def _merge_run(self, run: list[Payload], tokens: list[bytes]) -> None:
+        """Merge a run of string deltas (see :meth:`feed`): their strings parsed with one call.
+
+        Joined by ``",\n"``, the tokens parse as one array of as many strings only when each is
+        one JSON string (a separator inside a string would put a raw newline in it); otherwise
+        each payload is merged on its own."""
+        fast = self._fast
+        assert fast is not None
+        try:
+            strings = orjson.loads(b"[" + b",\n".join(tokens) + b"]")
+            text = "".join(strings) if len(strings) == len(tokens) else None
+        except (orjson.JSONDecodeError, TypeError):
+            text = None
+        if text is not None:
+            fast[1].append(text)
+            self.merged += len(run)
+            return
+        for item, token in zip(run, tokens, strict=True):
+            if self.done:
+                return
+            if self._fast is fast:
+                try:
+                    string = orjson.loads(token)
+                except orjson.JSONDecodeError:
+                    pass
+                else:
+                    if type(string) is str:
+                        fast[1].append(string)
+                        self.merged += 1
+                        continue
+            self._merge_one(*item)
+
+    def _merge_one(self, event: str | None, payload: bytes, offset: int, index: int) -> None:
+        """Merge one payload: a string delta or ``content_block_stop`` of an open block with no
+        more than the state checks, anything else by the state's general path."""
+        try:
+            obj = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            obj = None
+        kind = obj.get("type") if type(obj) is dict and event != "error" else None
+        if kind == "content_block_delta":
+            # The frequent event in any other spelling, or the first of its block.
+            delta = obj.get("delta")
+            if type(delta) is dict and len(delta) == 2:
+                rule = STRING_DELTAS.get(delta.get("type"))  # type: ignore[arg-type]
+                value = delta.get(rule[0]) if rule is not None else None
+                if type(value) is str:
+                    acc = self.fragments(obj.get("index"), delta["type"], True)
+                    if acc is not None:
+                        acc.append(value)
+                        self.merged += 1
+                        self._fast = self._fast_head(obj, acc)
+                        return
+        elif kind == "content_block_stop" and self.stop_block(obj.get("index")):
+            self._fast = None
+            self.merged += 1
+            return
+        self._fast = None
+        if self.merge_payload(obj, payload, event, offset, index):
+            self.merged += 1
 
     def finish(self) -> m.Message:
         """The final message (the JSON of blocks left open is parsed too); raises
@@ -142,11 +185,11 @@ class MessagesMerger(MessagesState):
         return self.result()
 
 
-def _place(fast: tuple[bytes, list[str]] | None) -> tuple[bytes | None, int, Any]:
-    """(the head of the string deltas that only append, its length, the append of their list)."""
+def _head(fast: tuple[bytes, list[str]] | None) -> tuple[bytes | None, int]:
+    """(the head of the string deltas that only append, its length)."""
     if fast is None:
-        return None, 0, None
-    return fast[0], len(fast[0]), fast[1].append
+        return None, 0
+    return fast[0], len(fast[0])
 
 
 # ------------------------------------------------------------------ events
