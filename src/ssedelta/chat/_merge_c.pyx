@@ -56,6 +56,7 @@ cdef object MAX_LINE_SIZE = DEFAULT_MAX_LINE_SIZE
 # ------------------------------------------------------------------ the public classes
 
 from contextlib import nullcontext as _nullcontext
+from operator import itemgetter
 
 from ..errors import ReentrantCallError as _ReentrantCallError
 
@@ -420,6 +421,41 @@ cdef Py_ssize_t M_CONTENT = _MESSAGE_KEYS.index("content")
 cdef Py_ssize_t M_REFUSAL = _MESSAGE_KEYS.index("refusal")
 cdef object _build_choice = _py._build_choice
 cdef object _finish_value = _py.finish_value
+cdef object _Str = _py._Str
+cdef object _Merged = _py._Merged
+cdef object _Indexed = _py._Indexed
+cdef object _PartList = _py._PartList
+cdef object _by_index = itemgetter(0)
+cdef int MAX_MERGE_DEPTH = _py.MAX_MERGE_DEPTH
+
+
+cdef object finished(object value, int depth):
+    """The twin's ``finish_value(value)``, here for the merge state's types (a value nested deeper
+    than any merge makes is finished by the twin)."""
+    cdef object kind = type(value)
+    cdef list keyed
+    if kind is TextBuf:
+        return text_of(value)
+    if depth > MAX_MERGE_DEPTH:
+        return _finish_value(value)
+    if kind is _Merged:
+        return {k: finished(v, depth + 1) for k, v in (<dict>value).items()}
+    if kind is _Indexed:
+        # Sorted by index; the items at one index stay in arrival order (the sort is stable).
+        keyed = [k for k in value if type(k[0]) is int]
+        if len(keyed) > 1:
+            keyed.sort(key=_by_index)
+        return [finished((<dict>value)[k], depth + 1) for k in keyed] + [
+            (<dict>value)[k] for k in value if type(k[0]) is not int]
+    if kind is _PartList:
+        return [finished(v, depth + 1) for v in value]
+    if kind is list:
+        return list(value)
+    if kind is _Str:
+        return "".join(value)
+    if kind is dict or kind is str or value is None or kind is int or kind is float or kind is bool:
+        return value
+    return _finish_value(value)
 
 
 cdef object completion_of(Merger merger):
@@ -490,7 +526,8 @@ cdef object built_choice(object state):
     st.settle_message()
     if st.mx:
         st.memo_key = None  # as reading ``message_extras``: the result may share what the memo merges into
-        extras = {k: _finish_value(v) for k, v in st.mx.items()}
+        st.text_key = None
+        extras = {k: finished(v, 0) for k, v in st.mx.items()}
         ssd_put_noting(message, L_MESSAGE.extras_at, extras, &tracked)
     else:
         ssd_put(message, L_MESSAGE.extras_at, {})

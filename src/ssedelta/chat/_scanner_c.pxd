@@ -78,6 +78,10 @@ cdef class Choice:
     cdef object memo_tpl
     cdef Py_ssize_t memo_taken, memo_v
     cdef Py_ssize_t memo_sh[MEMO_TEXTS]
+    # The last delta string (DeepSeek's ``reasoning_content``) concatenated into the message's
+    # extras: its key, the text buffer the extras hold for it and the rules it was merged by
+    # (``text_key`` None: none). Forgotten as the memo is, and by any other merge of that key.
+    cdef object text_key, text_buf, text_rules
     cdef public bint logprobs_seen
     # Logprob tokens (0: content, 1: refusal): None, the columns, or (set from Python) a list.
     cdef object _lp0, _lp1
@@ -144,6 +148,11 @@ cdef class Scanner:
     # known in the payload (a SHAPED_ value): their bodies' spans and whether they have escapes, by
     # the template's string number, and whether it is the template's.
     cdef object replay_tpl
+    # The template whose tape (as taken for the ``tape_taken``-th time) the tape holds, if any, and
+    # whether its spans were moved since.
+    cdef object tape_of
+    cdef Py_ssize_t tape_taken
+    cdef bint tape_moved
     cdef char shaped_ok[VARYING]
     cdef Py_ssize_t shaped_a[SHAPED]
     cdef Py_ssize_t shaped_b[SHAPED]

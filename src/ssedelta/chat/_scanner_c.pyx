@@ -216,6 +216,7 @@ cdef class Choice:
     @property
     def message_extras(self):
         self.memo_key = None  # the caller may change what the memo's merge made
+        self.text_key = None
         self.mheld_key = None  # or remove the key
         self.settle_message()
         return self.mx_dict()
@@ -223,6 +224,7 @@ cdef class Choice:
     @message_extras.setter
     def message_extras(self, value):
         self.memo_key = None
+        self.text_key = None
         self.mheld_key = None
         self.mlater_key = None
         self.mlater_payload = None
@@ -711,6 +713,7 @@ cdef class Template:
     cdef Py_ssize_t sa[SHAPED]
     cdef Py_ssize_t sb[SHAPED]
     cdef bint sesc[SHAPED]
+    cdef bint schanged[SHAPED]  # as ``vchanged``, of each of those strings
     cdef Py_ssize_t nshaped
     cdef Py_ssize_t taken  # counts the payloads it became the template of
     # The tokens whose spans move when a varying value before them changes length: token
@@ -750,6 +753,7 @@ cdef class Template:
                 self.sa[self.nshaped] = k + 1
                 self.sb[self.nshaped] = e
                 self.sesc[self.nshaped] = esc
+                self.schanged[self.nshaped] = False
                 self.nshaped += 1
             k = e + 1
         self.vs0[v] = start
@@ -765,8 +769,9 @@ cdef class Template:
             fixed = self.sa[k] - pos_t
             span = self.sb[k] - self.sa[k]
             # The fixed bytes and the string in one comparison when its closing quote follows: then
-            # it is the template's (valid) string.
-            sc.shaped_same[k] = (pos_p + fixed + span < n and p[pos_p + fixed + span] == 34
+            # it is the template's (valid) string. Not tried for a string that differed last time.
+            sc.shaped_same[k] = (not self.schanged[k] and pos_p + fixed + span < n
+                                 and p[pos_p + fixed + span] == 34
                                  and memcmp(p + pos_p, tp + pos_t, fixed + span) == 0)
             if sc.shaped_same[k]:
                 pos_p += fixed
@@ -776,11 +781,15 @@ cdef class Template:
             else:
                 if pos_p + fixed > n or memcmp(p + pos_p, tp + pos_t, fixed) != 0:
                     return -1
-                sc.shaped_a[k] = pos_p + fixed
+                pos_p += fixed
+                sc.shaped_a[k] = pos_p
                 sc.shaped_esc[k] = False
-                pos_p = string_end(p, pos_p + fixed, n, &sc.shaped_esc[k])
+                pos_p = string_end(p, pos_p, n, &sc.shaped_esc[k])
                 if pos_p < 0:
                     return -1
+                sc.shaped_same[k] = pos_p - sc.shaped_a[k] == span and memcmp(
+                    p + sc.shaped_a[k], tp + self.sa[k], span) == 0
+                self.schanged[k] = not sc.shaped_same[k]
             sc.shaped_b[k] = pos_p
             pos_t = self.sb[k]
         fixed = self.vb[v] - pos_t
@@ -790,7 +799,7 @@ cdef class Template:
 
     cdef bint take(self, Scanner sc, bytes payload, Py_ssize_t at) except -1:
         """Become the template of the payload ``sc`` has just scanned; whether it could."""
-        cdef Py_ssize_t j, k, nv = 0, last = -1
+        cdef Py_ssize_t j, k, w, nv = 0, last = -1
         cdef Tok* t
         cdef Tok* grown
         self.payload = None  # unusable until it is taken whole: a refusal below leaves it half-written
@@ -832,7 +841,11 @@ cdef class Template:
             if self.vraw[j]:
                 self.shape(<const unsigned char*>PyBytes_AS_STRING(payload), j)
         self.nmoving = 0
+        w = 0
         for j in range(sc.ntape):
+            if w < nv and self.vj[w] == j:  # a varying value's span is written by replay itself
+                w += 1
+                continue
             t = &sc.tape[j]
             last = t.a if t.a >= 0 else t.ida
             if last < 0:
@@ -903,6 +916,7 @@ cdef class Template:
         cdef Py_ssize_t pos_t = 0, pos_p = 0, fixed, span, e, v, r, j, shift, solo = 0
         cdef Py_ssize_t key_bound = self.key_bound
         cdef Tok* t
+        cdef const Tok* s
         sc.p = p
         sc.n = n
         v = 0
@@ -929,10 +943,11 @@ cdef class Template:
                     continue
             sc.shaped_ok[v] = SHAPED_NOT
             # The fixed bytes before the value and the value in one comparison when the byte after
-            # it is the template's: then it is the template's (checked) value.
+            # it is the template's: then it is the template's (checked) value. Not tried for a value
+            # that differed last time.
             fixed = self.va[v] - pos_t
             span = self.vb[v] - self.va[v]
-            if (pos_p + fixed + span < n and p[pos_p + fixed + span] == tp[self.vb[v]]
+            if (not self.vchanged[v] and pos_p + fixed + span < n and p[pos_p + fixed + span] == tp[self.vb[v]]
                     and memcmp(p + pos_p, tp + pos_t, fixed + span) == 0):
                 pos_p += fixed
                 nesc[v] = self.vesc[v]
@@ -952,6 +967,8 @@ cdef class Template:
                         key_bound += nested_bound(pos_p, e) - nested_bound(self.va[v], self.vb[v])
                 else:
                     e = string_end(p, pos_p, n, &nesc[v])
+                if e == pos_p + span and memcmp(p + pos_p, tp + self.va[v], span) == 0:
+                    sc.shaped_ok[v] = SHAPED_SAME  # (tried again next time)
             if e < 0:
                 return -1
             na[v] = pos_p
@@ -963,22 +980,31 @@ cdef class Template:
             v += 1
         if n - pos_p != tn - pos_t or memcmp(p + pos_p, tp + pos_t, tn - pos_t) != 0:
             return -1
-        sc.reserve(self.ntape)
-        if self.ntape:
-            memcpy(sc.tape, self.tape, self.ntape * sizeof(Tok))
+        # The scanner's tape is this one's when it was the last replayed (nothing but a scan writes
+        # it): then only the spans that move and the varying values are written.
+        if sc.tape_of is not self or sc.tape_taken != self.taken:
+            sc.reserve(self.ntape)
+            if self.ntape:
+                memcpy(sc.tape, self.tape, self.ntape * sizeof(Tok))
+            sc.tape_of = self
+            sc.tape_taken = self.taken
+            sc.tape_moved = False
         sc.ntape = self.ntape
         # A span moves by the change in length of the varying values that end before it: ``moved[k]``
         # for the first k + 1 of them (their spans are in order).
-        if any_moved(moved, self.nvary):
+        shift = any_moved(moved, self.nvary)
+        if shift or sc.tape_moved:
+            sc.tape_moved = shift
             for j in range(self.nmoving):
                 t = &sc.tape[self.mj[j]]
+                s = &self.tape[self.mj[j]]
                 shift = moved[self.mk[j] - 1]
-                if t.ida >= 0:
-                    t.ida += shift
-                    t.idb += shift
-                if t.a >= 0:
-                    t.a += shift
-                    t.b += shift
+                if s.ida >= 0:
+                    t.ida = s.ida + shift
+                    t.idb = s.idb + shift
+                if s.a >= 0:
+                    t.a = s.a + shift
+                    t.b = s.b + shift
         for v in range(self.nvary):
             t = &sc.tape[self.vj[v]]
             t.a = na[v]
@@ -1066,6 +1092,7 @@ cdef class Scanner:
         if self.objs and not self.objs_borrowed:  # a template's (keys only) stays with it
             self.objs = None
         if self.captape > KEPT_TOKS:
+            self.tape_of = None
             smaller = <Tok*>PyMem_Realloc(self.tape, TAPE_TOKS * sizeof(Tok))
             if smaller == NULL:
                 raise MemoryError()
@@ -1366,6 +1393,8 @@ cdef class Scanner:
         choice's memo."""
         cdef Py_ssize_t added, end, k
         cdef unsigned char c
+        if state.text_key is not None and same_key(state.text_key, key):
+            state.text_key = None
         if state.memo_key is not None:
             if self.memo_hit(state, key, t, rules):
                 self.repeated += 1
@@ -1758,6 +1787,7 @@ cdef class Scanner:
         self.p = p
         self.n = n
         self.ntape = 0
+        self.tape_of = None
         self.nchoices = 0
         self.ntools = 0
         self.key_bound = 0
@@ -2796,6 +2826,9 @@ cdef class Scanner:
                 add_text(state.refusal, p, t)
             elif t.kind == T_DELTA_TEXT:
                 key = objs[t.obj]
+                if key is state.text_key and rules is state.text_rules:
+                    (<TextBuf>state.text_buf).add_json(p, t.a, t.b, t.esc)
+                    continue
                 if state.mlater_key is not None and same_key(state.mlater_key, key):
                     state.settle_message()
                 acc = state.mx_dict()
@@ -2811,10 +2844,15 @@ cdef class Scanner:
                         (<TextBuf>old).add_json(p, t.a, t.b, t.esc)
                     elif type(old) in _STR_ACCUMULATORS:
                         old.append(decode_span(p, t.a, t.b, t.esc))
+                        old = None
                     else:
-                        buf = TextBuf()
+                        old = buf = TextBuf()
                         buf.add_json(p, t.a, t.b, t.esc)
                         acc[key] = buf
+                    if old is not None:
+                        state.text_key = key
+                        state.text_buf = old
+                        state.text_rules = rules
                 self.new_keys += dict_size(acc) - size
             elif t.kind == T_DELTA_NULL:
                 key = objs[t.obj]
@@ -2828,6 +2866,7 @@ cdef class Scanner:
                     self.new_keys += self.merge_delta_raw(state, objs[t.obj], t, rules)
                 else:
                     state.memo_key = None
+                    state.text_key = None
                     state.settle_message()
                     self.new_keys += _merge_generic(state.mx_dict(), {objs[t.obj + 1]: objs[t.obj]}, rules)
             elif t.kind == T_TOOL:
