@@ -947,7 +947,8 @@ cdef class Template:
             # that differed last time.
             fixed = self.va[v] - pos_t
             span = self.vb[v] - self.va[v]
-            if (not self.vchanged[v] and pos_p + fixed + span < n and p[pos_p + fixed + span] == tp[self.vb[v]]
+            if (not self.vchanged[v] and pos_p + fixed + span < n
+                    and p[pos_p + fixed + span] == tp[self.vb[v]]
                     and memcmp(p + pos_p, tp + pos_t, fixed + span) == 0):
                 pos_p += fixed
                 nesc[v] = self.vesc[v]
