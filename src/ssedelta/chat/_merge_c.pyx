@@ -5,8 +5,9 @@
 scanner (:mod:`._scanner_c`), which merges it into the same choice, tool and extras structures
 as the twin; a payload the scanner does not take goes the twin's path. The merger's state is C
 fields of :class:`Merger` (the top-level ones of the scanner's ``Top``), under the twin's
-attribute names, so both paths read and set the same fields. :class:`ChunkDecoder` builds chunk
-objects with :mod:`._objects_c`.
+attribute names, so both paths read and set the same fields. A choice with text only is built
+here, its message extras finished from the merge state's types as the twin's ``finish_value``
+does. :class:`ChunkDecoder` builds chunk objects with :mod:`._objects_c`.
 """
 
 cimport cython

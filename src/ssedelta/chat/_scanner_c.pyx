@@ -15,13 +15,17 @@ Most chunks of a stream repeat bytes the scanner has seen: the members before
 ``"choices"`` (compared with one ``memcmp`` and skipped), and often the whole
 payload but one text string (a content fragment, a piece of tool arguments).
 For those, the tape of an earlier payload of the same shape is replayed, with
-only that string checked and its span and the spans after it moved.
+only that string checked and its span and the spans after it moved. While one template
+serves payload after payload, the scanner's tape stays the template's copy: only the
+spans that move and the varying values are written again.
 
 An unknown delta value sent again with only its text fragments changed (OpenRouter's
 ``reasoning_details``) is merged once in full; the choice keeps that value's bytes and the text
 buffers its fragments went to, and a value with the same bytes but for those fragments appends
 them and nothing else, as long as no other merge of that key and no Python code reading the
-message's extras came in between.
+message's extras came in between. A delta string concatenated into the message's extras
+(DeepSeek's ``reasoning_content``) is likewise appended to the text buffer it went to last,
+without looking the key up, under the same conditions.
 
 Values that replace each other on every chunk are not built on every chunk: the newest string of
 an unknown choice key (vLLM's choice ``text``) and the newest number of an unknown delta key (its
@@ -787,7 +791,8 @@ cdef class Template:
                 pos_p = string_end(p, pos_p, n, &sc.shaped_esc[k])
                 if pos_p < 0:
                     return -1
-                sc.shaped_same[k] = pos_p - sc.shaped_a[k] == span and memcmp(
+                sc.shaped_same[k] = pos_p - sc.shaped_a[k] == span and (
+                    span == 0 or p[sc.shaped_a[k]] == tp[self.sa[k]]) and memcmp(
                     p + sc.shaped_a[k], tp + self.sa[k], span) == 0
                 self.schanged[k] = not sc.shaped_same[k]
             sc.shaped_b[k] = pos_p
@@ -968,7 +973,8 @@ cdef class Template:
                         key_bound += nested_bound(pos_p, e) - nested_bound(self.va[v], self.vb[v])
                 else:
                     e = string_end(p, pos_p, n, &nesc[v])
-                if e == pos_p + span and memcmp(p + pos_p, tp + self.va[v], span) == 0:
+                if e == pos_p + span and (span == 0 or p[pos_p] == tp[self.va[v]]) and memcmp(
+                        p + pos_p, tp + self.va[v], span) == 0:
                     sc.shaped_ok[v] = SHAPED_SAME  # (tried again next time)
             if e < 0:
                 return -1
