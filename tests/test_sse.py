@@ -268,12 +268,14 @@ def test_held_back_bom_prefix_is_counted_in_offset(backend):
     assert decoder.offset == 3
 
 
-def test_split_crlf_after_blank_line_moves_lf_to_next_raw(backend):
+def test_split_crlf_after_blank_line_ends_that_line(backend):
+    # The event is dispatched at the CR; the LF read next ends the same line, so the next block
+    # begins after it, as when the stream comes in one piece.
     decoder = backend.SSEDecoder()
     first = decoder.feed(b"data: a\r\n\r")
     second = decoder.feed(b"\ndata: b\r\n\r\n")
     assert [full(e) for e in first] == [(None, b"a", None, None, b"data: a\r\n\r", 0, 6)]
-    assert [full(e) for e in second] == [(None, b"b", None, None, b"\ndata: b\r\n\r\n", 10, 17)]
+    assert [full(e) for e in second] == [(None, b"b", None, None, b"data: b\r\n\r\n", 11, 17)]
 
 
 def test_cr_at_end_of_stream_ends_the_line(backend):
@@ -868,16 +870,17 @@ def test_giant_comment_without_newline_raises(backend):
     assert (info.value.offset, info.value.event_index) == (9, 1)
 
 
-def test_limit_counts_the_lf_moved_by_a_split_crlf(backend):
-    # A read ends between the CR and the LF of a blank line: the LF is counted in the next block.
-    decoder = backend.SSEDecoder(max_event_size=10)
+def test_limit_does_not_count_the_lf_of_a_split_crlf(backend):
+    # A read ends between the CR and the LF of a blank line: the LF ends that line, and the next
+    # block (9 bytes) begins after it.
+    decoder = backend.SSEDecoder(max_event_size=9)
     assert summary(decoder.feed(b"data: a\r\r")) == [(E, "a", None, None)]
     assert summary(decoder.feed(b"\ndata: b\n\n")) == [(E, "b", None, None)]
     decoder = backend.SSEDecoder(max_event_size=9)
     decoder.feed(b"data: a\r\r")
     with pytest.raises(EventTooLargeError) as info:
-        decoder.feed(b"\ndata: b\n\n")
-    assert info.value.offset == 9
+        decoder.feed(b"\ndata: bc\n\n")
+    assert info.value.offset == 10
 
 
 # ---------------------------------------------------------------------------------------------

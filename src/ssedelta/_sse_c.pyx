@@ -459,6 +459,8 @@ cdef class SSEDecoder:
             self._skip_lf = False
             if p[pos] == b'\n':
                 pos += 1
+                if not span:  # the LF of a CRLF that ended a block: the next begins after it
+                    seg = bstart = pos
         if span and self._line_rel < entry_len:
             partial = self._line_rel
         cr_next = _find(p, pos, n, b'\r')

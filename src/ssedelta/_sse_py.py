@@ -287,11 +287,13 @@ class SSEDecoder:
                 self._line_size = self._block_size = 0
         n = len(piece)
         pos = start
+        block_start = start  # where the current block begins inside this piece
         if self._skip_lf and pos < n:
             self._skip_lf = False
             if piece[pos] == 10:
                 pos += 1
-        block_start = start  # where the current block begins inside this piece
+                if not self._line_parts and self._block_size == 0 and not self._block_parts:
+                    block_start = pos  # the LF of a CRLF that ended a block: the next begins after it
         has_cr = b"\r" in piece
         line_parts = self._line_parts
         fast = not has_cr

@@ -56,8 +56,8 @@ class EventSplitter:
         base = self._base
         for event in events:
             end = event.offset - base + len(event.raw)
-            # A block cut after the CR of a CRLF can be reported as starting with the LF, a byte
-            # already handed out with the block before it.
+            # Bytes before the block that no event holds (after a read cut between the CR and the
+            # LF of a CRLF, that LF) go out on their own.
             start = max(event.offset - base, at)
             if start > at:
                 out.append(self._segment(bytes(pending[at:start])))
