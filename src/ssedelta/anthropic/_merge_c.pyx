@@ -96,8 +96,7 @@ cdef class DeltaSink(PayloadSink):
     cdef int hdr_top, hdr_rule
     cdef long long hdr_index
 
-    def __init__(self, state):
-        self.state = state
+    def __init__(self):
         self.pending = Utf8Buf()
 
     cdef int flush(self) except -1:
@@ -340,7 +339,9 @@ class MessagesMerger(MessagesState):
     def __init__(self, max_event_size=DEFAULT_MAX_EVENT_SIZE, *, max_line_size=DEFAULT_MAX_LINE_SIZE):
         MessagesState.__init__(self)
         self._sse = SSEDecoder(max_event_size, max_line_size)
-        self._sink = DeltaSink(self)
+        # The sink holds the state only while feeding: a lasting reference would make a cycle,
+        # and every merger garbage for the collector.
+        self._sink = DeltaSink()
         self._failed = None
 
     @property
@@ -358,12 +359,14 @@ class MessagesMerger(MessagesState):
         if self.done:
             return 0
         sink.merged = 0
+        held, sink.state = sink.state, self
         try:
             sse.feed_into(piece, sink)
         except _StreamFormatError as exc:
             self._failed = exc
             raise
         finally:
+            sink.state = held
             self.merged += sink.merged
         if sink.error is not None:
             self._failed = sink.error

@@ -250,8 +250,7 @@ cdef class DeltaSink(PayloadSink):
     cdef bytes put_value
     cdef Py_ssize_t put_sa, put_sb
 
-    def __init__(self, state):
-        self.state = state
+    def __init__(self):
         self.pending = Utf8Buf()
         self.raw = Utf8Buf()
 
@@ -325,6 +324,16 @@ cdef class DeltaSink(PayloadSink):
         if self.dirty:
             self.dirty = False
             self.state.touch()
+        return 0
+
+    cdef int flush_for(self, object state) except -1:
+        """:meth:`flush` to ``state`` (the state the sink holds again after)."""
+        held = self.state
+        self.state = state
+        try:
+            self.flush()
+        finally:
+            self.state = held
         return 0
 
     cdef int payload_at(self, object event, const char* p, Py_ssize_t n, Py_ssize_t data_offset,
@@ -903,7 +912,9 @@ class ResponsesMerger(ResponsesState):
     def __init__(self, max_event_size=DEFAULT_MAX_EVENT_SIZE, max_line_size=DEFAULT_MAX_LINE_SIZE):
         ResponsesState.__init__(self)
         self._sse = SSEDecoder(max_event_size, max_line_size)
-        self._sink = DeltaSink(self)
+        # The sink holds the state only while it is in use: a lasting reference would make a
+        # cycle, and every merger garbage for the collector.
+        self._sink = DeltaSink()
         self._failed = None
 
     @property
@@ -921,11 +932,14 @@ class ResponsesMerger(ResponsesState):
         if self.done:
             return 0
         sink.merged = 0
+        held, sink.state = sink.state, self
         try:
             sse.feed_into(piece, sink)
         except _StreamFormatError as exc:
             self._failed = exc
             raise
+        finally:
+            sink.state = held
         if sink.error is not None:
             self._failed = sink.error
             raise sink.error
@@ -934,15 +948,19 @@ class ResponsesMerger(ResponsesState):
     def add(self, event):
         """Merge one event (an event object or its dict)."""
         cdef DeltaSink sink = self._sink
-        sink.flush()
+        held, sink.state = sink.state, self
         try:
-            ResponsesState.add(self, event)
+            sink.flush()
+            try:
+                ResponsesState.add(self, event)
+            finally:
+                sink.load_fast()
         finally:
-            sink.load_fast()
+            sink.state = held
 
     def snapshot(self):
         """The response merged so far; never raises."""
-        (<DeltaSink>self._sink).flush()
+        (<DeltaSink>self._sink).flush_for(self)
         return ResponsesState.snapshot(self)
 
     def finish(self):
@@ -952,5 +970,5 @@ class ResponsesMerger(ResponsesState):
             raise self._failed
         if not self.done:
             self._sse.close()
-        (<DeltaSink>self._sink).flush()
+        (<DeltaSink>self._sink).flush_for(self)
         return self.result()
