@@ -31,12 +31,19 @@ The events after a run of deltas (``*.done``, ``content_part.done``, ``output_it
 terminal response) repeat the string the deltas built. When a payload holds it as one string value,
 written as the deltas wrote it, the payload is parsed with a short marker in its place and the
 built ``str`` put where the marker is: the long string is neither decoded nor checked again.
+
+The terminal response (``response.completed``, ``incomplete``, ``failed``) repeats every item, as
+the ``output_item.done`` events wrote them. The bytes of each item such an event put are kept;
+when the terminal's ``output`` is those items, byte for byte and in order, and each is still in
+the state as it was put, the event is parsed with an empty ``output`` and the state keeps its
+items: the items are neither parsed nor built again. Only the bytes around them are read, and a
+parser then checks them.
 """
 
 cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.list cimport PyList_Append
-from libc.string cimport memcmp, memcpy
+from libc.string cimport memchr, memcmp, memcpy, strlen
 
 import orjson
 
@@ -120,6 +127,134 @@ cdef int find_marker(object value, list where, int depth) except -1:
             elif type(item) is dict or type(item) is list:
                 find_marker(item, where, depth + 1)
     return 0
+
+
+# Reading JSON text that is valid, or that a parser then checks: strings are skipped to their
+# closing quote with memchr, the rest byte by byte; nothing outside the text is read whatever it holds.
+
+cdef inline Py_ssize_t closing_quote(const unsigned char* p, Py_ssize_t a, Py_ssize_t n) noexcept:
+    """The quote that ends the string whose body starts at ``p[a]``; -1 if none."""
+    cdef const unsigned char* hit
+    cdef Py_ssize_t i = a, j, k
+    while i < n:
+        hit = <const unsigned char*>memchr(p + i, 34, <size_t>(n - i))
+        if hit == NULL:
+            return -1
+        j = hit - p
+        k = j
+        while k > a and p[k - 1] == 92:
+            k -= 1
+        if (j - k) % 2 == 0:
+            return j
+        i = j + 1
+    return -1
+
+
+cdef Py_ssize_t value_end(const unsigned char* p, Py_ssize_t i, Py_ssize_t n, Py_ssize_t ka = -1,
+                          Py_ssize_t kb = -1) noexcept:
+    """The end of the value at ``p[i]``, or -1. ``p[ka:kb]``, when given, is the body of a string
+    known to be one, which is passed over."""
+    cdef int depth = 0
+    cdef unsigned char c
+    if i >= n:
+        return -1
+    c = p[i]
+    if c == 34:
+        i = closing_quote(p, i + 1, n)
+        return -1 if i < 0 else i + 1
+    if c != 123 and c != 91:
+        while i < n and p[i] != 44 and p[i] != 93 and p[i] != 125 and p[i] > 32:
+            i += 1
+        return i
+    while i < n:
+        c = p[i]
+        if c == 34:
+            i = kb if i + 1 == ka else closing_quote(p, i + 1, n)
+            if i < 0:
+                return -1
+        elif c == 123 or c == 91:
+            depth += 1
+        elif c == 125 or c == 93:
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return -1
+
+
+cdef Py_ssize_t next_key(const unsigned char* p, Py_ssize_t i, Py_ssize_t n, Py_ssize_t* ka,
+                         Py_ssize_t* kb) noexcept:
+    """At a member of an object (``p[i]``, whitespace skipped): sets ``p[ka:kb]`` to its key and
+    returns where its value starts; -1 when it is not a member or its key has escapes."""
+    if i >= n or p[i] != 34:
+        return -1
+    ka[0] = i + 1
+    kb[0] = closing_quote(p, i + 1, n)
+    if kb[0] < 0 or memchr(p + i + 1, 92, <size_t>(kb[0] - i - 1)) != NULL:
+        return -1
+    i = skip_ws(p, kb[0] + 1, n)
+    if i >= n or p[i] != 58:
+        return -1
+    i = skip_ws(p, i + 1, n)
+    return i if i < n else -1
+
+
+cdef Py_ssize_t after_value(const unsigned char* p, Py_ssize_t i, Py_ssize_t n, bint* last) noexcept:
+    """After a member's value: the next member's start, or with ``last`` set the index after the
+    object; -1 otherwise."""
+    i = skip_ws(p, i, n)
+    if i >= n:
+        return -1
+    if p[i] == 44:
+        last[0] = False
+        return skip_ws(p, i + 1, n)
+    if p[i] == 125:
+        last[0] = True
+        return i + 1
+    return -1
+
+
+cdef Py_ssize_t member_spans(const unsigned char* p, Py_ssize_t i, Py_ssize_t n, const char** names,
+                             int count, Py_ssize_t* spans, Py_ssize_t ka0, Py_ssize_t kb0) noexcept:
+    """Read the object at ``p[i]``: ``spans[2k:2k+2]`` is the span of the value of ``names[k]``
+    (-1, -1 when it has none). The index after the object, or -1 when it is not an object this
+    scan reads (a key with escapes included) or it has one of the names twice. ``p[ka0:kb0]`` is
+    as for :func:`value_end`."""
+    cdef Py_ssize_t ka, kb, j
+    cdef int k
+    cdef bint last = False
+    for k in range(2 * count):
+        spans[k] = -1
+    if i >= n or p[i] != 123:
+        return -1
+    i = skip_ws(p, i + 1, n)
+    if i < n and p[i] == 125:
+        return i + 1
+    while True:
+        i = next_key(p, i, n, &ka, &kb)
+        if i < 0:
+            return -1
+        j = value_end(p, i, n, ka0, kb0)
+        if j < 0:
+            return -1
+        for k in range(count):
+            if key_is(p, ka, kb, names[k], strlen(names[k])):
+                if spans[2 * k] >= 0:
+                    return -1
+                spans[2 * k] = i
+                spans[2 * k + 1] = j
+        i = after_value(p, j, n, &last)
+        if i < 0:
+            return -1
+        if last:
+            return i
+
+
+cdef const char* ITEM_DONE_NAMES[3]
+ITEM_DONE_NAMES[:] = [b"type", b"output_index", b"item"]
+cdef bytes ITEM_DONE = b'"response.output_item.done"'
+#: The lifecycle events that end a response (:data:`._rules.LIFECYCLE`), by type.
+cdef frozenset END_TYPES = frozenset(k.encode() for k, stage in r.LIFECYCLE.items() if stage == r.END)
 
 
 def _fast_rules():
@@ -245,6 +380,10 @@ cdef class DeltaSink(PayloadSink):
     # kind: a ``.done`` event putting it again, with the string the place holds there, changes
     # nothing while the node still has that value.
     cdef tuple put_rule
+    # output index -> (node, its base, the item's bytes) of each item an ``output_item.done``
+    # put, for the terminal response that repeats it byte for byte
+    cdef dict done_items
+    cdef Py_ssize_t known_at, known_stop  # the known string's body in the payload parsed last, or -1
     cdef object put_base
     cdef bytes put_payload
     cdef bytes put_value
@@ -253,6 +392,7 @@ cdef class DeltaSink(PayloadSink):
     def __init__(self):
         self.pending = Utf8Buf()
         self.raw = Utf8Buf()
+        self.done_items = {}
 
     cdef void reset(self) noexcept:
         self.fresh = False
@@ -373,8 +513,11 @@ cdef class DeltaSink(PayloadSink):
             self.load_fast()
             self.merged += 1
             return 0
+        self.known_at = self.known_stop = -1
         try:
-            obj = self.parsed(payload) if self.known_raw is not None else None
+            obj = self.reused_output(payload) if self.done_items else None
+            if obj is None and self.known_raw is not None:
+                obj = self.parsed(payload)
             if obj is not None:
                 self.merged += state.merge_object(obj, event, data_offset, index)
             else:
@@ -386,7 +529,9 @@ cdef class DeltaSink(PayloadSink):
             return 0
         if state.done:
             self.stopped = True
-        elif tail >= 0 and state.responses_set == count + 1:
+        else:
+            self.note_item_done(payload)
+        if not state.done and tail >= 0 and state.responses_set == count + 1:
             self.start_tail = payload[tail:]
             self.start_count = state.responses_set
         self.load_fast()
@@ -395,6 +540,124 @@ cdef class DeltaSink(PayloadSink):
             self.put_base = self.node.base
             self.put_payload = payload  # scanned when a .done event is compared with it
         return 0
+
+    cdef int note_item_done(self, bytes payload) except -1:
+        """After the state merged ``payload``: when it is an ``output_item.done`` that put its
+        item as it is, remember the item's bytes (see :meth:`reused_output`)."""
+        cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(payload)
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(payload)
+        cdef Py_ssize_t spans[6]
+        cdef long long at
+        if memmem(p, min(n, 64), PyBytes_AS_STRING(ITEM_DONE), PyBytes_GET_SIZE(ITEM_DONE)) == NULL:
+            return 0
+        if member_spans(p, 0, n, ITEM_DONE_NAMES, 3, spans, self.known_at, self.known_stop) < 0:
+            return 0
+        if spans[4] < 0:
+            return 0
+        if spans[1] - spans[0] != PyBytes_GET_SIZE(ITEM_DONE) or memcmp(
+                p + spans[0], PyBytes_AS_STRING(ITEM_DONE), spans[1] - spans[0]) != 0:
+            return 0
+        if scan_int(p, spans[2], spans[3], &at) != spans[3]:
+            return 0
+        node = self.state.item_node(at)
+        if node is None or type(node.base) is not dict or node.texts or node.lists or node.extended:
+            return 0
+        self.done_items[at] = (node, node.base, PyBytes_FromStringAndSize(
+            <const char*>p + spans[4], spans[5] - spans[4]))
+        return 0
+
+    cdef object reused_output(self, bytes payload):
+        """The JSON object of a terminal response event whose ``output`` repeats, byte for byte,
+        the items the ``output_item.done`` events put, each still as it was put: parsed with an
+        empty ``output``, so the state keeps the items it has (equal to what it would build).
+        ``None`` (parsed whole) otherwise. Only the bytes outside the items are scanned: an item
+        equal to the bytes of one a parser read is that one value."""
+        cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(payload)
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(payload)
+        cdef Py_ssize_t ka, kb, i, j, a = -1, b = -1, ra = -1, ta = -1, tb = -1, size
+        cdef bint last = False, top = True
+        cdef long long k = 0
+        cdef bytes raw
+        # the members of the event, then those of its response (``top`` false), one pass
+        i = skip_ws(p, 0, n)
+        if i >= n or p[i] != 123:
+            return None
+        i = skip_ws(p, i + 1, n)
+        while True:
+            i = next_key(p, i, n, &ka, &kb)
+            if i < 0:
+                return None
+            if top and key_is(p, ka, kb, "response", 8):
+                if ra >= 0 or p[i] != 123:
+                    return None
+                ra = i
+                top = False
+                i = skip_ws(p, i + 1, n)
+                if i < n and p[i] == 125:
+                    return None
+                continue
+            if not top and key_is(p, ka, kb, "output", 6):
+                if a >= 0 or p[i] != 91:
+                    return None
+                a = i
+                i = skip_ws(p, i + 1, n)
+                while True:
+                    held = self.done_items.get(k)
+                    if held is None:
+                        return None
+                    node, base, raw = held
+                    size = PyBytes_GET_SIZE(raw)
+                    if n - i < size or memcmp(p + i, PyBytes_AS_STRING(raw), size) != 0:
+                        return None
+                    if self.state.item_node(k) is not node or node.base is not base or node.texts \
+                            or node.lists or node.extended:
+                        return None
+                    k += 1
+                    i = skip_ws(p, i + size, n)
+                    if i < n and p[i] == 93:
+                        break
+                    if i >= n or p[i] != 44:
+                        return None
+                    i = skip_ws(p, i + 1, n)
+                j = b = i + 1
+            else:
+                j = value_end(p, i, n)
+                if j < 0:
+                    return None
+                if top and key_is(p, ka, kb, "type", 4):
+                    if ta >= 0:
+                        return None
+                    ta, tb = i, j
+            i = after_value(p, j, n, &last)
+            if i < 0:
+                return None
+            if last:
+                if top:
+                    break
+                top = True  # the end of the response: on with the event's members
+                i = after_value(p, i, n, &last)
+                if i < 0:
+                    return None
+                if last:
+                    break
+        if a < 0 or ta < 0 or skip_ws(p, i, n) != n:
+            return None
+        if p[ta] != 34 or tb - ta < 2 or p[tb - 1] != 34 or PyBytes_FromStringAndSize(
+                <const char*>p + ta + 1, tb - ta - 2) not in END_TYPES:
+            return None
+        if k != len(self.done_items) or k != self.state.item_count():
+            return None
+        blank = PyBytes_FromStringAndSize(NULL, n - (b - a) + 2)
+        q = PyBytes_AS_STRING(blank)
+        memcpy(q, p, a)
+        q[a] = 91
+        q[a + 1] = 93
+        memcpy(q + a + 2, p + b, n - b)
+        try:
+            obj = _loads(blank)
+        except _JSONDecodeError:
+            return None
+        return obj if type(obj) is dict else None
 
     cdef bint scan_put(self) except -1:
         """Find the value ``put_payload`` put (see ``put_value``): True when it is written as
@@ -525,6 +788,7 @@ cdef class DeltaSink(PayloadSink):
             return None
         container, key = where[0]
         container[key] = self.known
+        self.known_at, self.known_stop = at, at + kn
         return obj
 
     cdef int key_of(self, const unsigned char* p, Py_ssize_t ka, Py_ssize_t kb, bytes value_key,

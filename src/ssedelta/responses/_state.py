@@ -271,6 +271,14 @@ class ResponsesState:
         """The upstream error the stream reported, if any (``finish()`` raises it)."""
         return self._error
 
+    def item_node(self, output_index: int) -> Node | None:
+        """The node of the item at ``output_index``, if any (read by the compiled merger)."""
+        return self._items.get(output_index)
+
+    def item_count(self) -> int:
+        """How many items the state holds."""
+        return len(self._items)
+
     def touch(self) -> None:
         """Fragments were appended to :attr:`fast`: its item's object must be built again."""
         if self.fast is not None:
