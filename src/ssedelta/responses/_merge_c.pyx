@@ -49,7 +49,7 @@ import orjson
 
 from .._json_c cimport (
     Utf8Buf, decode_string, empty_array, key_is, member_key, next_member, plain_string,
-    scan_int, skip_value, skip_ws, string_end,
+    scan_int, skip_value, skip_ws, string_end, word_stop,
 )
 from .._sse_c cimport PayloadSink, SSEDecoder
 
@@ -1153,6 +1153,12 @@ cdef class DeltaSink(PayloadSink):
         cdef bint esc = False
         if self.obf_a < 0:
             return n - i == tn and ssed_same(p + i, t, tn)
+        if n - i == tn and 8 <= self.obf_b - self.obf_a <= 16:
+            # as long as last time: the two words that cover the obfuscation string plain ASCII,
+            # so that it ends at the quote where the last one did
+            return (ssed_same(p + i, t, self.obf_a) and word_stop(p + i + self.obf_a) == 8
+                    and word_stop(p + i + self.obf_b - 8) == 8
+                    and ssed_same(p + i + self.obf_b, t + self.obf_b, tn - self.obf_b))
         if n - i < tn - (self.obf_b - self.obf_a) or not ssed_same(p + i, t, self.obf_a):
             return False
         j = string_end(p, i + self.obf_a, n, &esc)
