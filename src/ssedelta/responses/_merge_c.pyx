@@ -259,7 +259,7 @@ cdef frozenset END_TYPES = frozenset(k.encode() for k, stage in r.LIFECYCLE.item
 
 def _fast_rules():
     """The rule table's delta events a payload scan may take: event type -> (key of the
-    string, key of a list that must be empty, or ``None``)."""
+    string, key of a list that must be empty, or ``None``; the type as bytes)."""
     out = {}
     for kind, rule in r.EVENT_RULES.items():
         first, rest = rule.ops[0], rule.ops[1:]
@@ -267,7 +267,7 @@ def _fast_rules():
             continue
         if any(op.op != r.EXTEND for op in rest) or len(rest) > 1:
             continue
-        out[kind] = (first.key.encode(), rest[0].key.encode() if rest else None)
+        out[kind] = (first.key.encode(), rest[0].key.encode() if rest else None, kind.encode())
     return out
 
 
@@ -309,6 +309,8 @@ def _put_done_rules():
 
 #: Compiled from :data:`._rules.EVENT_RULES` when the module loads.
 cdef dict FAST_RULES = _fast_rules()
+#: The keys of the slots' indexes, as bytes.
+cdef dict INDEX_KEYS = {key: key.encode() for chain in r.SLOTS.values() for _, key in chain}
 cdef dict DONE_RULES = _done_rules()
 cdef dict PUT_DONE_RULES = _put_done_rules()
 #: The lifecycle events that start a response (:data:`._rules.LIFECYCLE`), by type.
@@ -423,11 +425,13 @@ cdef class DeltaSink(PayloadSink):
             return 0
         if fast.sub_key is not None and (type(sub) is not int or not (-(1 << 62) < sub < (1 << 62))):
             return 0
-        self.kind = fast.kind.encode()
+        self.kind = rule[2]
         self.at = at
-        self.sub_key = fast.sub_key.encode() if fast.sub_key is not None else None
+        self.sub_key = INDEX_KEYS.get(fast.sub_key) if fast.sub_key is not None else None
+        if fast.sub_key is not None and self.sub_key is None:
+            self.sub_key = fast.sub_key.encode()
         self.sub = sub if fast.sub_key is not None else 0
-        self.delta_key, self.list_key = rule
+        self.delta_key, self.list_key = rule[0], rule[1]
         self.fragments = fast.fragments  # None until the state opens the place
         self.raw_whole = self.fragments is None
         self.node = fast.node
