@@ -1,6 +1,7 @@
 # Declarations of the chunk scanner and the merge state it applies payloads to.
 
 cimport cython
+from cpython.object cimport PyObject
 
 from ._columns_c cimport TokenColumns
 from ._keys_c cimport Keys
@@ -11,6 +12,7 @@ cdef enum:
     MEMO_TEXTS = 8  # at most so many concatenated strings in a value merged again by its memo
     VARYING = 16  # at most so many values of a template's payload may differ in a payload it serves
     SHAPED = 8  # at most so many string values inside the varying objects and arrays of a template
+    NAME_SLOTS = 128  # a scanner's key strings by a hash of their bytes: a power of two, > KEPT_KEYS
 
 
 cdef enum:
@@ -160,6 +162,7 @@ cdef class Scanner:
     cdef bint shaped_same[SHAPED]
     cdef Py_ssize_t last_shape  # shape_of the last payload scanned in full
     cdef list names  # key strings, made once (see key_obj)
+    cdef PyObject** name_at  # those by their hash, made with ``names`` (see key_obj; borrowed)
     cdef dict seen  # the top-level extras' RawValue (see put_raw)
     #: Payloads merged by the scanner, and those handed to the twin's path; of the first, those
     #: whose tape came from a template.
@@ -175,13 +178,14 @@ cdef class Scanner:
     cdef TokenColumns lp
     cdef int reserve(self, Py_ssize_t need) except -1
     cdef int release(self) except -1
-    cdef Tok* push(self, int kind) except NULL
+    cdef inline Tok* push(self, int kind) except NULL
     cdef Py_ssize_t keep(self, object value) except -1
     cdef Py_ssize_t value_obj(self, Py_ssize_t i, Py_ssize_t* end) except -2
     cdef Py_ssize_t string_tok(self, Tok* t, Py_ssize_t i) noexcept
     cdef Py_ssize_t check_string(self, Py_ssize_t i) noexcept
     cdef inline Py_ssize_t is_null(self, Py_ssize_t i) noexcept
-    cdef Py_ssize_t key(self, Py_ssize_t i, Py_ssize_t* ka, Py_ssize_t* kb) noexcept
+    cdef inline Py_ssize_t key(self, Py_ssize_t i, Py_ssize_t* ka, Py_ssize_t* kb) noexcept
+    cdef Py_ssize_t key_any(self, Py_ssize_t i, Py_ssize_t* ka, Py_ssize_t* kb) noexcept
     cdef inline Py_ssize_t after_member(self, Py_ssize_t i, unsigned char close, bint* more) noexcept
     cdef object key_str(self, Py_ssize_t a, Py_ssize_t b)
     cdef object key_obj(self, Py_ssize_t a, Py_ssize_t b)

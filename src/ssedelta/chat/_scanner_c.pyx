@@ -40,6 +40,13 @@ concatenated), ``annotations`` appended, and a ``content`` sent as typed parts (
 chunk's ``usage`` and ``moderation``, and the ``usage`` in Groq's ``x_groq``, are built by the
 shared model builder.
 
+Keys are read eight bytes at a time; a short compact key, as providers send them, is read by
+code compiled into each member loop, without a call. The ``str`` of an unknown key (or of a
+short string value an object holds) is made once: a scanner finds the ones of its stream by a
+hash of their bytes, and takes one it has not met yet from a table of the newest key string per
+hash that all scanners share, so that a bulk job over short streams does not make its keys for
+each stream.
+
 The scanner gives up on anything outside the usual shapes (a wrong type, a
 duplicate key, an escaped key, invalid JSON or UTF-8, a key with rules of its
 own such as ``error``) before it has changed anything; that
@@ -49,7 +56,9 @@ which also raises the same errors at the same offsets.
 
 cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
-from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
+from cpython.mem cimport PyMem_Calloc, PyMem_Free, PyMem_Malloc, PyMem_Realloc
+from cpython.object cimport PyObject
+from cpython.ref cimport Py_INCREF, Py_XDECREF
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.string cimport memchr, memcmp, memcpy
 
@@ -628,6 +637,44 @@ cdef inline int add_text(object acc, const unsigned char* p, Tok* t) except -1:
     return 0
 
 
+cdef inline size_t name_hash(const unsigned char* p, Py_ssize_t a, Py_ssize_t b) noexcept:
+    """A hash of the key ``p[a:b]`` from its length and three of its bytes (see Scanner.key_obj)."""
+    cdef size_t k = b - a
+    if k == 0:
+        return 0
+    return ((k * 31 + p[a]) * 31 + p[a + k // 2]) * 31 + p[b - 1]
+
+
+cdef inline bint is_name(PyObject* name, const unsigned char* p, Py_ssize_t k) noexcept:
+    """Whether ``name``, an ASCII ``str``, is the key of ``k`` bytes at ``p``."""
+    return PyUnicode_GET_LENGTH(<object>name) == k and memcmp(PyUnicode_DATA(<object>name), p, k) == 0
+
+
+# Key strings of past streams by their name_hash, one per slot (the newest): a scanner takes the
+# keys it meets from here before decoding them, so that a stream's keys are not made again for
+# each stream. Strong references, to ASCII keys of up to SHARED_NAME_LEN bytes only.
+cdef enum:
+    SHARED_NAMES = 256  # a power of two
+    SHARED_NAME_LEN = 32
+cdef PyObject* shared_names[SHARED_NAMES]
+
+
+cdef object shared_name(const unsigned char* p, Py_ssize_t a, Py_ssize_t b, size_t h):
+    """The ``str`` of the key ``p[a:b]``, from ``shared_names`` if it holds it."""
+    cdef Py_ssize_t k = b - a
+    cdef size_t j = h & (SHARED_NAMES - 1)
+    cdef PyObject* old = shared_names[j]
+    cdef object name
+    if old != NULL and is_name(old, p + a, k):
+        return <object>old
+    name = PyUnicode_DecodeUTF8(<const char*>p + a, k, NULL)
+    if k <= SHARED_NAME_LEN and PyUnicode_IS_COMPACT_ASCII(name):
+        Py_INCREF(name)
+        shared_names[j] = <PyObject*>name
+        Py_XDECREF(old)
+    return name
+
+
 cdef inline Py_ssize_t nested_bound(Py_ssize_t a, Py_ssize_t b) noexcept:
     """At most how many entries merging the JSON value ``p[a:b]`` by the generic rules adds
     (its key, and one per nested key or list item, each of which takes two bytes or more)."""
@@ -1071,6 +1118,7 @@ cdef class Scanner:
 
     def __dealloc__(self):
         global spare_tape
+        PyMem_Free(self.name_at)
         if SSD_SPARE_TAPE and spare_tape == NULL and self.captape == TAPE_TOKS:
             spare_tape = self.tape
         else:
@@ -1107,7 +1155,7 @@ cdef class Scanner:
             self.captape = TAPE_TOKS
         return 0
 
-    cdef Tok* push(self, int kind) except NULL:
+    cdef inline Tok* push(self, int kind) except NULL:
         cdef Tok* t
         if self.ntape == self.captape:
             self.reserve(self.ntape + 1)
@@ -1163,8 +1211,26 @@ cdef class Scanner:
             return i + 4
         return -1
 
-    cdef Py_ssize_t key(self, Py_ssize_t i, Py_ssize_t* ka, Py_ssize_t* kb) noexcept:
+    cdef inline Py_ssize_t key(self, Py_ssize_t i, Py_ssize_t* ka, Py_ssize_t* kb) noexcept:
         """A plain key (no escapes, ASCII) at ``p[i]`` and its colon; the value's start or -1."""
+        cdef const unsigned char* p = self.p
+        cdef Py_ssize_t j = i + 1, step
+        # Compiled into each caller for the usual key: under 24 bytes (up to three words read),
+        # followed by its colon and no space, and 26 bytes or more from the payload's end.
+        if j + 26 <= self.n and p[i] == 34:
+            step = word_stop(p + j)
+            if step == 8:
+                step += word_stop(p + j + 8)
+                if step == 16:
+                    step += word_stop(p + j + 16)
+            if step < 24 and p[j + step] == 34 and p[j + step + 1] == 58 and p[j + step + 2] > 32:
+                ka[0] = j
+                kb[0] = j + step
+                return j + step + 2
+        return self.key_any(i, ka, kb)
+
+    cdef Py_ssize_t key_any(self, Py_ssize_t i, Py_ssize_t* ka, Py_ssize_t* kb) noexcept:
+        """``key`` for any key and spacing."""
         cdef const unsigned char* p = self.p
         cdef Py_ssize_t j, step
         if i >= self.n or p[i] != 34:
@@ -1205,17 +1271,25 @@ cdef class Scanner:
 
     cdef object key_obj(self, Py_ssize_t a, Py_ssize_t b):
         """The ``str`` of the plain (ASCII, unescaped) key ``p[a:b]``, the same object for the
-        same key while the scanner lives (up to ``KEPT_KEYS`` keys)."""
+        same key while the scanner lives (up to ``KEPT_KEYS`` keys), found by a hash of its bytes
+        in ``name_at`` (open addressing: more slots than keys kept, so a probe ends)."""
         cdef Py_ssize_t k = b - a
+        cdef size_t h = name_hash(self.p, a, b)
+        cdef size_t j = h & (NAME_SLOTS - 1)
         cdef object name
-        if self.names is None:
+        if self.name_at == NULL:
+            self.name_at = <PyObject**>PyMem_Calloc(NAME_SLOTS, sizeof(PyObject*))
+            if self.name_at == NULL:
+                raise MemoryError()
             self.names = []
-        for name in self.names:
-            if PyUnicode_GET_LENGTH(name) == k and memcmp(PyUnicode_DATA(name), self.p + a, k) == 0:
-                return name
-        name = PyUnicode_DecodeUTF8(<const char*>self.p + a, k, NULL)
-        if len(self.names) < KEPT_KEYS:
+        while self.name_at[j] != NULL:
+            if is_name(self.name_at[j], self.p + a, k):
+                return <object>self.name_at[j]
+            j = (j + 1) & (NAME_SLOTS - 1)
+        name = shared_name(self.p, a, b, h)
+        if PyUnicode_IS_COMPACT_ASCII(name) and len(self.names) < KEPT_KEYS:
             self.names.append(name)
+            self.name_at[j] = <PyObject*>name
         return name
 
     cdef Py_ssize_t extra(self, dict rules, int kind, Py_ssize_t ka, Py_ssize_t kb, Py_ssize_t v) except -2:
