@@ -2892,9 +2892,15 @@ cdef class Scanner:
             elif t.kind == T_CONTENT:
                 if state.content is None:
                     state.content = TextBuf.__new__(TextBuf)
-                add_text(state.content, p, t)
+                if type(state.content) is TextBuf:  # add_text's first case, here on every chunk
+                    (<TextBuf>state.content).add_json(p, t.a, t.b, t.esc)
+                else:
+                    add_text(state.content, p, t)
             elif t.kind == T_TOOL_ARGS:
-                add_text(tool.arguments, p, t)
+                if type(tool.arguments) is TextBuf:
+                    (<TextBuf>tool.arguments).add_json(p, t.a, t.b, t.esc)
+                else:
+                    add_text(tool.arguments, p, t)
             elif t.kind == T_FINISH:
                 if not same_text(state.finish_reason, p, t.a, t.b, t.esc):
                     state.finish_reason = named_text(FINISH_REASONS, p, t)
