@@ -199,21 +199,6 @@ cdef Py_ssize_t next_key(const unsigned char* p, Py_ssize_t i, Py_ssize_t n, Py_
     return i if i < n else -1
 
 
-cdef Py_ssize_t after_value(const unsigned char* p, Py_ssize_t i, Py_ssize_t n, bint* last) noexcept:
-    """After a member's value: the next member's start, or with ``last`` set the index after the
-    object; -1 otherwise."""
-    i = skip_ws(p, i, n)
-    if i >= n:
-        return -1
-    if p[i] == 44:
-        last[0] = False
-        return skip_ws(p, i + 1, n)
-    if p[i] == 125:
-        last[0] = True
-        return i + 1
-    return -1
-
-
 cdef Py_ssize_t member_spans(const unsigned char* p, Py_ssize_t i, Py_ssize_t n, const char** names,
                              int count, Py_ssize_t* spans, Py_ssize_t ka0, Py_ssize_t kb0) noexcept:
     """Read the object at ``p[i]``: ``spans[2k:2k+2]`` is the span of the value of ``names[k]``
@@ -243,7 +228,7 @@ cdef Py_ssize_t member_spans(const unsigned char* p, Py_ssize_t i, Py_ssize_t n,
                     return -1
                 spans[2 * k] = i
                 spans[2 * k + 1] = j
-        i = after_value(p, j, n, &last)
+        i = next_member(p, j, n, &last)
         if i < 0:
             return -1
         if last:
@@ -632,14 +617,14 @@ cdef class DeltaSink(PayloadSink):
                     if ta >= 0:
                         return None
                     ta, tb = i, j
-            i = after_value(p, j, n, &last)
+            i = next_member(p, j, n, &last)
             if i < 0:
                 return None
             if last:
                 if top:
                     break
                 top = True  # the end of the response: on with the event's members
-                i = after_value(p, i, n, &last)
+                i = next_member(p, i, n, &last)
                 if i < 0:
                     return None
                 if last:
