@@ -5,9 +5,10 @@
 scanner (:mod:`._scanner_c`), which merges it into the same choice, tool and extras structures
 as the twin; a payload the scanner does not take goes the twin's path. The merger's state is C
 fields of :class:`Merger` (the top-level ones of the scanner's ``Top``), under the twin's
-attribute names, so both paths read and set the same fields. A choice with text only is built
-here, its message extras finished from the merge state's types as the twin's ``finish_value``
-does. :class:`ChunkDecoder` builds chunk objects with :mod:`._objects_c`.
+attribute names, so both paths read and set the same fields. The finished choices are built
+here slot by slot (tool calls, annotations, audio and function call included), their extras
+finished from the merge state's types as the twin's ``finish_value`` does. :class:`ChunkDecoder`
+builds chunk objects with :mod:`._objects_c`.
 """
 
 cimport cython
@@ -16,11 +17,12 @@ from cpython.dict cimport PyDict_Copy
 from cpython.object cimport PyObject, PyTypeObject
 from libc.string cimport memcmp
 
-from .. import _api
+from .. import _api, _build_c
 from . import _merge_py as _py
 from . import models as _m
 from .._json_c cimport utf8_text
 from .._payload import SKIP
+from .._schema import SchemaError as _SchemaError
 from .._slots cimport (
     ssd_hook_setattr,
     ssd_is_tracked,
@@ -57,7 +59,7 @@ cdef object MAX_LINE_SIZE = DEFAULT_MAX_LINE_SIZE
 # ------------------------------------------------------------------ the public classes
 
 from contextlib import nullcontext as _nullcontext
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 
 from ..errors import ReentrantCallError as _ReentrantCallError
 
@@ -420,13 +422,29 @@ cdef tuple _MESSAGE_KEYS = _m.ChatCompletionResponseMessage._keys
 cdef Py_ssize_t M_ROLE = _MESSAGE_KEYS.index("role")
 cdef Py_ssize_t M_CONTENT = _MESSAGE_KEYS.index("content")
 cdef Py_ssize_t M_REFUSAL = _MESSAGE_KEYS.index("refusal")
-cdef object _build_choice = _py._build_choice
+cdef Py_ssize_t M_TOOL_CALLS = _MESSAGE_KEYS.index("tool_calls")
+cdef Py_ssize_t M_ANNOTATIONS = _MESSAGE_KEYS.index("annotations")
+cdef Py_ssize_t M_AUDIO = _MESSAGE_KEYS.index("audio")
+cdef Py_ssize_t M_FUNCTION_CALL = _MESSAGE_KEYS.index("function_call")
+cdef Layout L_TOOL_CALL = Layout(_m.ChatCompletionMessageToolCall)
+cdef Py_ssize_t TC_ID = _m.ChatCompletionMessageToolCall._keys.index("id")
+cdef Py_ssize_t TC_TYPE = _m.ChatCompletionMessageToolCall._keys.index("type")
+cdef Py_ssize_t TC_FUNCTION = _m.ChatCompletionMessageToolCall._keys.index("function")
+cdef Layout L_TOOL_FUNCTION = Layout(_m.ChatCompletionMessageToolCallFunction)
+cdef Py_ssize_t TF_NAME = _m.ChatCompletionMessageToolCallFunction._keys.index("name")
+cdef Py_ssize_t TF_ARGUMENTS = _m.ChatCompletionMessageToolCallFunction._keys.index("arguments")
+cdef object _Annotation = _m.ChatCompletionResponseMessageAnnotationsInner
+cdef object _Audio = _m.ChatCompletionResponseMessageAudio
+cdef object _FunctionCall = _m.ChatCompletionResponseMessageFunctionCall
+cdef object _from_dict = _build_c.from_dict
+cdef object SchemaError = _SchemaError
 cdef object _finish_value = _py.finish_value
 cdef object _Str = _py._Str
 cdef object _Merged = _py._Merged
 cdef object _Indexed = _py._Indexed
 cdef object _PartList = _py._PartList
 cdef object _by_index = itemgetter(0)
+cdef object _tool_index = attrgetter("index")
 cdef int MAX_MERGE_DEPTH = _py.MAX_MERGE_DEPTH
 
 
@@ -507,28 +525,37 @@ cdef object text_of(object parts):
     return _py.join_text(parts)
 
 
-cdef object built_choice(object state):
-    """The finished choice of a choice's state, as the twin's ``_build_choice`` makes it: here for
-    a choice with text only (no tool calls, parts, audio, function call, annotations, logprobs)."""
-    cdef Choice st
+cdef object built_choice(Choice st):
+    """The finished choice of a choice's state, as the twin's ``_build_choice`` makes it."""
     cdef int tracked = 0
-    if type(state) is not Choice:
-        return _build_choice(state)
-    st = <Choice>state
-    if (st._tools or st.content_parts is not None or st.audio is not None or st.function_call is not None
-            or st.annotations is not None):
-        built = _build_choice(state)
-        ssd_settle_tree(built)
-        return built
+    cdef bint rich = False
     cdef object message = L_MESSAGE.blank()
     ssd_put_noting(message, L_MESSAGE.offsets[M_ROLE], st.role or "assistant", &tracked)
     ssd_put_noting(message, L_MESSAGE.offsets[M_CONTENT], text_of(st.content), &tracked)
     ssd_put_noting(message, L_MESSAGE.offsets[M_REFUSAL], text_of(st.refusal), &tracked)
+    if st._tools:
+        ssd_put_noting(message, L_MESSAGE.offsets[M_TOOL_CALLS], built_tools(st._tools), &tracked)
+        rich = True
+    if st.annotations is not None:
+        value = built_annotations(st.annotations)
+        ssd_put_noting(message, L_MESSAGE.offsets[M_ANNOTATIONS], value, &tracked)
+        rich = True
+    if st.audio is not None:
+        value = _from_dict(_Audio, finished(st.audio, 0))
+        ssd_put_noting(message, L_MESSAGE.offsets[M_AUDIO], value, &tracked)
+    if st.function_call is not None:
+        value = finished(st.function_call, 0)
+        value.setdefault("arguments", "")
+        value = _from_dict(_FunctionCall, value)
+        ssd_put_noting(message, L_MESSAGE.offsets[M_FUNCTION_CALL], value, &tracked)
     st.settle_message()
-    if st.mx:
+    if st.mx or st.content_parts is not None:
         st.memo_key = None  # as reading ``message_extras``: the result may share what the memo merges into
         st.text_key = None
-        extras = {k: finished(v, 0) for k, v in st.mx.items()}
+        extras = {k: finished(v, 0) for k, v in st.mx.items()} if st.mx else {}
+        if st.content_parts is not None:
+            extras["content_parts"] = [finished(part, 0) for part in st.content_parts]
+            rich = True
         ssd_put_noting(message, L_MESSAGE.extras_at, extras, &tracked)
     else:
         ssd_put(message, L_MESSAGE.extras_at, {})
@@ -543,7 +570,52 @@ cdef object built_choice(object state):
     st.settle()  # what reading ``extras`` does
     ssd_put_noting(choice, L_DONE_CHOICE.extras_at, {} if st.cx_lazy else copied(st.cx), &tracked)
     ssd_settle_known(choice, tracked)
+    if rich:
+        ssd_settle_tree(choice)  # the lists in the message, then what holds them
     return choice
+
+
+cdef list built_tools(list tools):
+    """The tool calls of a choice's tools: in index order when every one has an index (the twin's
+    ``_ordered``), else in arrival order."""
+    cdef Tool tool
+    for tool in tools:
+        if tool.index is None:
+            break
+    else:
+        if len(tools) > 1:
+            tools = sorted(tools, key=_tool_index)
+    return [built_tool(tool) for tool in tools]
+
+
+cdef object built_tool(Tool tool):
+    cdef int tracked = 0
+    cdef object function = L_TOOL_FUNCTION.blank()
+    ssd_put_noting(function, L_TOOL_FUNCTION.offsets[TF_NAME], tool.name, &tracked)
+    ssd_put_noting(function, L_TOOL_FUNCTION.offsets[TF_ARGUMENTS], text_of(tool.arguments), &tracked)
+    extras = {k: finished(v, 0) for k, v in tool.function_extras.items()}
+    ssd_put_noting(function, L_TOOL_FUNCTION.extras_at, extras, &tracked)
+    ssd_settle_known(function, tracked)
+    cdef object call = L_TOOL_CALL.blank()
+    tracked = ssd_is_tracked(function)
+    ssd_put_noting(call, L_TOOL_CALL.offsets[TC_ID], tool.id, &tracked)
+    ssd_put_noting(call, L_TOOL_CALL.offsets[TC_TYPE], tool.type or "function", &tracked)
+    ssd_put(call, L_TOOL_CALL.offsets[TC_FUNCTION], function)
+    extras = {k: finished(v, 0) for k, v in tool.extras.items()}
+    ssd_put_noting(call, L_TOOL_CALL.extras_at, extras, &tracked)
+    ssd_settle_known(call, tracked)
+    return call
+
+
+cdef list built_annotations(object items):
+    """Each annotation as its model, or as it is when it is not one."""
+    cdef list out = []
+    for item in items:
+        try:
+            out.append(_from_dict(_Annotation, item))
+        except SchemaError:
+            out.append(item)
+    return out
 
 
 class ChunkDecoder(_py.ChunkDecoder):
