@@ -1,6 +1,7 @@
-"""The native string scan skips plain ASCII a word (8 bytes) at a time: every byte it must stop at
-(a quote, a backslash, a control byte, a byte of a multi-byte character, valid or not) is found at
-every position relative to a word, and long strings merge the same on both backends, split anywhere."""
+"""The native string scan skips plain ASCII 16 bytes at a time, then a word (8 bytes) at a time
+near the payload's end: every byte it must stop at (a quote, a backslash, a control byte, a byte of
+a multi-byte character, valid or not) is found at every position relative to a block or a word, and
+long strings merge the same on both backends, split anywhere."""
 
 from __future__ import annotations
 
@@ -57,14 +58,14 @@ native = pytest.mark.skipif(NO_EXTENSIONS, reason="SSEDELTA_NO_EXTENSIONS is set
 
 @native
 @pytest.mark.c_extension
-@pytest.mark.parametrize("lead", range(9))
-def test_every_stop_at_every_offset_of_a_word(lead: int) -> None:
+@pytest.mark.parametrize("lead", range(17))
+def test_every_stop_at_every_offset_of_a_block(lead: int) -> None:
     from ssedelta._json_c import string_scan
 
     head = b" " * lead + b'"'
     for stop in STOPS:
-        for before in range(0, 26):
-            for after in (0, 1, 7, 8, 9, 17):
+        for before in range(0, 42):
+            for after in (0, 1, 7, 8, 9, 15, 16, 17, 33):
                 body = b"abcdefghijklmnopqrstuvwxyz"[:before] + stop + b"0123456789ABCDEFGH"[:after]
                 for tail in (b'"', b'"  ', b""):
                     data = head + body + tail

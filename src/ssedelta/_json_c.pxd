@@ -1,6 +1,6 @@
 # Native JSON primitives shared by the format cores: strict string scanning, unescaping and
 # decoding, integers and numbers (parsed without the C locale), whitespace and value skipping,
-# and the word test that lets string and key scans skip plain ASCII 8 bytes at a time.
+# and the word and block tests that let string and key scans skip plain ASCII 8 or 16 bytes at a time.
 # Every function works on a raw pointer into bytes the caller keeps a reference to.
 
 from cpython.unicode cimport PyUnicode_DecodeUTF8
@@ -35,8 +35,27 @@ cdef extern from *:
         }
     #endif
     }
+    /* The same for the 16 bytes at p (16: none), in one vector compare where SSE2 is there. */
+    #if defined(__SSE2__) && defined(__GNUC__)
+    #include <emmintrin.h>
+    static inline Py_ssize_t ssedelta_block_stop(const unsigned char* p) {
+        const __m128i v = _mm_loadu_si128((const __m128i*)p);
+        /* Signed: a byte of 0x80 or more is below 0x20 too. */
+        const __m128i stop = _mm_or_si128(
+            _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(0x22)), _mm_cmpeq_epi8(v, _mm_set1_epi8(0x5C))),
+            _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
+        const int mask = _mm_movemask_epi8(stop);
+        return mask ? (Py_ssize_t)__builtin_ctz((unsigned)mask) : 16;
+    }
+    #else
+    static inline Py_ssize_t ssedelta_block_stop(const unsigned char* p) {
+        Py_ssize_t k = ssedelta_word_stop(p);
+        return k < 8 ? k : 8 + ssedelta_word_stop(p + 8);
+    }
+    #endif
     """
     Py_ssize_t word_stop "ssedelta_word_stop"(const unsigned char* p) noexcept
+    Py_ssize_t block_stop "ssedelta_block_stop"(const unsigned char* p) noexcept
 
 
 cdef extern from "Python.h":
@@ -54,6 +73,11 @@ cdef inline Py_ssize_t plain_end(const unsigned char* p, Py_ssize_t i, Py_ssize_
     """The end of the run of bytes from ``p[i]`` that a string body holds as they are (printable
     ASCII but the quote and the backslash)."""
     cdef Py_ssize_t step
+    while i + 16 <= n:
+        step = block_stop(p + i)
+        i += step
+        if step < 16:
+            return i
     while i + 8 <= n:
         step = word_stop(p + i)
         i += step
