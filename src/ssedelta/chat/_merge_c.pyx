@@ -483,6 +483,11 @@ cdef object completion_of(Merger merger):
     cdef Py_ssize_t* at = L_COMPLETION.offsets
     cdef list choices
     cdef int tracked = 0, listed = 0
+    sink = merger._sink
+    if type(sink) is MergeSink:
+        # The reader may change the values it is given: the next chunk's are merged anew.
+        (<MergeSink>sink).scanner.seen = None
+        (<MergeSink>sink).scanner.header = None
     states = merger._choices
     ssd_put_noting(completion, at[C_ID], merger._id, &tracked)
     ssd_put(completion, at[C_OBJECT], "chat.completion")
@@ -568,6 +573,7 @@ cdef object built_choice(Choice st):
         ssd_put_noting(choice, L_DONE_CHOICE.offsets[D_LOGPROBS], st.built_logprobs(), &tracked)
     ssd_put_noting(choice, L_DONE_CHOICE.offsets[D_FINISH], st.finish_reason, &tracked)
     st.settle()  # what reading ``extras`` does
+    st.seen = None  # as the scanner's: the values are handed out
     ssd_put_noting(choice, L_DONE_CHOICE.extras_at, {} if st.cx_lazy else copied(st.cx), &tracked)
     ssd_settle_known(choice, tracked)
     if rich:

@@ -1106,6 +1106,7 @@ class DeltaMerger:
 
     def snapshot(self) -> m.CreateChatCompletionResponse:
         """The completion merged so far (``finish_reason`` may be ``None``); never raises."""
+        self._header = None  # the values it holds may be changed: the next chunk's are merged anew
         choices = [_build_choice(self._choices[i]) for i in sorted(self._choices)]
         usage = self._usage if self._usage is not None else self._groq_usage
         completion = m.CreateChatCompletionResponse(

@@ -1219,7 +1219,10 @@ class ResponsesMerger(ResponsesState):
 
     def snapshot(self):
         """The response merged so far; never raises."""
-        (<DeltaSink>self._sink).flush_for(self)
+        cdef DeltaSink sink = self._sink
+        sink.flush_for(self)
+        # Its reader may change the items it holds: a terminal response repeating them is read.
+        sink.done_items.clear()
         return ResponsesState.snapshot(self)
 
     def finish(self):
