@@ -166,7 +166,9 @@ def _one(sub: Any, value: Any, path: str) -> Any:
     if isinstance(sub, dict):  # discriminated on "type"
         if type(value) is not dict:
             raise SchemaError(f"expected an object, got {_json_type(value)}", path)
-        sub = sub.get(value.get("type"), sub[None])
+        kind = value.get("type")
+        # A type that is not a string is no variant's: the default's ``type`` field refuses it.
+        sub = sub.get(kind, sub[None]) if type(kind) is str else sub[None]
     return sub.from_dict(value, path)
 
 

@@ -158,7 +158,8 @@ class MessagesMerger(MessagesState):
             # The frequent event in any other spelling, or the first of its block.
             delta = obj.get("delta")
             if type(delta) is dict and len(delta) == 2:
-                rule = STRING_DELTAS.get(delta.get("type"))  # type: ignore[arg-type]
+                delta_type = delta.get("type")
+                rule = STRING_DELTAS.get(delta_type) if type(delta_type) is str else None
                 value = delta.get(rule[0]) if rule is not None else None
                 if type(value) is str:
                     acc = self.fragments(obj.get("index"), delta["type"], True)

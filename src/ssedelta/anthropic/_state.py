@@ -160,7 +160,10 @@ class _Block:
 
     def plan(self, delta: dict[str, Any]) -> list[tuple[str, str, Any]]:
         """(block key, action, value) for each key of ``delta``; raises ``_Bad`` before any change."""
-        rules = DELTAS.get(delta.get("type"))  # type: ignore[arg-type]
+        kind = delta.get("type")
+        if kind is not None and type(kind) is not str:
+            raise _Bad(f"delta.type: expected str, got {type(kind).__name__}")
+        rules = DELTAS.get(kind) if kind is not None else None
         out = []
         for key, value in delta.items():
             if key == "type":

@@ -1190,5 +1190,6 @@ def event_from_dict(obj: Any) -> Model:
     """The event object of a parsed payload, by its ``type`` (:class:`GenericEvent` when unknown)."""
     if type(obj) is not dict:
         raise SchemaError("expected an object", "")
-    cls = EVENT_TYPES.get(obj.get("type"), GenericEvent)  # type: ignore[arg-type]
+    kind = obj.get("type")
+    cls = EVENT_TYPES.get(kind, GenericEvent) if type(kind) is str else GenericEvent
     return cls.from_dict(obj)
