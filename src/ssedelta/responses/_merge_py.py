@@ -2,7 +2,9 @@
 
 The merger reads the events with the tokenizer and applies them to the shared
 :class:`~._state.ResponsesState`; a delta event at the place of the one before only appends its
-string. A start event (``response.created``, ``.in_progress``, ...) whose bytes after the
+string (its type, indexes and string read by one ``itemgetter`` call). The ``.done`` event of
+that place that only replaces the string, and carries the string the deltas built, changes
+nothing and skips the state. A start event (``response.created``, ``.in_progress``, ...) whose bytes after the
 sequence number repeat those of the start event before it, with no lifecycle event between,
 changes nothing and skips the state, as in the compiled merger.
 """
@@ -10,6 +12,7 @@ changes nothing and skips the state, as in the compiled merger.
 from __future__ import annotations
 
 import re
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -20,10 +23,47 @@ from .._sse_py import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_SIZE, SSEDecoder
 from ..errors import InvalidChunkError, StreamFormatError
 from . import _rules as r
 from . import models as m
-from ._state import ResponsesState
+from ._state import ResponsesState, joined
 
-_NO_KIND = object()
 _START_KINDS = frozenset(kind for kind, stage in r.LIFECYCLE.items() if stage is r.START)
+
+
+def _readers() -> dict[str, tuple[Any, str | None]]:
+    """Delta event type -> (a reader of its payload's type, ``output_index``, second index (the
+    ``output_index`` again when the slot has none) and fragment; the key of the list it may
+    carry only empty, or ``None``), for the kinds a :class:`~._state.Fast` place can have."""
+    out: dict[str, tuple[Any, str | None]] = {}
+    for kind, rule in r.EVENT_RULES.items():
+        chain = r.SLOTS[rule.slot]
+        first, rest = rule.ops[0], rule.ops[1:]
+        if first.op is not r.CONCAT or len(chain) > 1:
+            continue
+        sub_key = chain[0][1] if chain else "output_index"
+        lists = [op.key for op in rest if op.op is r.EXTEND]
+        assert len(lists) == len(rest) <= 1, kind  # what the fast path below checks
+        out[kind] = (itemgetter("type", "output_index", sub_key, first.key), lists[0] if lists else None)
+    return out
+
+
+def _dones() -> dict[str, tuple[str, str]]:
+    """Delta event type -> (its ``.done`` event type, the key of the string that event carries),
+    where the ``.done`` event only replaces the string at the delta's path in the same slot."""
+    out = {}
+    for kind in _READERS:
+        delta = r.EVENT_RULES[kind]
+        done = r.EVENT_RULES.get(kind.removesuffix(".delta") + ".done") if kind.endswith(".delta") else None
+        if done is None or done.slot is not delta.slot or len(done.ops) != 1:
+            continue
+        op = done.ops[0]
+        if op.op is r.REPLACE and op.kind is r.STR and op.path == delta.ops[0].path:
+            out[kind] = (kind.removesuffix(".delta") + ".done", op.key)
+    return out
+
+
+_READERS = _readers()
+_DONES = _dones()
+#: The values of a delta's list key that extend nothing.
+_NO_LIST: tuple[None, list[Any]] = (None, [])
 #: ``{"type":"...","sequence_number":N``: what may differ between two start events that repeat.
 _START_HEAD = re.compile(rb'\{"type":"[^"\\]*","sequence_number":-?(?:0|[1-9][0-9]*)')
 
@@ -102,28 +142,37 @@ class ResponsesMerger(ResponsesState):
         # The place of the last delta event (see ResponsesState.fast), or the place a delta event
         # would open (ResponsesState.opening): the next event of that kind there only appends
         # its fragment. ``append`` is set by the first delta appended there, which marks the item
-        # to be built again (nothing builds it before the place changes).
-        fast_kind: Any = _NO_KIND  # equal to no "type" value
-        fast_at = fast_key = fast_sub = append = fragments = fast_item = None
+        # to be built again (nothing builds it before the place changes). ``read`` takes the
+        # type, the indexes and the fragment of a payload in one call (KeyError when one is not
+        # there); ``list_key`` is the key of the list such a delta may carry only empty.
+        read: Any = None
+        fast_kind = fast_at = fast_sub = list_key = append = fragments = fast_item = None
         place = self.fast or self.opening
         if place is not None:
-            fast_kind, fast_at, fast_key, fast_sub, fragments, fast_item = place[:6]
+            fast_kind, fast_at, _, fast_sub, fragments, fast_item = place[:6]
+            read, list_key = _READERS[fast_kind]
+            if fast_sub is None:
+                fast_sub = fast_at
         for event, payload, offset, index in self._sse.feed_payloads(piece):
-            if payload[:1] == b"{":
-                try:
-                    obj = loads(payload)
-                except orjson.JSONDecodeError:
-                    merged += self.merge_payload(payload, event, offset, index)
-                else:
-                    if (
-                        obj.get("type") == fast_kind
-                        and obj.get("output_index") is fast_at
-                        and obj.get(fast_key) is fast_sub
-                        and "error" not in obj
-                    ):
-                        delta = obj.get("delta")
-                        logprobs = obj.get("logprobs")
-                        if type(delta) is str and (logprobs is None or logprobs == []):
+            try:
+                obj = loads(payload)
+            except orjson.JSONDecodeError:
+                obj = None
+            else:
+                if read is not None:
+                    try:
+                        kind, at, sub, delta = read(obj)
+                    except (KeyError, TypeError):  # a key missing, or not an object
+                        pass
+                    else:
+                        if (
+                            kind == fast_kind
+                            and at is fast_at
+                            and sub is fast_sub
+                            and type(delta) is str
+                            and "error" not in obj
+                            and (list_key is None or obj.get(list_key) in _NO_LIST)
+                        ):
                             if append is None:
                                 if fragments is None:  # the first delta of an opened place
                                     fragments = self.open_fast()
@@ -132,22 +181,50 @@ class ResponsesMerger(ResponsesState):
                             append(delta)
                             merged += 1
                             continue
-                    kind = obj.get("type")
-                    if type(kind) is str and kind in _START_KINDS:
-                        merged += self._merge_start(obj, payload, event, offset, index)
-                    else:
-                        merged += self.merge_object(obj, event, offset, index)
-            else:
+            if type(obj) is not dict:
                 merged += self.merge_payload(payload, event, offset, index)
+            elif fragments is not None and self._repeats_place(obj):
+                self.fast = None  # as after any event the state merges
+                merged += 1
+            else:
+                merged += self._merge_other(obj, payload, event, offset, index)
             if self.done:
                 break
             place = self.fast or self.opening
             if place is None:
-                fast_kind = _NO_KIND
+                read = fragments = None
             else:
-                fast_kind, fast_at, fast_key, fast_sub, fragments, fast_item = place[:6]
+                fast_kind, fast_at, _, fast_sub, fragments, fast_item = place[:6]
+                read, list_key = _READERS[fast_kind]
+                if fast_sub is None:
+                    fast_sub = fast_at
                 append = None
         return merged
+
+    def _repeats_place(self, obj: dict[str, Any]) -> bool:
+        """Whether ``obj`` is the ``.done`` event of the :attr:`fast` place that only replaces its
+        string (:data:`_DONES`) with the string the deltas built, so that it changes nothing."""
+        place = self.fast
+        if place is None or place.fragments is None or place.kind not in _DONES:
+            return False
+        kind, key = _DONES[place.kind]
+        value = obj.get(key)
+        return (
+            obj.get("type") == kind
+            and obj.get("output_index") is place.output_index
+            and (place.sub_key is None or obj.get(place.sub_key) is place.sub)
+            and type(value) is str
+            and "error" not in obj
+            and value == joined(place.fragments)
+        )
+
+    def _merge_other(
+        self, obj: dict[str, Any], payload: bytes, event: str | None, offset: int, index: int
+    ) -> int:
+        kind = obj.get("type")
+        if type(kind) is str and kind in _START_KINDS:
+            return self._merge_start(obj, payload, event, offset, index)
+        return self.merge_object(obj, event, offset, index)
 
     def _merge_start(
         self, obj: dict[str, Any], payload: bytes, event: str | None, offset: int, index: int

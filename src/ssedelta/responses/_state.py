@@ -93,10 +93,10 @@ class Node:
             return base
         texts = self.texts
         if () in texts:
-            return _joined(texts[()])
+            return joined(texts[()])
         out = dict(base) if type(base) is dict else {}
         for path, fragments in texts.items():
-            out = _with(out, path, _joined(fragments))
+            out = _with(out, path, joined(fragments))
         for path, items in self.extended.items():
             out = _with(out, path, list(items))
         for path, children in self.lists.items():
@@ -145,7 +145,7 @@ class Node:
             store.pop(path, None)
 
 
-def _joined(fragments: list[str]) -> str:
+def joined(fragments: list[str]) -> str:
     if len(fragments) == 1:
         return fragments[0]
     text = "".join(fragments)
