@@ -2,7 +2,7 @@
 
 The merger reads the events with the tokenizer and applies them to the shared
 :class:`~._state.ResponsesState`; a delta event at the place of the one before only appends its
-string (its type, indexes and string read by one ``itemgetter`` call). The ``.done`` event of
+string. The ``.done`` event of
 that place that only replaces the string, and carries the string the deltas built, changes
 nothing and skips the state. A start event (``response.created``, ``.in_progress``, ...) whose bytes after the
 sequence number repeat those of the start event before it, with no lifecycle event between,
@@ -12,7 +12,6 @@ changes nothing and skips the state, as in the compiled merger.
 from __future__ import annotations
 
 import re
-from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -28,20 +27,19 @@ from ._state import ResponsesState, joined
 _START_KINDS = frozenset(kind for kind, stage in r.LIFECYCLE.items() if stage is r.START)
 
 
-def _readers() -> dict[str, tuple[Any, str | None]]:
-    """Delta event type -> (a reader of its payload's type, ``output_index``, second index (the
-    ``output_index`` again when the slot has none) and fragment; the key of the list it may
-    carry only empty, or ``None``), for the kinds a :class:`~._state.Fast` place can have."""
-    out: dict[str, tuple[Any, str | None]] = {}
+def _readers() -> dict[str, tuple[str, str, str | None]]:
+    """Delta event type -> (the key of its second index, ``output_index`` again when the slot has
+    none; the key of its string; the key of the list it may carry only empty, or ``None``), for
+    the kinds a :class:`~._state.Fast` place can have."""
+    out: dict[str, tuple[str, str, str | None]] = {}
     for kind, rule in r.EVENT_RULES.items():
         chain = r.SLOTS[rule.slot]
         first, rest = rule.ops[0], rule.ops[1:]
         if first.op is not r.CONCAT or len(chain) > 1:
             continue
-        sub_key = chain[0][1] if chain else "output_index"
         lists = [op.key for op in rest if op.op is r.EXTEND]
-        assert len(lists) == len(rest) <= 1, kind  # what the fast path below checks
-        out[kind] = (itemgetter("type", "output_index", sub_key, first.key), lists[0] if lists else None)
+        assert len(lists) == len(rest) <= 1, kind  # what the short path checks
+        out[kind] = (chain[0][1] if chain else "output_index", first.key, lists[0] if lists else None)
     return out
 
 
@@ -142,15 +140,16 @@ class ResponsesMerger(ResponsesState):
         # The place of the last delta event (see ResponsesState.fast), or the place a delta event
         # would open (ResponsesState.opening): the next event of that kind there only appends
         # its fragment. ``append`` is set by the first delta appended there, which marks the item
-        # to be built again (nothing builds it before the place changes). ``read`` takes the
-        # type, the indexes and the fragment of a payload in one call (KeyError when one is not
-        # there); ``list_key`` is the key of the list such a delta may carry only empty.
-        read: Any = None
-        fast_kind = fast_at = fast_sub = list_key = append = fragments = fast_item = None
+        # to be built again (nothing builds it before the place changes). The keys of the place
+        # are read by subscripts (KeyError when one is not there, TypeError when the payload is
+        # not an object), the shortest path to them.
+        fast_kind = fast_at = fast_sub = append = fragments = fast_item = None
+        sub_key = delta_key = ""
+        list_key: str | None = None
         place = self.fast or self.opening
         if place is not None:
             fast_kind, fast_at, _, fast_sub, fragments, fast_item = place[:6]
-            read, list_key = _READERS[fast_kind]
+            sub_key, delta_key, list_key = _READERS[fast_kind]
             if fast_sub is None:
                 fast_sub = fast_at
         for event, payload, offset, index in self._sse.feed_payloads(piece):
@@ -159,28 +158,29 @@ class ResponsesMerger(ResponsesState):
             except orjson.JSONDecodeError:
                 obj = None
             else:
-                if read is not None:
+                if fast_kind is not None:
                     try:
-                        kind, at, sub, delta = read(obj)
-                    except (KeyError, TypeError):  # a key missing, or not an object
-                        pass
-                    else:
                         if (
-                            kind == fast_kind
-                            and at is fast_at
-                            and sub is fast_sub
-                            and type(delta) is str
-                            and "error" not in obj
-                            and (list_key is None or obj.get(list_key) in _NO_LIST)
+                            obj["type"] == fast_kind
+                            and obj["output_index"] is fast_at
+                            and obj[sub_key] is fast_sub
                         ):
-                            if append is None:
-                                if fragments is None:  # the first delta of an opened place
-                                    fragments = self.open_fast()
-                                append = fragments.append
-                                fast_item.model = None  # type: ignore[union-attr]
-                            append(delta)
-                            merged += 1
-                            continue
+                            delta = obj[delta_key]
+                            if (
+                                type(delta) is str
+                                and "error" not in obj
+                                and (list_key is None or obj.get(list_key) in _NO_LIST)
+                            ):
+                                if append is None:
+                                    if fragments is None:  # the first delta of an opened place
+                                        fragments = self.open_fast()
+                                    append = fragments.append
+                                    fast_item.model = None  # type: ignore[union-attr]
+                                append(delta)
+                                merged += 1
+                                continue
+                    except (KeyError, TypeError):
+                        pass
             if type(obj) is not dict:
                 merged += self.merge_payload(payload, event, offset, index)
             elif fragments is not None and self._repeats_place(obj):
@@ -192,10 +192,10 @@ class ResponsesMerger(ResponsesState):
                 break
             place = self.fast or self.opening
             if place is None:
-                read = fragments = None
+                fast_kind = fragments = None
             else:
                 fast_kind, fast_at, _, fast_sub, fragments, fast_item = place[:6]
-                read, list_key = _READERS[fast_kind]
+                sub_key, delta_key, list_key = _READERS[fast_kind]
                 if fast_sub is None:
                     fast_sub = fast_at
                 append = None
