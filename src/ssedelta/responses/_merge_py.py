@@ -2,11 +2,11 @@
 
 The merger reads the events with the tokenizer and applies them to the shared
 :class:`~._state.ResponsesState`; a delta event at the place of the one before only appends its
-string. The ``.done`` event of
-that place that only replaces the string, and carries the string the deltas built, changes
-nothing and skips the state. A start event (``response.created``, ``.in_progress``, ...) whose bytes after the
-sequence number repeat those of the start event before it, with no lifecycle event between,
-changes nothing and skips the state, as in the compiled merger.
+string. The ``.done`` event of that place that only replaces the string (:data:`_DONES`), when
+it carries the string the deltas built, changes nothing and skips the state. A start event
+(``response.created``, ``.in_progress``, ...) whose bytes after the sequence number repeat those
+of the start event before it, with no lifecycle event between, changes nothing and skips the
+state, as in the compiled merger.
 """
 
 from __future__ import annotations

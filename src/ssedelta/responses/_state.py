@@ -146,6 +146,7 @@ class Node:
 
 
 def joined(fragments: list[str]) -> str:
+    """The fragments as one string, which then replaces them in the list."""
     if len(fragments) == 1:
         return fragments[0]
     text = "".join(fragments)
