@@ -194,12 +194,14 @@ cdef class Choice:
     @property
     def extras(self):
         self.held_key = None  # the caller may remove it
+        self.raw_tpl = None  # or change it
         self.settle()
         return self.cx_dict()
 
     @extras.setter
     def extras(self, value):
         self.held_key = None
+        self.raw_tpl = None
         self.later_key = None
         self.later_payload = None
         self.cx = value
@@ -536,6 +538,15 @@ cdef enum:
     H_CREATED = 4
     H_TIER = 8
 
+# The bit of each token kind that sets such a field (0: none): while it is held, the token changes nothing.
+cdef int HELD_BIT[T_GROQ_USAGE + 1]
+for _b in range(T_GROQ_USAGE + 1):
+    HELD_BIT[_b] = 0
+HELD_BIT[T_ID] = H_ID if ID_FIRST else 0
+HELD_BIT[T_MODEL] = H_MODEL if MODEL_FIRST else 0
+HELD_BIT[T_CREATED] = H_CREATED if CREATED_FIRST else 0
+HELD_BIT[T_SERVICE_TIER] = H_TIER if TIER_FIRST else 0
+
 
 cdef inline bint known_once(Keys* keys, int bit) noexcept:
     if keys.known & bit:
@@ -583,6 +594,13 @@ cdef object number_at(const unsigned char* p, Py_ssize_t a, Py_ssize_t n):
         return parse_double(p, a, e)
     scan_int(p, a, n, &ival)
     return ival
+
+
+cdef inline int forget_raw(Choice state, object key) except -1:
+    """Forget the choice's memo of the value put for ``key`` (see Choice.raw_tpl)."""
+    if state.raw_tpl is not None and same_key(state.raw_key, key):
+        state.raw_tpl = None
+    return 0
 
 
 cdef inline bint same_key(object a, object b) except -1:
@@ -720,6 +738,22 @@ cdef inline bint is_raw_tok(Tok* t) noexcept:
     return t.a >= 0 and (t.kind == T_TOP_EXTRA or t.kind == T_CHOICE_EXTRA or t.kind == T_DELTA_OTHER
                          or t.kind == T_TOOL_EXTRA or t.kind == T_FUNC_EXTRA or t.kind == T_IGNORED
                          or t.kind == T_NAMED_EXTRA)
+
+
+cdef inline Py_ssize_t plain_int_end(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept:
+    """The end of the JSON integer at ``p[i]`` when it is one ``Scanner.json_end`` takes (at most 18
+    digits, no leading zero) and no fraction or exponent follows; else -1 (``json_end`` decides)."""
+    cdef Py_ssize_t k
+    if i < n and p[i] == 45:
+        i += 1
+    k = i
+    while k < n and 48 <= p[k] <= 57:
+        k += 1
+    if k == i or k - i > 18 or (p[i] == 48 and k - i > 1):
+        return -1
+    if k < n and (p[k] == 46 or p[k] == 101 or p[k] == 69):
+        return -1
+    return k
 
 
 cdef inline bint any_moved(const Py_ssize_t* moved, Py_ssize_t n) noexcept:
@@ -1014,8 +1048,12 @@ cdef class Template:
                 if self.vraw[v]:
                     e = self.shaped_end(p, n, pos_p, tp, v, sc) if self.vsn[v] > 0 else -1
                     sc.shaped_ok[v] = SHAPED_SPANS if e >= 0 else SHAPED_NOT
-                    if e < 0:
-                        e = sc.check_string(pos_p) if pos_p < n and p[pos_p] == 34 else sc.json_end(pos_p, 0)
+                    if e < 0 and pos_p < n and p[pos_p] == 34:
+                        e = sc.check_string(pos_p)
+                    elif e < 0:
+                        e = plain_int_end(p, pos_p, n)
+                        if e < 0:
+                            e = sc.json_end(pos_p, 0)
                     if self.vbound[v] and e >= 0:
                         key_bound += nested_bound(pos_p, e) - nested_bound(self.va[v], self.vb[v])
                 else:
@@ -1063,7 +1101,9 @@ cdef class Template:
             t = &sc.tape[self.vj[v]]
             t.a = na[v]
             t.b = nb[v]
-            if not self.vraw[v]:
+            if self.vraw[v]:
+                t.same = sc.shaped_ok[v] == SHAPED_SAME
+            else:
                 t.esc = nesc[v]
         sc.objs = self.objs
         sc.objs_borrowed = True
@@ -1169,6 +1209,7 @@ cdef class Scanner:
         t.ival = 0
         t.obj = -1
         t.ida = -1
+        t.same = False
         return t
 
     cdef Py_ssize_t keep(self, object value) except -1:
@@ -1804,6 +1845,7 @@ cdef class Scanner:
         ``text``) is made once. A value kept for another key is built first."""
         if state.later_key is not None and not same_key(state.later_key, key):
             state.settle()
+        forget_raw(state, key)
         state.later_key = key
         state.later_payload = self.payload
         state.later_a = t.a + 1
@@ -3027,6 +3069,9 @@ cdef class Scanner:
                 key = objs[t.obj]
                 if p[t.a] == 110 and state.held_key is key:
                     continue  # (see put_raw)
+                if (t.same and state.raw_j == j and state.raw_tpl is self.replay_tpl
+                        and state.raw_taken == (<Template>self.replay_tpl).taken):
+                    continue  # the same bytes put the value there, and nothing changed it since
                 if (not t.flag and p[t.a] == 34 and self.payload is not None
                         and (state.later_key is key or has_key(state.cx_dict(), key))):  # see merge_delta_raw
                     self.put_later(state, key, t)
@@ -3038,12 +3083,20 @@ cdef class Scanner:
                 self.new_keys += self.put_raw(state.cx_dict(), state.seen, key, t.a, t.b, t.flag)
                 if p[t.a] == 110:
                     state.held_key = key
+                if t.same and not t.flag:
+                    state.raw_tpl = self.replay_tpl
+                    state.raw_taken = (<Template>self.replay_tpl).taken
+                    state.raw_j = j
+                    state.raw_key = key
+                else:
+                    forget_raw(state, key)
             elif t.kind == T_CHOICE_EXTRA:
                 key = objs[t.obj + 1]
                 if state.later_key is not None and same_key(state.later_key, key):
                     state.settle()
+                forget_raw(state, key)
                 self.new_keys += put_value(state.cx_dict(), key, objs[t.obj], t.flag)
-            else:
+            elif not (HELD_BIT[t.kind] & self.held):
                 self.apply_top(merger, t)
         self.release()
         return 0

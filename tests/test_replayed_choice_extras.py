@@ -1,0 +1,184 @@
+"""Chunks replayed from a template whose choice carries the same unknown object every time (Azure's
+``content_filter_results``), a delta number that changes every time (Together's ``token_id``) and
+the top-level members after ``choices``: both backends merge them alike.
+
+The native merger does not set such an object again while the chunk's bytes of it are the
+template's and the choice's extras were not read, replaced or merged for that key since; it reads
+a plain integer in a replayed chunk without a call. These streams send that key as the usual
+object, another object, ``{}``, a string, ``null``, a number, an object the scanner hands to the
+parser (more than 16 keys), in one or two choices, with numbers of every form (invalid ones too)
+and empty or changing top-level members, with snapshots, ``add`` and the extras read, changed,
+emptied or replaced between chunks, whole and split anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import ssedelta
+from ssedelta._env import NO_EXTENSIONS
+
+pytestmark = [
+    pytest.mark.c_extension,
+    pytest.mark.skipif(NO_EXTENSIONS, reason="SSEDELTA_NO_EXTENSIONS is set"),
+]
+
+NATIVE = ssedelta.get_backend("native") if not NO_EXTENSIONS else None
+PYTHON = ssedelta.get_backend("python")
+
+SAFE = {"filtered": False, "severity": "safe"}
+FILTERS = {"hate": SAFE, "self_harm": SAFE, "sexual": SAFE, "violence": SAFE}
+OTHER = {"hate": {"filtered": True, "severity": "high"}, "self_harm": SAFE}
+MANY = {f"k{k}": k for k in range(17)}  # more keys than the scanner checks itself
+NUMBERS = ["7", "77041", "0", "-0", "-12", "1.5", "2e3", "-1E-2", "123456789012345678", "1234567890123456789",
+           "01", "1.", "-", "1e", "00", "- 1", "9" * 30]  # fmt: skip
+VALID_NUMBERS = NUMBERS[:10]
+
+
+def filters(rng: random.Random) -> Any:
+    """What ``content_filter_results`` is sent as: mostly the same object."""
+    roll = rng.random()
+    if roll < 0.7:
+        return FILTERS
+    return rng.choice([OTHER, {}, "text", None, 3, MANY, [1, "a"], {"hate": SAFE}])
+
+
+def payload(rng: random.Random, index: int, invalid: bool) -> bytes:
+    numbers = NUMBERS if invalid else VALID_NUMBERS
+    choice = {"content_filter_results": filters(rng), "delta": {"content": rng.choice(["", "a", "bc", "é"]),
+              "token_id": 0}, "finish_reason": None, "index": index, "logprobs": None}  # fmt: skip
+    if rng.random() < 0.2:
+        del choice["content_filter_results"]
+    top: dict[str, Any] = {"choices": [choice]}
+    top["created"] = rng.choice([1765226419, 1765226419, 0])
+    top["id"] = rng.choice(["chatcmpl-1", "chatcmpl-1", "", "chatcmpl-2"])
+    top["model"] = rng.choice(["gpt", "gpt", ""])
+    top["system_fingerprint"] = rng.choice(["fp_1", "fp_1", "fp_2"])
+    if rng.random() < 0.1:
+        top["x_after"] = rng.choice([1, {"a": 1}, None])
+    text = json.dumps(top, separators=(",", ":"), ensure_ascii=False)
+    return text.replace('"token_id":0', '"token_id":' + rng.choice(numbers)).encode()
+
+
+def stream(seed: int) -> list[bytes]:
+    rng = random.Random(seed)
+    choices = rng.choice([1, 1, 2])
+    invalid = rng.random() < 0.1
+    return [
+        payload(rng, index, invalid)
+        for _ in range(rng.randint(2, 40))
+        for index in (range(choices) if rng.random() < 0.8 else [rng.randrange(choices)])
+    ]
+
+
+def split(data: bytes, rng: random.Random) -> list[bytes]:
+    cuts = sorted(rng.sample(range(1, len(data)), min(len(data) - 1, rng.randint(0, 8))))
+    return [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True)]
+
+
+def merged(backend: Any, pieces: list[bytes], between: dict[int, str]) -> Any:
+    """Merge ``pieces``; after piece ``k``, do ``between[k]``: take a snapshot, ``add`` a chunk, or
+    read, change, empty or replace the first choice's extras."""
+    merger = backend.DeltaMerger()
+    seen: list[Any] = []
+    try:
+        for k, piece in enumerate(pieces):
+            merger.feed(piece)
+            step = between.get(k)
+            if step == "snapshot":
+                seen.append(merger.snapshot().to_dict())
+            elif step == "add":
+                merger.add(
+                    {"id": "g", "choices": [{"index": 0, "delta": {}, "content_filter_results": {"x": 1}}]}
+                )
+            elif step in ("read", "change", "pop", "replace") and 0 in merger._choices:
+                state = merger._choices[0]
+                if step == "read":
+                    seen.append(json.dumps(state.extras, sort_keys=True))
+                elif step == "change":
+                    state.extras["content_filter_results"] = "mine"
+                elif step == "pop":
+                    state.extras.pop("content_filter_results", None)
+                else:
+                    state.extras = {"content_filter_results": {"old": 1}}
+        return ("ok", merger.finish().to_dict(), seen)
+    except ssedelta.SSEDeltaError as exc:
+        return (type(exc).__name__, str(exc), getattr(exc, "offset", None), seen)
+
+
+STEPS = ["snapshot", "add", "read", "change", "pop", "replace"]
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**32),
+    split_seed=st.integers(0, 2**16),
+    steps=st.dictionaries(st.integers(0, 60), st.sampled_from(STEPS), max_size=4),
+    whole=st.booleans(),
+)
+def test_backends_agree(seed: int, split_seed: int, steps: dict[int, str], whole: bool) -> None:
+    frames = [b"data: " + p + b"\n\n" for p in stream(seed)]
+    pieces = frames if whole else split(b"".join(frames), random.Random(split_seed))
+    assert merged(NATIVE, pieces, steps) == merged(PYTHON, pieces, steps)
+
+
+def azure(text: str, cfr: Any = FILTERS) -> bytes:
+    choice = {"content_filter_results": cfr, "delta": {"content": text}, "finish_reason": None, "index": 0}
+    chunk = {"choices": [choice], "created": 1, "id": "c", "model": "m", "system_fingerprint": "fp"}
+    return b"data: " + json.dumps(chunk, separators=(",", ":")).encode() + b"\n\n"
+
+
+@pytest.mark.parametrize("between", ["change", "pop", "replace", "string", "parsed", "other", "add"])
+def test_what_comes_between_two_replayed_objects_is_merged_over(between: str) -> None:
+    """Each way the choice's object can change between two chunks that send the template's bytes of
+    it again: the second sets it again, as the twin's merge does."""
+    results = []
+    for backend in (NATIVE, PYTHON):
+        merger = backend.DeltaMerger()
+        for text in "abcd":
+            merger.feed(azure(text))
+        state = merger._choices[0]
+        if between == "change":
+            state.extras["content_filter_results"] = "mine"
+        elif between == "pop":
+            del state.extras["content_filter_results"]
+        elif between == "replace":
+            state.extras = {}
+        elif between == "add":
+            merger.add({"id": "c", "choices": [{"index": 0, "delta": {}, "content_filter_results": [1]}]})
+        else:
+            merger.feed(azure("e", {"string": "s", "parsed": MANY, "other": OTHER}[between]))
+        for text in "fg":
+            merger.feed(azure(text))
+        results.append(merger.finish().to_dict())
+    assert results[0]["choices"][0]["content_filter_results"] == FILTERS
+    assert results[0] == results[1]
+
+
+def test_a_replayed_object_is_kept_as_it_was_set() -> None:
+    merger = NATIVE.DeltaMerger()
+    merger.feed(b"".join(azure(t) for t in "abcdef"))
+    assert merger._sink.scanner.reused >= 3
+    first = merger.snapshot().choices[0].extras["content_filter_results"]
+    merger.feed(b"".join(azure(t) for t in "ghi"))
+    done = merger.finish()
+    assert done.choices[0].extras["content_filter_results"] == FILTERS
+    assert done.choices[0].extras["content_filter_results"] is first  # not built again
+    assert done.choices[0].message.content == "abcdefghi"
+
+
+@pytest.mark.parametrize("number", NUMBERS)
+def test_a_replayed_number_is_read_as_the_parser_reads_it(number: str) -> None:
+    def frame(text: str, n: str) -> bytes:
+        choice = f'{{"index":0,"text":"{text}","delta":{{"token_id":{n},"content":"{text}"}}}}'
+        return f'data: {{"id":"t","choices":[{choice}]}}\n\n'.encode()
+
+    data = frame("a", "1") + frame("b", "22") + frame("c", "333") + frame("d", number) + frame("e", "5")
+    for pieces in ([data], [data[k : k + 37] for k in range(0, len(data), 37)]):
+        assert merged(NATIVE, pieces, {}) == merged(PYTHON, pieces, {})
