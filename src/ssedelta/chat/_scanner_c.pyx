@@ -2992,7 +2992,13 @@ cdef class Scanner:
                     state.mheld_key = key
             elif t.kind == T_DELTA_OTHER:
                 if t.a >= 0:
-                    self.new_keys += self.merge_delta_raw(state, objs[t.obj], t, rules)
+                    key = objs[t.obj]
+                    if (state.mlater_key is key and state.text_key is None and state.memo_key is None
+                            and (p[t.a] == 45 or 48 <= p[t.a] <= 57) and self.payload is not None):
+                        state.mlater_payload = self.payload  # merge_delta_raw's first case, inlined
+                        state.mlater_a = t.a
+                        continue
+                    self.new_keys += self.merge_delta_raw(state, key, t, rules)
                 else:
                     state.memo_key = None
                     state.text_key = None
