@@ -18,6 +18,10 @@ For those, the tape of an earlier payload of the same shape is replayed, with
 only that string checked and its span and the spans after it moved. While one template
 serves payload after payload, the scanner's tape stays the template's copy: only the
 spans that move and the varying values are written again.
+An unknown choice value a replayed payload sends with the template's bytes (Azure's
+``content_filter_results``, the same object on every chunk) is not set again when the same
+token of the same template set it last, as long as no other merge of that key and no Python
+code reading or replacing the choice's extras came in between.
 
 An unknown delta value sent again with only its text fragments changed (OpenRouter's
 ``reasoning_details``) is merged once in full; the choice keeps that value's bytes and the text
