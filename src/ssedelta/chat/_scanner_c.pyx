@@ -3084,7 +3084,13 @@ cdef class Scanner:
                     continue  # the same bytes put the value there, and nothing changed it since
                 if (not t.flag and p[t.a] == 34 and self.payload is not None
                         and (state.later_key is key or has_key(state.cx_dict(), key))):  # see merge_delta_raw
-                    self.put_later(state, key, t)
+                    if state.later_key is key and state.raw_tpl is None:  # put_later's usual case, inlined
+                        state.later_payload = self.payload
+                        state.later_a = t.a + 1
+                        state.later_b = t.b - 1
+                        state.later_esc = memchr(p + t.a + 1, 92, t.b - t.a - 2) != NULL
+                    else:
+                        self.put_later(state, key, t)
                     continue
                 if state.later_key is not None and same_key(state.later_key, key):
                     state.settle()
