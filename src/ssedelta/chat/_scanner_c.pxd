@@ -32,7 +32,6 @@ cdef struct Tok:
     Py_ssize_t ida      # T_TOOL: the id's span, -1 for none
     Py_ssize_t idb
     bint idesc
-    bint same           # a varying value of a replayed template with the template's bytes
 
 
 @cython.final
@@ -89,11 +88,11 @@ cdef class Choice:
     # Logprob tokens (0: content, 1: refusal): None, the columns, or (set from Python) a list.
     cdef object _lp0, _lp1
     cdef dict seen  # the bytes of extras values the scanner set (see Scanner.put_raw)
-    # The extras key ``raw_key`` holds what the value of token ``raw_j`` of template ``raw_tpl`` (as
+    # The extras key ``raw_key`` holds what the varying value ``raw_v`` of template ``raw_tpl`` (as
     # taken for the ``raw_taken``-th time) made of the template's bytes, and nothing set that key
     # since (``raw_tpl`` None: no such key); Python code reading or setting the extras forgets it.
     cdef object raw_tpl, raw_key
-    cdef Py_ssize_t raw_taken, raw_j
+    cdef Py_ssize_t raw_taken, raw_v
     cdef object lp_start(self, int which)
     cdef int lp_add(self, int which, TokenColumns pending, Py_ssize_t k, const unsigned char* p,
                     Py_ssize_t a, Py_ssize_t b) except -1
@@ -258,5 +257,6 @@ cdef class Scanner:
     cdef int apply(self, Top merger, dict choices, dict rules) except -1
     cdef Tool select_tool(self, Choice state, Tok* t)
     cdef int apply_top(self, Top merger, Tok* t) except -1
+    cdef Py_ssize_t replayed_as(self, Py_ssize_t j) noexcept
     cdef bint holds(self, object value, int bit) except -1
     cdef void remember_header(self, bytes payload, Py_ssize_t choices_at)

@@ -1105,9 +1105,7 @@ cdef class Template:
             t = &sc.tape[self.vj[v]]
             t.a = na[v]
             t.b = nb[v]
-            if self.vraw[v]:
-                t.same = sc.shaped_ok[v] == SHAPED_SAME
-            else:
+            if not self.vraw[v]:
                 t.esc = nesc[v]
         sc.objs = self.objs
         sc.objs_borrowed = True
@@ -1213,7 +1211,6 @@ cdef class Scanner:
         t.ival = 0
         t.obj = -1
         t.ida = -1
-        t.same = False
         return t
 
     cdef Py_ssize_t keep(self, object value) except -1:
@@ -2922,7 +2919,7 @@ cdef class Scanner:
         cdef object key, old, index
         cdef list objs = self.objs
         cdef TextBuf buf
-        cdef Py_ssize_t size
+        cdef Py_ssize_t size, v
         cdef object named = None
         cdef tuple names = None
         self.new_tools = 0
@@ -3079,8 +3076,10 @@ cdef class Scanner:
                 key = objs[t.obj]
                 if p[t.a] == 110 and state.held_key is key:
                     continue  # (see put_raw)
-                if (t.same and state.raw_j == j and state.raw_tpl is self.replay_tpl
-                        and state.raw_taken == (<Template>self.replay_tpl).taken):
+                if (state.raw_tpl is not None and self.replayed and state.raw_tpl is self.replay_tpl
+                        and state.raw_taken == (<Template>self.replay_tpl).taken
+                        and (<Template>self.replay_tpl).vj[state.raw_v] == j
+                        and self.shaped_ok[state.raw_v] == SHAPED_SAME):
                     continue  # the same bytes put the value there, and nothing changed it since
                 if (not t.flag and p[t.a] == 34 and self.payload is not None
                         and (state.later_key is key or has_key(state.cx_dict(), key))):  # see merge_delta_raw
@@ -3099,10 +3098,11 @@ cdef class Scanner:
                 self.new_keys += self.put_raw(state.cx_dict(), state.seen, key, t.a, t.b, t.flag)
                 if p[t.a] == 110:
                     state.held_key = key
-                if t.same and not t.flag:
+                v = self.replayed_as(j) if self.replayed and not t.flag else -1
+                if v >= 0:
                     state.raw_tpl = self.replay_tpl
                     state.raw_taken = (<Template>self.replay_tpl).taken
-                    state.raw_j = j
+                    state.raw_v = v
                     state.raw_key = key
                 else:
                     forget_raw(state, key)
@@ -3116,6 +3116,16 @@ cdef class Scanner:
                 self.apply_top(merger, t)
         self.release()
         return 0
+
+    cdef Py_ssize_t replayed_as(self, Py_ssize_t j) noexcept:
+        """The varying value of the replayed template that token ``j`` is, when it has the template's
+        bytes; else -1."""
+        cdef Template tpl = <Template>self.replay_tpl
+        cdef Py_ssize_t v
+        for v in range(tpl.nvary):
+            if tpl.vj[v] == j:
+                return v if self.shaped_ok[v] == SHAPED_SAME else -1
+        return -1
 
     cdef bint holds(self, object value, int bit) except -1:
         """Whether the merger's field of ``bit`` (``value``), kept by the first non-empty value, holds
