@@ -574,6 +574,7 @@ cdef object built_choice(Choice st):
     ssd_put_noting(choice, L_DONE_CHOICE.offsets[D_FINISH], st.finish_reason, &tracked)
     st.settle()  # what reading ``extras`` does
     st.seen = None  # as the scanner's: the values are handed out
+    st.raw_tpl = None
     ssd_put_noting(choice, L_DONE_CHOICE.extras_at, {} if st.cx_lazy else copied(st.cx), &tracked)
     ssd_settle_known(choice, tracked)
     if rich:
