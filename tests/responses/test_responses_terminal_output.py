@@ -12,6 +12,8 @@ import orjson
 import pytest
 from test_responses_differential import outcome
 
+import ssedelta
+from ssedelta import responses
 from ssedelta._env import NO_EXTENSIONS
 from ssedelta.responses import _state
 
@@ -203,3 +205,21 @@ def test_an_item_changed_after_it_was_put_is_read_again() -> None:
 )
 def test_near_misses_are_read_as_the_twin_reads_them(terminal: bytes) -> None:
     both([*_body(_items()), terminal])
+
+
+def test_an_item_a_snapshot_handed_out_is_read_again() -> None:
+    """A snapshot's reader may change the items it holds: the terminal response's items are then
+    read again, not taken for those the state keeps, and both backends give its items."""
+    items = _items()
+    body, terminal = b"".join(_body(items)), _terminal("response.completed", _array(items))
+    results = []
+    for name in ("native", "python"):
+        merger = responses.merger_class(ssedelta.get_backend(name))()
+        merger.feed(body)
+        handed = merger.snapshot().output
+        handed[1].status = "changed"
+        handed[1].extras["changed"] = True
+        merger.feed(terminal)
+        results.append(merger.finish().to_dict())
+    assert results[0] == results[1]
+    assert results[0]["output"] == items
