@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 import ssedelta
 from ssedelta._env import NO_EXTENSIONS
+from test_replayed_text_and_kept_tape import split
 
 pytestmark = [
     pytest.mark.c_extension,
@@ -75,11 +76,6 @@ def stream(seed: int) -> list[bytes]:
         for _ in range(rng.randint(2, 40))
         for index in (range(choices) if rng.random() < 0.8 else [rng.randrange(choices)])
     ]
-
-
-def split(data: bytes, rng: random.Random) -> list[bytes]:
-    cuts = sorted(rng.sample(range(1, len(data)), min(len(data) - 1, rng.randint(0, 8))))
-    return [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True)]
 
 
 def merged(backend: Any, pieces: list[bytes], between: dict[int, str]) -> Any:
