@@ -150,6 +150,61 @@ cdef extern from *:
     static inline int ssd_is_tracked(PyObject *obj) {
         return PyObject_IS_GC(obj) && PyObject_GC_IsTracked(obj);
     }
+
+    /* The deallocator of the model classes ssd_hook_dealloc accepted: their instances are only
+       object slots (checked there), so freeing one is clearing them, where the interpreter's
+       subtype_dealloc walks the class's members, weak references and dict first. A subclass keeps
+       subtype_dealloc, which clears its own fields and then calls this one. */
+    static void ssd_dealloc(PyObject *self) {
+        PyTypeObject *type = Py_TYPE(self), *tp = type;
+        PyObject **slot, **end;
+        while (tp->tp_dealloc != ssd_dealloc) tp = tp->tp_base;  /* the hooked class */
+        PyObject_GC_UnTrack(self);
+        if (tp->tp_finalize != NULL && type == tp) {  /* a __del__ given to the class later */
+            PyObject_GC_Track(self);
+            if (PyObject_CallFinalizerFromDealloc(self) < 0) return;  /* resurrected */
+            PyObject_GC_UnTrack(self);
+        }
+        Py_TRASHCAN_BEGIN(self, ssd_dealloc)
+        slot = (PyObject **)((char *)self + sizeof(PyObject));
+        end = (PyObject **)((char *)self + tp->tp_basicsize);
+        for (; slot < end; slot++) Py_CLEAR(*slot);
+        tp->tp_free(self);
+        Py_DECREF(type);
+        Py_TRASHCAN_END
+    }
+    /* Give ``cls`` ssd_dealloc when its instances are its object slots and nothing else: a
+       garbage-collected heap class derived from ``object`` through classes with ``__slots__``
+       only, whose members (of plain object type) fill the instance after its header, with no
+       ``__dict__``, weak references, items or finalizer. 1 when it did, 0 when it left it. */
+    static inline int ssd_hook_dealloc(PyObject *cls) {
+        PyTypeObject *tp = (PyTypeObject *)cls, *t;
+        PyMemberDef *m;
+        Py_ssize_t covered = 0, n = (tp->tp_basicsize - (Py_ssize_t)sizeof(PyObject)) / (Py_ssize_t)sizeof(PyObject *);
+        if (!(tp->tp_flags & Py_TPFLAGS_HEAPTYPE) || !(tp->tp_flags & Py_TPFLAGS_HAVE_GC)
+                || tp->tp_itemsize || tp->tp_dictoffset || tp->tp_weaklistoffset
+                || tp->tp_finalize || tp->tp_del || tp->tp_free != PyObject_GC_Del
+                || (tp->tp_basicsize - (Py_ssize_t)sizeof(PyObject)) % (Py_ssize_t)sizeof(PyObject *))
+            return 0;
+        for (t = tp; t != &PyBaseObject_Type; t = t->tp_base) {
+            if (t == NULL || !(t->tp_flags & Py_TPFLAGS_HEAPTYPE) || t->tp_dealloc != tp->tp_dealloc)
+                return 0;
+            for (m = t->tp_members; m != NULL && m->name != NULL; m++) {
+                /* 16 is T_OBJECT_EX (Py_T_OBJECT_EX), 6 is T_OBJECT */
+                if ((m->type != 16 && m->type != 6) || m->offset < (Py_ssize_t)sizeof(PyObject)
+                        || m->offset >= tp->tp_basicsize)
+                    return 0;
+                covered++;
+            }
+        }
+        if (covered != n) return 0;
+        tp->tp_dealloc = ssd_dealloc;
+        PyType_Modified(tp);
+        return 1;
+    }
+    static inline int ssd_has_dealloc(PyObject *cls) {
+        return ((PyTypeObject *)cls)->tp_dealloc == ssd_dealloc;
+    }
     """
     Py_ssize_t ssd_slot_offset(object descr, object cls)
     object ssd_alloc(object cls)
@@ -163,6 +218,8 @@ cdef extern from *:
     int ssd_settle_tree(object obj) except -1
     void ssd_hook_setattr(object cls)
     bint ssd_is_tracked(object obj)
+    bint ssd_hook_dealloc(object cls)
+    bint ssd_has_dealloc(object cls)
 
 
 cdef inline Py_ssize_t ssd_field_offset(type cls, str name):

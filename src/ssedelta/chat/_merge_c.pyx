@@ -24,6 +24,8 @@ from .._json_c cimport utf8_text
 from .._payload import SKIP
 from .._schema import SchemaError as _SchemaError
 from .._slots cimport (
+    ssd_has_dealloc,
+    ssd_hook_dealloc,
     ssd_hook_setattr,
     ssd_is_tracked,
     ssd_put,
@@ -657,12 +659,19 @@ class ChunkDecoder(_py.ChunkDecoder):
             out.append(chunk)
 
 
+def _frees_by_slots(cls):
+    """Whether instances of ``cls`` are freed by clearing their slots (``ssd_dealloc``)."""
+    return ssd_has_dealloc(cls)
+
+
 # The scanner's check of a rule table, and the token decoder, where tests and profiling reach them.
 _compiled = _scanner_c._compiled
 _tokens_from_json = _objects_c._tokens_from_json
 
 # Decoded objects are untracked by the collector while they can be part of no cycle (see
-# ``ssd_settle``); assigning to one tracks it again.
+# ``ssd_settle``); assigning to one tracks it again. Each is freed by clearing its slots (see
+# ``ssd_dealloc``): a short stream's result is a few of them, a decoded chunk four or more.
 for _cls in vars(_m).values():
     if isinstance(_cls, type) and issubclass(_cls, _m.Model) and _cls is not _m.Model:
         ssd_hook_setattr(_cls)
+        ssd_hook_dealloc(_cls)

@@ -1312,13 +1312,18 @@ cdef class Scanner:
         return PyUnicode_DecodeUTF8(<const char*>self.p + a, b - a, NULL)
 
     cdef object key_obj(self, Py_ssize_t a, Py_ssize_t b):
-        """The ``str`` of the plain (ASCII, unescaped) key ``p[a:b]``, the same object for the
-        same key while the scanner lives (up to ``KEPT_KEYS`` keys), found by a hash of its bytes
-        in ``name_at`` (open addressing: more slots than keys kept, so a probe ends)."""
+        """The ``str`` of the plain (ASCII, unescaped) key ``p[a:b]``: the one ``shared_names``
+        holds for it, else the same object for the same key while the scanner lives (up to
+        ``KEPT_KEYS`` keys), found by a hash of its bytes in ``name_at`` (open addressing: more
+        slots than keys kept, so a probe ends). A stream whose keys past streams had already
+        makes no table of its own."""
         cdef Py_ssize_t k = b - a
         cdef size_t h = name_hash(self.p, a, b)
         cdef size_t j = h & (NAME_SLOTS - 1)
         cdef object name
+        cdef PyObject* shared = shared_names[h & (SHARED_NAMES - 1)]
+        if shared != NULL and is_name(shared, self.p + a, k):
+            return <object>shared
         if self.name_at == NULL:
             self.name_at = <PyObject**>PyMem_Calloc(NAME_SLOTS, sizeof(PyObject*))
             if self.name_at == NULL:
