@@ -37,7 +37,9 @@ def _slots_only(cls: type) -> bool:
 
 
 MODEL_CLASSES = [
-    c for c in vars(models).values() if isinstance(c, type) and issubclass(c, models.Model) and c is not models.Model
+    c
+    for c in vars(models).values()
+    if isinstance(c, type) and issubclass(c, models.Model) and c is not models.Model
 ]
 
 

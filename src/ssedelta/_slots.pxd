@@ -39,15 +39,18 @@ cdef extern from *:
         Py_XDECREF(old);
     }
 
+    /* PyObject_IS_GC, without its call for an object of a type the collector never tracks (a
+       ``str``, an ``int``, ``None``): most values a model holds. */
+    #define SSD_IS_GC(o) (PyType_IS_GC(Py_TYPE(o)) && PyObject_IS_GC(o))
     /* The collector's view of decoded objects (msgspec's rule): an object whose references are
        all untrackable (not collectable at all, or untracked) is untracked, as it can be part of
        no cycle; ssd_setattro tracks it again when an assignment gives it a collectable value. */
     static int ssd_visit_tracked(PyObject *ref, void *self) {
         if (ref == (PyObject *)Py_TYPE((PyObject *)self)) return 0;  /* heap types visit their type */
-        return PyObject_IS_GC(ref) && PyObject_GC_IsTracked(ref);
+        return SSD_IS_GC(ref) && PyObject_GC_IsTracked(ref);
     }
     static int ssd_visit_push(PyObject *ref, void *stack) {
-        if (PyObject_IS_GC(ref) && !PyObject_GC_IsTracked(ref) && !PyType_Check(ref))
+        if (SSD_IS_GC(ref) && !PyObject_GC_IsTracked(ref) && !PyType_Check(ref))
             return PyList_Append((PyObject *)stack, ref);
         return 0;
     }
@@ -57,7 +60,7 @@ cdef extern from *:
         PyObject *stack, *item;
         Py_ssize_t n;
         traverseproc traverse;
-        if (!PyObject_IS_GC(obj) || PyObject_GC_IsTracked(obj) || PyType_Check(obj)) return 0;
+        if (!SSD_IS_GC(obj) || PyObject_GC_IsTracked(obj) || PyType_Check(obj)) return 0;
         stack = PyList_New(0);
         if (stack == NULL) return -1;
         if (PyList_Append(stack, obj) < 0) goto error;
@@ -107,7 +110,7 @@ cdef extern from *:
        built slot by slot and settled by ssd_settle_known. */
     static inline void ssd_put_noting(PyObject *obj, Py_ssize_t off, PyObject *value, int *tracked) {
         ssd_put(obj, off, value);
-        if (PyObject_IS_GC(value) && PyObject_GC_IsTracked(value)) *tracked = 1;
+        if (SSD_IS_GC(value) && PyObject_GC_IsTracked(value)) *tracked = 1;
     }
     /* ssd_settle of a newly built object all of whose references were put by ssd_put_noting
        (``tracked`` is what it noted) or are not collectable: untracked without a traversal. */
@@ -121,7 +124,7 @@ cdef extern from *:
        untracked (a decoded object) is tracked with what it refers to. */
     static int ssd_setattro(PyObject *self, PyObject *name, PyObject *value) {
         if (PyObject_GenericSetAttr(self, name, value) < 0) return -1;
-        if (value != NULL && PyObject_IS_GC(value)) {
+        if (value != NULL && SSD_IS_GC(value)) {
             if (ssd_track_tree(self) < 0 || ssd_track_tree(value) < 0) return -1;
         }
         return 0;
@@ -130,7 +133,7 @@ cdef extern from *:
        lists and dicts inside it, innermost first. */
     static int ssd_visit_settle(PyObject *ref, void *depth);
     static int ssd_settle_tree_at(PyObject *obj, Py_ssize_t depth) {
-        if (!PyObject_IS_GC(obj) || !PyObject_GC_IsTracked(obj) || depth > 32) return 0;
+        if (!SSD_IS_GC(obj) || !PyObject_GC_IsTracked(obj) || depth > 32) return 0;
         if (Py_TYPE(obj)->tp_setattro != ssd_setattro && !PyList_CheckExact(obj) && !PyDict_CheckExact(obj))
             return 0;
         if (Py_TYPE(obj)->tp_traverse(obj, ssd_visit_settle, (void *)(depth + 1)) < 0) return -1;
@@ -148,13 +151,15 @@ cdef extern from *:
         PyType_Modified((PyTypeObject *)cls);  /* attribute stores specialised before see it */
     }
     static inline int ssd_is_tracked(PyObject *obj) {
-        return PyObject_IS_GC(obj) && PyObject_GC_IsTracked(obj);
+        return SSD_IS_GC(obj) && PyObject_GC_IsTracked(obj);
     }
 
     /* The deallocator of the model classes ssd_hook_dealloc accepted: their instances are only
        object slots (checked there), so freeing one is clearing them, where the interpreter's
        subtype_dealloc walks the class's members, weak references and dict first. A subclass keeps
        subtype_dealloc, which clears its own fields and then calls this one. */
+    #define SSD_DEALLOC_DEPTH 32
+    static int ssd_dealloc_depth = 0;
     static void ssd_dealloc(PyObject *self) {
         PyTypeObject *type = Py_TYPE(self), *tp = type;
         PyObject **slot, **end;
@@ -165,9 +170,22 @@ cdef extern from *:
             if (PyObject_CallFinalizerFromDealloc(self) < 0) return;  /* resurrected */
             PyObject_GC_UnTrack(self);
         }
-        Py_TRASHCAN_BEGIN(self, ssd_dealloc)
         slot = (PyObject **)((char *)self + sizeof(PyObject));
         end = (PyObject **)((char *)self + tp->tp_basicsize);
+    #ifndef Py_GIL_DISABLED
+        /* Models freed inside models: the interpreter's trashcan (which defers a deep chain) only
+           past a depth no result or chunk reaches. The count is shared by the threads freeing at
+           once, so it is at least each one's depth. */
+        if (ssd_dealloc_depth < SSD_DEALLOC_DEPTH) {
+            ssd_dealloc_depth++;
+            for (; slot < end; slot++) Py_CLEAR(*slot);
+            tp->tp_free(self);
+            Py_DECREF(type);
+            ssd_dealloc_depth--;
+            return;
+        }
+    #endif
+        Py_TRASHCAN_BEGIN(self, ssd_dealloc)
         for (; slot < end; slot++) Py_CLEAR(*slot);
         tp->tp_free(self);
         Py_DECREF(type);
@@ -180,11 +198,12 @@ cdef extern from *:
     static inline int ssd_hook_dealloc(PyObject *cls) {
         PyTypeObject *tp = (PyTypeObject *)cls, *t;
         PyMemberDef *m;
-        Py_ssize_t covered = 0, n = (tp->tp_basicsize - (Py_ssize_t)sizeof(PyObject)) / (Py_ssize_t)sizeof(PyObject *);
+        Py_ssize_t covered = 0, fields = tp->tp_basicsize - (Py_ssize_t)sizeof(PyObject);
+        Py_ssize_t n = fields / (Py_ssize_t)sizeof(PyObject *);
         if (!(tp->tp_flags & Py_TPFLAGS_HEAPTYPE) || !(tp->tp_flags & Py_TPFLAGS_HAVE_GC)
                 || tp->tp_itemsize || tp->tp_dictoffset || tp->tp_weaklistoffset
                 || tp->tp_finalize || tp->tp_del || tp->tp_free != PyObject_GC_Del
-                || (tp->tp_basicsize - (Py_ssize_t)sizeof(PyObject)) % (Py_ssize_t)sizeof(PyObject *))
+                || fields % (Py_ssize_t)sizeof(PyObject *))
             return 0;
         for (t = tp; t != &PyBaseObject_Type; t = t->tp_base) {
             if (t == NULL || !(t->tp_flags & Py_TPFLAGS_HEAPTYPE) || t->tp_dealloc != tp->tp_dealloc)

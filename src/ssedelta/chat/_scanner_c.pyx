@@ -697,6 +697,33 @@ cdef object shared_name(const unsigned char* p, Py_ssize_t a, Py_ssize_t b, size
     return name
 
 
+cdef enum:
+    # A string of up to so many plain ASCII bytes inside an unknown value (Azure's "safe") is taken
+    # from ``shared_names``, as a key is: the same few words come on every chunk of every stream.
+    SHORT_TEXT = 16
+
+
+cdef inline object shared_text(const unsigned char* p, Py_ssize_t a, Py_ssize_t b, bint esc,
+                               Py_ssize_t limit):
+    """The ``str`` of the string body ``p[a:b]``: from ``shared_names`` when it is plain ASCII of up
+    to ``limit`` bytes (a model name, a fingerprint, a short word), so that the streams of a bulk job
+    do not each make it."""
+    cdef Py_ssize_t j = a
+    cdef unsigned long long w, high = 0
+    if esc or b - a > limit:
+        return decode_span(p, a, b, esc)
+    while j + 8 <= b:
+        memcpy(&w, p + j, 8)
+        high |= w
+        j += 8
+    while j < b:
+        high |= p[j]
+        j += 1
+    if high & 0x8080808080808080ULL:
+        return decode_span(p, a, b, esc)
+    return shared_name(p, a, b, name_hash(p, a, b))
+
+
 cdef inline Py_ssize_t nested_bound(Py_ssize_t a, Py_ssize_t b) noexcept:
     """At most how many entries merging the JSON value ``p[a:b]`` by the generic rules adds
     (its key, and one per nested key or list item, each of which takes two bytes or more)."""
@@ -1442,7 +1469,7 @@ cdef class Scanner:
         if c == 34:
             e = string_end(p, i + 1, self.n, &flag)
             end[0] = e + 1
-            return decode_span(p, i + 1, e, flag)
+            return shared_text(p, i + 1, e, flag, SHORT_TEXT)
         if c == 123:
             out = {}
             i = skip_ws(p, i + 1, self.n)
@@ -3173,7 +3200,7 @@ cdef class Scanner:
                 merger._id = decode_span(p, t.a, t.b, t.esc)
         elif t.kind == T_MODEL:
             if not (MODEL_FIRST and self.holds(merger._model, H_MODEL)):
-                merger._model = decode_span(p, t.a, t.b, t.esc)
+                merger._model = shared_text(p, t.a, t.b, t.esc, SHARED_NAME_LEN)
         elif t.kind == T_CREATED:
             if not (CREATED_FIRST and self.holds(merger._created, H_CREATED)):
                 merger._created = t.ival
@@ -3183,13 +3210,13 @@ cdef class Scanner:
                 return 0  # set here since the header was, and so not changed (see remember_header)
             value = merger._fingerprint
             if not (FINGERPRINT_FIRST and value) and not same_text(value, p, t.a, t.b, t.esc):
-                value = decode_span(p, t.a, t.b, t.esc)
+                value = shared_text(p, t.a, t.b, t.esc, SHARED_NAME_LEN)
                 merger._fingerprint = value
             self.fingerprint = value
             self.fingerprint_epoch = self.header_epoch
         elif t.kind == T_SERVICE_TIER:
             if not (TIER_FIRST and self.holds(merger._service_tier, H_TIER)):
-                merger._service_tier = decode_span(p, t.a, t.b, t.esc)
+                merger._service_tier = shared_text(p, t.a, t.b, t.esc, SHARED_NAME_LEN)
         elif t.kind == T_USAGE:
             merger._usage = self.objs[t.obj]
         elif t.kind == T_MODERATION:
