@@ -60,25 +60,54 @@ cdef long TOKEN_PRESENT = TOP_PRESENT | key_bit(_Token, "top_logprobs")
 
 # ------------------------------------------------------------------ text buffers
 
+cdef enum:
+    SMALL_TEXT = 64  # a text buffer's first size
+
+
+# The first-size buffer of the last text buffer freed, kept for the next one made (a stream makes
+# one or more); not where threads run without the interpreter lock.
+cdef char* spare_text = NULL
+
+cdef extern from *:
+    """
+    #ifdef Py_GIL_DISABLED
+    #define SSD_SPARE_TEXT 0
+    #else
+    #define SSD_SPARE_TEXT 1
+    #endif
+    """
+    bint SSD_SPARE_TEXT
+
+
 @cython.final
 @cython.freelist(8)
 cdef class TextBuf:
     """The UTF-8 bytes of a concatenated string; decoded once, by :meth:`text`."""
 
     def __dealloc__(self):
-        PyMem_Free(self.data)
+        global spare_text
+        if SSD_SPARE_TEXT and spare_text == NULL and self.cap == SMALL_TEXT:
+            spare_text = self.data
+        else:
+            PyMem_Free(self.data)
 
     cdef int reserve(self, Py_ssize_t extra) except -1:
+        global spare_text
         cdef Py_ssize_t need = self.length + extra
         cdef Py_ssize_t cap
         cdef char* grown
         if need <= self.cap:
             return 0
+        if SSD_SPARE_TEXT and self.data == NULL and need <= SMALL_TEXT and spare_text != NULL:
+            self.data = spare_text
+            self.cap = SMALL_TEXT
+            spare_text = NULL
+            return 0
         cap = self.cap * 2
         if cap < need:
             cap = need
-        if cap < 64:
-            cap = 64
+        if cap < SMALL_TEXT:
+            cap = SMALL_TEXT
         grown = <char*>PyMem_Realloc(self.data, cap)
         if grown == NULL:
             raise MemoryError()

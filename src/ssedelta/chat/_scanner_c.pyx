@@ -46,10 +46,12 @@ shared model builder.
 
 Keys are read eight bytes at a time; a short compact key, as providers send them, is read by
 code compiled into each member loop, without a call. The ``str`` of an unknown key (or of a
-short string value an object holds) is made once: a scanner finds the ones of its stream by a
-hash of their bytes, and takes one it has not met yet from a table of the newest key string per
-hash that all scanners share, so that a bulk job over short streams does not make its keys for
-each stream.
+short string value an object holds) is made once: a scanner takes it, by a hash of its bytes,
+from a table of the newest key string per hash that all scanners share, else from the keys of
+its own stream (a table made at its first key the shared one lacks), so that a bulk job over
+short streams does not make its keys for each stream. A chunk's ``model``,
+``system_fingerprint`` and ``service_tier``, and short plain strings inside unknown values
+(Azure's severities), are taken from the shared table too.
 
 The scanner gives up on anything outside the usual shapes (a wrong type, a
 duplicate key, an escaped key, invalid JSON or UTF-8, a key with rules of its
