@@ -179,7 +179,7 @@ cdef extern from *:
         if (ssd_dealloc_depth < SSD_DEALLOC_DEPTH) {
             ssd_dealloc_depth++;
             for (; slot < end; slot++) Py_CLEAR(*slot);
-            tp->tp_free(self);
+            type->tp_free(self);
             Py_DECREF(type);
             ssd_dealloc_depth--;
             return;
@@ -187,7 +187,7 @@ cdef extern from *:
     #endif
         Py_TRASHCAN_BEGIN(self, ssd_dealloc)
         for (; slot < end; slot++) Py_CLEAR(*slot);
-        tp->tp_free(self);
+        type->tp_free(self);
         Py_DECREF(type);
         Py_TRASHCAN_END
     }
