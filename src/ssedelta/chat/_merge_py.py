@@ -308,6 +308,20 @@ def merge_indexed(acc: _Indexed, items: list[Any], rules: dict[str, str], depth:
     return added
 
 
+def _continued(acc: _Indexed, item: Any) -> _Merged | None:
+    """The item of ``acc`` that :func:`merge_indexed` would merge ``item`` into when that is the
+    item the latest fragment at its index went to, else ``None``."""
+    if type(item) is dict:
+        index = item.get("index")
+        if type(index) is int:
+            key = acc.last.get(index)
+            if key is not None:
+                kind = item.get("type")
+                if type(kind) is not str or key[1] == kind:
+                    return acc.get(key)  # type: ignore[no-any-return]
+    return None
+
+
 def merge_parts(acc: list[Any], parts: list[Any], rules: dict[str, str], depth: int = 0) -> int:
     """Append typed content parts, merging a part into the previous one of the same type.
     Returns how many entries it added inside the parts (as :func:`merge_generic` counts)."""
@@ -543,6 +557,7 @@ class DeltaMerger:
     _error: UpstreamError | None = None
     _header: bytes | None = None
     _tail: tuple[bytes, bytes | None] | None = None
+    _ending: bytes | None = None
     chunks = 0
     done = False
 
@@ -628,7 +643,11 @@ class DeltaMerger:
                             # The header bytes of the last chunk again (merging them again changes
                             # nothing): when "choices" is the last member (but for a null usage)
                             # only it needs reading.
-                            tail = self._tail_size(payload)
+                            ending = self._ending
+                            if ending is not None:
+                                tail = len(ending) - 1 if payload.endswith(ending) else 0
+                            else:
+                                tail = self._tail_size(payload)
                             start = len(header)
                             # The slice is one level less deep than the payload: one that may be
                             # nested as deep as the parser's limit is read whole.
@@ -636,15 +655,14 @@ class DeltaMerger:
                                 tail = 0
                         if tail:
                             try:
-                                choices = loads(memoryview(payload)[start:-tail])
+                                choices = loads(payload[start:-tail])  # a copy costs less than a memoryview
                             except orjson.JSONDecodeError:
                                 pass
                             else:
                                 try:
                                     if type(choices) is list:
                                         for choice in choices:
-                                            if not self._append_content(choice):
-                                                self._merge_choice(choice)
+                                            self._merge_choice(choice)
                                     else:
                                         self._merge_choices(choices)
                                 except (_Bad, SchemaError) as exc:
@@ -677,9 +695,11 @@ class DeltaMerger:
                                     # No tail as orjson writes the members after "choices": one
                                     # may repeat a key before it, so the header bytes do not
                                     # say what was merged.
-                                    self._tail = tail_of(obj, payload)
-                                    if self._tail is None:
+                                    self._tail = kept = tail_of(obj, payload)
+                                    if kept is None:
                                         self._header = None
+                                    else:  # what the payload ends with when no member is ignored
+                                        self._ending = b"]" + kept[0] if kept[1] is None else None
                                 continue
                     self._header = None
                     status = self._merge_payload(payload, event, *_where(item, k))
@@ -839,31 +859,25 @@ class DeltaMerger:
         if self._extras_keys > self._max_extras_keys:
             raise _Limit("max_extras_keys", self._max_extras_keys, "entries for unknown keys")
 
-    def _append_content(self, choice: Any) -> bool:
-        """The commonest choice of a chunk, one more ``content`` fragment of a choice that has
-        text already, merged here; ``False`` (nothing done) for any other."""
-        if type(choice) is not dict or len(choice) != 4:
-            return False
-        delta = choice.get("delta")
-        if type(delta) is not dict or len(delta) != 1:
-            return False
-        content = delta.get("content")
-        if type(content) is not str or choice.get("logprobs", 0) is not None:
-            return False
-        if choice.get("finish_reason", 0) is not None:
-            return False
-        index = choice.get("index")
-        state = self._choices.get(index) if type(index) is int else None
-        if state is None or state.content is None:
-            return False
-        state.content.append(content)
-        return True
-
     def _merge_choice(self, choice: Any) -> None:
-        """Merge one choice and its delta (the delta's commonest keys here, every other by
+        """Merge one choice and its delta (the commonest choice, one more ``content`` fragment of a
+        choice that has text already, and the delta's commonest keys here, every other key by
         :meth:`_merge_delta_key` and :meth:`_merge_extra`)."""
         if type(choice) is not dict:
             raise _Bad(f"choices[]: expected dict, got {type(choice).__name__}")
+        delta = choice.get("delta")
+        if len(choice) == 4 and type(delta) is dict and len(delta) == 1:
+            content = delta.get("content")
+            if (
+                type(content) is str
+                and choice.get("logprobs", 0) is None
+                and choice.get("finish_reason", 0) is None
+            ):
+                index = choice.get("index")
+                state = self._choices.get(index) if type(index) is int else None
+                if state is not None and state.content is not None:
+                    state.content.append(content)
+                    return
         index = choice.get("index", 0)
         if type(index) is not int:
             raise _Bad(f"choices[].index: expected int, got {type(index).__name__}")
@@ -872,7 +886,6 @@ class DeltaMerger:
             if len(self._choices) >= self._max_choices:
                 raise _Limit("max_choices", self._max_choices, "choices")
             state = self._choices[index] = self._new_choice(index)
-        delta = choice.get("delta")
         if type(delta) is dict:
             for key, value in delta.items():
                 if key == "content" and type(value) is str:
@@ -887,8 +900,9 @@ class DeltaMerger:
                     if value is not None:
                         self._merge_delta_key(state, key, value)
                 else:
-                    # The commonest values of unknown keys, where merge_generic would change nothing
-                    # but append one more fragment of reasoning.
+                    # The commonest values of unknown keys, merged here as merge_generic would: one
+                    # more fragment of reasoning, a number, a value that changes nothing, one more
+                    # fragment of the item a list merged by (index, type) was last continuing.
                     extras = state.message_extras
                     old: Any = extras.get(key)
                     kind = type(value)
@@ -899,12 +913,21 @@ class DeltaMerger:
                     elif value is None:
                         if old is not None or key in extras:
                             continue
-                    elif (
-                        kind is list
-                        and not value
-                        and (type(old) is _Indexed or type(old) is list)
-                        and key not in self._rules
-                    ):
+                    elif kind is list:
+                        if type(old) is _Indexed and key not in self._rules:
+                            if not value:
+                                continue
+                            if len(value) == 1:
+                                slot = _continued(old, value[0])
+                                if slot is not None:
+                                    added = merge_generic(slot, value[0], self._rules, 1)
+                                    if added:
+                                        self._add_keys(added)
+                                    continue
+                        elif not value and type(old) is list and key not in self._rules:
+                            continue
+                    elif kind is int and (old is not None or key in extras):
+                        extras[key] = value  # the last value
                         continue
                     self._merge_extra(extras, key, value)
         elif delta is not None:
@@ -925,13 +948,13 @@ class DeltaMerger:
             extras = state.extras
             for key in unknown:
                 value = choice[key]
-                if _CHOICE_LAST and key in extras and _CHOICE_RULE(key) is None:
-                    if value is not None:  # the commonest: a key of every chunk, last non-null value
-                        extras[key] = value
-                else:
-                    put_extra(
-                        extras, key, value, _CHOICE_RULE(key, chat_rules.CHOICE.unknown), self._add_keys
-                    )
+                if value is None:
+                    if key in extras:  # put_extra keeps the value it has, whatever the rule
+                        continue
+                elif _CHOICE_LAST and key in extras and _CHOICE_RULE(key) is None:
+                    extras[key] = value  # the commonest: a key of every chunk, last non-null value
+                    continue
+                put_extra(extras, key, value, _CHOICE_RULE(key, chat_rules.CHOICE.unknown), self._add_keys)
 
     def _merge_logprobs(self, state: _Choice, logprobs: Any) -> None:
         lp = m.CreateChatCompletionStreamResponseChoicesInnerLogprobs.from_dict(logprobs, "logprobs")
