@@ -318,7 +318,7 @@ def _continued(acc: _Indexed, item: Any) -> _Merged | None:
             if key is not None:
                 kind = item.get("type")
                 if type(kind) is not str or key[1] == kind:
-                    return acc.get(key)  # type: ignore[no-any-return]
+                    return acc.get(key)
     return None
 
 
