@@ -199,14 +199,10 @@ def frame(details: list[Any], **delta: Any) -> bytes:
     return b"data: " + json.dumps(top, separators=(",", ":")).encode() + b"\n\n"
 
 
-@pytest.mark.parametrize("backend_name", ["native", "python"])
-def test_a_type_change_at_one_index_starts_a_new_item(backend_name: str) -> None:
+def test_a_type_change_at_one_index_starts_a_new_item(backend: Any) -> None:
     """Written out: a summary at index 0, its continuation without a type, an encrypted item at
     index 0, a fragment without a type (continuing the encrypted item), then a summary fragment
     again (continuing the first item)."""
-    if backend_name == "native" and NATIVE is None:
-        pytest.skip("no native core")
-    backend = NATIVE if backend_name == "native" else PYTHON
     data = b"".join(
         [
             frame([{"type": "reasoning.summary", "summary": "S1", "format": "f", "index": 0}], reasoning="R"),
