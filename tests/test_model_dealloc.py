@@ -57,9 +57,10 @@ def test_the_result_and_chunk_classes_are_freed_by_their_slots(merge_c: Any) -> 
 
 @pytest.mark.parametrize("cls", MODEL_CLASSES, ids=lambda c: c.__name__)
 def test_every_field_is_released_when_the_model_goes(merge_c: Any, cls: type) -> None:
-    if not merge_c._frees_by_slots(cls):
-        pytest.skip("freed by the interpreter's deallocator")
-    assert _slots_only(cls)
+    if merge_c._frees_by_slots(cls):
+        assert _slots_only(cls)
+    else:  # the logprobs classes, whose tokens are decoded lazily: freed by the interpreter's
+        assert issubclass(cls, models._LazyTokens)
     obj = cls.__new__(cls)
     refs = []
     slots = [vars(k)[name] for k in cls.__mro__[:-1] for name in vars(k)["__slots__"]]
