@@ -810,6 +810,7 @@ cdef class Template:
 
     cdef bytes payload
     cdef Py_ssize_t header_epoch  # the scanner's when the template was made
+    cdef Py_ssize_t skip  # the bytes of the scanner's header it begins with (made after a header hit), or 0
     cdef list objs
     cdef Tok* tape
     cdef Py_ssize_t ntape, cap, at, nvary
@@ -985,6 +986,7 @@ cdef class Template:
         self.key_bound = sc.key_bound
         self.header_hit = sc.header_hit
         self.header_epoch = sc.header_epoch
+        self.skip = sc.header_len if sc.header_hit and (nv == 0 or self.va[0] >= sc.header_len) else 0
         self.objs = sc.objs
         self.payload = payload
         return True
@@ -1023,7 +1025,9 @@ cdef class Template:
 
     cdef Py_ssize_t replay(self, Scanner sc, bytes payload) except -2:
         """Put the tape of ``payload`` on ``sc``'s when only the varying values differ; the
-        scan's result, or -1 (and nothing changed but ``sc``'s payload pointer) when it does not apply."""
+        scan's result, or -1 (and nothing changed but ``sc``'s payload pointer) when it does not apply.
+        A template made after a header hit is replayed only on a payload that begins with the same
+        header (``scan`` compared it): its bytes are not compared again."""
         cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(payload)
         cdef Py_ssize_t n = PyBytes_GET_SIZE(payload)
         cdef const unsigned char* tp = <const unsigned char*>PyBytes_AS_STRING(self.payload)
@@ -1032,7 +1036,7 @@ cdef class Template:
         cdef Py_ssize_t nb[VARYING]
         cdef bint nesc[VARYING]
         cdef Py_ssize_t moved[VARYING]
-        cdef Py_ssize_t pos_t = 0, pos_p = 0, fixed, span, e, v, r, j, shift, solo = 0
+        cdef Py_ssize_t pos_t = self.skip, pos_p = self.skip, fixed, span, e, v, r, j, shift, solo = 0
         cdef Py_ssize_t key_bound = self.key_bound
         cdef Tok* t
         cdef const Tok* s
@@ -3106,7 +3110,14 @@ cdef class Scanner:
                 state.lp_start(t.flag)
             elif t.kind == T_LP_SEEN:
                 state.logprobs_seen = True
-            elif t.kind == T_CHOICE_EXTRA and t.a >= 0:
+            elif t.kind == T_CHOICE_EXTRA:  # (only the kind is tested in this chain: one switch)
+                if t.a < 0:
+                    key = objs[t.obj + 1]
+                    if state.later_key is not None and same_key(state.later_key, key):
+                        state.settle()
+                    forget_raw(state, key)
+                    self.new_keys += put_value(state.cx_dict(), key, objs[t.obj], t.flag)
+                    continue
                 key = objs[t.obj]
                 if p[t.a] == 110 and state.held_key is key:
                     continue  # (see put_raw)
@@ -3140,14 +3151,9 @@ cdef class Scanner:
                     state.raw_key = key
                 else:
                     forget_raw(state, key)
-            elif t.kind == T_CHOICE_EXTRA:
-                key = objs[t.obj + 1]
-                if state.later_key is not None and same_key(state.later_key, key):
-                    state.settle()
-                forget_raw(state, key)
-                self.new_keys += put_value(state.cx_dict(), key, objs[t.obj], t.flag)
-            elif not (HELD_BIT[t.kind] & self.held):
-                self.apply_top(merger, t)
+            else:
+                if not (HELD_BIT[t.kind] & self.held):
+                    self.apply_top(merger, t)
         self.release()
         return 0
 
