@@ -210,6 +210,7 @@ cdef class Scanner:
     cdef int record(self, object buf, Py_ssize_t a, Py_ssize_t b) except -1
     cdef Py_ssize_t merge_delta_raw(self, Choice state, object key, Tok* t, dict rules) except -1
     cdef bint memo_hit(self, Choice state, object key, Tok* t, dict rules) except -1
+    cdef inline bint memo_replayed(self, Choice state, object key, Tok* t, dict rules) except -1
     cdef bint memo_shaped(self, Choice state, Tok* t) except -1
     cdef Py_ssize_t merge_raw(self, object acc, object key, Py_ssize_t i, dict rules, int depth,
                               Py_ssize_t* end) except -1

@@ -1000,7 +1000,7 @@ cdef class Template:
         cdef Py_ssize_t v = 0, k, m, last, fixed, pos_r = 0, pos_t
         while v < self.nvary and self.vj[v] != j:
             v += 1
-        if v == self.nvary or not self.vraw[v] or self.vsn[v] <= 0:
+        if v == self.nvary or not self.vraw[v] or self.vsn[v] < 0:
             return -1
         pos_t = self.va[v]
         m = self.vs0[v]
@@ -1637,6 +1637,35 @@ cdef class Scanner:
             return False
         for k in range(state.memo_n):
             (<TextBuf>state.memo_bufs[k]).add_json(p, na[k], nb[k], nesc[k])
+        return True
+
+    cdef inline bint memo_replayed(self, Choice state, object key, Tok* t, dict rules) except -1:
+        """merge_delta_raw's usual case on a replayed payload, in one call: the memo of ``key`` is
+        linked to the varying value of ``t`` in the template replayed, and that value's strings
+        are the template's but the memo's (see memo_shaped); then those are appended. (The memo's
+        key is never the text key: each forgets the other when it is set.)"""
+        cdef Template tpl = <Template>self.replay_tpl
+        cdef Py_ssize_t v = state.memo_v, m, k = 0, shift
+        if (state.memo_rules is not rules or state.memo_tpl is not tpl or state.memo_taken != tpl.taken
+                or v < 0 or tpl.vj[v] != t - self.tape or self.shaped_ok[v] == SHAPED_NOT
+                or tpl.payload is None):
+            return False
+        if self.shaped_ok[v] == SHAPED_SAME:
+            shift = t.a - tpl.va[v]
+            for k in range(state.memo_n):
+                m = state.memo_sh[k]
+                (<TextBuf>state.memo_bufs[k]).add_json(self.p, tpl.sa[m] + shift, tpl.sb[m] + shift, tpl.sesc[m])
+        else:
+            for m in range(tpl.vs0[v], tpl.vs0[v] + tpl.vsn[v]):
+                if k < state.memo_n and state.memo_sh[k] == m:
+                    k += 1
+                elif not self.shaped_same[m]:
+                    return False
+            for k in range(state.memo_n):
+                m = state.memo_sh[k]
+                (<TextBuf>state.memo_bufs[k]).add_json(self.p, self.shaped_a[m], self.shaped_b[m], self.shaped_esc[m])
+        self.repeated += 1
+        self.repeated_shaped += 1
         return True
 
     cdef bint memo_shaped(self, Choice state, Tok* t) except -1:
@@ -3036,6 +3065,8 @@ cdef class Scanner:
                             and (p[t.a] == 45 or 48 <= p[t.a] <= 57) and self.payload is not None):
                         state.mlater_payload = self.payload  # merge_delta_raw's first case, inlined
                         state.mlater_a = t.a
+                        continue
+                    if state.memo_key is key and self.replayed and self.memo_replayed(state, key, t, rules):
                         continue
                     self.new_keys += self.merge_delta_raw(state, key, t, rules)
                 else:
