@@ -1045,14 +1045,16 @@ cdef class Template:
         v = 0
         while v < self.nvary:
             # Values that were the template's last time are compared with the fixed bytes around
-            # them in one run (with the byte after the last): when equal, each is the template's.
+            # them in one run, up to the next value (or the payload's end): when equal, each is the
+            # template's.
             r = v
             while r < self.nvary and not self.vchanged[r]:
                 r += 1
-            if r - v > 1 and v >= solo:
-                fixed = self.vb[r - 1] + 1 - pos_t
+            if r > v and v >= solo:
+                fixed = (self.va[r] if r < self.nvary else tn) - pos_t
                 solo = r  # when the run differs, its values are compared one by one
-                if pos_p + fixed <= n and memcmp(p + pos_p, tp + pos_t, fixed) == 0:
+                if (pos_p + fixed <= n if r < self.nvary else n - pos_p == fixed) and memcmp(
+                        p + pos_p, tp + pos_t, fixed) == 0:
                     shift = pos_p - pos_t
                     while v < r:
                         sc.shaped_ok[v] = SHAPED_SAME
@@ -1061,8 +1063,8 @@ cdef class Template:
                         nb[v] = self.vb[v] + shift
                         moved[v] = shift
                         v += 1
-                    pos_p = nb[r - 1]
-                    pos_t = self.vb[r - 1]
+                    pos_p += fixed
+                    pos_t += fixed
                     continue
             sc.shaped_ok[v] = SHAPED_NOT
             # The fixed bytes before the value and the value in one comparison when the byte after
@@ -1078,7 +1080,7 @@ cdef class Template:
                 e = pos_p + span
                 sc.shaped_ok[v] = SHAPED_SAME
             else:
-                if pos_p + fixed > n or memcmp(p + pos_p, tp + pos_t, fixed) != 0:
+                if pos_p + fixed > n or (fixed and memcmp(p + pos_p, tp + pos_t, fixed) != 0):
                     return -1
                 pos_p += fixed
                 nesc[v] = False
@@ -1107,7 +1109,7 @@ cdef class Template:
             self.vchanged[v] = sc.shaped_ok[v] != SHAPED_SAME
             moved[v] = pos_p - pos_t
             v += 1
-        if n - pos_p != tn - pos_t or memcmp(p + pos_p, tp + pos_t, tn - pos_t) != 0:
+        if n - pos_p != tn - pos_t or (pos_p < n and memcmp(p + pos_p, tp + pos_t, tn - pos_t) != 0):
             return -1
         # The scanner's tape is this one's when it was the last replayed (nothing but a scan writes
         # it): then only the spans that move and the varying values are written.
