@@ -1656,7 +1656,8 @@ cdef class Scanner:
             shift = t.a - tpl.va[v]
             for k in range(state.memo_n):
                 m = state.memo_sh[k]
-                (<TextBuf>state.memo_bufs[k]).add_json(self.p, tpl.sa[m] + shift, tpl.sb[m] + shift, tpl.sesc[m])
+                (<TextBuf>state.memo_bufs[k]).add_json(
+                    self.p, tpl.sa[m] + shift, tpl.sb[m] + shift, tpl.sesc[m])
         else:
             for m in range(tpl.vs0[v], tpl.vs0[v] + tpl.vsn[v]):
                 if k < state.memo_n and state.memo_sh[k] == m:
@@ -1665,7 +1666,8 @@ cdef class Scanner:
                     return False
             for k in range(state.memo_n):
                 m = state.memo_sh[k]
-                (<TextBuf>state.memo_bufs[k]).add_json(self.p, self.shaped_a[m], self.shaped_b[m], self.shaped_esc[m])
+                (<TextBuf>state.memo_bufs[k]).add_json(
+                    self.p, self.shaped_a[m], self.shaped_b[m], self.shaped_esc[m])
         self.repeated += 1
         self.repeated_shaped += 1
         return True
