@@ -240,13 +240,13 @@ def test_frequent_deltas_skip_the_general_path(monkeypatch: pytest.MonkeyPatch, 
     """The native merger takes a repeated delta event from its bytes: only the events that open a
     place (and the first delta there) go through the shared state's general path."""
     calls = []
-    general = _state.ResponsesState.merge_payload
+    general = _state.ResponsesState.merge_object
 
-    def counting(self: Any, payload: bytes, *args: Any) -> int:
-        calls.append(payload)
-        return general(self, payload, *args)
+    def counting(self: Any, obj: Any, *args: Any) -> int:
+        calls.append(obj)
+        return general(self, obj, *args)
 
-    monkeypatch.setattr(_state.ResponsesState, "merge_payload", counting)
+    monkeypatch.setattr(_state.ResponsesState, "merge_object", counting)
     rng = random.Random(7)
     for order in ("openai", "xai", "sorted"):
         calls.clear()

@@ -29,9 +29,9 @@ def _merged(payloads: list[bytes]) -> tuple[Response, int, Response]:
     calls = []
     lifecycle = merger._lifecycle
 
-    def counted(obj: dict[str, Any], end: bool) -> None:
+    def counted(obj: dict[str, Any], end: bool, built: Any) -> None:
         calls.append(obj["type"])
-        lifecycle(obj, end)
+        lifecycle(obj, end, built)
 
     merger._lifecycle = counted  # type: ignore[method-assign]
     merger.feed(b"".join(b"data: " + p + b"\n\n" for p in payloads))

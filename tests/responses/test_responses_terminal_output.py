@@ -109,9 +109,9 @@ def both(events: list[bytes]) -> tuple[Any, list[Any]]:
     seen: list[Any] = []
     lifecycle = _state.ResponsesState._lifecycle
 
-    def spy(self: Any, obj: dict[str, Any], end: bool) -> None:
+    def spy(self: Any, obj: dict[str, Any], end: bool, built: Any) -> None:
         seen.append(obj.get("response"))
-        lifecycle(self, obj, end)
+        lifecycle(self, obj, end, built)
 
     native = outcome("native", [data])
     with pytest.MonkeyPatch.context() as patch:

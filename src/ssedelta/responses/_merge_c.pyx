@@ -37,7 +37,15 @@ the ``output_item.done`` events wrote them. The bytes of each item such an event
 when the terminal's ``output`` is those items, byte for byte and in order, and each is still in
 the state as it was put, the event is parsed with an empty ``output`` and the state keeps its
 items: the items are neither parsed nor built again. Only the bytes around them are read, and a
-parser then checks them.
+parser then checks them. A ``response.completed`` whose response also repeats, in the same order,
+the members of the start event's response that set the response before it, each byte for byte but
+for a few (``status``, ``usage``, ...), is parsed with only those few in its response; they are
+built and put into a copy of the start event's response model, which the state takes as the one
+the event builds (a snapshot, whose reader may change that model's values, ends this until the
+next start event).
+
+Any other payload the merger parses itself when it is an object, as the state would, and hands
+the object to the state; the state parses the rest (and raises their errors).
 """
 
 cimport cython
@@ -55,11 +63,18 @@ from .._sse_c cimport PayloadSink, SSEDecoder
 
 from .. import _build_c
 from .._sse_py import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_SIZE
+from .._schema import SchemaError
 from ..errors import StreamFormatError
 from . import _rules as r
 from ._state import ResponsesState
+from .models import Response
 
 cdef object _StreamFormatError = StreamFormatError
+cdef object _Response = Response
+cdef object _SchemaError = SchemaError
+
+cdef enum:
+    MEMBERS_MAX = 96  # a terminal response of more members is not built from the start's
 cdef object _loads = orjson.loads
 cdef object _dumps = orjson.dumps
 cdef object _JSONDecodeError = orjson.JSONDecodeError
@@ -321,8 +336,11 @@ cdef class DeltaSink(PayloadSink):
 
     cdef object state
     cdef public Py_ssize_t merged
-    cdef bint stopped
+    cdef bint stopped  # the stream ended or failed: nothing more is merged
     cdef object error  # raised once the tokenizer is done with the piece
+    # The merger's tokenizer and the error it failed with (read here, not as its attributes).
+    cdef SSEDecoder sse
+    cdef object failed
     cdef bint dirty  # fragments appended since the state's item was last touched
     # The place of the last delta event (the state's ``fast``).
     cdef bint has_fast
@@ -333,6 +351,7 @@ cdef class DeltaSink(PayloadSink):
     cdef bytes delta_key
     cdef bytes list_key
     cdef list fragments
+    cdef object item  # the state's node of the place's item
     cdef object node  # the state's node holding the string, at ``path``
     cdef tuple path
     cdef tuple done_rule  # DONE_RULES of the place's kind, or None
@@ -352,6 +371,12 @@ cdef class DeltaSink(PayloadSink):
     # added them, and items are never removed), so it changes nothing.
     cdef bytes start_tail
     cdef object start_count
+    # That start event, the response it set and how many members its response has (or None):
+    # a terminal response repeating its members byte for byte but for a few is built from it.
+    cdef bytes start_payload
+    cdef object start_model
+    cdef Py_ssize_t start_members
+    cdef object built  # the response model the last reused_output built, or None
     # The bytes before the delta string of the last event taken, the keys seen there, and the
     # span of its sequence_number digits (-1: none before the string).
     cdef bytes header
@@ -387,7 +412,7 @@ cdef class DeltaSink(PayloadSink):
         self.raw.clear()
         self.has_fast = False
         self.fragments = None
-        self.node = None
+        self.item = self.node = None
         self.done_rule = None
         self.put_rule = None
         self.header = None
@@ -402,27 +427,29 @@ cdef class DeltaSink(PayloadSink):
             fast = self.state.opening
             if fast is None:
                 return 0
-        rule = FAST_RULES.get(fast.kind)
+        # (a Fast is a tuple: its fields unpacked, not read by name one by one)
+        kind, at, sub_key, sub, fragments, item, node, path = <tuple>fast
+        rule = FAST_RULES.get(kind)
         if rule is None:
             return 0
-        at, sub = fast.output_index, fast.sub
         if type(at) is not int or not (-(1 << 62) < at < (1 << 62)):
             return 0
-        if fast.sub_key is not None and (type(sub) is not int or not (-(1 << 62) < sub < (1 << 62))):
+        if sub_key is not None and (type(sub) is not int or not (-(1 << 62) < sub < (1 << 62))):
             return 0
         self.kind = rule[2]
         self.at = at
-        self.sub_key = INDEX_KEYS.get(fast.sub_key) if fast.sub_key is not None else None
-        if fast.sub_key is not None and self.sub_key is None:
-            self.sub_key = fast.sub_key.encode()
-        self.sub = sub if fast.sub_key is not None else 0
+        self.sub_key = INDEX_KEYS.get(sub_key) if sub_key is not None else None
+        if sub_key is not None and self.sub_key is None:
+            self.sub_key = sub_key.encode()
+        self.sub = sub if sub_key is not None else 0
         self.delta_key, self.list_key = rule[0], rule[1]
-        self.fragments = fast.fragments  # None until the state opens the place
-        self.raw_whole = self.fragments is None
-        self.node = fast.node
-        self.path = fast.path
-        self.done_rule = DONE_RULES.get(fast.kind)
-        self.put_rule = PUT_DONE_RULES.get(fast.kind)
+        self.fragments = fragments  # None until the state opens the place
+        self.raw_whole = fragments is None
+        self.item = item
+        self.node = node
+        self.path = path
+        self.done_rule = DONE_RULES.get(kind)
+        self.put_rule = PUT_DONE_RULES.get(kind)
         self.has_fast = True
         self.fresh = True
         return 0
@@ -450,9 +477,10 @@ cdef class DeltaSink(PayloadSink):
             self.raw_whole = False
             self.raw.clear()
             PyList_Append(self.fragments, text)
-        if self.dirty:
+        if self.dirty:  # the item's object is built again (the state's ``touch``)
             self.dirty = False
-            self.state.touch()
+            if self.item is not None:
+                self.item.model = None
         return 0
 
     cdef int flush_for(self, object state) except -1:
@@ -503,12 +531,19 @@ cdef class DeltaSink(PayloadSink):
             self.merged += 1
             return 0
         self.known_at = self.known_stop = -1
+        self.built = None
         try:
             obj = self.reused_output(payload) if self.done_items else None
             if obj is None and self.known_raw is not None:
                 obj = self.parsed(payload)
+            if obj is None and PyBytes_GET_SIZE(payload) and PyBytes_AS_STRING(payload)[0] == 123:
+                # parsed as the state parses it (which raises the error of a payload that is not JSON)
+                try:
+                    obj = _loads(payload)
+                except _JSONDecodeError:
+                    pass
             if obj is not None:
-                self.merged += state.merge_object(obj, event, data_offset, index)
+                self.merged += state.merge_object(obj, event, data_offset, index, self.built)
             else:
                 self.merged += state.merge_payload(payload, event, data_offset, index)
         except _StreamFormatError as exc:
@@ -523,6 +558,10 @@ cdef class DeltaSink(PayloadSink):
         if not state.done and tail >= 0 and state.responses_set == count + 1:
             self.start_tail = payload[tail:]
             self.start_count = state.responses_set
+            self.start_payload = payload
+            self.start_model = state.top_response()
+            response = obj.get("response") if type(obj) is dict else None
+            self.start_members = len(<dict>response) if type(response) is dict else -1
         self.load_fast()
         self.put_base = self.put_payload = self.put_value = None
         if self.has_fast and self.fragments is None and self.put_rule is not None:
@@ -563,7 +602,9 @@ cdef class DeltaSink(PayloadSink):
         equal to the bytes of one a parser read is that one value."""
         cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(payload)
         cdef Py_ssize_t n = PyBytes_GET_SIZE(payload)
-        cdef Py_ssize_t ka, kb, i, j, a = -1, b = -1, ra = -1, ta = -1, tb = -1, size
+        cdef Py_ssize_t ka, kb, i, j, a = -1, b = -1, ra = -1, re = -1, ta = -1, tb = -1, size
+        cdef Py_ssize_t spans[2 * MEMBERS_MAX]  # each member of the response: its key's quote, its end
+        cdef int members = 0, out_m = -1
         cdef bint last = False, top = True
         cdef long long k = 0
         cdef bytes raw
@@ -609,6 +650,7 @@ cdef class DeltaSink(PayloadSink):
                         return None
                     i = skip_ws(p, i + 1, n)
                 j = b = i + 1
+                out_m = members
             else:
                 j = value_end(p, i, n)
                 if j < 0:
@@ -617,6 +659,11 @@ cdef class DeltaSink(PayloadSink):
                     if ta >= 0:
                         return None
                     ta, tb = i, j
+            if not top:
+                if members < MEMBERS_MAX:
+                    spans[2 * members] = ka - 1
+                    spans[2 * members + 1] = j
+                members += 1
             i = next_member(p, j, n, &last)
             if i < 0:
                 return None
@@ -624,6 +671,7 @@ cdef class DeltaSink(PayloadSink):
                 if top:
                     break
                 top = True  # the end of the response: on with the event's members
+                re = i
                 i = next_member(p, i, n, &last)
                 if i < 0:
                     return None
@@ -636,6 +684,11 @@ cdef class DeltaSink(PayloadSink):
             return None
         if k != len(self.done_items) or k != self.state.item_count():
             return None
+        if members <= MEMBERS_MAX and self.start_model is not None:
+            obj = self.built_from_start(p, n, ra, re, spans, members, out_m, ta, tb)
+            if obj is not None:
+                return obj
+            p = <const unsigned char*>PyBytes_AS_STRING(payload)  # (Python code ran)
         blank = PyBytes_FromStringAndSize(NULL, n - (b - a) + 2)
         q = PyBytes_AS_STRING(blank)
         memcpy(q, p, a)
@@ -647,6 +700,98 @@ cdef class DeltaSink(PayloadSink):
         except _JSONDecodeError:
             return None
         return obj if type(obj) is dict else None
+
+    cdef object built_from_start(self, const unsigned char* p, Py_ssize_t n, Py_ssize_t ra, Py_ssize_t re,
+                                 Py_ssize_t* spans, int members, int out_m, Py_ssize_t ta, Py_ssize_t tb):
+        """For :meth:`reused_output`: when the terminal response's members (``p[ra:re]``, their spans
+        in ``spans``) are those of the start event's response, in order, each written as there byte
+        for byte but for a few (and ``output``), parse the event with only those few in its
+        response, build them, and set :attr:`built` to the start's response with them replaced: what
+        building the whole response gives. The object the state is given then (its response holding
+        only those members, and an empty ``output``); ``None`` otherwise (nothing is changed)."""
+        cdef const unsigned char* c
+        cdef Py_ssize_t cn, i, ci, ka, kb, size, at
+        cdef bint last = False
+        cdef int m
+        cdef char changed[MEMBERS_MAX]
+        state = self.state
+        if members != self.start_members or state.responses_set != self.start_count or \
+                state.top_response() is not self.start_model:
+            return None
+        if tb - ta != 20 or memcmp(p + ta, b'"response.completed"', 20) != 0:
+            return None  # (``incomplete`` and ``failed`` take the whole path)
+        start = self.start_payload
+        c = <const unsigned char*>PyBytes_AS_STRING(start)
+        cn = PyBytes_GET_SIZE(start)
+        # the start event's response: its members follow ``"response":{``
+        i = skip_ws(c, 0, cn)
+        if i >= cn or c[i] != 123:
+            return None
+        i = skip_ws(c, i + 1, cn)
+        while True:
+            i = next_key(c, i, cn, &ka, &kb)
+            if i < 0:
+                return None
+            if key_is(c, ka, kb, "response", 8):
+                break
+            i = value_end(c, i, cn)
+            if i < 0:
+                return None
+            i = next_member(c, i, cn, &last)
+            if i < 0 or last:
+                return None
+        if c[i] != 123:
+            return None
+        ci = skip_ws(c, i + 1, cn)
+        for m in range(members):
+            at, size = spans[2 * m], spans[2 * m + 1] - spans[2 * m]
+            if m != out_m and cn - ci > size and memcmp(c + ci, p + at, size) == 0 and (
+                    c[ci + size] == 44 or c[ci + size] == 125 or c[ci + size] <= 32):
+                changed[m] = 0
+                i = ci + size
+            else:  # the same key, another value
+                i = next_key(c, ci, cn, &ka, &kb)
+                if i < 0 or n - at < kb - ka + 2 or p[at + 1 + kb - ka] != 34 or memcmp(
+                        p + at + 1, c + ka, kb - ka) != 0:
+                    return None
+                i = value_end(c, i, cn)
+                if i < 0:
+                    return None
+                changed[m] = 1
+            ci = next_member(c, i, cn, &last)
+            if ci < 0 or last != (m == members - 1):
+                return None
+        # the event with only the changed members in its response, ``output`` emptied
+        parts = [PyBytes_FromStringAndSize(<const char*>p, ra + 1)]
+        for m in range(members):
+            if changed[m]:
+                if len(parts) > 1:
+                    parts.append(b",")
+                if m == out_m:
+                    parts.append(b'"output":[]')
+                else:
+                    parts.append(PyBytes_FromStringAndSize(<const char*>p + spans[2 * m],
+                                                           spans[2 * m + 1] - spans[2 * m]))
+        parts.append(b"}")
+        parts.append(PyBytes_FromStringAndSize(<const char*>p + re, n - re))
+        # No pointer into the payloads is used after this point.
+        try:
+            obj = _loads(b"".join(parts))
+        except _JSONDecodeError:
+            return None
+        if type(obj) is not dict or type(obj.get("response")) is not dict:
+            return None
+        response = obj["response"]
+        try:
+            part = _build_c.from_dict(_Response, response, "response")
+        except (_SchemaError, TypeError):  # the whole path raises the error
+            return None
+        changes = {}
+        extras = part.extras
+        for key in response:
+            changes[key] = extras[key] if key in extras else getattr(part, key)
+        self.built = _build_c.replaced(self.start_model, changes)
+        return obj
 
     cdef bint scan_put(self) except -1:
         """Find the value ``put_payload`` put (see ``put_value``): True when it is written as
@@ -1169,12 +1314,12 @@ class ResponsesMerger(ResponsesState):
     _build = _build_c
 
     def __init__(self, max_event_size=DEFAULT_MAX_EVENT_SIZE, max_line_size=DEFAULT_MAX_LINE_SIZE):
+        cdef DeltaSink sink = DeltaSink()
         ResponsesState.__init__(self)
-        self._sse = SSEDecoder(max_event_size, max_line_size)
+        self._sse = sink.sse = SSEDecoder(max_event_size, max_line_size)
         # The sink holds the state only while it is in use: a lasting reference would make a
         # cycle, and every merger garbage for the collector.
-        self._sink = DeltaSink()
-        self._failed = None
+        self._sink = sink
 
     @property
     def events(self):
@@ -1184,23 +1329,22 @@ class ResponsesMerger(ResponsesState):
     def feed(self, piece):
         """Merge the events ``piece`` completes; returns how many. A bad event raises a typed
         error; the merger keeps what came before it (``snapshot()``) and raises it again."""
-        cdef SSEDecoder sse = self._sse
         cdef DeltaSink sink = self._sink
-        if self._failed is not None:
-            raise self._failed
-        if self.done:
+        if sink.failed is not None:
+            raise sink.failed
+        if sink.stopped:  # (the stream ended: an error stopped it too, and set ``failed``)
             return 0
         sink.merged = 0
         held, sink.state = sink.state, self
         try:
-            sse.feed_into(piece, sink)
+            sink.sse.feed_into(piece, sink)
         except _StreamFormatError as exc:
-            self._failed = exc
+            sink.failed = exc
             raise
         finally:
             sink.state = held
         if sink.error is not None:
-            self._failed = sink.error
+            sink.failed = sink.error
             raise sink.error
         return sink.merged
 
@@ -1213,6 +1357,7 @@ class ResponsesMerger(ResponsesState):
             try:
                 ResponsesState.add(self, event)
             finally:
+                sink.stopped = sink.stopped or self.done
                 sink.load_fast()
         finally:
             sink.state = held
@@ -1221,16 +1366,19 @@ class ResponsesMerger(ResponsesState):
         """The response merged so far; never raises."""
         cdef DeltaSink sink = self._sink
         sink.flush_for(self)
-        # Its reader may change the items it holds: a terminal response repeating them is read.
+        # Its reader may change the items and the response it holds: a terminal response
+        # repeating them is read.
         sink.done_items.clear()
+        sink.start_model = None
         return ResponsesState.snapshot(self)
 
     def finish(self):
         """The final response; raises :class:`UpstreamError` (with ``.partial``) if the stream
         reported an error."""
-        if self._failed is not None:
-            raise self._failed
+        cdef DeltaSink sink = self._sink
+        if sink.failed is not None:
+            raise sink.failed
         if not self.done:
-            self._sse.close()
-        (<DeltaSink>self._sink).flush_for(self)
+            sink.sse.close()
+        sink.flush_for(self)
         return self.result()

@@ -276,6 +276,10 @@ class ResponsesState:
         """The node of the item at ``output_index``, if any (read by the compiled merger)."""
         return self._items.get(output_index)
 
+    def top_response(self) -> m.Response | None:
+        """The response the last lifecycle event set, if any (read by the compiled merger)."""
+        return self._response
+
     def item_count(self) -> int:
         """How many items the state holds."""
         return len(self._items)
@@ -324,13 +328,16 @@ class ResponsesState:
             return 0
         return self.merge_object(obj, event, offset, index)
 
-    def merge_object(self, obj: dict[str, Any], event: str | None, offset: int, index: int) -> int:
-        """Apply one decoded payload object (see :meth:`merge_payload`)."""
+    def merge_object(
+        self, obj: dict[str, Any], event: str | None, offset: int, index: int, built: Any = None
+    ) -> int:
+        """Apply one decoded payload object (see :meth:`merge_payload`). ``built``, for a
+        lifecycle event, is the model its ``response`` builds, when the caller built it."""
         if event == "error" and type(obj.get("type")) is not str:  # an error in no event shape
             self._report(upstream_error_of(obj), offset, index)
             return 0
         try:
-            self._merge(obj, offset, index)
+            self._merge(obj, offset, index, built)
         except _Bad as exc:
             raise InvalidChunkError(f"not a Responses API event: {exc}", offset, index) from None
         return 1
@@ -353,7 +360,7 @@ class ResponsesState:
         except _Bad as exc:
             raise InvalidChunkError(f"not a Responses API event: {exc}", -1, None) from None
 
-    def _merge(self, obj: dict[str, Any], offset: int, index: int | None) -> None:
+    def _merge(self, obj: dict[str, Any], offset: int, index: int | None, built: Any = None) -> None:
         kind = obj.get("type")
         if type(kind) is not str:
             raise _Bad(f"type: expected str, got {type(kind).__name__}")
@@ -369,7 +376,7 @@ class ResponsesState:
             if stage is r.ERROR:
                 self._report(upstream_error_of(obj), offset, index)
             elif stage is not None:
-                self._lifecycle(obj, stage is r.END)
+                self._lifecycle(obj, stage is r.END, built)
                 if kind == "response.failed":
                     error = obj["response"].get("error")
                     self._report(error or {"message": "response failed"}, offset, index)
@@ -380,12 +387,12 @@ class ResponsesState:
         if self._error is None:
             self._error = UpstreamError(error, offset, index)
 
-    def _lifecycle(self, obj: dict[str, Any], end: bool) -> None:
+    def _lifecycle(self, obj: dict[str, Any], end: bool, built: Any) -> None:
         response = obj.get("response")
         if type(response) is not dict:
             raise _Bad(f"response: expected dict, got {type(response).__name__}")
         try:
-            model = self._build.from_dict(m.Response, response, "response")
+            model = built if built is not None else self._build.from_dict(m.Response, response, "response")
         except SchemaError as exc:
             raise _Bad(str(exc)) from None
         except TypeError:
