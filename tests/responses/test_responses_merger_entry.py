@@ -33,7 +33,12 @@ def ev(obj: Any, event: str | None = None) -> bytes:
 CREATED = {"type": "response.created", "sequence_number": 0, "response": {"id": "r", "status": "in_progress"}}
 ITEM = {"id": "fc_1", "type": "function_call", "call_id": "c", "name": "f", "arguments": ""}
 ADDED = {"type": "response.output_item.added", "sequence_number": 1, "output_index": 0, "item": ITEM}
-DELTA = {"type": "response.function_call_arguments.delta", "sequence_number": 2, "output_index": 0, "delta": "{}"}
+DELTA = {
+    "type": "response.function_call_arguments.delta",
+    "sequence_number": 2,
+    "output_index": 0,
+    "delta": "{}",
+}
 COMPLETED = {
     "type": "response.completed",
     "sequence_number": 3,
@@ -51,8 +56,8 @@ TAILS = {
     "error event": ev({"type": "error", "sequence_number": 3, "message": "m", "code": "c"}),
     "done marker": b"data: [DONE]\n\n" + ev(COMPLETED),
     "empty data": b"data: \n\n" + ev(COMPLETED),
-    "object, leading space": b'data:  {"type": "response.in_progress", "sequence_number": 3, "response": {}}\n\n'
-    + ev(COMPLETED),
+    "object, leading space": b'data:  {"type": "response.in_progress", '
+    b'"sequence_number": 3, "response": {}}\n\n' + ev(COMPLETED),
     "bad type": ev({"type": 5, "sequence_number": 3}) + ev(COMPLETED),
     "bad index": ev({**DELTA, "output_index": "0"}) + ev(COMPLETED),
     "bad response": ev({**COMPLETED, "response": []}),

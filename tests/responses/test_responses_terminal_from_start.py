@@ -22,7 +22,14 @@ from ssedelta._env import NO_EXTENSIONS
 
 BACKENDS = ["python"] + ([] if NO_EXTENSIONS else ["native"])
 
-CALL = {"id": "fc_1", "type": "function_call", "status": "in_progress", "arguments": "", "call_id": "c", "name": "f"}
+CALL = {
+    "id": "fc_1",
+    "type": "function_call",
+    "status": "in_progress",
+    "arguments": "",
+    "call_id": "c",
+    "name": "f",
+}
 ARGS = [f'{{"k{k}": [{k}, "v\u00e9"]}}' for k in range(40)]
 USAGE = {
     "input_tokens": 10,
@@ -52,7 +59,9 @@ def header(status: str) -> dict[str, Any]:
 
 
 def ev(obj: dict[str, Any] | bytes, seq: int) -> bytes:
-    data = obj if isinstance(obj, bytes) else orjson.dumps({"type": obj["type"], "sequence_number": seq, **obj})
+    data = (
+        obj if isinstance(obj, bytes) else orjson.dumps({"type": obj["type"], "sequence_number": seq, **obj})
+    )
     return b"data: " + data + b"\n\n"
 
 
@@ -65,7 +74,12 @@ def stream(terminal: Any, *, kind: str = "response.completed", between: bytes = 
         ev({"type": "response.output_item.added", "output_index": 0, "item": CALL}, 2),
     ]
     for k, fragment in enumerate(ARGS):
-        out.append(ev({"type": "response.function_call_arguments.delta", "output_index": 0, "delta": fragment}, 3 + k))
+        out.append(
+            ev(
+                {"type": "response.function_call_arguments.delta", "output_index": 0, "delta": fragment},
+                3 + k,
+            )
+        )
     out.append(ev({"type": "response.output_item.done", "output_index": 0, "item": done}, 50))
     out.append(between)
     if isinstance(terminal, bytes):
@@ -122,9 +136,12 @@ VARIANTS: dict[str, Any] = {
     "bad created_at": completed(created_at="x"),
     "no output": without("output"),
     "usage null": completed(usage=None),
-    "whitespace": json.dumps({"type": "response.completed", "sequence_number": 51, "response": completed()}).encode(),
-    "escaped key": orjson.dumps({"type": "response.completed", "sequence_number": 51, "response": completed()})
-    .replace(b'"model"', b'"mod\\u0065l"'),
+    "whitespace": json.dumps(
+        {"type": "response.completed", "sequence_number": 51, "response": completed()}
+    ).encode(),
+    "escaped key": orjson.dumps(
+        {"type": "response.completed", "sequence_number": 51, "response": completed()}
+    ).replace(b'"model"', b'"mod\\u0065l"'),
     "duplicate key, first changed": orjson.dumps(
         {"type": "response.completed", "sequence_number": 51, "response": completed()}
     ).replace(b'"model":"m"', b'"model":"z","model":"m"'),
@@ -139,7 +156,12 @@ VARIANTS: dict[str, Any] = {
     )[:-1]
     + b",}",
     "error key on the event": orjson.dumps(
-        {"type": "response.completed", "sequence_number": 51, "error": {"message": "x"}, "response": completed()}
+        {
+            "type": "response.completed",
+            "sequence_number": 51,
+            "error": {"message": "x"},
+            "response": completed(),
+        }
     ),
 }
 
@@ -160,7 +182,9 @@ def test_a_terminal_response_gives_the_twins_result(name: str, seed: int) -> Non
 
 @pytest.mark.parametrize("kind", ["response.completed", "response.incomplete", "response.failed"])
 def test_every_terminal_kind_gives_the_twins_result(kind: str) -> None:
-    terminal = completed(status=kind.rsplit(".", 1)[1], error={"message": "m"} if kind.endswith("failed") else None)
+    terminal = completed(
+        status=kind.rsplit(".", 1)[1], error={"message": "m"} if kind.endswith("failed") else None
+    )
     data = stream(terminal, kind=kind)
     results = [outcome(b, [data], snapshots=False) for b in BACKENDS]
     assert all(r == results[0] for r in results[1:])
@@ -219,7 +243,13 @@ def test_an_added_start_event_is_taken_as_the_start(backend: ssedelta.Backend) -
     at = data.index(b'data: {"type":"response.output_item.done"')
     merger = responses.merger_class(backend)()
     merger.feed(data[:at])
-    merger.add({"type": "response.in_progress", "sequence_number": 49, "response": {**header("in_progress"), "model": "q"}})
+    merger.add(
+        {
+            "type": "response.in_progress",
+            "sequence_number": 49,
+            "response": {**header("in_progress"), "model": "q"},
+        }
+    )
     merger.feed(data[at:])
     assert merger.finish().model == "m"
 
