@@ -87,6 +87,7 @@ cdef MergeSink enter(Merger merger):
     if sink.busy:
         raise ReentrantCallError("DeltaMerger called while one of its calls was running")
     sink.busy = True
+    sink.scanner.last_choice = None  # Python code may have changed the choices since the last call
     return sink
 
 
@@ -384,6 +385,7 @@ cdef class MergeSink(PayloadSink):
                 self.merged += 1
                 return 0
         scanner.header = None
+        scanner.last_choice = None
         scanner.slow += 1
         try:
             status = self.merger._merge_payload(payload, event, data_offset, index)

@@ -178,6 +178,11 @@ cdef class Scanner:
     # For the merger's limits: the choices and tool calls of the payload scanned and an upper
     # bound of the entries its unknown keys can add; what applying it made.
     cdef Py_ssize_t nchoices, ntools, key_bound, new_tools, new_keys
+    # The state the last choice token applied went to, and its index: taken again without a
+    # lookup until the merger's sink forgets it (when Python code or the twin's path may have
+    # changed the choices since).
+    cdef Choice last_choice
+    cdef long long last_index
     # The logprob tokens of the payload scanned (the tape's T_LP_TOKEN entries index them), made
     # at the first logprob token.
     cdef TokenColumns lp

@@ -17,7 +17,10 @@ payload but one text string (a content fragment, a piece of tool arguments).
 For those, the tape of an earlier payload of the same shape is replayed, with
 only that string checked and its span and the spans after it moved. While one template
 serves payload after payload, the scanner's tape stays the template's copy: only the
-spans that move and the varying values are written again.
+spans that move and the varying values are written again. A choice token with the index of the
+one before takes the state that one went to without looking it up; the merger's sink forgets that
+state at each call into the merger (Python code may have changed the choices since) and after a
+payload of the twin's path.
 An unknown choice value a replayed payload sends with the template's bytes (Azure's
 ``content_filter_results``, the same object on every chunk) is not set again when the same
 token of the same template set it last, as long as no other merge of that key and no Python
@@ -2998,11 +3001,16 @@ cdef class Scanner:
         for j in range(self.ntape):
             t = &self.tape[j]
             if t.kind == T_CHOICE:
+                if self.last_choice is not None and t.ival == self.last_index:
+                    state = self.last_choice
+                    continue
                 index = t.ival
                 state = choices.get(index)
                 if state is None:
                     state = new_choice(index)
                     choices[index] = state
+                self.last_choice = state
+                self.last_index = t.ival
             elif t.kind == T_CONTENT:
                 if state.content is None:
                     state.content = TextBuf.__new__(TextBuf)
