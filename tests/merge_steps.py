@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import random
+from collections.abc import Callable
 from typing import Any
+
+import ssedelta
+
+#: What a test does between two pieces: given the merger and the list of what it read.
+Action = Callable[[Any, list[Any]], None]
 
 
 def fed(backend: Any, frames: list[bytes], adds: dict[int, dict[str, Any]], snapshots: bool) -> Any:
@@ -17,6 +24,43 @@ def fed(backend: Any, frames: list[bytes], adds: dict[int, dict[str, Any]], snap
         if snapshots:
             seen.append(merger.snapshot().to_dict())
     return merger.finish().to_dict(), seen
+
+
+def split(data: bytes, rng: random.Random) -> list[bytes]:
+    """``data`` cut at up to 8 random places."""
+    cuts = sorted(rng.sample(range(1, len(data)), min(len(data) - 1, rng.randint(0, 8))))
+    return [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True)]
+
+
+def snapshot(merger: Any, seen: list[Any]) -> None:
+    seen.append(merger.snapshot().to_dict())
+
+
+def merged_between(
+    backend: Any,
+    pieces: list[bytes],
+    between: dict[int, str],
+    actions: dict[str, Action],
+    options: dict[str, Any] | None = None,
+    snapshot_on_error: bool = False,
+) -> Any:
+    """Merge ``pieces`` with a new merger; after piece ``k``, run ``actions[between[k]]``. The
+    outcome: ``("ok", result, seen)``, or the error's type, message and offset (then the snapshot
+    after it, when ``snapshot_on_error``) and ``seen``, results as dicts."""
+    merger = backend.DeltaMerger(**(options or {}))
+    seen: list[Any] = []
+    try:
+        for k, piece in enumerate(pieces):
+            merger.feed(piece)
+            step = between.get(k)
+            if step is not None:
+                actions[step](merger, seen)
+        return ("ok", merger.finish().to_dict(), seen)
+    except ssedelta.SSEDeltaError as exc:
+        failed = (type(exc).__name__, str(exc), getattr(exc, "offset", None))
+        if snapshot_on_error:
+            failed += (merger.snapshot().to_dict(),)
+        return (*failed, seen)
 
 
 class Finalized:

@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import ssedelta
+from merge_steps import Action, merged_between, snapshot, split
 from ssedelta._env import NO_EXTENSIONS
-from test_replayed_text_and_kept_tape import split
 
 pytestmark = [
     pytest.mark.c_extension,
@@ -78,34 +78,35 @@ def stream(seed: int) -> list[bytes]:
     ]
 
 
+def choice_extras(step: str) -> Action:
+    """Read, change, empty or replace the first choice's extras."""
+
+    def act(merger: Any, seen: list[Any]) -> None:
+        state = merger._choices.get(0)
+        if state is None:
+            return
+        if step == "read":
+            seen.append(json.dumps(state.extras, sort_keys=True))
+        elif step == "change":
+            state.extras["content_filter_results"] = "mine"
+        elif step == "pop":
+            state.extras.pop("content_filter_results", None)
+        else:
+            state.extras = {"content_filter_results": {"old": 1}}
+
+    return act
+
+
+ADDED = {"id": "g", "choices": [{"index": 0, "delta": {}, "content_filter_results": {"x": 1}}]}
+ACTIONS: dict[str, Action] = {
+    "snapshot": snapshot,
+    "add": lambda merger, _: merger.add(ADDED),
+    **{step: choice_extras(step) for step in ("read", "change", "pop", "replace")},
+}
+
+
 def merged(backend: Any, pieces: list[bytes], between: dict[int, str]) -> Any:
-    """Merge ``pieces``; after piece ``k``, do ``between[k]``: take a snapshot, ``add`` a chunk, or
-    read, change, empty or replace the first choice's extras."""
-    merger = backend.DeltaMerger()
-    seen: list[Any] = []
-    try:
-        for k, piece in enumerate(pieces):
-            merger.feed(piece)
-            step = between.get(k)
-            if step == "snapshot":
-                seen.append(merger.snapshot().to_dict())
-            elif step == "add":
-                merger.add(
-                    {"id": "g", "choices": [{"index": 0, "delta": {}, "content_filter_results": {"x": 1}}]}
-                )
-            elif step in ("read", "change", "pop", "replace") and 0 in merger._choices:
-                state = merger._choices[0]
-                if step == "read":
-                    seen.append(json.dumps(state.extras, sort_keys=True))
-                elif step == "change":
-                    state.extras["content_filter_results"] = "mine"
-                elif step == "pop":
-                    state.extras.pop("content_filter_results", None)
-                else:
-                    state.extras = {"content_filter_results": {"old": 1}}
-        return ("ok", merger.finish().to_dict(), seen)
-    except ssedelta.SSEDeltaError as exc:
-        return (type(exc).__name__, str(exc), getattr(exc, "offset", None), seen)
+    return merged_between(backend, pieces, between, ACTIONS)
 
 
 STEPS = ["snapshot", "add", "read", "change", "pop", "replace"]

@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.test_replayed_text_and_kept_tape import split
 
 import ssedelta
+from merge_steps import Action, merged_between, snapshot, split
 from ssedelta._env import NO_EXTENSIONS
 
 pytestmark = [
@@ -95,29 +95,33 @@ def stream(seed: int) -> list[bytes]:
     return [p.encode("utf-8", "surrogatepass") for p in payloads]
 
 
+def extras(step: str) -> Action:
+    """Read the first choice's and its message's extras, or replace them."""
+
+    def act(merger: Any, seen: list[Any]) -> None:
+        state = merger._choices.get(0)
+        if state is None:
+            return
+        if step == "read":
+            seen.append((sorted(state.extras), sorted(state.message_extras)))
+        else:
+            state.extras = {"text": "r"}
+            state.message_extras = {"reasoning_details": [{"index": 0, "text": "r"}]}
+
+    return act
+
+
+ADDED = {"id": "g", "choices": [{"index": 0, "text": "+", "delta": {"reasoning": "+"}}]}
+ACTIONS: dict[str, Action] = {
+    "snapshot": snapshot,
+    "add": lambda merger, _: merger.add(ADDED),
+    "read": extras("read"),
+    "replace": extras("replace"),
+}
+
+
 def merged(backend: Any, pieces: list[bytes], between: dict[int, str]) -> Any:
-    """Merge ``pieces``; after piece ``k``, do ``between[k]``: take a snapshot, ``add`` a chunk,
-    read the choice's and the message's extras, or replace them."""
-    merger = backend.DeltaMerger()
-    seen: list[Any] = []
-    try:
-        for k, piece in enumerate(pieces):
-            merger.feed(piece)
-            step = between.get(k)
-            if step == "snapshot":
-                seen.append(merger.snapshot().to_dict())
-            elif step == "add":
-                merger.add({"id": "g", "choices": [{"index": 0, "text": "+", "delta": {"reasoning": "+"}}]})
-            elif step in ("read", "replace") and 0 in merger._choices:
-                state = merger._choices[0]
-                if step == "read":
-                    seen.append((sorted(state.extras), sorted(state.message_extras)))
-                else:
-                    state.extras = {"text": "r"}
-                    state.message_extras = {"reasoning_details": [{"index": 0, "text": "r"}]}
-        return ("ok", merger.finish().to_dict(), seen)
-    except ssedelta.SSEDeltaError as exc:
-        return (type(exc).__name__, str(exc), getattr(exc, "offset", None), seen)
+    return merged_between(backend, pieces, between, ACTIONS)
 
 
 STEPS = ["snapshot", "add", "read", "replace"]

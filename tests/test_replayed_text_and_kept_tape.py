@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import ssedelta
+from merge_steps import Action, merged_between, snapshot, split
 from ssedelta._env import NO_EXTENSIONS
 
 pytestmark = [
@@ -98,35 +99,32 @@ def stream(seed: int) -> list[bytes]:
     return payloads
 
 
-def split(data: bytes, rng: random.Random) -> list[bytes]:
-    cuts = sorted(rng.sample(range(1, len(data)), min(len(data) - 1, rng.randint(0, 8))))
-    return [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True)]
+def message_extras(step: str) -> Action:
+    """Read the first choice's message extras, change them, or replace them."""
+
+    def act(merger: Any, seen: list[Any]) -> None:
+        state = merger._choices.get(0)
+        if state is None:
+            return
+        if step == "read":
+            seen.append(sorted(state.message_extras))
+        elif step == "change":
+            state.message_extras.pop("reasoning", None)
+        else:
+            state.message_extras = {"reasoning": "r"}
+
+    return act
+
+
+ACTIONS: dict[str, Action] = {
+    "snapshot": snapshot,
+    "add": lambda merger, _: merger.add({"id": "g", "choices": [{"index": 0, "delta": {"reasoning": "+"}}]}),
+    **{step: message_extras(step) for step in ("read", "change", "replace")},
+}
 
 
 def merged(backend: Any, pieces: list[bytes], between: dict[int, str], options: dict[str, Any]) -> Any:
-    """Merge ``pieces``; after piece ``k``, do ``between[k]``: take a snapshot, ``add`` a chunk,
-    read the message extras (and change them), or replace them."""
-    merger = backend.DeltaMerger(**options)
-    seen: list[Any] = []
-    try:
-        for k, piece in enumerate(pieces):
-            merger.feed(piece)
-            step = between.get(k)
-            if step == "snapshot":
-                seen.append(merger.snapshot().to_dict())
-            elif step == "add":
-                merger.add({"id": "g", "choices": [{"index": 0, "delta": {"reasoning": "+"}}]})
-            elif step in ("read", "change", "replace") and 0 in merger._choices:
-                state = merger._choices[0]
-                if step == "read":
-                    seen.append(sorted(state.message_extras))
-                elif step == "change":
-                    state.message_extras.pop("reasoning", None)
-                else:
-                    state.message_extras = {"reasoning": "r"}
-        return ("ok", merger.finish().to_dict(), seen)
-    except ssedelta.SSEDeltaError as exc:
-        return (type(exc).__name__, str(exc), getattr(exc, "offset", None), seen)
+    return merged_between(backend, pieces, between, ACTIONS, options)
 
 
 STEPS = ["snapshot", "add", "read", "change", "replace"]

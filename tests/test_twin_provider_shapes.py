@@ -22,9 +22,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import ssedelta
+from merge_steps import Action, merged_between, snapshot, split
 from ssedelta._env import NO_EXTENSIONS
 from ssedelta.chat import _merge_py
-from test_replayed_text_and_kept_tape import split
 
 PYTHON = ssedelta.get_backend("python")
 NATIVE = None if NO_EXTENSIONS else ssedelta.get_backend("native")
@@ -109,26 +109,16 @@ ADDED = {"id": "g", "choices": [{"index": 0, "delta": {"reasoning_details": [{"t
          "text": "+", "index": 0}]}}]}  # fmt: skip
 
 
+def read(merger: Any, seen: list[Any]) -> None:
+    if 0 in merger._choices:
+        seen.append(repr(_merge_py.finish_value(_merge_py._Merged(merger._choices[0].message_extras))))
+
+
+ACTIONS: dict[str, Action] = {"snapshot": snapshot, "add": lambda merger, _: merger.add(ADDED), "read": read}
+
+
 def merged(backend: Any, pieces: list[bytes], between: dict[int, str], options: dict[str, Any]) -> Any:
-    """Merge ``pieces``; after piece ``k``, do ``between[k]``: take a snapshot, ``add`` a chunk, or
-    read the message extras."""
-    merger = backend.DeltaMerger(**options)
-    seen: list[Any] = []
-    try:
-        for k, piece in enumerate(pieces):
-            merger.feed(piece)
-            step = between.get(k)
-            if step == "snapshot":
-                seen.append(merger.snapshot().to_dict())
-            elif step == "add":
-                merger.add(ADDED)
-            elif step == "read" and 0 in merger._choices:
-                seen.append(
-                    repr(_merge_py.finish_value(_merge_py._Merged(merger._choices[0].message_extras)))
-                )
-        return ("ok", merger.finish().to_dict(), seen)
-    except ssedelta.SSEDeltaError as exc:
-        return (type(exc).__name__, str(exc), getattr(exc, "offset", None), merger.snapshot().to_dict(), seen)
+    return merged_between(backend, pieces, between, ACTIONS, options, snapshot_on_error=True)
 
 
 def without_shortcut(item_of: Any, value: Any) -> None:
