@@ -6,6 +6,9 @@ import random
 from collections.abc import Callable
 from typing import Any
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 import ssedelta
 
 #: What a test does between two pieces: given the merger and the list of what it read.
@@ -75,3 +78,24 @@ class Finalized:
 
     def __del__(self) -> None:
         Finalized.seen.append(self.name)
+
+
+def backends_agree(stream: Callable[[int], list[bytes]], actions: dict[str, Action]) -> Callable[..., None]:
+    """A hypothesis test: the payloads ``stream(seed)`` as ``data:`` frames, fed whole or cut at random
+    places, with up to four of ``actions`` between pieces, merge alike on both backends."""
+
+    @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(
+        seed=st.integers(0, 2**32),
+        split_seed=st.integers(0, 2**16),
+        steps=st.dictionaries(st.integers(0, 60), st.sampled_from(list(actions)), max_size=4),
+        whole=st.booleans(),
+    )
+    def test(seed: int, split_seed: int, steps: dict[int, str], whole: bool) -> None:
+        frames = [b"data: " + p + b"\n\n" for p in stream(seed)]
+        pieces = frames if whole else split(b"".join(frames), random.Random(split_seed))
+        native, python = ssedelta.get_backend("native"), ssedelta.get_backend("python")
+        expected = merged_between(python, pieces, steps, actions)
+        assert merged_between(native, pieces, steps, actions) == expected
+
+    return test

@@ -18,11 +18,9 @@ import random
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 import ssedelta
-from merge_steps import Action, merged_between, snapshot, split
+from merge_steps import Action, backends_agree, merged_between, snapshot
 from ssedelta._env import NO_EXTENSIONS
 
 pytestmark = [
@@ -109,20 +107,7 @@ def merged(backend: Any, pieces: list[bytes], between: dict[int, str]) -> Any:
     return merged_between(backend, pieces, between, ACTIONS)
 
 
-STEPS = ["snapshot", "add", "read", "change", "pop", "replace"]
-
-
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    seed=st.integers(0, 2**32),
-    split_seed=st.integers(0, 2**16),
-    steps=st.dictionaries(st.integers(0, 60), st.sampled_from(STEPS), max_size=4),
-    whole=st.booleans(),
-)
-def test_backends_agree(seed: int, split_seed: int, steps: dict[int, str], whole: bool) -> None:
-    frames = [b"data: " + p + b"\n\n" for p in stream(seed)]
-    pieces = frames if whole else split(b"".join(frames), random.Random(split_seed))
-    assert merged(NATIVE, pieces, steps) == merged(PYTHON, pieces, steps)
+test_backends_agree = backends_agree(stream, ACTIONS)
 
 
 def azure(text: str, cfr: Any = FILTERS, **more: Any) -> bytes:
