@@ -62,6 +62,7 @@ cdef class SSEDecoder:
     cdef object _type_str
 
     cdef int setup(self, object max_event_size, object max_line_size) except -1
+    cdef int restart(self) except -1
     cpdef list feed(self, object piece)
     cpdef list feed_payloads(self, object piece)
     cdef int feed_into(self, object piece, PayloadSink sink) except -1

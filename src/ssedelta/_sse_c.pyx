@@ -267,12 +267,19 @@ cdef class SSEDecoder:
         self._max_obj = max_event_size
         self._line_limit = line_limit
         self._max_line_obj = max_line_size
+        self.restart()
+        return 0
+
+    cdef int restart(self) except -1:
+        """Forget the stream read so far (its limits stay): the decoder of a new stream."""
+        if self._busy:
+            raise ReentrantCallError("SSEDecoder called while one of its calls was running")
         self.last_event_id = None
         self.retry = None
         self._base = 0
         self._count = 0
         self._failed = None
-        self._buf.len = 0
+        self._end_carry()
         self._block_off = 0
         self._line_rel = 0
         self._skip_lf = False

@@ -280,15 +280,62 @@ cdef inline object new_object(type cls):
     return (<PyTypeObject*>cls).tp_new(cls, <PyObject*>NO_ARGS, NULL)
 
 
+cdef extern from *:
+    """
+    #ifdef Py_GIL_DISABLED
+    #define SSD_KEEP_MERGER 0
+    #else
+    #define SSD_KEEP_MERGER 1
+    #endif
+    """
+    bint SSD_KEEP_MERGER
+
+# The merger of the default options the last merge() call was done with, reset, while no call has
+# taken it (not where threads run without the interpreter lock: two calls could take it at once).
+cdef Merger free_merger = None
+
+
+cdef Merger default_merger():
+    """A merger of the default options for ``merge()``: the free one, taken (a call made meanwhile,
+    by the source's iterator or another thread, makes its own), else a new one."""
+    global free_merger
+    cdef Merger merger = free_merger
+    if merger is not None:
+        free_merger = None
+        return merger
+    merger = <Merger>new_object(DeltaMerger)
+    start_default(merger, MAX_EVENT_SIZE, MAX_LINE_SIZE)
+    return merger
+
+
+cdef int give_back(Merger merger) except -1:
+    """Reset ``merger``, whose stream was merged without an error, and keep it as the free one."""
+    global free_merger
+    cdef MergeSink sink
+    if not SSD_KEEP_MERGER:
+        return 0
+    sink = sink_of(merger)
+    sse_of(merger, merger._sse).restart()
+    sink.restart()
+    sink.choices.clear()  # the merger's, as start_default made it
+    merger._id = merger._model = merger._created = merger._service_tier = merger._fingerprint = None
+    merger._usage = merger._groq_usage = merger._moderation = None
+    merger.tx = None
+    merger.tx_lazy = True
+    merger.chunks = 0
+    merger.done = False
+    free_merger = merger
+    return 0
+
+
 def merge(source, **options):
     """``_api.merge`` over :class:`DeltaMerger`, with no Python frame of its own: a merger made with
-    the default options is set up and driven in C."""
+    the default options is set up and driven in C, and kept for the next call."""
     cdef Merger merger
     if options:
         merger = DeltaMerger(**options)
     else:
-        merger = <Merger>new_object(DeltaMerger)
-        start_default(merger, MAX_EVENT_SIZE, MAX_LINE_SIZE)
+        merger = default_merger()
     # A list, a tuple or bytes is read without a generator: short streams are merged by the million.
     kind = type(source)
     if kind is bytes:
@@ -303,7 +350,10 @@ def merge(source, **options):
             feed_merger(merger, piece)
             if merger.done:
                 break
-    return finish_merger(merger)
+    completion = finish_merger(merger)
+    if not options:
+        give_back(merger)
+    return completion
 
 
 @cython.final
@@ -333,6 +383,16 @@ cdef class MergeSink(PayloadSink):
         self.max_tools = MAX_TOOL_CALLS
         self.max_keys = MAX_EXTRAS_KEYS
         self.max_read = MAX_MERGED_SIZE
+
+    cdef int restart(self) except -1:
+        """Forget the stream merged (the options stay), as its merger is reset."""
+        self.scanner.reset()
+        self.merger = None
+        self.merged = 0
+        self.stopped = False
+        self.error = None
+        self.ntools = self.nkeys = self.read = 0
+        return 0
 
     cdef attach(self, merger):
         self.choices = merger._choices

@@ -188,6 +188,7 @@ cdef class Scanner:
     cdef TokenColumns lp
     cdef int reserve(self, Py_ssize_t need) except -1
     cdef int release(self) except -1
+    cdef int reset(self) except -1
     cdef inline Tok* push(self, int kind) except NULL
     cdef Py_ssize_t keep(self, object value) except -1
     cdef Py_ssize_t value_obj(self, Py_ssize_t i, Py_ssize_t* end) except -2

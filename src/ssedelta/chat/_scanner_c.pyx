@@ -1196,6 +1196,34 @@ cdef class Scanner:
         self.lp = None
         self.last_shape = -1
 
+    cdef int reset(self) except -1:
+        """Forget every stream's state but the key strings (see key_obj), for a new stream."""
+        self.release()
+        self.tape_of = None
+        self.tape_moved = False
+        self.objs = None
+        self.objs_borrowed = False
+        self.payload = None
+        self.header = None
+        self.header_len = 0
+        self.header_hit = False
+        self.held = 0
+        self.fingerprint = None
+        self.fingerprint_epoch = 0
+        self.templates = None
+        self.latest = 0
+        self.replayed = False
+        self.replay_tpl = None
+        self.last_shape = -1
+        self.seen = None
+        self.fast = self.slow = self.reused = 0
+        self.repeated = self.repeated_shaped = 0
+        self.last_choice = None
+        self.lp = None
+        self.rec_n = -1
+        self.rec_bufs = None
+        return 0
+
     def __dealloc__(self):
         global spare_tape
         PyMem_Free(self.name_at)
