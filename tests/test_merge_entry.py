@@ -153,3 +153,18 @@ def test_merge_stops_reading_at_done(backend):
     assert backend.merge(source()).choices[0].message.content == "Hel"
     assert len(read) == 2
     assert backend.merge([frame(FIRST, b"[DONE]"), 5]).choices[0].finish_reason is None
+
+
+def test_the_source_may_be_passed_by_name(backend):
+    data = STREAMS["two choices"]
+    assert outcome(backend.merge, source=data) == outcome(by_merger, backend, [data], {})
+    limited = {"max_choices": 1}
+    assert outcome(backend.merge, source=data, **limited) == outcome(by_merger, backend, [data], limited)
+
+
+@pytest.mark.parametrize("args", [(), (b"", b"")], ids=["none", "two"])
+def test_merge_takes_one_source(backend, args):
+    with pytest.raises(TypeError):
+        backend.merge(*args)
+    with pytest.raises(TypeError):
+        backend.merge(*args, max_choices=1)

@@ -328,9 +328,9 @@ cdef int give_back(Merger merger) except -1:
     return 0
 
 
-def merge(source, **options):
-    """``_api.merge`` over :class:`DeltaMerger`, with no Python frame of its own: a merger made with
-    the default options is set up and driven in C, and kept for the next call."""
+cdef object merged(object source, dict options):
+    """``_api.merge`` over :class:`DeltaMerger`: a merger made with the default options is set up
+    and driven in C, and kept for the next call."""
     cdef Merger merger
     if options:
         merger = DeltaMerger(**options)
@@ -354,6 +354,47 @@ def merge(source, **options):
     if not options:
         give_back(merger)
     return completion
+
+
+cdef extern from "Python.h":
+    ctypedef struct PyMethodDef:
+        const char* ml_name
+        void* ml_meth
+        int ml_flags
+        const char* ml_doc
+    int METH_FASTCALL, METH_KEYWORDS
+    object PyCFunction_NewEx(PyMethodDef* ml, PyObject* self, object module)
+    PyObject* PyTuple_GET_ITEM(object t, Py_ssize_t i)
+    Py_ssize_t PyTuple_GET_SIZE(object t)
+
+
+cdef object merge_call(PyObject* module, PyObject** args, Py_ssize_t nargs, PyObject* kwnames):
+    """``merge(source, **options)`` called with the vector of its arguments: a call with no options
+    makes no dict of them."""
+    cdef dict options = None
+    cdef Py_ssize_t k
+    if kwnames != NULL and PyTuple_GET_SIZE(<object>kwnames):
+        options = {}
+        for k in range(PyTuple_GET_SIZE(<object>kwnames)):
+            options[<object>PyTuple_GET_ITEM(<object>kwnames, k)] = <object>args[nargs + k]
+    if nargs == 1:
+        return merged(<object>args[0], options)
+    if nargs == 0 and options is not None and "source" in options:
+        return merged(options.pop("source"), options)
+    raise TypeError(f"merge() takes exactly 1 positional argument ({nargs} given)")
+
+
+cdef bytes MERGE_DOC = (
+    b"merge(source, **options)\n--\n\n"
+    b"``_api.merge`` over :class:`DeltaMerger`, with no Python frame of its own: a merger made with\n"
+    b"the default options is set up and driven in C, and kept for the next call."
+)
+cdef PyMethodDef MERGE_DEF
+MERGE_DEF.ml_name = "merge"
+MERGE_DEF.ml_meth = <void*>merge_call
+MERGE_DEF.ml_flags = METH_FASTCALL | METH_KEYWORDS
+MERGE_DEF.ml_doc = MERGE_DOC
+merge = PyCFunction_NewEx(&MERGE_DEF, NULL, __name__)
 
 
 @cython.final
