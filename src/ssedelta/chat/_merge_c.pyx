@@ -12,7 +12,7 @@ builds chunk objects with :mod:`._objects_c`.
 """
 
 cimport cython
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.dict cimport PyDict_Copy
 from cpython.object cimport PyObject, PyTypeObject
 from libc.string cimport memcmp
@@ -236,6 +236,7 @@ cdef object feed_merger(Merger self, object piece):
     sink.merged = 0
     sink.stopped = False
     sink.merger = self  # only while feeding: a lasting reference would be a cycle
+    sink.fed_bytes = PyBytes_CheckExact(piece)
     try:
         sse.feed_into(piece, sink)
     except BaseException as exc:
@@ -403,6 +404,7 @@ cdef class MergeSink(PayloadSink):
 
     cdef Merger merger  # the merger being fed, during a feed
     cdef bint busy  # a feed is running
+    cdef bint fed_bytes  # the piece being fed is bytes: no Python code can change what it holds
     cdef readonly Scanner scanner
     cdef dict choices
     cdef dict rules
@@ -443,23 +445,37 @@ cdef class MergeSink(PayloadSink):
         self.max_keys = merger._max_extras_keys
         self.max_read = merger._max_merged_size
 
+    cdef int payload_at(self, object event, const char* p, Py_ssize_t n, Py_ssize_t data_offset,
+                        Py_ssize_t index) except -1:
+        # The bytes at ``p`` are the piece's or the tokenizer's buffer: while a feed runs, only the
+        # tokenizer changes the latter and it refuses calls, and a piece of bytes never changes.
+        if not self.fed_bytes:
+            return PayloadSink.payload_at(self, event, p, n, data_offset, index)
+        return self.merge_at(event, <const unsigned char*>p, n, None, data_offset, index)
+
     cdef int payload(self, object event, bytes payload, Py_ssize_t data_offset, Py_ssize_t index) except -1:
+        return self.merge_at(event, <const unsigned char*>PyBytes_AS_STRING(payload),
+                             PyBytes_GET_SIZE(payload), payload, data_offset, index)
+
+    cdef int merge_at(self, object event, const unsigned char* p, Py_ssize_t n, bytes payload,
+                      Py_ssize_t data_offset, Py_ssize_t index) except -1:
+        """Merge the payload ``p[:n]``: ``payload`` when that is not None, else made when needed."""
         cdef Scanner scanner = self.scanner
         cdef Py_ssize_t at
         cdef int status
-        self.read += PyBytes_GET_SIZE(payload)  # every payload counts, merged or not
+        self.read += n  # every payload counts, merged or not
         if self.stopped:
             return 0
         if self.read > self.max_read:
             self.error = self.merger._too_much(data_offset, index)
             self.stopped = True
             return 0
-        if PyBytes_GET_SIZE(payload) == 6 and memcmp(PyBytes_AS_STRING(payload), b"[DONE]", 6) == 0:
+        if n == 6 and memcmp(p, b"[DONE]", 6) == 0:
             self.merger.done = True  # as the twin's path: the stream ends here, with any event name
             self.stopped = True
             return 0
-        if event is None and PyBytes_GET_SIZE(payload) and PyBytes_AS_STRING(payload)[0] == 123:
-            at = scanner.scan(payload)
+        if event is None and n and p[0] == 123:
+            at = scanner.scan(p, n, payload)
             # A payload that may go past a limit takes the twin's path, which raises exactly there.
             if (at >= 0 and PyDict_GET_SIZE(self.choices) + scanner.nchoices <= self.max_choices
                     and self.ntools + scanner.ntools <= self.max_tools
@@ -469,15 +485,14 @@ cdef class MergeSink(PayloadSink):
                 self.ntools += scanner.new_tools
                 self.nkeys += scanner.new_keys
                 if at > 0 and not scanner.replayed:
-                    scanner.remember_header(payload, at)
+                    scanner.remember_header(at)
                 elif at > 0:
                     # A whole payload's tape again: the header held still means "merged" when the
                     # payload begins with it (its members were merged again), else no longer.
                     header = scanner.header
                     if header is not None and not (
-                            PyBytes_GET_SIZE(payload) >= scanner.header_len
-                            and memcmp(PyBytes_AS_STRING(payload), PyBytes_AS_STRING(header),
-                                       scanner.header_len) == 0):
+                            n >= scanner.header_len
+                            and memcmp(p, PyBytes_AS_STRING(header), scanner.header_len) == 0):
                         scanner.header = None
                 elif not scanner.header_hit:
                     # No "choices": the header members may have changed since (a new
@@ -488,6 +503,8 @@ cdef class MergeSink(PayloadSink):
         scanner.header = None
         scanner.last_choice = None
         scanner.slow += 1
+        if payload is None:
+            payload = PyBytes_FromStringAndSize(<const char*>p, n)
         try:
             status = self.merger._merge_payload(payload, event, data_offset, index)
         except _StreamFormatError as exc:

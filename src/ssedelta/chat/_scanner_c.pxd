@@ -131,7 +131,10 @@ cdef class Scanner:
     cdef bint objs_borrowed  # ``objs`` is a template's: a new scan starts a list of its own
     cdef const unsigned char* p
     cdef Py_ssize_t n
-    cdef bytes payload  # the one ``p`` points into, unless it is larger than KEPT_PAYLOAD
+    # The payload ``p[:n]`` as bytes, unless it is larger than KEPT_PAYLOAD; when ``payload_lazy``,
+    # not made yet (``p`` points into the tokenizer's buffer or the piece fed): see ``kept``.
+    cdef bytes payload
+    cdef bint payload_lazy
     # The last fully scanned chunk's bytes before its top-level "choices" key (the first
     # ``header_len`` bytes of ``header``: that payload, or a copy of them from a large one), while no
     # chunk merged since then could have changed what they set; whether the last scan began with them.
@@ -230,8 +233,9 @@ cdef class Scanner:
     cdef Py_ssize_t put_raw(self, object extras, dict seen, object key, Py_ssize_t a, Py_ssize_t b,
                             bint first) except -1
     cdef Py_ssize_t put_later(self, Choice state, object key, Tok* t) except -1
-    cdef Py_ssize_t scan(self, bytes payload) except -2
-    cdef Py_ssize_t scan_full(self, bytes payload) except -2
+    cdef bytes kept(self)
+    cdef Py_ssize_t scan(self, const unsigned char* p, Py_ssize_t n, bytes payload) except -2
+    cdef Py_ssize_t scan_full(self) except -2
     cdef Py_ssize_t end(self, Py_ssize_t i, Py_ssize_t choices_at) noexcept
     cdef Py_ssize_t top_string(self, Py_ssize_t v, int bit, int kind) except -2
     cdef Py_ssize_t top_model(self, Py_ssize_t v, int bit, int kind, object model) except -2
@@ -266,4 +270,4 @@ cdef class Scanner:
     cdef int apply_top(self, Top merger, Tok* t) except -1
     cdef Py_ssize_t replayed_as(self, Py_ssize_t j) noexcept
     cdef bint holds(self, object value, int bit) except -1
-    cdef void remember_header(self, bytes payload, Py_ssize_t choices_at)
+    cdef int remember_header(self, Py_ssize_t choices_at) except -1

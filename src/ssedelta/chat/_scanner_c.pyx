@@ -920,14 +920,14 @@ cdef class Template:
             return -1
         return pos_p + fixed
 
-    cdef bint take(self, Scanner sc, bytes payload, Py_ssize_t at) except -1:
+    cdef bint take(self, Scanner sc, Py_ssize_t at) except -1:
         """Become the template of the payload ``sc`` has just scanned; whether it could."""
         cdef Py_ssize_t j, k, w, nv = 0, last = -1
         cdef Tok* t
         cdef Tok* grown
         self.payload = None  # unusable until it is taken whole: a refusal below leaves it half-written
         self.taken += 1
-        if PyBytes_GET_SIZE(payload) > KEPT_PAYLOAD or sc.ntape > KEPT_TEMPLATE_TOKS:
+        if sc.n > KEPT_PAYLOAD or sc.ntape > KEPT_TEMPLATE_TOKS:
             return False
         for j in range(sc.ntape):
             t = &sc.tape[j]
@@ -962,7 +962,7 @@ cdef class Template:
         self.nshaped = 0
         for j in range(nv):
             if self.vraw[j]:
-                self.shape(<const unsigned char*>PyBytes_AS_STRING(payload), j)
+                self.shape(sc.p, j)
         self.nmoving = 0
         w = 0
         for j in range(sc.ntape):
@@ -991,7 +991,7 @@ cdef class Template:
         self.header_epoch = sc.header_epoch
         self.skip = sc.header_len if sc.header_hit and (nv == 0 or self.va[0] >= sc.header_len) else 0
         self.objs = sc.objs
-        self.payload = payload
+        self.payload = sc.kept()
         return True
 
     cdef Py_ssize_t memo_link(self, Choice state, Py_ssize_t j) noexcept:
@@ -1026,13 +1026,11 @@ cdef class Template:
             return -1
         return v
 
-    cdef Py_ssize_t replay(self, Scanner sc, bytes payload) except -2:
-        """Put the tape of ``payload`` on ``sc``'s when only the varying values differ; the
+    cdef Py_ssize_t replay(self, Scanner sc, const unsigned char* p, Py_ssize_t n) except -2:
+        """Put the tape of the payload ``p[:n]`` on ``sc``'s when only the varying values differ; the
         scan's result, or -1 (and nothing changed but ``sc``'s payload pointer) when it does not apply.
         A template made after a header hit is replayed only on a payload that begins with the same
         header (``scan`` compared it): its bytes are not compared again."""
-        cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(payload)
-        cdef Py_ssize_t n = PyBytes_GET_SIZE(payload)
         cdef const unsigned char* tp = <const unsigned char*>PyBytes_AS_STRING(self.payload)
         cdef Py_ssize_t tn = PyBytes_GET_SIZE(self.payload)
         cdef Py_ssize_t na[VARYING]
@@ -1597,13 +1595,13 @@ cdef class Scanner:
         c = self.p[t.a]
         # (A key kept as a span is one the extras hold: nothing removes keys from them, and
         # replacing them forgets that key.)
-        if (c == 45 or 48 <= c <= 57) and self.payload is not None and (
+        if (c == 45 or 48 <= c <= 57) and self.n <= KEPT_PAYLOAD and (
                 state.mlater_key is key or has_key(state.mx_dict(), key)):
             # A number replaces any value: kept as its span, built when the extras are read.
             if state.mlater_key is not None and not same_key(state.mlater_key, key):
                 state.settle_message()
             state.mlater_key = key
-            state.mlater_payload = self.payload
+            state.mlater_payload = self.kept()
             state.mlater_a = t.a
             return 0
         if state.mlater_key is not None and same_key(state.mlater_key, key):
@@ -1950,7 +1948,7 @@ cdef class Scanner:
             state.settle()
         forget_raw(state, key)
         state.later_key = key
-        state.later_payload = self.payload
+        state.later_payload = self.kept()
         state.later_a = t.a + 1
         state.later_b = t.b - 1
         state.later_esc = memchr(self.p + t.a + 1, 92, t.b - t.a - 2) != NULL
@@ -1958,19 +1956,31 @@ cdef class Scanner:
 
     # -- the chunk
 
-    cdef Py_ssize_t scan(self, bytes payload) except -2:
-        """Scan a payload onto the tape; its top-level "choices" key offset (or 0), or -1."""
+    cdef bytes kept(self):
+        """The payload as bytes (made from ``p[:n]`` when first asked for), or None when it is too
+        large to keep."""
+        if self.payload_lazy:
+            self.payload = PyBytes_FromStringAndSize(<const char*>self.p, self.n)
+            self.payload_lazy = False
+        return self.payload
+
+    cdef Py_ssize_t scan(self, const unsigned char* p, Py_ssize_t n, bytes payload) except -2:
+        """Scan the payload ``p[:n]`` onto the tape; its top-level "choices" key offset (or 0), or
+        -1. ``payload`` is those bytes, or None: ``p`` then points into memory that holds still
+        until this payload is applied, and the bytes are made only to be kept."""
         cdef Py_ssize_t at, k, j
         cdef Template tpl
         # A template made after a header hit serves payloads that begin with that header; one made
         # from a whole payload (a stream whose header changes, as a new id on every chunk) serves
         # the payloads that do not begin with the header held.
         cdef Py_ssize_t hl = self.header_len if self.header is not None else -1
-        cdef bint hit = 0 <= hl < PyBytes_GET_SIZE(payload) and memcmp(
-            PyBytes_AS_STRING(payload), PyBytes_AS_STRING(self.header), hl) == 0
+        cdef bint hit = 0 <= hl < n and memcmp(p, PyBytes_AS_STRING(self.header), hl) == 0
         self.replayed = False
+        self.p = p
+        self.n = n
         # Kept for the values a choice keeps as spans in it (see put_later), a large one not at all.
-        self.payload = payload if PyBytes_GET_SIZE(payload) <= KEPT_PAYLOAD else None
+        self.payload = payload if n <= KEPT_PAYLOAD else None
+        self.payload_lazy = payload is None and n <= KEPT_PAYLOAD
         for k in range(TEMPLATES if self.templates is not None else 0):
             j = (self.latest + TEMPLATES - k) % TEMPLATES
             if self.templates[j] is None:
@@ -1978,14 +1988,14 @@ cdef class Scanner:
             tpl = <Template>self.templates[j]
             if tpl.payload is not None and (
                     (tpl.header_epoch == self.header_epoch and hit) if tpl.header_hit else not hit):
-                at = tpl.replay(self, payload)
+                at = tpl.replay(self, p, n)
                 if at >= 0:
                     self.reused += 1
                     self.replayed = True
                     return at
         if self.captape > KEPT_TOKS:
             self.release()  # a large tape no applied payload gave back
-        at = self.scan_full(payload)
+        at = self.scan_full()
         if at < 0:
             self.release()
             return at
@@ -1999,19 +2009,17 @@ cdef class Scanner:
         j = (self.latest + 1) % TEMPLATES
         if self.templates[j] is None:
             self.templates[j] = Template()
-        if (<Template>self.templates[j]).take(self, payload, at):
+        if (<Template>self.templates[j]).take(self, at):
             self.latest = j
         return at
 
-    cdef Py_ssize_t scan_full(self, bytes payload) except -2:
-        cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(payload)
-        cdef Py_ssize_t n = PyBytes_GET_SIZE(payload)
+    cdef Py_ssize_t scan_full(self) except -2:
+        cdef const unsigned char* p = self.p
+        cdef Py_ssize_t n = self.n
         cdef Py_ssize_t i, ka, kb, v, choices_at = 0
         cdef bint more
         cdef Tok* t
         cdef Py_ssize_t hl
-        self.p = p
-        self.n = n
         self.ntape = 0
         self.tape_of = None
         self.nchoices = 0
@@ -3102,8 +3110,8 @@ cdef class Scanner:
                 if t.a >= 0:
                     key = objs[t.obj]
                     if (state.mlater_key is key and state.text_key is None and state.memo_key is None
-                            and (p[t.a] == 45 or 48 <= p[t.a] <= 57) and self.payload is not None):
-                        state.mlater_payload = self.payload  # merge_delta_raw's first case, inlined
+                            and (p[t.a] == 45 or 48 <= p[t.a] <= 57) and self.n <= KEPT_PAYLOAD):
+                        state.mlater_payload = self.kept()  # merge_delta_raw's first case, inlined
                         state.mlater_a = t.a
                         continue
                     if state.memo_key is key and self.replayed and self.memo_replayed(state, key, t, rules):
@@ -3197,10 +3205,10 @@ cdef class Scanner:
                         and (<Template>self.replay_tpl).vj[state.raw_v] == j
                         and self.shaped_ok[state.raw_v] == SHAPED_SAME):
                     continue  # the same bytes put the value there, and nothing changed it since
-                if (not t.flag and p[t.a] == 34 and self.payload is not None
+                if (not t.flag and p[t.a] == 34 and self.n <= KEPT_PAYLOAD
                         and (state.later_key is key or has_key(state.cx_dict(), key))):  # see merge_delta_raw
                     if state.later_key is key and state.raw_tpl is None:  # put_later's usual case, inlined
-                        state.later_payload = self.payload
+                        state.later_payload = self.kept()
                         state.later_a = t.a + 1
                         state.later_b = t.b - 1
                         state.later_esc = memchr(p + t.a + 1, 92, t.b - t.a - 2) != NULL
@@ -3310,16 +3318,16 @@ cdef class Scanner:
             self.new_keys += put_value(merger.tx_dict(), self.objs[t.obj + 1], self.objs[t.obj], t.flag)
         return 0
 
-    cdef void remember_header(self, bytes payload, Py_ssize_t choices_at):
+    cdef int remember_header(self, Py_ssize_t choices_at) except -1:
         # The merger sets the header to None before any chunk it merges on another path, so that
         # while it is not None no other path merged since this call (one per epoch).
         self.header_epoch += 1
+        self.header = None
         if choices_at > KEPT_PAYLOAD:
-            self.header = None
-            return
+            return 0
         # The payload is kept as it is unless it is large (see Scanner.payload).
-        self.header = (payload if PyBytes_GET_SIZE(payload) <= KEPT_PAYLOAD
-                       else PyBytes_FromStringAndSize(PyBytes_AS_STRING(payload), choices_at))
+        self.header = (self.kept() if self.n <= KEPT_PAYLOAD
+                       else PyBytes_FromStringAndSize(<const char*>self.p, choices_at))
         self.header_len = choices_at
         copy_keys(&self.header_keys, &self.before_choices)
         self.header_keys.known &= ~B_CHOICES
