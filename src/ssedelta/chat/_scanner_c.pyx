@@ -820,11 +820,13 @@ cdef class Template:
     cdef Py_ssize_t nchoices, ntools, key_bound
     cdef bint header_hit
     # The varying values: token, span in ``payload``, whether it is a raw value (else a string
-    # body, and whether that has escapes), whether its size counts in ``key_bound``.
+    # body, and whether that has escapes), whether that must be an array (a content sent as typed
+    # parts), whether its size counts in ``key_bound``.
     cdef Py_ssize_t vj[VARYING]
     cdef Py_ssize_t va[VARYING]
     cdef Py_ssize_t vb[VARYING]
     cdef bint vraw[VARYING]
+    cdef bint varray[VARYING]
     cdef bint vesc[VARYING]
     cdef bint vbound[VARYING]
     # The string values (not keys) inside each varying object or array: ``vsn[v]`` of them (-1: not
@@ -935,18 +937,20 @@ cdef class Template:
                 return False
             if t.kind == T_LP_TOKEN:  # its tokens are in the scanner's columns, not on the tape
                 return False
-            if is_text_tok(t.kind) or is_raw_tok(t):
+            if is_text_tok(t.kind) or is_raw_tok(t) or t.kind == T_CONTENT_PARTS:
                 if nv == VARYING or t.a < last:
                     return False
                 self.vj[nv] = j
                 self.va[nv] = t.a
                 self.vb[nv] = t.b
-                self.vraw[nv] = is_raw_tok(t)
+                self.varray[nv] = t.kind == T_CONTENT_PARTS
+                self.vraw[nv] = self.varray[nv] or is_raw_tok(t)
                 self.vesc[nv] = t.esc
                 self.vsn[nv] = -1
                 self.vchanged[nv] = False
                 self.vbound[nv] = (t.kind == T_DELTA_OTHER or t.kind == T_TOOL_EXTRA
-                                   or t.kind == T_FUNC_EXTRA or t.kind == T_NAMED_EXTRA)
+                                   or t.kind == T_FUNC_EXTRA or t.kind == T_NAMED_EXTRA
+                                   or t.kind == T_CONTENT_PARTS)
                 last = t.b
                 nv += 1
         if self.cap < sc.ntape:
@@ -1088,7 +1092,9 @@ cdef class Template:
                 if self.vraw[v]:
                     e = self.shaped_end(p, n, pos_p, tp, v, sc) if self.vsn[v] > 0 else -1
                     sc.shaped_ok[v] = SHAPED_SPANS if e >= 0 else SHAPED_NOT
-                    if e < 0 and pos_p < n and p[pos_p] == 34:
+                    if e < 0 and self.varray[v]:
+                        e = sc.json_end(pos_p, 0) if pos_p < n and p[pos_p] == 91 else -1
+                    elif e < 0 and pos_p < n and p[pos_p] == 34:
                         e = sc.check_string(pos_p)
                     elif e < 0:
                         e = plain_int_end(p, pos_p, n)
