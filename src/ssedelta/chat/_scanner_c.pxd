@@ -3,7 +3,7 @@
 cimport cython
 from cpython.object cimport PyObject
 
-from ._columns_c cimport TokenColumns
+from ._columns_c cimport TextBuf, TokenColumns
 from ._keys_c cimport Keys
 
 
@@ -43,8 +43,8 @@ cdef class Choice:
     cdef public object function_call, audio, annotations
     cdef public object finish_reason
     # The unknown keys of the choice, read through the ``extras`` property, which first builds the
-    # value of a key whose newest value is a string kept as a span (see Scanner.put_later): the
-    # key, the payload holding it, the string body's span and whether it has escapes. Made when
+    # value of a key whose newest value is a string kept as its bytes (see Scanner.put_later): the
+    # key, a copy of the string's body (made once, written again) and whether it has escapes. Made when
     # first needed (``cx_lazy``: not yet, ``cx`` is None); ``mx`` likewise.
     cdef object cx
     cdef bint cx_lazy, mx_lazy
@@ -52,13 +52,11 @@ cdef class Choice:
     # reads or sets the extras forgets it): ``null`` again leaves it as it is.
     cdef object held_key
     cdef object later_key
-    cdef bytes later_payload
-    cdef Py_ssize_t later_a, later_b
+    cdef TextBuf later_body
     cdef bint later_esc
-    # The same for the message's unknown keys and a number: its key, payload and span.
+    # The same for the message's unknown keys and a number: its key and a copy of its bytes.
     cdef object mlater_key
-    cdef bytes mlater_payload
-    cdef Py_ssize_t mlater_a
+    cdef TextBuf mlater_number
     # The unknown keys of the message: read here directly, by Python code through the
     # ``message_extras`` property, which forgets the memo and ``mheld_key``.
     cdef object mx
@@ -102,6 +100,8 @@ cdef class Choice:
     cdef object mx_dict(self)
     cdef int settle(self) except -1
     cdef int settle_message(self) except -1
+    cdef int keep_body(self, const unsigned char* p, Tok* t) except -1
+    cdef int keep_number(self, const unsigned char* p, Tok* t) except -1
 
 
 cdef Choice new_choice(object index)

@@ -36,8 +36,8 @@ without looking the key up, under the same conditions.
 
 Values that replace each other on every chunk are not built on every chunk: the newest string of
 an unknown choice key (vLLM's choice ``text``) and the newest number of an unknown delta key (its
-``token_id``) are kept as their span in the payload (which the choice keeps a reference to), and
-built when the extras are read (by Python code through the ``extras`` and ``message_extras``
+``token_id``) are kept as a copy of their bytes in a buffer the choice writes again, and built
+when the extras are read (by Python code through the ``extras`` and ``message_extras``
 properties, a snapshot, the finished completion) or before another value of that key is merged.
 
 The objects and lists a delta may carry besides strings are merged here too: the legacy
@@ -212,29 +212,43 @@ cdef class Choice:
         self.held_key = None
         self.raw_tpl = None
         self.later_key = None
-        self.later_payload = None
         self.cx = value
         self.cx_lazy = False
 
     cdef int settle(self) except -1:
-        """Build the value kept as a span into ``cx``."""
+        """Build the value kept as its bytes into ``cx``."""
+        cdef TextBuf body = self.later_body
         if self.later_key is not None:
             self.cx_dict()[self.later_key] = decode_span(
-                <const unsigned char*>PyBytes_AS_STRING(self.later_payload),
-                self.later_a, self.later_b, self.later_esc)
+                <const unsigned char*>body.data, 0, body.length, self.later_esc) if body.length else ""
             self.later_key = None
-            self.later_payload = None
+            body.clear()
         return 0
 
     cdef int settle_message(self) except -1:
-        """Build the number kept as a span into ``mx``."""
-        cdef const unsigned char* p
+        """Build the number kept as its bytes into ``mx``."""
+        cdef TextBuf number = self.mlater_number
         if self.mlater_key is not None:
-            p = <const unsigned char*>PyBytes_AS_STRING(self.mlater_payload)
-            self.mx_dict()[self.mlater_key] = number_at(
-                p, self.mlater_a, PyBytes_GET_SIZE(self.mlater_payload))
+            self.mx_dict()[self.mlater_key] = number_at(<const unsigned char*>number.data, 0, number.length)
             self.mlater_key = None
-            self.mlater_payload = None
+            number.clear()
+        return 0
+
+    cdef int keep_body(self, const unsigned char* p, Tok* t) except -1:
+        """Keep the body of the string spanned by ``t`` as the newest value of ``later_key``."""
+        if self.later_body is None:
+            self.later_body = TextBuf()
+        self.later_body.length = 0
+        self.later_body.add(<const char*>p + t.a + 1, t.b - t.a - 2)
+        self.later_esc = memchr(p + t.a + 1, 92, t.b - t.a - 2) != NULL
+        return 0
+
+    cdef int keep_number(self, const unsigned char* p, Tok* t) except -1:
+        """Keep the number spanned by ``t`` as the newest value of ``mlater_key``."""
+        if self.mlater_number is None:
+            self.mlater_number = TextBuf()
+        self.mlater_number.length = 0
+        self.mlater_number.add(<const char*>p + t.a, t.b - t.a)
         return 0
 
     @property
@@ -251,7 +265,6 @@ cdef class Choice:
         self.text_key = None
         self.mheld_key = None
         self.mlater_key = None
-        self.mlater_payload = None
         self.mx = value
         self.mx_lazy = False
 
@@ -1607,8 +1620,7 @@ cdef class Scanner:
             if state.mlater_key is not None and not same_key(state.mlater_key, key):
                 state.settle_message()
             state.mlater_key = key
-            state.mlater_payload = self.kept()
-            state.mlater_a = t.a
+            state.keep_number(self.p, t)
             return 0
         if state.mlater_key is not None and same_key(state.mlater_key, key):
             state.settle_message()
@@ -1948,16 +1960,13 @@ cdef class Scanner:
 
     cdef Py_ssize_t put_later(self, Choice state, object key, Tok* t) except -1:
         """Set the choice's extras key ``key``, which it holds, to the string spanned by ``t``: kept as
-        that span, built when the extras are read, so that a string sent on every chunk (vLLM's choice
+        its bytes, built when the extras are read, so that a string sent on every chunk (vLLM's choice
         ``text``) is made once. A value kept for another key is built first."""
         if state.later_key is not None and not same_key(state.later_key, key):
             state.settle()
         forget_raw(state, key)
         state.later_key = key
-        state.later_payload = self.kept()
-        state.later_a = t.a + 1
-        state.later_b = t.b - 1
-        state.later_esc = memchr(self.p + t.a + 1, 92, t.b - t.a - 2) != NULL
+        state.keep_body(self.p, t)
         return 0
 
     # -- the chunk
@@ -3117,8 +3126,7 @@ cdef class Scanner:
                     key = objs[t.obj]
                     if (state.mlater_key is key and state.text_key is None and state.memo_key is None
                             and (p[t.a] == 45 or 48 <= p[t.a] <= 57) and self.n <= KEPT_PAYLOAD):
-                        state.mlater_payload = self.kept()  # merge_delta_raw's first case, inlined
-                        state.mlater_a = t.a
+                        state.keep_number(p, t)  # merge_delta_raw's first case, inlined
                         continue
                     if state.memo_key is key and self.replayed and self.memo_replayed(state, key, t, rules):
                         continue
@@ -3214,10 +3222,7 @@ cdef class Scanner:
                 if (not t.flag and p[t.a] == 34 and self.n <= KEPT_PAYLOAD
                         and (state.later_key is key or has_key(state.cx_dict(), key))):  # see merge_delta_raw
                     if state.later_key is key and state.raw_tpl is None:  # put_later's usual case, inlined
-                        state.later_payload = self.kept()
-                        state.later_a = t.a + 1
-                        state.later_b = t.b - 1
-                        state.later_esc = memchr(p + t.a + 1, 92, t.b - t.a - 2) != NULL
+                        state.keep_body(p, t)
                     else:
                         self.put_later(state, key, t)
                     continue
