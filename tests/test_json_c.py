@@ -63,6 +63,23 @@ def test_strings_read_as_orjson_reads_them(seed: int) -> None:
         assert string_body(data) == loads(data), data
 
 
+@pytest.mark.parametrize("escape", [b"\\n", b'\\"', b"\\\\", b"\\u00e9", b"\\ud83d\\ude00", b"\\u0041"])
+def test_an_escape_at_every_offset_of_the_words_copied(escape: bytes) -> None:
+    """Plain runs (ASCII and multi-byte) of every length up to three words, an escape after
+    each, and the same again: the bytes before each escape are copied a word at a time."""
+    from ssedelta._json_c import string_body
+
+    for before in range(25):
+        for after in range(17):
+            for plain in (b"abcdefgh", b"\xc3\xa9\xf0\x9f\x99\x82xyz"):
+                run = (plain * 4)[:before]
+                tail = (plain * 3)[:after]
+                data = b'"' + run + escape + tail + escape + run + b'"'
+                if loads(data) is None:  # a multi-byte character cut by the run's length
+                    continue
+                assert string_body(data) == loads(data), data
+
+
 @pytest.mark.parametrize("seed", range(20))
 def test_numbers_read_as_orjson_reads_them(seed: int) -> None:
     from ssedelta._json_c import number

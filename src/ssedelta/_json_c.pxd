@@ -35,6 +35,27 @@ cdef extern from *:
         }
     #endif
     }
+    /* Copy the 8 bytes at p to out; the offset of the first backslash among them, or 8. */
+    static inline Py_ssize_t ssedelta_copy_to_escape(const unsigned char* p, char* out) {
+        const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+        uint64_t w, s, t;
+        memcpy(&w, p, 8);
+        memcpy(out, &w, 8);
+        s = w ^ (ones * 0x5C);
+        t = (s - ones) & ~s & high;
+        if (!t)
+            return 8;
+    #if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        return (Py_ssize_t)(__builtin_ctzll(t) >> 3);
+    #else
+        {
+            Py_ssize_t k = 0;
+            while (p[k] != 0x5C)
+                k++;
+            return k;
+        }
+    #endif
+    }
     /* The same for the 16 bytes at p (16: none), in one vector compare where SSE2 is there. */
     #if defined(__SSE2__) && defined(__GNUC__)
     #include <emmintrin.h>
@@ -56,6 +77,7 @@ cdef extern from *:
     """
     Py_ssize_t word_stop "ssedelta_word_stop"(const unsigned char* p) noexcept
     Py_ssize_t block_stop "ssedelta_block_stop"(const unsigned char* p) noexcept
+    Py_ssize_t copy_to_escape "ssedelta_copy_to_escape"(const unsigned char* p, char* out) noexcept
 
 
 cdef extern from "Python.h":

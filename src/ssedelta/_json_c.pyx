@@ -153,12 +153,19 @@ cdef Py_ssize_t scan_string(const unsigned char* p, Py_ssize_t i, Py_ssize_t n, 
 
 cdef Py_ssize_t unescape(const unsigned char* p, Py_ssize_t a, Py_ssize_t b, char* out) noexcept:
     """Write the UTF-8 of the string body ``p[a:b]`` (checked by :func:`scan_string`) to ``out``
-    (at least ``b - a`` bytes); returns its length. Bytes are copied as they are read: JSON in a
-    JSON string has an escape every few bytes, too few between them for a ``memcpy``."""
-    cdef Py_ssize_t o = 0
+    (at least ``b - a`` bytes); returns its length. Bytes are copied eight at a time up to the
+    next backslash: a whole word is written wherever ``p`` has one left, which fits, as what is
+    written never gets ahead of what is read (an escape is never shorter than what it stands for)."""
+    cdef Py_ssize_t o = 0, step
     cdef unsigned char c
     cdef unsigned int u, lo
     while a < b:
+        if a + 8 <= b:
+            step = copy_to_escape(p + a, out + o)
+            a += step
+            o += step
+            if step == 8:
+                continue
         c = p[a]
         if c != 92:
             out[o] = <char>c
