@@ -645,15 +645,17 @@ cdef inline void copy_keys(Keys* dst, const Keys* src) noexcept:
 
 
 cdef inline bint has_key(object acc, object key) except -1:
-    """``key in acc``, looked up directly when ``acc`` is a dict (merge state Python code can replace)."""
-    if type(acc) is dict:
+    """``key in acc``, looked up directly when ``acc`` is a dict or a merged object (merge state
+    Python code can replace)."""
+    if type(acc) is dict or type(acc) is _Merged:
         return key in <dict>acc
     return key in acc
 
 
 cdef inline object get_key(object acc, object key):
-    """``acc.get(key)``, looked up directly when ``acc`` is a dict (merge state Python code can replace)."""
-    if type(acc) is dict:
+    """``acc.get(key)``, looked up directly when ``acc`` is a dict or a merged object (merge state
+    Python code can replace)."""
+    if type(acc) is dict or type(acc) is _Merged:
         return (<dict>acc).get(key)
     return acc.get(key)
 
@@ -1763,12 +1765,12 @@ cdef class Scanner:
         cdef object old, rule
         if c == 110:
             end[0] = i + 4
-            if key not in acc:
+            if not has_key(acc, key):
                 acc[key] = None
                 return 1
             return 0
-        old = acc.get(key)
-        added = 1 if old is None and key not in acc else 0
+        old = get_key(acc, key)
+        added = 1 if old is None and not has_key(acc, key) else 0
         if c == 34:
             e = string_end(p, i + 1, self.n, &esc)
             end[0] = e + 1
@@ -3002,15 +3004,15 @@ cdef class Scanner:
         if acc:
             last = acc[len(acc) - 1]
         i = skip_ws(p, i + 1, self.n)
-        if type(last) is _Merged and last.get("type") == kind:
+        if type(last) is _Merged and (<dict>last).get("type") == kind:
             if p[i] == 125:
                 end[0] = i + 1
                 return 0
             while more:
                 v = self.key(i, &ka, &kb)
                 key = self.key_obj(ka, kb)
-                if p[v] == 91 and type(last.get(key)) is _PartList:
-                    added += self.merge_parts(last[key], v, rules, depth + 1, &i)
+                if p[v] == 91 and type((<dict>last).get(key)) is _PartList:
+                    added += self.merge_parts((<dict>last)[key], v, rules, depth + 1, &i)
                 else:
                     added += self.merge_raw(last, key, v, rules, depth + 1, &i)
                 i = self.after_member(i, 125, &more)
