@@ -1223,6 +1223,9 @@ cdef class Scanner:
         self.objs = None
         self.objs_borrowed = False
         self.payload = None
+        self.payload_lazy = False
+        self.p = NULL
+        self.n = 0
         self.header = None
         self.header_len = 0
         self.header_hit = False
