@@ -39,16 +39,23 @@ COUNT = "count"
 #: Models nested deeper than this in ``to_dict`` are taken for a model that contains itself.
 MAX_DEPTH = 100
 
+
+#: The types the value of a scalar field may have, by kind (``None``: any value).
+_SCALAR_TYPES: dict[str, tuple[type, ...] | None] = {
+    STR: (str,),
+    INT: (int,),
+    COUNT: (int,),
+    NUM: (int, float),
+    BOOL: (bool,),
+    DICT: (dict,),
+    LIST: (list,),
+    TEXT: (str, list),
+    ANY: None,
+}
+#: The same as checks of a value.
 _SCALAR_CHECKS: dict[str, Any] = {
-    STR: lambda v: type(v) is str,
-    INT: lambda v: type(v) is int,
-    COUNT: lambda v: type(v) is int,
-    NUM: lambda v: type(v) is int or type(v) is float,
-    BOOL: lambda v: type(v) is bool,
-    DICT: lambda v: type(v) is dict,
-    LIST: lambda v: type(v) is list,
-    TEXT: lambda v: type(v) is str or type(v) is list,
-    ANY: lambda v: True,
+    kind: (lambda v: True) if types is None else (lambda v, types=types: type(v) in types)
+    for kind, types in _SCALAR_TYPES.items()
 }
 
 _KIND_OF_ANNOTATION = {
@@ -98,6 +105,9 @@ class Model:
 
     # Filled in by ``model``: key -> (bit, kind, model class or None, is list).
     _spec: ClassVar[dict[str, tuple[int, str, Any, bool]]]
+    # The same for ``from_dict``: key -> (the field's own name, bit, the types a scalar may have
+    # or None for any, model class or None, is list, kind).
+    _reads: ClassVar[dict[str, tuple[str, int, tuple[type, ...] | None, Any, bool, str]]]
     _keys: ClassVar[tuple[str, ...]]
     _required: ClassVar[frozenset[str]]
     _variants: ClassVar[dict[str, Any]] = {}
@@ -109,23 +119,23 @@ class Model:
     def from_dict(cls: type[T], obj: Any, _path: str = "") -> T:
         if type(obj) is not dict:
             raise SchemaError(f"expected an object, got {_json_type(obj)}", _path)
-        spec = cls._spec
+        reads = cls._reads
         values: dict[str, Any] = {}
         extras: dict[str, Any] = {}
         present = 0
         for key, value in obj.items():
-            entry = spec.get(key)
+            entry = reads.get(key)
             if entry is None:
                 extras[key] = value
                 continue
-            bit, kind, sub, is_list = entry
+            name, bit, types, sub, is_list, kind = entry
             present |= bit
             if value is not None:
                 if sub is not None:
                     value = _convert(sub, is_list, value, f"{_path}.{key}" if _path else key)
-                elif not _SCALAR_CHECKS[kind](value):
+                elif types is not None and type(value) not in types:
                     value = scalar_mismatch(kind, value, f"{_path}.{key}" if _path else key)
-            values[key] = value
+            values[name] = value
         return cls(**values, extras=extras, _present=present)  # type: ignore[call-arg]
 
     def to_dict(self) -> dict[str, Any]:
@@ -243,6 +253,12 @@ def resolve(module_name: str) -> None:
             spec[key] = (1 << i, kind, sub, is_list)
         cls._spec = spec
         cls._keys = tuple(spec)
+        # The field's name as the class spells it: keyword arguments named by that very string
+        # object are matched by identity (a key decoded from JSON is another string of the same text).
+        cls._reads = {
+            key: (key, bit, _SCALAR_TYPES[kind] if sub is None else None, sub, is_list, kind)
+            for key, (bit, kind, sub, is_list) in spec.items()
+        }
         del cls._pending_annotations
     _PENDING.clear()
 
