@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import sys
 import threading
+from itertools import accumulate
+from operator import itemgetter
 from typing import Any
 
 from .errors import EventTooLargeError, LimitExceededError, ReentrantCallError
@@ -28,6 +30,7 @@ _BOM = b"\xef\xbb\xbf"
 Payload = tuple[str | None, bytes, int, int]
 
 RUNS = 2  # the third output mode of _scan, besides events (True) and payload tuples (False)
+NAMED = 3  # the fourth: payload tuples, and runs of named one-line blocks as NamedRun
 
 #: A ``retry`` value is used only when it is 1 to this many ASCII digits (so it fits a C
 #: ``long long``); any other value is ignored, as WHATWG ignores one with a non-digit.
@@ -68,6 +71,41 @@ class PayloadRun(list):  # type: ignore[type-arg]
     def position(self, k: int) -> tuple[int, int]:
         """The data offset and event index of the ``k``-th payload."""
         return self.first_offset + sum(len(p) + 8 for p in self[:k]) + 6, self.first_index + k
+
+
+_AFTER_DATA = itemgetter(slice(6, None))
+
+
+def event_name(line: bytes) -> str:
+    """The name of an ``event: <name>`` line (remembered for the next, up to MAX_EVENT_NAMES)."""
+    name = _EVENT_NAMES.get(line)
+    if name is None:
+        name = line[7:].decode("utf-8", "replace")
+        if len(_EVENT_NAMES) < MAX_EVENT_NAMES:
+            _EVENT_NAMES[line] = name
+    return name
+
+
+class NamedRun:
+    """The payloads of consecutive ``event: <name>`` then ``data: <payload>`` blocks (``lines``:
+    their lines, the blank ones between them included); the name, data offset and event number
+    of one are worked out when :meth:`position` asks for them."""
+
+    __slots__ = ("_starts", "first_index", "first_offset", "lines", "payloads")
+
+    def __init__(self, lines: list[bytes], first_offset: int, first_index: int) -> None:
+        self.lines = lines
+        self.payloads: list[bytes] = list(map(_AFTER_DATA, lines[1::3]))
+        self.first_offset = first_offset
+        self.first_index = first_index
+        self._starts: list[int] | None = None
+
+    def position(self, k: int) -> tuple[str, int, int]:
+        """The event type, data offset and event index of the ``k``-th payload."""
+        starts = self._starts
+        if starts is None:  # the offset of each line, its line end counted
+            starts = self._starts = list(accumulate((len(line) + 1 for line in self.lines), initial=0))
+        return event_name(self.lines[3 * k]), self.first_offset + starts[3 * k + 1] + 6, self.first_index + k
 
 
 class ReentryGuard:
@@ -222,6 +260,13 @@ class SSEDecoder:
         :class:`PayloadRun` (the pure-Python merger's fast path)."""
         out: list[Payload | PayloadRun] = []
         self._read(piece, out, RUNS)
+        return out
+
+    def feed_named(self, piece: bytes | bytearray | memoryview) -> list[Payload | NamedRun]:
+        """Like :meth:`feed_payloads`, but a run of ``event: <name>`` then ``data: `` blocks
+        comes as one :class:`NamedRun` (the pure-Python Responses merger's path)."""
+        out: list[Payload | NamedRun] = []
+        self._read(piece, out, NAMED)
         return out
 
     def _read(self, piece: bytes | bytearray | memoryview, out: list, with_raw: bool | int) -> None:  # type: ignore[type-arg]
@@ -397,7 +442,7 @@ class SSEDecoder:
                     self._count = count + len(payloads)
                     return end + 2
         if with_raw is not True:
-            end = self._named_run(piece, pos, base, out)
+            end = self._named_run(piece, pos, base, out, with_raw is NAMED)
             if end != pos:
                 return end
         for block in (piece[pos:] if pos else piece).split(b"\n\n")[:-1]:
@@ -435,9 +480,10 @@ class SSEDecoder:
             self._count = count
         return pos
 
-    def _named_run(self, piece: bytes, pos: int, base: int, out: list) -> int:  # type: ignore[type-arg]
-        """Dispatch as payload tuples the blocks up to the last blank line of ``piece`` when
-        every one of them is ``event: <name>`` then one ``data: `` line, within the limits.
+    def _named_run(self, piece: bytes, pos: int, base: int, out: list, as_run: bool) -> int:  # type: ignore[type-arg]
+        """Dispatch as payload tuples (``as_run``: as one :class:`NamedRun`) the blocks up to the
+        last blank line of ``piece`` when every one of them is ``event: <name>`` then one
+        ``data: `` line, within the limits.
 
         Returns where the run stopped: ``pos`` when the blocks are not all of that shape. A
         short tail that is the start of one more such block is kept unread in ``_pending``."""
@@ -450,6 +496,8 @@ class SSEDecoder:
         longest = max(map(len, lines))
         if 2 * longest + 3 > self._event_limit or longest > self._line_limit:
             return pos  # the per-block path raises with the offsets of the line or block
+        if as_run:
+            return self._named_lines(piece, pos, base, out, end, lines)
         count = first = self._count
         append = out.append
         names = _EVENT_NAMES
@@ -469,24 +517,47 @@ class SSEDecoder:
             at += len(data) - 4  # the next block's
             count += 1
         else:
-            self.last_event_id = self._id_buffer
             self._count = count
-            end += 2
-            tail = len(piece) - end
-            if (
-                tail
-                and tail <= self._line_limit
-                and tail <= self._event_limit
-                and piece.startswith(b"event: ", end)
-                and piece.count(b"\n", end) == 1
-            ):
-                # Held back whole, it is read with the next piece (a complete line of it has no
-                # effect before its block ends, and it is within the limits).
-                self._pending = piece[end:]
-                return len(piece)
-            return end
+            return self._run_read(piece, end)
         del out[len(out) - (count - first) :]
         return pos
+
+    def _named_lines(self, piece: bytes, pos: int, base: int, out: list, end: int, lines: list[bytes]) -> int:  # type: ignore[type-arg]
+        """:meth:`_named_run` giving its blocks as one :class:`NamedRun`: every event line is
+        ``event: `` and a name, every data line ``data: ...`` (all of a list's items between two
+        that start so start so too)."""
+        names = lines[0::3]
+        datas = lines[1::3]
+        if (
+            min(names)[:7] != b"event: "
+            or max(names)[:7] != b"event: "
+            or min(map(len, names)) == 7
+            or min(datas)[:6] != b"data: "
+            or max(datas)[:6] != b"data: "
+        ):
+            return pos
+        out.append(NamedRun(lines, base + pos, self._count))
+        self._count += len(names)
+        return self._run_read(piece, end)
+
+    def _run_read(self, piece: bytes, end: int) -> int:
+        """After a run of named blocks that ends at ``end`` (its last blank line): where the read
+        goes on. A short tail that is the start of one more such block is kept in ``_pending``."""
+        self.last_event_id = self._id_buffer
+        end += 2
+        tail = len(piece) - end
+        if (
+            tail
+            and tail <= self._line_limit
+            and tail <= self._event_limit
+            and piece.startswith(b"event: ", end)
+            and piece.count(b"\n", end) == 1
+        ):
+            # Held back whole, it is read with the next piece (a complete line of it has no
+            # effect before its block ends, and it is within the limits).
+            self._pending = piece[end:]
+            return len(piece)
+        return end
 
     def _too_large(self, offset: int) -> None:
         self._failed = EventTooLargeError(

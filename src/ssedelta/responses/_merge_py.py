@@ -1,12 +1,13 @@
 """Event decoder and merger of Responses API streams, pure Python (orjson on the payload bytes).
 
-The merger reads the events with the tokenizer and applies them to the shared
-:class:`~._state.ResponsesState`; a delta event at the place of the one before only appends its
-string. The ``.done`` event of that place that only replaces the string (:data:`_DONES`), when
-it carries the string the deltas built, changes nothing and skips the state. A start event
-(``response.created``, ``.in_progress``, ...) whose bytes after the sequence number repeat those
-of the start event before it, with no lifecycle event between, changes nothing and skips the
-state, as in the compiled merger.
+The merger reads the events with the tokenizer (a run of one-line named blocks as one
+:class:`~.._sse_py.NamedRun`, whose event types and offsets are worked out only for the events that
+need them) and applies them to the shared :class:`~._state.ResponsesState`; a delta event at the
+place of the one before only appends its string. The ``.done`` event of that place that only
+replaces the string (:data:`_DONES`), when it carries the string the deltas built, changes nothing
+and skips the state. A start event (``response.created``, ``.in_progress``, ...) whose bytes after
+the sequence number repeat those of the start event before it, with no lifecycle event between,
+changes nothing and skips the state, as in the compiled merger.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import orjson
 
 from .._payload import SKIP, PayloadDecoder, load_payload
 from .._schema import SchemaError
-from .._sse_py import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_SIZE, SSEDecoder
+from .._sse_py import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_SIZE, NamedRun, SSEDecoder
 from ..errors import InvalidChunkError, StreamFormatError
 from . import _rules as r
 from . import models as m
@@ -152,53 +153,61 @@ class ResponsesMerger(ResponsesState):
             sub_key, delta_key, list_key = _READERS[fast_kind]
             if fast_sub is None:
                 fast_sub = fast_at
-        for event, payload, offset, index in self._sse.feed_payloads(piece):
-            try:
-                obj = loads(payload)
-            except orjson.JSONDecodeError:
-                obj = None
-            else:
-                if fast_kind is not None:
-                    try:
-                        if (
-                            obj["type"] == fast_kind
-                            and obj["output_index"] is fast_at
-                            and obj[sub_key] is fast_sub
-                        ):
-                            delta = obj[delta_key]
+        for item in self._sse.feed_named(piece):
+            run = item if type(item) is NamedRun else None
+            for k, payload in enumerate(item.payloads if run is not None else (item[1],)):
+                try:
+                    obj = loads(payload)
+                except orjson.JSONDecodeError:
+                    obj = None
+                else:
+                    if fast_kind is not None:
+                        try:
                             if (
-                                type(delta) is str
-                                and "error" not in obj
-                                and (list_key is None or obj.get(list_key) in _NO_LIST)
+                                obj["type"] == fast_kind
+                                and obj["output_index"] is fast_at
+                                and obj[sub_key] is fast_sub
                             ):
-                                if append is None:
-                                    if fragments is None:  # the first delta of an opened place
-                                        fragments = self.open_fast()
-                                    append = fragments.append
-                                    fast_item.model = None  # type: ignore[union-attr]
-                                append(delta)
-                                merged += 1
-                                continue
-                    except (KeyError, TypeError):
-                        pass
-            if type(obj) is not dict:
-                merged += self.merge_payload(payload, event, offset, index)
-            elif fragments is not None and self._repeats_place(obj):
-                self.fast = None  # as after any event the state merges
-                merged += 1
-            else:
-                merged += self._merge_other(obj, payload, event, offset, index)
+                                delta = obj[delta_key]
+                                if (
+                                    type(delta) is str
+                                    and "error" not in obj
+                                    and (list_key is None or obj.get(list_key) in _NO_LIST)
+                                ):
+                                    if append is None:
+                                        if fragments is None:  # the first delta of an opened place
+                                            fragments = self.open_fast()
+                                        append = fragments.append
+                                        fast_item.model = None  # type: ignore[union-attr]
+                                    append(delta)
+                                    merged += 1
+                                    continue
+                        except (KeyError, TypeError):
+                            pass
+                if run is not None:
+                    event, offset, index = run.position(k)
+                else:
+                    event, _, offset, index = item
+                if type(obj) is not dict:
+                    merged += self.merge_payload(payload, event, offset, index)
+                elif fragments is not None and self._repeats_place(obj):
+                    self.fast = None  # as after any event the state merges
+                    merged += 1
+                else:
+                    merged += self._merge_other(obj, payload, event, offset, index)
+                if self.done:
+                    break
+                place = self.fast or self.opening
+                if place is None:
+                    fast_kind = fragments = None
+                else:
+                    fast_kind, fast_at, _, fast_sub, fragments, fast_item = place[:6]
+                    sub_key, delta_key, list_key = _READERS[fast_kind]
+                    if fast_sub is None:
+                        fast_sub = fast_at
+                    append = None
             if self.done:
                 break
-            place = self.fast or self.opening
-            if place is None:
-                fast_kind = fragments = None
-            else:
-                fast_kind, fast_at, _, fast_sub, fragments, fast_item = place[:6]
-                sub_key, delta_key, list_key = _READERS[fast_kind]
-                if fast_sub is None:
-                    fast_sub = fast_at
-                append = None
         return merged
 
     def _repeats_place(self, obj: dict[str, Any]) -> bool:
