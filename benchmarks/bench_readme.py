@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from types import ModuleType
 
 import pytest
@@ -49,3 +51,21 @@ def test_saved_kind_is_rendered_from_the_newest_results(renderer: ModuleType) ->
     start, end = saved.START.format(renderer.KIND), saved.END.format(renderer.KIND)
     assert render.section(render.README, start, end) == renderer.render_headline(doc, source)
     assert render.section(render.PAGE, start, end) == renderer.render(doc, source)
+
+
+def test_the_newest_results_are_those_of_the_latest_recorded_run(tmp_path: Path) -> None:
+    runs = {
+        "2026-12-08-b.json": "2026-12-08 02:00:02 UTC",
+        "2026-12-08-a.json": "2026-12-08 05:02:24 UTC",
+        "2026-12-07-c.json": "2026-12-07T21:50:08+00:00",
+        "2026-12-06-d.json": "2026-12-06",
+    }
+    for k, (name, date) in enumerate(runs.items()):
+        path = tmp_path / name
+        path.write_text(json.dumps({"date": date}))
+        os.utime(path, (1_000_000 - k, 1_000_000 - k))  # file times in another order than the runs
+    assert render.newest(tmp_path, "a run").name == "2026-12-08-a.json"
+    (tmp_path / "2026-12-08-z.json").write_text(json.dumps({"date": "2026-12-08 05:02:24 UTC"}))
+    assert render.newest(tmp_path, "a run").name == "2026-12-08-z.json"
+    with pytest.raises(SystemExit, match="no results"):
+        render.newest(tmp_path / "none", "a run")

@@ -37,11 +37,22 @@ _ROW_ORDER = (
 _PACKAGES_SHOWN = ("openai", "httpx-sse", "httpx", "sseclient-py", "msgspec", "orjson", "pydantic", "litellm")
 
 
-def latest_results() -> Path:
-    files = sorted(RESULTS_DIR.glob("*.json"), key=lambda p: (p.stat().st_mtime, p.name))
+def newest(directory: Path, how: str) -> Path:
+    """The results file in ``directory`` of the latest run, by the ``date`` it records (the file
+    name breaks ties): a checkout's file times say nothing of when a run was made. ``how``: the
+    command that saves one, for the error when there is none."""
+
+    def when(path: Path) -> tuple[str, str]:
+        return "".join(c for c in str(json.loads(path.read_text()).get("date", "")) if c.isdigit()), path.name
+
+    files = list(directory.glob("*.json"))
     if not files:
-        raise SystemExit(f"no results in {RESULTS_DIR}; run python -m benchmarks.compare first")
-    return files[-1]
+        raise SystemExit(f"no results in {directory}; run {how} first")
+    return max(files, key=when)
+
+
+def latest_results() -> Path:
+    return newest(RESULTS_DIR, "python -m benchmarks.compare")
 
 
 def _ratios(results: list[dict[str, Any]]) -> None:

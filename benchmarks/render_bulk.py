@@ -17,7 +17,7 @@ from typing import Any
 from .bulk_throughput import BULK_RESULTS
 from .compare import TIMES
 from .corpus import REPO_ROOT
-from .render import write_section
+from .render import newest, write_section
 
 PAGE = REPO_ROOT / "docs" / "bulk.md"
 START, END = "<!-- bulk:start -->", "<!-- bulk:end -->"
@@ -68,10 +68,7 @@ def render(doc: dict[str, Any], source: str) -> str:
 
 
 def latest() -> Path:
-    files = sorted(BULK_RESULTS.glob("*.json"), key=lambda p: (p.stat().st_mtime, p.name))
-    if not files:
-        raise SystemExit(f"no results in {BULK_RESULTS}; run python -m benchmarks.bulk_throughput --save")
-    return files[-1]
+    return newest(BULK_RESULTS, "python -m benchmarks.bulk_throughput --save")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,7 +18,7 @@ from typing import Any
 from .bench_openai_client import PATHS, RESULTS
 from .compare import TIMES
 from .corpus import REPO_ROOT
-from .render import PAGE, README, write_section
+from .render import PAGE, README, newest, write_section
 
 START, END = "<!-- openai-client:start -->", "<!-- openai-client:end -->"
 _LABELS = {
@@ -92,10 +92,7 @@ def render_headline(doc: dict[str, Any], source: str) -> str:
 
 
 def latest() -> Path:
-    files = sorted(RESULTS.glob("*.json"))
-    if not files:
-        raise SystemExit(f"no results in {RESULTS}; run python -m benchmarks.bench_openai_client")
-    return files[-1]
+    return newest(RESULTS, "python -m benchmarks.bench_openai_client")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,7 +22,7 @@ from typing import Any
 from .compare import RESULTS_DIR, calibrate, machine_info, machine_slug, sample, ssedelta_info
 from .corpus import REPO_ROOT
 from .impls import package_versions
-from .render import write_section
+from .render import newest, write_section
 
 
 def parser(
@@ -94,10 +94,7 @@ def save(kind: str, doc: dict[str, Any], output: Path | None = None) -> Path:
 
 def latest(kind: str) -> Path:
     """The newest results file of ``kind``."""
-    files = sorted(results_dir(kind).glob("*.json"), key=lambda p: (p.stat().st_mtime, p.name))
-    if not files:
-        raise SystemExit(f"no results in {results_dir(kind)}; run its benchmark with --save first")
-    return files[-1]
+    return newest(results_dir(kind), "its benchmark with --save")
 
 
 def source(path: Path) -> str:
